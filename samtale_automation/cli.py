@@ -1,0 +1,282 @@
+"""The `samtale` command line: parse input, call one core function, print, exit with a code.
+
+One error handler at this boundary turns every SamtaleError into a Norwegian message with a
+hint and the exit code of DESIGN.md §9; no traceback is shown for a person's mistake.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from samtale_automation import errors
+from samtale_automation.errors import SamtaleError, UsageError
+from samtale_automation.model import OSLO
+from samtale_automation.texts import set_language, tr
+
+
+class Context:
+    """Global options, given before the command."""
+
+    def __init__(self, folder: Path, today: datetime | None) -> None:
+        self.folder = folder
+        self.today = today
+
+    def workspace(self) -> Any:
+        """Open the workspace for the chosen folder and day."""
+        from samtale_automation.workspace import Workspace
+
+        return Workspace.open(self.folder, self.today)
+
+
+def _parse_day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(tr(f"{option} {value}: ikke en dato.", f"{option} {value}: not a date."),
+                         hint=tr("Skriv datoen som ÅÅÅÅ-MM-DD, f.eks. 2027-01-11.",
+                                 "Write the date as YYYY-MM-DD, e.g. 2027-01-11.")) from None
+
+
+def _echo(text: str = "", err: bool = False) -> None:
+    click.echo(text, err=err)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=".",
+              help="Mappen med arbeidsboken / the folder holding the workbook (default: .).")
+@click.option("--today", metavar="YYYY-MM-DD",
+              help="Datoen som brukes som i dag / the date used as today.")
+@click.option("--lang", type=click.Choice(["nb", "en"]), default=None,
+              help="Språk for meldinger / language of messages (nb, en).")
+@click.version_option(package_name="samtale-automation")
+@click.pass_context
+def cli(ctx: click.Context, folder: Path, today: str | None, lang: str | None) -> None:
+    """samtale: medarbeidersamtaler fra én Excel-arbeidsbok og Outlook."""
+    if lang:
+        set_language(lang)
+    day = _parse_day(today, "--today")
+    ctx.obj = Context(folder, datetime.combine(day, time(), OSLO) if day else None)
+
+
+@cli.command()
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--lang", "lang", type=click.Choice(["nb", "en"]), default="nb",
+              help="Språk for tekstene i arbeidsboken / language of the workbook's texts.")
+def init(target: Path, lang: str) -> None:
+    """Lag en ny mappe med arbeidsbok / create a new folder with a master workbook."""
+    from samtale_automation.init import init_folder
+
+    created = init_folder(target, lang)
+    for path in created:
+        _echo(tr(f"  laget  {path}", f"  made   {path}"))
+    _echo(tr(f"\nFerdig. Fyll inn arket Ansatte i {created[-3].name}, og kjør så «samtale --dir {target} check».",
+             f"\nDone. Fill in the Ansatte sheet in {created[-3].name}, then run «samtale --dir {target} check»."))
+
+
+@cli.group(name="round")
+def round_group() -> None:
+    """Samtalerunder / conversation rounds."""
+
+
+@round_group.command(name="new")
+@click.argument("name")
+@click.option("--from", "start", metavar="YYYY-MM-DD", help="Periodens første dag / first day.")
+@click.option("--to", "end", metavar="YYYY-MM-DD", help="Periodens siste dag / last day.")
+@click.option("--dry-run", is_flag=True, help="Vis hva som ville skjedd / only show what would happen.")
+@click.pass_obj
+def round_new(obj: Context, name: str, start: str | None, end: str | None, dry_run: bool) -> None:
+    """Start en runde / start a round: a Samtaler row per active employee."""
+    from samtale_automation.rounds import plan_new_round
+    from samtale_automation.workspace import current_user
+
+    workspace = obj.workspace()
+    plan = plan_new_round(workspace.load(), name, _parse_day(start, "--from"), _parse_day(end, "--to"),
+                          workspace.now, current_user())
+    for employee in plan.added:
+        _echo(f"  + {plan.name}-{employee.employee_id}  {employee.name}")
+    for employee, why in plan.skipped:
+        _echo(tr(f"  – hoppet over {employee.employee_id} {employee.name}: {why}",
+                 f"  – skipped {employee.employee_id} {employee.name}: {why}"))
+    if plan.existing:
+        _echo(tr(f"  = {len(plan.existing)} hadde allerede en samtale i {plan.name}",
+                 f"  = {len(plan.existing)} already had a conversation in {plan.name}"))
+    if dry_run:
+        _echo(tr("\nPrøvekjøring: ingenting er skrevet.", "\nDry run: nothing was written."))
+        return
+    _commit(obj, plan.changeset, "round new")
+    _echo(tr(f"Runde {plan.name}: {len(plan.added)} lagt til, {len(plan.skipped)} hoppet over.",
+             f"Round {plan.name}: {len(plan.added)} added, {len(plan.skipped)} skipped."))
+
+
+def _commit(obj: Context, changeset: Any, command: str) -> None:
+    """Record and apply a ChangeSet under the run lock; say what happened."""
+    from samtale_automation.runlock import run_lock
+
+    workspace = obj.workspace()
+    with run_lock(workspace.folder.run_lock, command):
+        with workspace.journal() as journal:
+            run_id = journal.start_run(command)
+        result = workspace.commit(changeset)
+        with workspace.journal() as journal:
+            journal.finish_run(run_id, "pending" if result.blocked else "ok")
+    _report_apply(result)
+
+
+def _report_apply(result: Any) -> None:
+    for conflict in result.conflicts:
+        _echo(tr(f"  konflikt: {conflict.describe()}", f"  conflict: {conflict.describe()}"))
+    if result.blocked:
+        _echo(tr(f"Venter: {result.blocked}", f"Waiting: {result.blocked}"), err=True)
+        _echo(tr("Endringene er tatt vare på og skrives av neste kommando eller «samtale apply».",
+                 "The changes are kept and will be written by the next command or «samtale apply»."),
+              err=True)
+    elif result.applied:
+        _echo(tr(f"Skrev {len(result.applied)} endringssett til arbeidsboken "
+                 f"({result.created} nye rader, {result.updated} endrede).",
+                 f"Wrote {len(result.applied)} change sets to the workbook "
+                 f"({result.created} new rows, {result.updated} updated)."))
+
+
+@cli.command()
+@click.pass_obj
+def check(obj: Context) -> None:
+    """Finn alt som er feil / report every problem, with its cell."""
+    from samtale_automation import loss_guard
+    from samtale_automation.check import check_register
+    from samtale_automation.config import load_config
+    from samtale_automation.register import Problem
+    from samtale_automation.status import pending_reason
+
+    workspace = obj.workspace()
+    register = workspace.load()
+    problems = check_register(register)
+    problems += load_config(workspace.folder.config)[1]
+    master = workspace.folder.master()
+    problems += [Problem(master.name, tr("hindrer lagring uten Excel: ", "blocks saving without Excel: ") + why)
+                 for why in loss_guard.predict(master)]
+    problems += [Problem("samtale", tr("venter: ", "waiting: ") + pending_reason(p))
+                 for p in workspace.pending() if p.blocked_reason]
+    for problem in problems:
+        _echo(problem.render())
+    if problems:
+        _echo(tr(f"\n{len(problems)} problemer funnet.", f"\n{len(problems)} problems found."))
+        sys.exit(errors.EXIT_PROBLEMS)
+    _echo(tr("Ingen problemer funnet.", "No problems found."))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Skriv JSON / print one JSON object.")
+@click.pass_obj
+def status(obj: Context, as_json: bool) -> None:
+    """Hvor hver samtale står / where each conversation stands."""
+    from samtale_automation.status import status_report
+
+    workspace = obj.workspace()
+    pending = workspace.pending()
+    report = status_report(workspace.load(), pending, workspace.now)
+    if as_json:
+        _echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    _print_status(report)
+
+
+def _print_status(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from samtale_automation.schema import STATUS_LABELS
+
+    console = Console()
+    table = Table(title=tr(f"Samtalerunde {report['round'] or '(ikke satt)'}",
+                           f"Round {report['round'] or '(not set)'}"))
+    for header in ("SamtaleID", "AnsattID", "Leder", "Start", "Sted", "Status"):
+        table.add_column(header)
+    for conv in report["conversations"]:
+        start = conv["start"][:16].replace("T", " ") if conv["start"] else "–"
+        table.add_row(conv["id"], conv["employee_id"], conv["manager_id"], start, conv["place"] or "",
+                      STATUS_LABELS[conv["status"]])
+    console.print(table)
+    counts = ", ".join(f"{STATUS_LABELS[code]}: {n}" for code, n in report["counts"].items() if n)
+    console.print(tr(f"Totalt {len(report['conversations'])} samtaler. {counts}",
+                     f"{len(report['conversations'])} conversations in total. {counts}"), markup=False)
+    console.print(tr(f"Tiltak: {len(report['actions'])}", f"Actions: {len(report['actions'])}"))
+    for change in report["pending_changes"]:
+        console.print(tr(f"Venter på å bli skrevet: {change['reason']}",
+                         f"Waiting to be written: {change['reason']}"), markup=False)
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Vis hva som venter / only list what is waiting.")
+@click.pass_obj
+def apply(obj: Context, dry_run: bool) -> None:
+    """Skriv ventende endringer nå / apply pending changes now."""
+    from samtale_automation.status import pending_reason
+
+    workspace = obj.workspace()
+    pending = workspace.pending()
+    if not pending:
+        _echo(tr("Ingen endringer venter.", "No changes are waiting."))
+        return
+    for item in pending:
+        _echo(f"  {item.changeset.id}  {pending_reason(item)}")
+    if dry_run:
+        _echo(tr("\nPrøvekjøring: ingenting er skrevet.", "\nDry run: nothing was written."))
+        return
+    _commit(obj, None, "apply")
+    if workspace.pending():
+        sys.exit(errors.EXIT_WORKBOOK)
+
+
+@cli.command()
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path), default="samtale-demo")
+def demo(target: Path) -> None:
+    """Vis hele gangen på et oppdiktet firma / the whole product on a made-up company."""
+    from samtale_automation.demo import run_demo
+
+    result = run_demo(target, say=lambda text: _echo(f"• {text}"))
+    _echo(tr(f"\nÅpne {result.folder / 'samtaler.xlsx'} i Excel eller LibreOffice for å se resultatet.",
+             f"\nOpen {result.folder / 'samtaler.xlsx'} in Excel or LibreOffice to see the result."))
+
+
+def _fail(error: SamtaleError) -> NoReturn:
+    _echo(tr("Feil: ", "Error: ") + error.message, err=True)
+    for problem in error.problems:
+        _echo(f"  - {problem}", err=True)
+    if error.hint:
+        _echo(tr("Gjør dette: ", "What to do: ") + error.hint, err=True)
+    sys.exit(error.exit_code)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Run the CLI and exit with the code of DESIGN.md §9."""
+    run: Callable[..., Any] = cli.main
+    try:
+        run(args=argv, prog_name="samtale", standalone_mode=False)
+    except SamtaleError as error:
+        _fail(error)
+    except click.exceptions.Abort:
+        _echo(tr("Avbrutt.", "Aborted."), err=True)
+        sys.exit(errors.EXIT_PROBLEMS)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(errors.EXIT_USAGE)
+    except KeyboardInterrupt:
+        _echo(tr("Avbrutt.", "Interrupted."), err=True)
+        sys.exit(130)
+    except Exception:  # noqa: BLE001 - the last line of defence: no traceback for a person
+        _echo(tr("Uventet feil i samtale. Detaljer:", "Unexpected error in samtale. Details:"), err=True)
+        _echo("".join(traceback.format_exc(limit=5)), err=True)
+        _echo(tr("Meld gjerne feilen med teksten over.", "Please report the error with the text above."),
+              err=True)
+        sys.exit(errors.EXIT_PROBLEMS)
+    sys.exit(errors.EXIT_OK)

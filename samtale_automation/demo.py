@@ -1,0 +1,101 @@
+"""`samtale demo`: a made-up company run through every step that exists, without any server."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from samtale_automation.changeset import ChangeSet
+from samtale_automation.check import check_register
+from samtale_automation.init import init_folder
+from samtale_automation.model import OSLO
+from samtale_automation.rounds import plan_new_round
+from samtale_automation.schema import CONVERSATIONS, EMPLOYEES, SETTING_BY_FIELD, SETTINGS
+from samtale_automation.status import status_report
+from samtale_automation.texts import tr
+from samtale_automation.workbook_build import data_dir
+from samtale_automation.workspace import Workspace
+
+DEMO_ROUND = "2027"
+DEMO_PERIOD = (date(2027, 1, 11), date(2027, 2, 26))
+
+
+@dataclass
+class DemoResult:
+    """What the demo made, for the printed walkthrough."""
+
+    folder: Path
+    steps: list[str] = field(default_factory=list)
+    status: dict[str, Any] = field(default_factory=dict)
+
+
+def demo_company() -> dict[str, Any]:
+    """The shipped made-up company (workbooks/demo.toml)."""
+    with (data_dir("workbooks") / "demo.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoResult:
+    """Build the demo folder at `target` and run every step; `say` reports each step."""
+    result = DemoResult(target.resolve())
+
+    def step(text: str) -> None:
+        result.steps.append(text)
+        say(text)
+
+    company = demo_company()
+    init_folder(target)
+    step(tr(f"Laget mappen {result.folder} med samtaler.xlsx, samtale.toml og nøkkel.",
+            f"Made the folder {result.folder} with samtaler.xlsx, samtale.toml and key."))
+    workspace = Workspace.open(target, datetime.combine(date(2026, 12, 1), time(9), OSLO))
+    staff = ChangeSet(tr("Demo: ansatte fra HR", "Demo: staff from HR"))
+    staff.upsert(SETTINGS.table, SETTING_BY_FIELD["company"].key, force=True, value=company["firma"])
+    for person in company["ansatt"]:
+        staff.upsert(EMPLOYEES.table, person["id"], name=person["navn"], email=person["epost"],
+                     department=person["avdeling"], title=person["stilling"],
+                     manager_id=person["leder"], active=person["aktiv"], language=person["sprak"])
+    workspace.commit(staff)
+    step(tr(f"Fylte inn {len(company['ansatt'])} ansatte i {company['firma']} (arket Ansatte).",
+            f"Filled in {len(company['ansatt'])} employees of {company['firma']} (sheet Ansatte)."))
+
+    plan = plan_new_round(workspace.load(), DEMO_ROUND, *DEMO_PERIOD, workspace.now, "demo")
+    workspace.commit(plan.changeset)
+    skipped = ", ".join(f"{e.name} ({why})" for e, why in plan.skipped)
+    step(tr(f"samtale round new {DEMO_ROUND}: {len(plan.added)} samtaler lagt til; hoppet over: {skipped}.",
+            f"samtale round new {DEMO_ROUND}: {len(plan.added)} conversations added; skipped: {skipped}."))
+
+    schedule = ChangeSet(tr("Demo: tidspunkter satt av HR", "Demo: times set by HR"))
+    rooms = company["rom"]
+    for index, employee in enumerate(plan.added):
+        day = _working_day(DEMO_PERIOD[0], index // 3)
+        start = datetime.combine(day, time(9, 0), OSLO) + timedelta(minutes=90 * (index % 3))
+        schedule.upsert(CONVERSATIONS.table, f"{DEMO_ROUND}-{employee.employee_id}", force=True,
+                        start=start, end=start + timedelta(minutes=75), place=rooms[index % len(rooms)])
+    workspace.commit(schedule)
+    step(tr("Satte tid og rom for hver samtale (som HR gjør i arket Samtaler).",
+            "Set a time and room for each conversation (as HR does in the Samtaler sheet)."))
+
+    register = workspace.load()
+    problems = check_register(register)
+    step(tr(f"samtale check: {len(problems)} problemer.", f"samtale check: {len(problems)} problems.")
+         + "".join(f"\n    {p.render()}" for p in problems))
+    result.status = status_report(register, workspace.pending(), workspace.now)
+    counts = ", ".join(f"{code}: {n}" for code, n in result.status["counts"].items() if n)
+    step(tr(f"samtale status: {counts}.", f"samtale status: {counts}."))
+    return result
+
+
+def _working_day(first: date, offset: int) -> date:
+    """The `offset`-th weekday from `first` (three conversations a day per the settings)."""
+    day = first
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    for _ in range(offset):
+        day += timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+    return day

@@ -1,0 +1,131 @@
+"""The folder next to the master workbook (DESIGN.md §3): names, finding the master, sanitising."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from samtale_automation.errors import WorkbookError
+from samtale_automation.texts import tr
+
+MASTER_XLSM = "samtaler.xlsm"
+MASTER_XLSX = "samtaler.xlsx"
+CONFIG_FILE = "samtale.toml"
+
+PREP_DIR = "forberedelse"
+INCOMING_DIR = "innkommende"
+ARCHIVE_DIR = "arkiv"
+QUARANTINE_DIR = "karantene"
+OUTBOX_DIR = "utboks"
+TEMPLATE_OVERRIDE_DIR = "maler"
+STATE_DIR = ".samtale"
+NO_DEPARTMENT = "Uten avdeling"
+
+_UNSAFE = re.compile(r'[/\\:*?"<>|\x00-\x1f]')
+MAX_NAME = 120
+
+
+@dataclass(frozen=True)
+class Folder:
+    """The paths of one samtale folder."""
+
+    root: Path
+
+    @property
+    def state(self) -> Path:
+        """`.samtale/`: journal, key, backups, logs."""
+        return self.root / STATE_DIR
+
+    @property
+    def journal(self) -> Path:
+        """The sqlite journal."""
+        return self.state / "journal.sqlite"
+
+    @property
+    def key(self) -> Path:
+        """The HMAC key for file identities."""
+        return self.state / "key"
+
+    @property
+    def backups(self) -> Path:
+        """Timestamped copies of the master taken before each write."""
+        return self.state / "backups"
+
+    @property
+    def logs(self) -> Path:
+        """Technical logs (never secrets)."""
+        return self.state / "logs"
+
+    @property
+    def run_lock(self) -> Path:
+        """The file whose OS lock marks a running command."""
+        return self.state / "run.lock"
+
+    @property
+    def config(self) -> Path:
+        """samtale.toml."""
+        return self.root / CONFIG_FILE
+
+    def subdirs(self) -> tuple[Path, ...]:
+        """Every folder `init` creates."""
+        return (
+            self.root / PREP_DIR,
+            self.root / INCOMING_DIR,
+            self.root / ARCHIVE_DIR,
+            self.root / QUARANTINE_DIR,
+            self.root / OUTBOX_DIR,
+            self.root / TEMPLATE_OVERRIDE_DIR,
+            self.state,
+            self.backups,
+            self.logs,
+        )
+
+    def master(self) -> Path:
+        """Find the master workbook: samtaler.xlsm, else samtaler.xlsx; both is an error."""
+        xlsm, xlsx = self.root / MASTER_XLSM, self.root / MASTER_XLSX
+        if xlsm.exists() and xlsx.exists():
+            raise WorkbookError(
+                tr(f"Både {xlsm.name} og {xlsx.name} ligger i {self.root}.",
+                   f"Both {xlsm.name} and {xlsx.name} are in {self.root}."),
+                hint=tr("Behold den ene og flytt eller slett den andre.",
+                        "Keep one and move or delete the other."),
+            )
+        if xlsm.exists():
+            return xlsm
+        if xlsx.exists():
+            return xlsx
+        legacy = self.root / "samtaler.xls"
+        if legacy.exists():
+            raise WorkbookError(
+                tr(f"{legacy.name} er i det gamle .xls-formatet.",
+                   f"{legacy.name} is in the old .xls format."),
+                hint=tr("Åpne den i Excel og lagre som «Excel-arbeidsbok (*.xlsx)».",
+                        "Open it in Excel and save it as «Excel Workbook (*.xlsx)»."),
+            )
+        raise WorkbookError(
+            tr(f"Fant ingen {MASTER_XLSX} eller {MASTER_XLSM} i {self.root}.",
+               f"No {MASTER_XLSX} or {MASTER_XLSM} in {self.root}."),
+            hint=tr("Kjør «samtale init MAPPE» for å lage en, eller bruk --dir for å peke på mappen.",
+                    "Run «samtale init FOLDER» to make one, or point --dir at the folder."),
+        )
+
+
+def sanitize_filename(name: str) -> str:
+    """Make a safe file name: no / \\ : * ? \" < > |, no leading dot, at most 120 characters."""
+    cleaned = _UNSAFE.sub("_", name).strip().lstrip(".").strip()
+    if len(cleaned) > MAX_NAME:
+        stem, dot, ext = cleaned.rpartition(".")
+        if dot and len(ext) <= 5:
+            cleaned = stem[: MAX_NAME - len(ext) - 1].rstrip() + "." + ext
+        else:
+            cleaned = cleaned[:MAX_NAME].rstrip()
+    return cleaned or "_"
+
+
+def make_private_dir(path: Path) -> None:
+    """Create a folder (and parents) readable only by the running user where the OS allows."""
+    path.mkdir(parents=True, exist_ok=True)
+    if os.name == "posix":
+        os.chmod(path, 0o700)

@@ -1,0 +1,173 @@
+"""The safe-write protocol for the master workbook (DESIGN.md §6, research/excel.md §4).
+
+Refuse while Excel's owner file `~$<name>` (or LibreOffice's lock) exists or the file cannot
+be opened for writing; write a temp file in the same folder, fsync, verify it, re-check that
+the original did not change meanwhile, keep a timestamped backup, then `os.replace`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from samtale_automation.errors import WorkbookLockedError
+from samtale_automation.texts import tr
+
+BACKUPS_KEPT = 20
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What identifies one saved version of a file."""
+
+    mtime_ns: int
+    size: int
+    sha256: str
+
+    @classmethod
+    def of(cls, path: Path) -> Fingerprint:
+        """Take the fingerprint of a file now."""
+        stat = path.stat()
+        return cls(stat.st_mtime_ns, stat.st_size, hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def owner_file_user(path: Path) -> str | None:
+    """Return who has the workbook open per Excel's `~$` or LibreOffice's lock file, else None.
+
+    Excel writes `~$<name>` (Word-style truncation `~$<name[2:]>` for long names is checked
+    too); LibreOffice writes `.~lock.<name>#`. An empty name means the holder is unknown.
+    """
+    candidates = [path.with_name("~$" + path.name), path.with_name("~$" + path.name[2:]),
+                  path.with_name(f".~lock.{path.name}#")]
+    for candidate in candidates:
+        if candidate.exists():
+            return _read_owner_name(candidate)
+    return None
+
+
+def _read_owner_name(lock: Path) -> str:
+    try:
+        data = lock.read_bytes()[:512]
+    except OSError:
+        return ""
+    if lock.name.startswith(".~lock."):
+        # LibreOffice: "C;user name;host;...": the second field is the name.
+        parts = data.decode("utf-8", errors="replace").split(",")
+        return parts[1].strip() if len(parts) > 1 else ""
+    if len(data) >= 57:
+        length = int.from_bytes(data[55:57], "little")
+        if 0 < length <= 54 and len(data) >= 57 + 2 * length:
+            return data[57:57 + 2 * length].decode("utf-16-le", errors="replace").strip()
+    if data:
+        length = data[0]
+        return data[1:1 + length].decode("cp1252", errors="replace").strip()
+    return ""
+
+
+def assert_writable(path: Path) -> None:
+    """Raise WorkbookLockedError when someone has the workbook open or it cannot be written."""
+    user = owner_file_user(path)
+    if user is not None:
+        who = user or tr("noen", "someone")
+        raise WorkbookLockedError(
+            tr(f"{path.name} er åpen hos {who}. Endringene venter og blir skrevet senere.",
+               f"{path.name} is open by {who}. The changes are waiting and will be written later."),
+            hint=tr("Lukk arbeidsboken i Excel og kjør «samtale apply». Ligger «~$"
+                    f"{path.name}» igjen etter et krasj, kan den slettes når ingen har filen åpen.",
+                    f"Close the workbook in Excel and run «samtale apply». If «~${path.name}» "
+                    "is left over after a crash, delete it once nobody has the file open."),
+        )
+    try:
+        with open(path, "r+b"):
+            pass
+    except PermissionError:
+        raise WorkbookLockedError(
+            tr(f"{path.name} kan ikke skrives nå (åpen i et annet program eller skrivebeskyttet). "
+               "Endringene venter.",
+               f"{path.name} cannot be written now (open elsewhere or read-only). "
+               "The changes are waiting."),
+            hint=tr("Lukk filen og kjør «samtale apply».", "Close the file and run «samtale apply»."),
+        ) from None
+
+
+def replace_safely(
+    path: Path,
+    before: Fingerprint,
+    write_temp: Callable[[Path], None],
+    verify: Callable[[Path], None],
+    backups: Path,
+) -> Path:
+    """Write a new version of `path` through a verified temp file; return the backup made.
+
+    `write_temp` writes the new content to the given temp path; `verify` raises if that
+    content is not right. The original must still match `before` just before the swap.
+    """
+    temp = path.with_name(f".~samtale-{os.getpid()}-{path.name}")
+    try:
+        write_temp(temp)
+        with open(temp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        verify(temp)
+        assert_writable(path)
+        if Fingerprint.of(path) != before:
+            raise WorkbookLockedError(
+                tr(f"{path.name} ble endret av noen andre mens samtale arbeidet. Endringene venter.",
+                   f"{path.name} was changed by someone else while samtale worked. "
+                   "The changes are waiting."),
+                hint=tr("Kjør kommandoen på nytt.", "Run the command again."),
+            )
+        backup = make_backup(path, backups)
+        _copy_mode(path, temp)
+        os.replace(temp, path)
+        _fsync_dir(path.parent)
+        return backup
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
+def make_backup(path: Path, backups: Path, keep: int = BACKUPS_KEPT) -> Path:
+    """Copy `path` to `backups/<stem>.<timestamp><suffix>` and keep only the newest `keep`."""
+    backups.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    backup = backups / f"{path.stem}.{stamp}{path.suffix}"
+    shutil.copy2(path, backup)
+    old = sorted(backups.glob(f"{path.stem}.*{path.suffix}"))
+    for stale in old[:-keep]:
+        with contextlib.suppress(OSError):
+            stale.unlink()
+    return backup
+
+
+def _copy_mode(source: Path, target: Path) -> None:
+    with contextlib.suppress(OSError):
+        shutil.copymode(source, target)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a small file atomically, readable only by the running user where the OS allows."""
+    temp = path.with_name(f".~samtale-{os.getpid()}-{path.name}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+    fd = os.open(temp, flags, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temp, path)

@@ -1,0 +1,357 @@
+"""The workbook contract: every sheet, table, header, setting and value list (DESIGN.md §4).
+
+This is the only module that spells a workbook header. Readers, writers, `check`, the
+workbook builder and the prep sheets all look headers up here by their English field name.
+Sheet and header names are Norwegian in every language; only explanations are translated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Owner(Enum):
+    """Who may write a column after the row exists (DESIGN.md §4)."""
+
+    PERSON = "person"  # the tool never writes it after creating the row
+    TOOL = "tool"  # only the tool writes it
+    SEEDED = "seeded"  # the tool fills it, and updates it only while a person has not changed it
+
+
+class Kind(Enum):
+    """How a cell's value is read, checked and written."""
+
+    ID = "id"
+    TEXT = "text"
+    EMAIL = "email"
+    DATE = "date"
+    DATETIME = "datetime"
+    INT = "int"
+    YES_NO = "yes_no"  # Ja / Nei
+    YES_BLANK = "yes_blank"  # Ja / blank
+    LANG = "lang"
+    CHOICE = "choice"  # one of a value list on Lister
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a master-workbook table."""
+
+    header: str
+    field: str
+    kind: Kind
+    owner: Owner
+    required: bool = False
+    width: int = 14
+    value_list: str | None = None  # defined name of the list validation
+    help_nb: str = ""
+    help_en: str = ""
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet holding one Excel table (ListObject) with one header row."""
+
+    name: str
+    table: str
+    key: str | None  # English field of the ID column; None for append-only tables
+    columns: tuple[Column, ...]
+    by_field: dict[str, Column] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_field", {c.field: c for c in self.columns})
+
+    def column(self, field_name: str) -> Column:
+        """Return the column for an English field name."""
+        return self.by_field[field_name]
+
+    def header(self, field_name: str) -> str:
+        """Return the exact Norwegian header for an English field name."""
+        return self.by_field[field_name].header
+
+    @property
+    def key_column(self) -> Column | None:
+        """The ID column rows are addressed by, if the table has one."""
+        return self.by_field[self.key] if self.key else None
+
+
+P, T, S = Owner.PERSON, Owner.TOOL, Owner.SEEDED
+
+SETTINGS = Sheet(
+    "Innstillinger",
+    "Innstillinger",
+    "key",
+    (
+        Column("Innstilling", "key", Kind.TEXT, P, True, 38),
+        Column("Verdi", "value", Kind.TEXT, P, False, 22),
+        Column("Forklaring", "explanation", Kind.TEXT, P, False, 80),
+    ),
+)
+
+EMPLOYEES = Sheet(
+    "Ansatte",
+    "Ansatte",
+    "employee_id",
+    (
+        Column("AnsattID", "employee_id", Kind.ID, P, True, 11),
+        Column("Navn", "name", Kind.TEXT, P, True, 26),
+        Column("E-post", "email", Kind.EMAIL, P, True, 32),
+        Column("Avdeling", "department", Kind.TEXT, P, False, 18),
+        Column("Stilling", "title", Kind.TEXT, P, False, 22),
+        Column("Leder", "manager_id", Kind.ID, P, False, 11, "Liste_AnsattID"),
+        Column("Aktiv", "active", Kind.YES_NO, P, True, 8, "Liste_JaNei"),
+        Column("Språk", "language", Kind.LANG, P, False, 8, "Liste_Sprak"),
+    ),
+)
+
+CONVERSATIONS = Sheet(
+    "Samtaler",
+    "Samtaler",
+    "conversation_id",
+    (
+        Column("SamtaleID", "conversation_id", Kind.ID, P, True, 16),
+        Column("AnsattID", "employee_id", Kind.ID, P, True, 11, "Liste_AnsattID"),
+        Column("Leder", "manager_id", Kind.ID, P, True, 11, "Liste_AnsattID"),
+        Column("Start", "start", Kind.DATETIME, P, False, 17),
+        Column("Slutt", "end", Kind.DATETIME, P, False, 17),
+        Column("Sted", "place", Kind.TEXT, P, False, 20),
+        Column("Avlyst", "cancelled", Kind.YES_BLANK, P, False, 8, "Liste_Ja"),
+        Column("Avlyst grunn", "cancel_reason", Kind.TEXT, P, False, 22),
+        Column("Status", "status", Kind.CHOICE, T, False, 16, "Liste_Status"),
+        Column("Invitert", "invited", Kind.DATE, T, False, 12),
+        Column("Forberedelse mottatt", "prep_returned", Kind.DATE, T, False, 12),
+        Column("Leder forberedt", "manager_prepared", Kind.DATE, T, False, 12),
+        Column("Referat mottatt", "minutes_returned", Kind.DATE, T, False, 12),
+        Column("Signert ansatt", "signed_employee", Kind.DATE, T, False, 12),
+        Column("Signert leder", "signed_manager", Kind.DATE, T, False, 12),
+        Column("Merknad", "note", Kind.TEXT, T, False, 40),
+    ),
+)
+
+QUESTIONS = Sheet(
+    "Spørsmål",
+    "Sporsmal",
+    "question_id",
+    (
+        Column("SpørsmålID", "question_id", Kind.ID, P, True, 12),
+        Column("Tema", "topic", Kind.CHOICE, P, True, 30, "Liste_Tema"),
+        Column("Spørsmål", "text", Kind.TEXT, P, True, 60),
+        Column("Hjelpespørsmål", "follow_ups", Kind.TEXT, P, False, 60),
+        Column("Obligatorisk", "mandatory", Kind.YES_NO, P, False, 12, "Liste_JaNei"),
+        Column("Gjelder", "applies_to", Kind.TEXT, P, False, 18),
+        Column("Aktiv", "active", Kind.YES_NO, P, False, 8, "Liste_JaNei"),
+    ),
+)
+
+ACTIONS = Sheet(
+    "Tiltak",
+    "Tiltak",
+    "action_id",
+    (
+        Column("TiltakID", "action_id", Kind.ID, T, True, 18),
+        Column("SamtaleID", "conversation_id", Kind.ID, T, True, 16),
+        Column("AnsattID", "employee_id", Kind.ID, T, True, 11),
+        Column("Tiltak", "description", Kind.TEXT, S, True, 44),
+        Column("Mål", "goal", Kind.TEXT, S, False, 30),
+        Column("Ansvarlig", "owner", Kind.TEXT, S, False, 18),
+        Column("Frist", "deadline", Kind.DATE, S, False, 12),
+        Column("Status", "status", Kind.CHOICE, S, False, 14, "Liste_TiltakStatus"),
+        Column("Oppfølging", "follow_up", Kind.DATE, P, False, 12),
+        Column("Kilde", "source", Kind.TEXT, T, False, 30),
+    ),
+)
+
+LOG = Sheet(
+    "Logg",
+    "Logg",
+    None,
+    (
+        Column("Tid", "time", Kind.DATETIME, T, True, 18),
+        Column("Hendelse", "event", Kind.TEXT, T, True, 40),
+        Column("Hvem", "who", Kind.TEXT, T, False, 16),
+        Column("Resultat", "result", Kind.TEXT, T, False, 70),
+    ),
+)
+
+#: Every table sheet, in workbook order after the Start sheet.
+TABLES: tuple[Sheet, ...] = (SETTINGS, EMPLOYEES, CONVERSATIONS, QUESTIONS, ACTIONS, LOG)
+TABLE_BY_NAME: dict[str, Sheet] = {s.table: s for s in TABLES}
+
+START_SHEET = "Start"
+OVERVIEW_SHEET = "Oversikt"
+LISTS_SHEET = "Lister"
+
+#: Workbook sheet order.
+SHEET_ORDER: tuple[str, ...] = (
+    START_SHEET,
+    OVERVIEW_SHEET,
+    *(s.name for s in TABLES),
+    LISTS_SHEET,
+)
+
+YES = "Ja"
+NO = "Nei"
+LANGUAGES = ("nb", "en")
+
+
+# ---- conversation status ---------------------------------------------------------------
+
+#: Status codes (code and JSON) with the Norwegian label shown in the sheet.
+STATUS_LABELS: dict[str, str] = {
+    "proposed": "Foreslått",
+    "planned": "Planlagt",
+    "invited": "Invitert",
+    "prepared": "Forberedt",
+    "held": "Gjennomført",
+    "minutes_returned": "Referat mottatt",
+    "signed": "Signert",
+    "cancelled": "Avlyst",
+}
+STATUS_BY_LABEL = {label: code for code, label in STATUS_LABELS.items()}
+
+ACTION_STATUSES = ("Ikke startet", "Pågår", "Fullført", "Avbrutt")
+
+
+# ---- question topics -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Topic:
+    """One of the six topics of the conversation template (DESIGN.md §1)."""
+
+    key: str
+    nb: str
+    en: str
+
+    def label(self, lang: str) -> str:
+        """Return the topic's label in `nb` or `en`."""
+        return self.en if lang == "en" else self.nb
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic("tilbakeblikk", "Tilbakeblikk og evaluering", "Looking back and evaluation"),
+    Topic("mal", "Mål og retning", "Goals and direction"),
+    Topic("kompetanse", "Kompetanseutvikling", "Competence development"),
+    Topic("trivsel", "Trivsel og motivasjon", "Well-being and motivation"),
+    Topic("samarbeid", "Samarbeid og arbeidsmiljø", "Collaboration and work environment"),
+    Topic("leder", "Tilbakemelding til leder", "Feedback to the leader"),
+)
+
+
+def topic_for_label(label: str) -> Topic | None:
+    """Find a topic by its Norwegian or English label (case and spaces ignored)."""
+    wanted = " ".join(label.split()).casefold()
+    for topic in TOPICS:
+        if wanted in (topic.nb.casefold(), topic.en.casefold(), topic.key):
+            return topic
+    return None
+
+
+# ---- settings (rows of the Innstillinger table) ----------------------------------------
+
+class SettingKind(Enum):
+    """How a setting's value is parsed."""
+
+    TEXT = "text"
+    DATE = "date"
+    INT = "int"
+    TIME = "time"
+    INT_LIST = "int_list"
+    LANG = "lang"
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One business setting: its Norwegian name in the sheet, field, type, default and help."""
+
+    key: str
+    field: str
+    kind: SettingKind
+    default: str
+    nb: str
+    en: str
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+SETTING_SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("Firmanavn", "company", SettingKind.TEXT, "",
+                "Navnet som står i e-poster og skjemaer.",
+                "The name shown in e-mails and forms."),
+    SettingSpec("Samtalerunde", "round", SettingKind.TEXT, "",
+                "Navnet på årets runde, f.eks. 2027. Settes av «samtale round new».",
+                "This year's round, e.g. 2027. Set by «samtale round new»."),
+    SettingSpec("Periode start", "period_start", SettingKind.DATE, "",
+                "Første dag samtalene kan holdes (dd.mm.åååå).",
+                "First day conversations can be held."),
+    SettingSpec("Periode slutt", "period_end", SettingKind.DATE, "",
+                "Siste dag samtalene kan holdes.",
+                "Last day conversations can be held."),
+    SettingSpec("Varighet (minutter)", "duration_minutes", SettingKind.INT, "75",
+                "Lengden på hver samtale. Anbefalt 60–90 minutter.",
+                "Length of each conversation. 60–90 minutes recommended.", 15, 480),
+    SettingSpec("Pause mellom samtaler (minutter)", "break_minutes", SettingKind.INT, "15",
+                "Pause for lederen mellom to samtaler, så ingen kommer heseblesende inn.",
+                "The manager's break between two conversations.", 0, 240),
+    SettingSpec("Maks samtaler per leder per dag", "max_per_manager_per_day", SettingKind.INT,
+                "3", "Flere samtaler samme dag gir dårligere samtaler.",
+                "More per day makes for poorer conversations.", 1, 12),
+    SettingSpec("Arbeidstid start", "workday_start", SettingKind.TIME, "08:30",
+                "Tidligste starttid for en samtale (tt:mm).",
+                "Earliest start of a conversation (hh:mm)."),
+    SettingSpec("Arbeidstid slutt", "workday_end", SettingKind.TIME, "16:00",
+                "Seneste sluttid for en samtale (tt:mm).",
+                "Latest end of a conversation (hh:mm)."),
+    SettingSpec("Frist forberedelse (dager før)", "prep_deadline_days", SettingKind.INT, "3",
+                "Hvor mange dager før samtalen forberedelsesskjemaet skal leveres.",
+                "How many days before the conversation the prep sheet is due.", 0, 60),
+    SettingSpec("Frist referat (dager etter)", "minutes_deadline_days", SettingKind.INT, "7",
+                "Hvor mange dager etter samtalen referatet skal leveres.",
+                "How many days after the conversation the minutes are due.", 1, 90),
+    SettingSpec("Påminnelser (dager før)", "reminder_days", SettingKind.INT_LIST, "7, 2",
+                "Når det sendes påminnelse om å forberede seg, i dager før samtalen.",
+                "When to remind people to prepare, in days before the conversation."),
+    SettingSpec("Påminnelse tiltak (dager før frist)", "action_reminder_days", SettingKind.INT,
+                "14", "Når eieren av et tiltak minnes på fristen.",
+                "When an action's owner is reminded of its deadline.", 0, 365),
+    SettingSpec("Maks valgte spørsmål", "max_questions", SettingKind.INT, "10",
+                "Hvor mange spørsmål den ansatte velger fra menyen.",
+                "How many questions the employee picks from the menu.", 1, 60),
+    SettingSpec("Språk", "language", SettingKind.LANG, "nb",
+                "Språk i skjemaer og e-poster: nb (bokmål) eller en (English).",
+                "Language of forms and e-mails: nb or en."),
+    SettingSpec("Lagringstid (år)", "retention_years", SettingKind.INT, "3",
+                "Hvor lenge referater og forberedelser tas vare på (GDPR).",
+                "How long minutes and prep files are kept (GDPR).", 1, 20),
+)
+SETTING_BY_KEY: dict[str, SettingSpec] = {s.key.casefold(): s for s in SETTING_SPECS}
+SETTING_BY_FIELD: dict[str, SettingSpec] = {s.field: s for s in SETTING_SPECS}
+
+
+# ---- value lists on the hidden Lister sheet (defined names) ----------------------------
+
+def value_lists(lang: str) -> dict[str, tuple[str, ...]]:
+    """Return each defined name on the Lister sheet with its values."""
+    return {
+        "Liste_JaNei": (YES, NO),
+        "Liste_Ja": (YES,),
+        "Liste_Sprak": LANGUAGES,
+        "Liste_Status": tuple(STATUS_LABELS.values()),
+        "Liste_TiltakStatus": ACTION_STATUSES,
+        "Liste_Tema": tuple(t.label(lang) for t in TOPICS),
+    }
+
+
+#: Defined names that point into a table rather than at Lister.
+TABLE_LISTS: dict[str, tuple[str, str]] = {"Liste_AnsattID": ("Ansatte", "AnsattID")}
+
+#: Input message on tool-owned columns (grey header).
+TOOL_COLUMN_TITLE = ("Fylles av samtale", "Filled in by samtale")
+TOOL_COLUMN_MESSAGE = (
+    "Denne kolonnen skrives av verktøyet. Endringer her blir overskrevet.",
+    "This column is written by the tool. Changes here are overwritten.",
+)
+SEEDED_COLUMN_MESSAGE = (
+    "Fylles fra referatet. Retter du verdien, beholdes din versjon.",
+    "Filled from the minutes. If you change it, your version is kept.",
+)
