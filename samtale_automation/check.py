@@ -5,7 +5,6 @@ Pure over the register (plus the raw rows for cell addresses); nothing is writte
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 from samtale_automation import cells
@@ -23,6 +22,15 @@ from samtale_automation.schema import (
 )
 from samtale_automation.texts import tr
 from samtale_automation.workbook_read import RawRow, RawTable
+
+
+def _at(table: RawTable, row: RawRow, field_name: str, what: tuple[str, str], fix: tuple[str, str]) -> Problem:
+    """A problem at one cell, with its text and fix in both languages (nb, en)."""
+    return Problem(table.cell(row, field_name), tr(*what), tr(*fix))
+
+
+USE_EMPLOYEE_ID = ("Bruk en AnsattID fra Ansatte.", "Use an AnsattID from Ansatte.")
+CHOOSE_TOPIC = ("Velg et tema fra listen.", "Choose a topic from the list.")
 
 
 def check_register(register: Register) -> list[Problem]:
@@ -100,10 +108,11 @@ def _check_employees(register: Register, table: RawTable) -> list[Problem]:
         else:
             folded = employee.email.casefold()
             if folded in emails and emails[folded] is not row:
-                problems.append(Problem(table.cell(row, "email"),
-                                        tr(f"e-posten {employee.email} brukes også i {table.cell(emails[folded], 'email')}",
-                                           f"e-mail {employee.email} is also used in {table.cell(emails[folded], 'email')}"),
-                                        tr("Hver ansatt trenger sin egen adresse.", "Each employee needs their own address.")))
+                other = table.cell(emails[folded], "email")
+                problems.append(_at(table, row, "email",
+                                    (f"e-posten {employee.email} brukes også i {other}",
+                                     f"e-mail {employee.email} is also used in {other}"),
+                                    ("Hver ansatt trenger sin egen adresse.", "Each person needs their own address.")))
             emails.setdefault(folded, row)
         if not employee.active:
             continue
@@ -120,11 +129,11 @@ def _check_employees(register: Register, table: RawTable) -> list[Problem]:
             problems.append(Problem(table.cell(row, "manager_id"),
                                     tr(f"lederen «{manager_id}» til {employee.name} finnes ikke i Ansatte",
                                        f"manager «{manager_id}» of {employee.name} is not in Ansatte"),
-                                    tr("Bruk en AnsattID fra Ansatte.", "Use an AnsattID from Ansatte.")))
+                                    tr(*USE_EMPLOYEE_ID)))
         elif manager_id == emp_id:
-            problems.append(Problem(table.cell(row, "manager_id"),
-                                    tr(f"{employee.name} står som sin egen leder", f"{employee.name} is their own manager"),
-                                    tr("Skriv AnsattID til nærmeste leder.", "Write the manager's AnsattID.")))
+            problems.append(_at(table, row, "manager_id",
+                                (f"{employee.name} står som sin egen leder", f"{employee.name} is their own manager"),
+                                ("Skriv AnsattID til nærmeste leder.", "Write the manager's AnsattID.")))
         elif not manager.active:
             problems.append(Problem(table.cell(row, "manager_id"),
                                     tr(f"lederen til {employee.name}, {manager.name}, er ikke aktiv",
@@ -170,12 +179,12 @@ def _check_conversations(register: Register, table: RawTable) -> list[Problem]:
             problems.append(Problem(table.cell(row, "employee_id"),
                                     tr(f"ansatt «{conv.employee_id}» finnes ikke i Ansatte",
                                        f"employee «{conv.employee_id}» is not in Ansatte"),
-                                    tr("Bruk en AnsattID fra Ansatte.", "Use an AnsattID from Ansatte.")))
+                                    tr(*USE_EMPLOYEE_ID)))
         if conv.manager_id and conv.manager_id not in employees:
             problems.append(Problem(table.cell(row, "manager_id"),
                                     tr(f"leder «{conv.manager_id}» finnes ikke i Ansatte",
                                        f"manager «{conv.manager_id}» is not in Ansatte"),
-                                    tr("Bruk en AnsattID fra Ansatte.", "Use an AnsattID from Ansatte.")))
+                                    tr(*USE_EMPLOYEE_ID)))
         if conv.start and conv.end and conv.end <= conv.start:
             problems.append(Problem(table.cell(row, "end"),
                                     tr(f"{conv.conversation_id} slutter før den starter",
@@ -213,14 +222,14 @@ def _check_questions(table: RawTable) -> list[Problem]:
     for row in table.rows:
         topic = cells.as_text(row.values.get("topic"))
         if topic and topic_for_label(topic) is None:
-            problems.append(Problem(table.cell(row, "topic"), tr(f"ukjent tema «{topic}»", f"unknown topic «{topic}»"),
-                                    tr("Velg et tema fra listen.", "Choose a topic from the list.")))
+            problems.append(_at(table, row, "topic", (f"ukjent tema «{topic}»", f"unknown topic «{topic}»"),
+                                CHOOSE_TOPIC))
         elif not topic:
-            problems.append(Problem(table.cell(row, "topic"), tr("spørsmålet mangler tema", "the question has no topic"),
-                                    tr("Velg et tema fra listen.", "Choose a topic from the list.")))
+            problems.append(_at(table, row, "topic", ("spørsmålet mangler tema", "the question has no topic"),
+                                CHOOSE_TOPIC))
         if cells.is_blank(row.values.get("text")):
-            problems.append(Problem(table.cell(row, "text"), tr("spørsmålsteksten mangler", "the question text is missing"),
-                                    tr("Skriv spørsmålet, eller slett raden.", "Write the question, or delete the row.")))
+            problems.append(_at(table, row, "text", ("spørsmålsteksten mangler", "the question text is missing"),
+                                ("Skriv spørsmålet, eller slett raden.", "Write the question, or delete the row.")))
         scope = cells.as_text(row.values.get("applies_to"))
         kind = scope.partition(":")[0].strip().casefold()
         if scope and scope.casefold() not in ("alle", "all") and (
@@ -244,13 +253,14 @@ def _check_actions(register: Register, table: RawTable) -> list[Problem]:
                                        f"conversation «{action.conversation_id}» is not in Samtaler"),
                                     tr("Bruk en SamtaleID fra Samtaler.", "Use a SamtaleID from Samtaler.")))
         if action.status not in ACTION_STATUSES:
-            problems.append(Problem(table.cell(row, "status"),
-                                    tr(f"ukjent tiltaksstatus «{action.status}»", f"unknown action status «{action.status}»"),
-                                    tr("Velg " + " / ".join(ACTION_STATUSES) + ".",
-                                       "Choose " + " / ".join(ACTION_STATUSES) + ".")))
+            choices = " / ".join(ACTION_STATUSES)
+            problems.append(_at(table, row, "status",
+                                (f"ukjent tiltaksstatus «{action.status}»", f"unknown action status «{action.status}»"),
+                                (f"Velg {choices}.", f"Choose {choices}.")))
         if not action.description:
-            problems.append(Problem(table.cell(row, "description"), tr("tiltaket mangler beskrivelse", "the action has no description"),
-                                    tr("Beskriv tiltaket.", "Describe the action.")))
+            problems.append(_at(table, row, "description",
+                                ("tiltaket mangler beskrivelse", "the action has no description"),
+                                ("Beskriv tiltaket.", "Describe the action.")))
     return problems
 
 
@@ -274,6 +284,6 @@ def _check_formula_text(table: RawTable) -> list[Problem]:
                 problems.append(Problem(table.cell(row, field_name),
                                         tr(f"«{value}» kan bli lest som en formel",
                                            f"«{value}» may be read as a formula"),
-                                        tr("Fjern tegnet først i cellen (=, +, - eller @), eller skriv en apostrof foran.",
+                                        tr("Fjern =, +, - eller @ først i cellen, eller skriv en apostrof foran.",
                                            "Remove the leading =, +, - or @, or type an apostrophe before it.")))
     return problems

@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except KeyboardInterrupt:
         _echo(tr("Avbrutt.", "Interrupted."), err=True)
         sys.exit(130)
-    except Exception:  # noqa: BLE001 - the last line of defence: no traceback for a person
+    except Exception:
         _echo(tr("Uventet feil i samtale. Detaljer:", "Unexpected error in samtale. Details:"), err=True)
         _echo("".join(traceback.format_exc(limit=5)), err=True)
         _echo(tr("Meld gjerne feilen med teksten over.", "Please report the error with the text above."),

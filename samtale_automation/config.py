@@ -75,7 +75,9 @@ def load_config(path: Path) -> tuple[Config, list[Problem]]:
     mail = data.get("mail", {}) if isinstance(data.get("mail"), dict) else {}
     backend = str(mail.get("backend", "outbox"))
     if backend not in BACKENDS:
-        problems.append(Problem(f"{where}: mail.backend", tr(f"ukjent backend «{backend}»", f"unknown backend «{backend}»"),
-                                tr("Bruk " + ", ".join(BACKENDS) + ".", "Use " + ", ".join(BACKENDS) + ".")))
+        names = ", ".join(BACKENDS)
+        problems.append(Problem(f"{where}: mail.backend",
+                                tr(f"ukjent backend «{backend}»", f"unknown backend «{backend}»"),
+                                tr(f"Bruk {names}.", f"Use {names}.")))
         backend = "outbox"
     return Config(backend=backend, mailbox=str(mail.get("mailbox", "")), raw=data), problems

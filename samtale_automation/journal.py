@@ -195,5 +195,5 @@ def _now() -> str:
 def _user() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name on some service accounts
+    except Exception:
         return "ukjent"

@@ -178,18 +178,18 @@ def build_register(raw: RawWorkbook) -> Register:
             tr("Lag arket på nytt fra en ny arbeidsbok (samtale init) og kopier inn radene.",
                "Recreate the sheet from a new workbook (samtale init) and copy the rows in."),
         ))
-    for table in raw.tables.values():
-        for header in table.missing_headers:
+    for found in raw.tables.values():
+        for header in found.missing_headers:
             problems.append(Problem(
-                table.sheet_name,
-                tr(f"kolonnen «{header}» mangler i tabellen {table.schema.table}",
-                   f"column «{header}» is missing from table {table.schema.table}"),
+                found.sheet_name,
+                tr(f"kolonnen «{header}» mangler i tabellen {found.schema.table}",
+                   f"column «{header}» is missing from table {found.schema.table}"),
                 tr(f"Legg til en kolonne med overskriften «{header}».",
                    f"Add a column headed «{header}»."),
             ))
     register = Register(settings=parse_settings(raw.tables.get(SETTINGS.table), problems),
                         raw=raw, problems=problems)
-    for schema, build in ((EMPLOYEES, _employee), (CONVERSATIONS, _conversation),
+    for schema, build in ((EMPLOYEES, _employee), (CONVERSATIONS, conversation_from_row),
                           (QUESTIONS, _question), (ACTIONS, _action)):
         table = raw.tables.get(schema.table)
         if table is None:
@@ -230,7 +230,7 @@ def _employee(p: dict[str, Any]) -> Employee | None:
     )
 
 
-def _conversation(p: dict[str, Any]) -> Conversation | None:
+def conversation_from_row(p: dict[str, Any]) -> Conversation | None:
     if not p.get("conversation_id"):
         return None
     dates = ("invited", "prep_returned", "manager_prepared", "minutes_returned",

@@ -11,7 +11,6 @@ from samtale_automation.errors import UsageError
 from samtale_automation.model import Employee
 from samtale_automation.register import Register
 from samtale_automation.schema import CONVERSATIONS, LOG, SETTING_BY_FIELD, SETTINGS, STATUS_LABELS
-from samtale_automation.status import status_changes
 from samtale_automation.texts import tr
 
 _ROUND_NAME = re.compile(r"^[0-9A-Za-zÆØÅæøå][0-9A-Za-zÆØÅæøå_.]{0,30}$")
@@ -68,7 +67,6 @@ def plan_new_round(register: Register, name: str, start: date | None, end: date 
             plan.added.append(employee)
             changeset.upsert(CONVERSATIONS.table, conversation_id, employee_id=employee.employee_id,
                              manager_id=employee.manager_id, status=STATUS_LABELS["proposed"])
-    changeset.changes.extend(status_changes(register, now))
     changeset.append(LOG.table, time=now.replace(tzinfo=None, microsecond=0),
                      event=tr(f"Ny samtalerunde {name}", f"New round {name}"), who=who,
                      result=tr(f"{len(plan.added)} samtaler lagt til, {len(plan.skipped)} hoppet over",

@@ -10,29 +10,10 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
-from samtale_automation.changeset import RowChange
 from samtale_automation.journal import PendingChange
 from samtale_automation.model import OSLO, Conversation
 from samtale_automation.register import Register
-from samtale_automation.schema import CONVERSATIONS, STATUS_BY_LABEL, STATUS_LABELS
-from samtale_automation.workbook_read import RawTable
-
-
-def status_changes(register: Register, now: datetime) -> list[RowChange]:
-    """Upserts for every conversation whose Status cell differs from its derived status."""
-    table: RawTable | None = register.raw.tables.get(CONVERSATIONS.table) if register.raw else None
-    written: dict[str, str] = {}
-    if table is not None:
-        for row in table.rows:
-            key = str(row.values.get("conversation_id") or "").strip()
-            written.setdefault(key, str(row.values.get("status") or ""))
-    changes = []
-    for conv in register.conversations.values():
-        label = STATUS_LABELS[conv.status(now)]
-        if written.get(conv.conversation_id) != label:
-            changes.append(RowChange(CONVERSATIONS.table, conv.conversation_id,
-                                     {"conversation_id": conv.conversation_id, "status": label}))
-    return changes
+from samtale_automation.schema import STATUS_BY_LABEL, STATUS_LABELS
 
 
 def round_conversations(register: Register) -> list[Conversation]:

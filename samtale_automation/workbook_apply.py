@@ -20,7 +20,7 @@ from samtale_automation.journal import Journal
 from samtale_automation.model import OSLO
 from samtale_automation.paths import Folder
 from samtale_automation.safe_write import Fingerprint, assert_writable, replace_safely
-from samtale_automation.schema import LOG, TABLE_BY_NAME, Kind, Sheet
+from samtale_automation.schema import CONVERSATIONS, LOG, STATUS_LABELS, TABLE_BY_NAME, Kind, Sheet
 from samtale_automation.texts import tr
 from samtale_automation.workbook_read import normalise_header
 
@@ -47,7 +47,11 @@ class TableView:
         from openpyxl.utils.cell import range_boundaries
 
         self.ws, self.table, self.schema = ws, table, schema
-        self.min_col, self.min_row, self.max_col, self.max_row = range_boundaries(table.ref)
+        bounds = range_boundaries(table.ref)
+        self.min_col: int = bounds[0]
+        self.min_row: int = bounds[1]
+        self.max_col: int = bounds[2]
+        self.max_row: int = bounds[3]
         wanted = {normalise_header(c.header): c.field for c in schema.columns}
         self.columns: dict[str, int] = {}
         for col in range(self.min_col, self.max_col + 1):
@@ -91,7 +95,7 @@ class TableView:
         while last > self.min_row and all(
                 self.ws.cell(last, c).value in (None, "") for c in range(self.min_col, self.max_col + 1)):
             last -= 1
-        target = last + 1
+        target: int = last + 1
         if target > self.max_row:
             self.max_row = target
             ref = (f"{get_column_letter(self.min_col)}{self.min_row}:"
@@ -206,7 +210,29 @@ def apply_changes(wb: Any, changesets: list[ChangeSet], journal: Journal,
     return written
 
 
-def apply_pending(folder: Folder, journal: Journal) -> ApplyResult:
+def refresh_statuses(wb: Any, now: datetime) -> int:
+    """Write the derived status into every Samtaler row whose Status cell is out of date."""
+    from samtale_automation.register import conversation_from_row, parse_row
+    from samtale_automation.workbook_read import RawRow, RawTable
+
+    view = find_table(wb, CONVERSATIONS)
+    if view is None or "status" not in view.columns:
+        return 0
+    shim = RawTable(CONVERSATIONS, view.ws.title, view.columns, view.min_row)
+    changed = 0
+    for row in view.rows.values():
+        values = view.current(row)
+        conversation = conversation_from_row(parse_row(shim, RawRow(row, values), []))
+        if conversation is None:
+            continue
+        label = STATUS_LABELS[conversation.status(now)]
+        if values.get("status") != label:
+            view.write(row, {"status": label})
+            changed += 1
+    return changed
+
+
+def apply_pending(folder: Folder, journal: Journal, now: datetime) -> ApplyResult:
     """Apply every pending ChangeSet to the master file now, or record why it must wait."""
     result = ApplyResult()
     pending = [p.changeset for p in journal.pending()]
@@ -217,7 +243,7 @@ def apply_pending(folder: Folder, journal: Journal) -> ApplyResult:
     try:
         assert_writable(master)
         before = Fingerprint.of(master)
-        result.backup = _save_with_changes(folder, master, before, pending, journal, result)
+        result.backup = _save_with_changes(folder, master, before, pending, journal, result, now)
     except WorkbookLockedError as exc:
         journal.mark_blocked(ids, exc.message)
         result.blocked = exc.message
@@ -226,12 +252,14 @@ def apply_pending(folder: Folder, journal: Journal) -> ApplyResult:
 
 
 def _save_with_changes(folder: Folder, master: Path, before: Fingerprint,
-                       pending: list[ChangeSet], journal: Journal, result: ApplyResult) -> Path:
+                       pending: list[ChangeSet], journal: Journal, result: ApplyResult,
+                       now: datetime) -> Path:
     import openpyxl
 
     keep_vba = master.suffix.lower() == ".xlsm"
     wb = openpyxl.load_workbook(master, keep_vba=keep_vba, rich_text=True, keep_links=True)
     written = apply_changes(wb, pending, journal, result)
+    refresh_statuses(wb, now)
     inventory_before = loss_guard.inventory(master)
 
     def verify(temp: Path) -> None:

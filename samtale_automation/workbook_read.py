@@ -92,7 +92,7 @@ def read_workbook(path: Path) -> RawWorkbook:
                     ".samtale/backups/."),
         ) from None
     try:
-        table_names = set(book.table_names)
+        table_names = set(book.table_names or [])
         tables: dict[str, RawTable] = {}
         missing: list[Sheet] = []
         for schema in TABLES:

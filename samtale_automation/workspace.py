@@ -61,12 +61,12 @@ class Workspace:
         with self.journal() as journal:
             if changeset:
                 journal.add_changeset(changeset)
-            return apply_pending(self.folder, journal)
+            return apply_pending(self.folder, journal, self.now)
 
 
 def current_user() -> str:
     """The user name for Logg's «Hvem» column."""
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name on some service accounts
+    except Exception:
         return "samtale"
