@@ -7,6 +7,7 @@ hint and the exit code of DESIGN.md §9; no traceback is shown for a person's mi
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -113,9 +114,9 @@ def round_new(obj: Context, name: str, start: str | None, end: str | None, dry_r
     if dry_run:
         _echo(tr("\nPrøvekjøring: ingenting er skrevet.", "\nDry run: nothing was written."))
         return
-    _commit(obj, plan.changeset, "round new")
     _echo(tr(f"Runde {plan.name}: {len(plan.added)} lagt til, {len(plan.skipped)} hoppet over.",
              f"Round {plan.name}: {len(plan.added)} added, {len(plan.skipped)} skipped."))
+    _commit(obj, plan.changeset, "round new")
 
 
 def _commit(obj: Context, changeset: Any, command: str) -> None:
@@ -123,13 +124,16 @@ def _commit(obj: Context, changeset: Any, command: str) -> None:
     from samtale_automation.runlock import run_lock
 
     workspace = obj.workspace()
-    with run_lock(workspace.folder.run_lock, command):
+    wait = float(os.environ.get("SAMTALE_LOCK_WAIT", "30"))
+    with run_lock(workspace.folder.run_lock, command, wait_seconds=wait):
         with workspace.journal() as journal:
             run_id = journal.start_run(command)
         result = workspace.commit(changeset)
         with workspace.journal() as journal:
             journal.finish_run(run_id, "pending" if result.blocked else "ok")
     _report_apply(result)
+    if result.blocked:
+        sys.exit(errors.EXIT_WORKBOOK)
 
 
 def _report_apply(result: Any) -> None:
@@ -194,13 +198,13 @@ def _print_status(report: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from samtale_automation.schema import STATUS_LABELS
+    from samtale_automation.schema import CONVERSATIONS, STATUS_LABELS
 
     console = Console()
     table = Table(title=tr(f"Samtalerunde {report['round'] or '(ikke satt)'}",
                            f"Round {report['round'] or '(not set)'}"))
-    for header in ("SamtaleID", "AnsattID", "Leder", "Start", "Sted", "Status"):
-        table.add_column(header)
+    for field_name in ("conversation_id", "employee_id", "manager_id", "start", "place", "status"):
+        table.add_column(CONVERSATIONS.header(field_name))
     for conv in report["conversations"]:
         start = conv["start"][:16].replace("T", " ") if conv["start"] else "–"
         table.add_row(conv["id"], conv["employee_id"], conv["manager_id"], start, conv["place"] or "",
@@ -233,8 +237,6 @@ def apply(obj: Context, dry_run: bool) -> None:
         _echo(tr("\nPrøvekjøring: ingenting er skrevet.", "\nDry run: nothing was written."))
         return
     _commit(obj, None, "apply")
-    if workspace.pending():
-        sys.exit(errors.EXIT_WORKBOOK)
 
 
 @cli.command()

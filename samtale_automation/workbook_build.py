@@ -282,7 +282,7 @@ def _write_overview(ws: Any, formats: _Formats, lang: str,
     ws.set_column(0, 0, 28)
     ws.set_column(1, len(STATUS_LABELS) + 1, 14)
     header_row = OVERVIEW_FIRST_ROW - 2  # 0-based row of the status labels
-    ws.write_string(header_row, 0, "Avdeling", formats.bold)
+    ws.write_string(header_row, 0, EMPLOYEES.header("department"), formats.bold)
     for c, label in enumerate(STATUS_LABELS.values(), start=1):
         ws.write_string(header_row, c, label, formats.bold)
         letter = chr(65 + c)
