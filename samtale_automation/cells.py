@@ -195,4 +195,6 @@ def _from_serial(serial: float) -> datetime:
     if not 0 <= serial < 2958466:
         raise CellValueError(tr(f"{serial} er ikke en gyldig Excel-dato",
                                 f"{serial} is not a valid Excel date"))
-    return (_EXCEL_EPOCH + timedelta(days=serial)).replace(microsecond=0)
+    # Round to the second: a serial stored with 15 digits (46407.4166666667) is a hair off
+    # 10:00, and cutting off the fraction would turn it into 09:59.
+    return _EXCEL_EPOCH + timedelta(seconds=round(serial * 86400))

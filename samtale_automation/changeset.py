@@ -131,6 +131,8 @@ def same_value(kind: Kind, left: Any, right: Any) -> bool:
     """Compare two cell values as the column's kind reads them (01.02.2027 == a date)."""
     if cells.is_blank(left) and cells.is_blank(right):
         return True
+    if kind is not Kind.DATE and isinstance(left, date) and isinstance(right, date):
+        kind = Kind.DATETIME  # a date in a text column (Innstillinger) comes back from openpyxl as midnight
     try:
         if kind is Kind.DATE:
             return cells.as_date(left) == cells.as_date(right)

@@ -71,6 +71,22 @@ def _duplicates(table: RawTable, field_name: str) -> Iterable[Problem]:
             seen[key] = row
 
 
+def _first_rows(table: RawTable, field_name: str) -> list[RawRow]:
+    """The rows the register keeps: the first row of each ID (duplicates are reported apart).
+
+    A later row with the same ID is not in the register, so checking it against the first
+    row's values would report the first row's problems at the duplicate's cells.
+    """
+    seen: set[str] = set()
+    first: list[RawRow] = []
+    for row in table.rows:
+        key = cells.as_id(row.values.get(field_name))
+        if key and key not in seen:
+            seen.add(key)
+            first.append(row)
+    return first
+
+
 def _missing_id(table: RawTable) -> Iterable[Problem]:
     key = table.schema.key
     assert key is not None
@@ -86,7 +102,7 @@ def _check_employees(register: Register, table: RawTable) -> list[Problem]:
     employees = register.employees
     managers = {e.manager_id for e in employees.values() if e.manager_id}
     emails: dict[str, RawRow] = {}
-    for row in table.rows:
+    for row in _first_rows(table, "employee_id"):
         emp_id = cells.as_id(row.values.get("employee_id"))
         employee = employees.get(emp_id)
         if employee is None:
@@ -147,7 +163,7 @@ def _check_employees(register: Register, table: RawTable) -> list[Problem]:
 def _manager_loops(register: Register, table: RawTable) -> list[Problem]:
     """Report each cycle in the manager chain once (a reports to b reports to a)."""
     employees = register.employees
-    rows = {cells.as_id(r.values.get("employee_id")): r for r in table.rows}
+    rows = {cells.as_id(r.values.get("employee_id")): r for r in _first_rows(table, "employee_id")}
     reported: set[str] = set()
     problems: list[Problem] = []
     for start in employees:
@@ -171,7 +187,8 @@ def _manager_loops(register: Register, table: RawTable) -> list[Problem]:
 def _check_conversations(register: Register, table: RawTable) -> list[Problem]:
     problems = [*_missing_id(table), *_duplicates(table, "conversation_id")]
     employees = register.employees
-    for row in table.rows:
+    period = register.current_round()
+    for row in _first_rows(table, "conversation_id"):
         conv = register.conversations.get(cells.as_id(row.values.get("conversation_id")))
         if conv is None:
             continue
@@ -196,7 +213,6 @@ def _check_conversations(register: Register, table: RawTable) -> list[Problem]:
                                     tr(f"{conv.conversation_id} har bare {'start' if conv.start else 'slutt'}",
                                        f"{conv.conversation_id} has only a {'start' if conv.start else 'end'}"),
                                     tr("Fyll inn både Start og Slutt.", "Fill in both Start and Slutt.")))
-        period = register.current_round()
         if period.name and conv.round == period.name:
             for field_name in ("start", "end"):
                 moment = getattr(conv, field_name)
@@ -243,7 +259,7 @@ def _check_questions(table: RawTable) -> list[Problem]:
 
 def _check_actions(register: Register, table: RawTable) -> list[Problem]:
     problems = [*_missing_id(table), *_duplicates(table, "action_id")]
-    for row in table.rows:
+    for row in _first_rows(table, "action_id"):
         action = register.actions.get(cells.as_id(row.values.get("action_id")))
         if action is None:
             continue

@@ -53,6 +53,17 @@ MIGRATIONS: tuple[str, ...] = (
         user TEXT NOT NULL
     );
     """,
+    # 2: prep files written, so an edited or returned file is recognised
+    """
+    CREATE TABLE prep_files (
+        path TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        created TEXT NOT NULL
+    );
+    CREATE INDEX prep_files_conversation ON prep_files (conversation_id, variant);
+    """,
 )
 
 
@@ -72,12 +83,16 @@ class Journal:
         fresh = not path.exists()
         self.path = path
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        if fresh and os.name == "posix":
-            os.chmod(path, 0o600)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        try:
+            if fresh and os.name == "posix":
+                os.chmod(path, 0o600)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except BaseException:
+            self.db.close()  # a refused journal (newer version) must not stay open and locked
+            raise
 
     def close(self) -> None:
         """Close the connection."""
@@ -164,6 +179,22 @@ class Journal:
                 "SELECT row_key, field, value FROM written_cells WHERE table_name = ?", (table,)):
             result.setdefault(key, {})[field_name] = decode_text(value)
         return result
+
+    # ---- prep files --------------------------------------------------------------------
+
+    def record_prep_files(self, files: list[tuple[str, str, str, str]]) -> None:
+        """Remember prep files written: (path relative to the folder, conversation, variant, sha256)."""
+        now = _now()
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO prep_files (path, conversation_id, variant, sha256, created) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, created = excluded.created",
+                [(*row, now) for row in files])
+
+    def prep_file_hash(self, path: str) -> str | None:
+        """The sha256 a prep file had when the tool wrote it, if it did."""
+        row = self.db.execute("SELECT sha256 FROM prep_files WHERE path = ?", (path,)).fetchone()
+        return str(row[0]) if row else None
 
     # ---- runs --------------------------------------------------------------------------
 

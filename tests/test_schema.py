@@ -46,12 +46,16 @@ def test_status_codes() -> None:
 
 
 def test_no_other_module_spells_a_header() -> None:
-    """Verify that no module but schema.py writes a column header as a string literal."""
+    """Verify that no module but schema.py writes a master-workbook header as a string literal.
+
+    Prep files (prep_*.py, prepsheets.py, returned.py, guide.py) are another document with labels
+    of their own, such as «Navn» and «Frist»; they are not the master's headers.
+    """
     distinctive = {c.header for s in schema.TABLES for c in s.columns} - {s.name for s in schema.TABLES} - {
         "Start", "Status", "Leder", "Tiltak", "Spørsmål", "Aktiv"}  # also plain words or sheet names
     offenders = []
     for module in PACKAGE.glob("*.py"):
-        if module.name == "schema.py":
+        if module.name == "schema.py" or module.name.startswith(("prep", "returned", "guide")):
             continue
         text = module.read_text(encoding="utf-8")
         for header in distinctive:
