@@ -10,6 +10,7 @@ can warn before any write is tried.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
 import zipfile
 from collections import Counter
@@ -88,6 +89,9 @@ FEATURES: dict[str, Feature] = {f.key: f for f in (
             "Contact support.", False),
     Feature("comment", "et notat (kommentar)", "a note (comment)", "Kontakt support.",
             "Contact support.", False),
+    Feature("cell_checkbox", "avkrysningsbokser i celler (Excel 365)", "check boxes in cells (Excel 365)",
+            "Merk cellene, velg Hjem → Fjern → Fjern formater, og skriv Ja/Nei i stedet.",
+            "Select the cells, choose Home → Clear → Clear Formats, and write Ja/Nei instead.", True),
     Feature("vml_id_clash", "notater og knapper på samme ark (samme figur-ID)",
             "notes and buttons on the same sheet (clashing shape ids)",
             "Flytt notatene til et ark uten knapper.", "Move the notes to a sheet without buttons.",
@@ -135,8 +139,13 @@ def inventory(path: Path) -> Counter[str]:
             counts["vba_project:" + digest] = 1
         counts["threaded_comment"] += sum(1 for n in names if n.startswith("xl/threadedComments/"))
         counts["slicer"] += sum(1 for n in names if n.startswith(("xl/slicers/", "xl/timelines/")))
+        counts["cell_checkbox"] += sum(1 for n in names if n.startswith("xl/featurePropertyBag/"))
         counts["vml_id_clash"] += _vml_id_clashes(package, names)
     return counts
+
+
+#: A VML shape's id, whatever prefix the VML namespace has (Excel writes «v:», openpyxl «ns1:»).
+_VML_SHAPE_ID = re.compile(rb'<(?:[\w.-]+:)?shape\s(?:[^>]*?\s)?id="([^"]+)"')
 
 
 def _vml_id_clashes(package: zipfile.ZipFile, names: list[str]) -> int:
@@ -147,9 +156,12 @@ def _vml_id_clashes(package: zipfile.ZipFile, names: list[str]) -> int:
         targets = re.findall(rb'Target="([^"]+\.vml)"', package.read(rels))
         ids: Counter[bytes] = Counter()
         for target in targets:
-            part = "xl/" + target.decode().replace("../", "")
+            # Excel writes «../drawings/x.vml» (relative to xl/worksheets/), openpyxl «/xl/drawings/x.vml».
+            text = target.decode()
+            part = text.lstrip("/") if text.startswith("/") else posixpath.normpath(
+                posixpath.join("xl/worksheets", text))
             if part in names:
-                ids.update(re.findall(rb'<v:shape\s[^>]*?id="([^"]+)"', package.read(part)))
+                ids.update(_VML_SHAPE_ID.findall(package.read(part)))
         clashes += sum(n - 1 for n in ids.values() if n > 1)
     return clashes
 

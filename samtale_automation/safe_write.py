@@ -57,9 +57,11 @@ def _read_owner_name(lock: Path) -> str:
     except OSError:
         return ""
     if lock.name.startswith(".~lock."):
-        # LibreOffice: "C;user name;host;...": the second field is the name.
+        # LibreOffice: "Full Name,login,host,time,url;": prefer the full name, else the login.
         parts = data.decode("utf-8", errors="replace").split(",")
-        return parts[1].strip() if len(parts) > 1 else ""
+        full = parts[0].strip()
+        login = parts[1].strip() if len(parts) > 1 else ""
+        return login if full in ("", "C") else full
     if len(data) >= 57:
         length = int.from_bytes(data[55:57], "little")
         if 0 < length <= 54 and len(data) >= 57 + 2 * length:

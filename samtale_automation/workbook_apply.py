@@ -278,7 +278,11 @@ def _save_with_changes(folder: Folder, master: Path, before: Fingerprint,
             )
         openpyxl.load_workbook(temp, read_only=True).close()
 
-    backup = replace_safely(master, before, wb.save, verify, folder.backups)
+    try:
+        backup = replace_safely(master, before, wb.save, verify, folder.backups)
+    finally:
+        if getattr(wb, "vba_archive", None) is not None:
+            wb.vba_archive.close()  # openpyxl keeps the source zip open for the VBA parts
     journal.mark_applied([cs.id for cs in pending], written)
     result.applied = [cs.id for cs in pending]
     return backup
