@@ -69,6 +69,10 @@ class ChangeSet:
         With `force`, every given cell is written whatever its owner: for changes a person
         explicitly asked for on the command line.
         """
+        self.upsert_row(table, key, values, force=force)
+
+    def upsert_row(self, table: str, key: str, values: dict[str, Any], *, force: bool = False) -> None:
+        """Like `upsert`, with the field values in a dict (built up by the caller)."""
         schema = TABLE_BY_NAME[table]
         assert schema.key is not None, f"{table} has no key column"
         self.changes.append(RowChange(table, key, {schema.key: key, **values}, force))

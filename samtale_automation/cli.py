@@ -119,13 +119,17 @@ def round_new(obj: Context, name: str, start: str | None, end: str | None, dry_r
     _commit(obj, plan.changeset, "round new")
 
 
-def _commit(obj: Context, changeset: Any, command: str) -> None:
-    """Record and apply a ChangeSet under the run lock; say what happened."""
+def _locked(workspace: Any, command: str) -> Any:
+    """The folder's run lock; a second run waits SAMTALE_LOCK_WAIT seconds (default 30), then refuses."""
     from samtale_automation.runlock import run_lock
 
+    return run_lock(workspace.folder.run_lock, command, wait_seconds=float(os.environ.get("SAMTALE_LOCK_WAIT", "30")))
+
+
+def _commit(obj: Context, changeset: Any, command: str) -> None:
+    """Record and apply a ChangeSet under the run lock; say what happened."""
     workspace = obj.workspace()
-    wait = float(os.environ.get("SAMTALE_LOCK_WAIT", "30"))
-    with run_lock(workspace.folder.run_lock, command, wait_seconds=wait):
+    with _locked(workspace, command):
         with workspace.journal() as journal:
             run_id = journal.start_run(command)
         result = workspace.commit(changeset)
@@ -149,6 +153,74 @@ def _report_apply(result: Any) -> None:
                  f"({result.created} nye rader, {result.updated} endrede).",
                  f"Wrote {len(result.applied)} change sets to the workbook "
                  f"({result.created} new rows, {result.updated} updated)."))
+
+
+@cli.command()
+@click.option("--employee", "employees", multiple=True, metavar="ID",
+              help="Bare for denne ansatte (kan gjentas) / only this employee (repeatable).")
+@click.option("--force", is_flag=True, help="Lag filen på nytt; den gamle flyttes til .samtale/backups/.")
+@click.option("--dry-run", is_flag=True, help="Vis hva som ville skjedd / only show what would happen.")
+@click.pass_obj
+def prep(obj: Context, employees: tuple[str, ...], force: bool, dry_run: bool) -> None:
+    """Lag forberedelsesskjema / write each conversation's prep files."""
+    from samtale_automation.prep import run_prep
+    from samtale_automation.workspace import current_user
+
+    workspace = obj.workspace()
+    with _locked(workspace, "prep"):
+        plan, result = run_prep(workspace, employees, force=force, dry_run=dry_run, who=current_user())
+    for item in plan.files:
+        verb = tr("lager på nytt", "re-issue") if item.reissue else tr("lager", "write")
+        _echo(f"  {verb:<14} {item.path.relative_to(workspace.folder.root)}")
+    for what, why in plan.skipped:
+        _echo(tr(f"  hopper over  {what}: {why}", f"  skip         {what}: {why}"))
+    if dry_run:
+        _echo(tr("\nPrøvekjøring: ingenting er skrevet.", "\nDry run: nothing was written."))
+        return
+    _echo(tr(f"\n{len(plan.files)} filer laget, {len(plan.skipped)} hoppet over.",
+             f"\n{len(plan.files)} files written, {len(plan.skipped)} skipped."))
+    if result is not None:
+        _report_apply(result)
+        if result.blocked:
+            sys.exit(errors.EXIT_WORKBOOK)
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Vis hva som ville skjedd / only show what would happen.")
+@click.pass_obj
+def collect(obj: Context, dry_run: bool) -> None:
+    """Hent inn returnerte filer / bring returned files from innkommende/ into the register."""
+    from samtale_automation.collect import run_collect
+    from samtale_automation.consolidate import ACCEPTED, DUPLICATE, QUARANTINED
+    from samtale_automation.workspace import current_user
+
+    workspace = obj.workspace()
+    with _locked(workspace, "collect"):
+        result = run_collect(workspace, dry_run=dry_run, who=current_user())
+    assert result.plan is not None
+    labels = {ACCEPTED: tr("mottatt", "accepted"), DUPLICATE: tr("duplikat", "duplicate"),
+              QUARANTINED: tr("karantene", "quarantined")}
+    for decision in result.plan.decisions:
+        _echo(f"  {labels[decision.outcome]:<10} {decision.arrival.name}: {decision.reason}")
+    for name, why in result.ignored:
+        _echo(tr(f"  venter     {name}: {why}", f"  waiting    {name}: {why}"))
+    for path in result.guides:
+        _echo(tr(f"  samtaleguide {path.relative_to(workspace.folder.root)}",
+                 f"  guide        {path.relative_to(workspace.folder.root)}"))
+    if dry_run:
+        _echo(tr("\nPrøvekjøring: ingenting er flyttet eller skrevet.", "\nDry run: nothing was moved or written."))
+        return
+    counts = {outcome: sum(d.outcome == outcome for d in result.plan.decisions) for outcome in labels}
+    _echo(tr(f"\n{counts[ACCEPTED]} mottatt, {counts[DUPLICATE]} duplikater, {counts[QUARANTINED]} i karantene, "
+             f"{len(result.ignored)} venter.",
+             f"\n{counts[ACCEPTED]} accepted, {counts[DUPLICATE]} duplicates, {counts[QUARANTINED]} quarantined, "
+             f"{len(result.ignored)} waiting."))
+    if result.apply is not None:
+        _report_apply(result.apply)
+        if result.apply.blocked:
+            sys.exit(errors.EXIT_WORKBOOK)
+    if counts[QUARANTINED]:
+        sys.exit(errors.EXIT_PROBLEMS)
 
 
 @cli.command()

@@ -11,8 +11,10 @@ from typing import Any
 
 from samtale_automation.changeset import ChangeSet
 from samtale_automation.check import check_register
+from samtale_automation.collect import run_collect
 from samtale_automation.init import init_folder
 from samtale_automation.model import OSLO
+from samtale_automation.prep import run_prep
 from samtale_automation.rounds import plan_new_round
 from samtale_automation.schema import CONVERSATIONS, EMPLOYEES, SETTING_BY_FIELD, SETTINGS
 from samtale_automation.status import status_report
@@ -79,7 +81,27 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
     step(tr("Satte tid og rom for hver samtale (som HR gjør i arket Samtaler).",
             "Set a time and room for each conversation (as HR does in the Samtaler sheet)."))
 
+    plan_files, _ = run_prep(workspace, who="demo")
+    step(tr(f"samtale prep: {len(plan_files.files)} forberedelsesskjema i forberedelse/{DEMO_ROUND}/ "
+            "(ett for den ansatte og ett for lederen per samtale).",
+            f"samtale prep: {len(plan_files.files)} prep files in forberedelse/{DEMO_ROUND}/ "
+            "(one for the employee and one for the manager per conversation)."))
+
+    names = _fill_returned(workspace, [e.employee_id for e in plan.added])
+    step(tr(f"Noen har levert: {len(names)} utfylte filer lagt i innkommende/ ({', '.join(names)}).",
+            f"Some have returned: {len(names)} filled-in files put in innkommende/ ({', '.join(names)})."))
+
+    collected = run_collect(workspace, who="demo")
+    assert collected.plan is not None
+    outcome = "; ".join(f"{d.arrival.name}: {d.reason.rstrip('.')}" for d in collected.plan.decisions)
+    step(tr(f"samtale collect: {outcome}. {len(collected.guides)} samtaleguider laget for lederne; filene er "
+            "flyttet til arkiv/ og karantene/.",
+            f"samtale collect: {outcome}. {len(collected.guides)} conversation guides made for the managers; "
+            "the files were moved to arkiv/ and karantene/."))
+
     register = workspace.load()
+    step(tr(f"Tiltaksregisteret (arket Tiltak) har nå {len(register.actions)} tiltak fra referatet.",
+            f"The action register (sheet Tiltak) now holds {len(register.actions)} actions from the minutes."))
     problems = check_register(register)
     step(tr(f"samtale check: {len(problems)} problemer.", f"samtale check: {len(problems)} problems.")
          + "".join(f"\n    {p.render()}" for p in problems))
@@ -87,6 +109,39 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
     counts = ", ".join(f"{code}: {n}" for code, n in result.status["counts"].items() if n)
     step(tr(f"samtale status: {counts}.", f"samtale status: {counts}."))
     return result
+
+
+def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:
+    """Fill a few prep files as people would and drop them in innkommende/, plus one wrong file."""
+    import openpyxl
+
+    from samtale_automation.paths import INCOMING_DIR
+    from samtale_automation.prep_fill import fill_employee, fill_minutes
+
+    incoming = workspace.folder.root / INCOMING_DIR
+    prep_root = workspace.folder.root / "forberedelse" / DEMO_ROUND
+    names = []
+    notes = {"S02": "Jeg er mest fornøyd med årsoppgjøret.", "S25": "Jeg trives, men vil ha mer variasjon."}
+    for employee_id in employee_ids[:3]:
+        source = next(prep_root.rglob(f"{employee_id} * - forberedelse.xlsx"))
+        target = incoming / source.name
+        fill_employee(source, target, chosen=["S01", "S02", "S09", "S17", "S25", "S33", "S41"], notes=notes,
+                      other="Hjemmekontor på fredager", feedback="Gi gjerne flere tilbakemeldinger underveis.")
+        names.append(target.name)
+    first = employee_ids[0]
+    workbook = openpyxl.load_workbook(next(prep_root.rglob(f"{first} * - leder.xlsx")))
+    fill_minutes(workbook, summaries={0: "Et godt år med mye ansvar.", 2: "Ønsker kurs i rådgivning."},
+                 actions=[("Kurs i rådgivningssamtaler", "Tryggere i kundemøter", "Åse", date(2027, 4, 30)),
+                          ("Fast ukesmøte med leder", "Bedre oppfølging", "Åse", date(2027, 2, 15))],
+                 private="Privat notat: tas ikke inn i registeret.",
+                 signed=("Bjørn Sæther", date(2027, 1, 11), "Åse Kjærstad", date(2027, 1, 12)))
+    minutes = incoming / f"{first} referat signert.xlsx"
+    workbook.save(minutes)
+    names.append(minutes.name)
+    wrong = incoming / "ansattliste.xlsx"
+    wrong.write_text("AnsattID;Navn\n1001;Åse Kjærstad\n", encoding="utf-8")
+    names.append(wrong.name)
+    return names
 
 
 def _working_day(first: date, offset: int) -> date:

@@ -64,6 +64,24 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX prep_files_conversation ON prep_files (conversation_id, variant);
     """,
+    # 3: returned files received, what each counted for, and where it went
+    """
+    CREATE TABLE received_files (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        sha256 TEXT NOT NULL,
+        name TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        conversation_id TEXT,
+        variant TEXT,
+        saved TEXT,
+        has_prep INTEGER NOT NULL DEFAULT 0,
+        has_minutes INTEGER NOT NULL DEFAULT 0,
+        manager_signed INTEGER NOT NULL DEFAULT 0,
+        destination TEXT,
+        received_at TEXT NOT NULL
+    );
+    CREATE INDEX received_files_sha ON received_files (sha256, outcome);
+    """,
 )
 
 
@@ -195,6 +213,24 @@ class Journal:
         """The sha256 a prep file had when the tool wrote it, if it did."""
         row = self.db.execute("SELECT sha256 FROM prep_files WHERE path = ?", (path,)).fetchone()
         return str(row[0]) if row else None
+
+    # ---- received files ----------------------------------------------------------------
+
+    def record_received(self, rows: list[dict[str, Any]]) -> None:
+        """Remember returned files handled: sha256, name, outcome, what they counted for, destination."""
+        now = _now()
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO received_files (sha256, name, outcome, conversation_id, variant, saved, has_prep, "
+                "has_minutes, manager_signed, destination, received_at) VALUES (:sha256, :name, :outcome, "
+                ":conversation_id, :variant, :saved, :has_prep, :has_minutes, :manager_signed, :destination, :now)",
+                [{**row, "now": now} for row in rows])
+
+    def received(self, outcome: str) -> list[dict[str, Any]]:
+        """Every received file with this outcome, oldest first."""
+        cursor = self.db.execute("SELECT * FROM received_files WHERE outcome = ? ORDER BY seq", (outcome,))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     # ---- runs --------------------------------------------------------------------------
 

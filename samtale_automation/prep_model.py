@@ -106,6 +106,7 @@ class ReturnedFile:
     signed_employee_date: date | None = None
     signed_manager_name: str = ""
     signed_manager_date: date | None = None
+    problems: list[str] = field(default_factory=list)  # what was odd but did not reject the file (message language)
 
     @property
     def prep_filled(self) -> bool:
@@ -137,3 +138,4 @@ class GuideContent:
     assessments: dict[str, str]
     other_topics: str
     feedback_to_leader: str
+    noted: tuple[PrepQuestion, ...] = ()  # questions not chosen that the employee still wrote a note on

@@ -184,8 +184,16 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "13 samtaler lagt til" in result.stdout
     assert "samtale check: 0 problemer" in result.stdout
     report = json.loads(samtale("--dir", str(tmp_path / "demo"), "--today", "2026-12-01", "status", "--json").stdout)
-    assert report["counts"]["planned"] == 13
+    assert report["counts"] == {"proposed": 0, "planned": 10, "invited": 0, "prepared": 2, "held": 0,
+                                "minutes_returned": 0, "signed": 1, "cancelled": 0}
     assert all(c["start"] and c["start"].endswith("+01:00") for c in report["conversations"])
+    demo = tmp_path / "demo"
+    assert len(list((demo / "forberedelse" / "2027").rglob("* - forberedelse.xlsx"))) == 13
+    assert len(list((demo / "forberedelse" / "2027").rglob("* - samtaleguide.xlsx"))) == 3
+    assert list((demo / "innkommende").iterdir()) == []
+    assert len(list((demo / "karantene").glob("*.txt"))) == 1
+    assert len(list((demo / "arkiv" / "2027").rglob("*.xlsx"))) == 4
+    assert [a["id"] for a in report["actions"]] == ["2027-1002-1", "2027-1002-2"]
 
 
 def test_init_folder_in_english(tmp_path: Path) -> None:

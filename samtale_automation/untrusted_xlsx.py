@@ -1,0 +1,303 @@
+"""Open an untrusted .xlsx package safely: the zip/XML half of reading returned files.
+
+Returned files come from anyone with an e-mail address (DESIGN.md §11). Before python-calamine
+sees a byte, this module checks the file's kind, its size, the number of zip entries, each
+entry's real (not declared) expanded size and ratio, and the extent of every sheet that will
+be read: calamine allocates a dense grid up to the farthest cell and a string table from the
+declared count, and a Rust allocation failure aborts the whole process instead of raising.
+It also reads what calamine has no API for: defined names, sheet parts and the saved time.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from xml.etree import ElementTree
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_ENTRIES = 200
+MAX_RATIO = 100  # expanded / compressed, per entry
+RATIO_FLOOR = 64 * 1024  # small entries may compress well without being a bomb
+MAX_TOTAL_UNCOMPRESSED = 50 * 1024 * 1024
+MAX_ROWS = 5000  # far beyond any prep file, far below what would exhaust memory
+MAX_COLUMNS = 100
+MAX_SHARED_STRINGS = 200_000
+
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*)>")
+# Only rows and cells have an r attribute; the literal form is what writers use, and much faster to find.
+_R_PLAIN = re.compile(rb' r="([A-Za-z]*)([0-9]+)"')
+_PREFIXED_TAG = re.compile(rb"<\w+:(?:c|row)\b")
+_R_ATTR = re.compile(rb"""\sr\s*=\s*["']([A-Za-z]*)(\d+)["']""")
+_SST_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sst(?=[\s/>])[^>]*>")
+_SST_COUNT = re.compile(rb"""\s(?:count|uniqueCount)\s*=\s*["'](\d+)["']""")
+_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Za-z]{1,3})\$?(\d{1,7})(?::\$?([A-Za-z]{1,3})\$?(\d{1,7}))?$")
+
+
+class PackageProblem(Exception):
+    """Why a file cannot be read; `kind` selects the message returned.py shows."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Area:
+    """A rectangular cell region (0-based, inclusive) on one sheet, as a defined name gives it."""
+
+    sheet: str
+    first_row: int
+    first_col: int
+    last_row: int
+    last_col: int
+
+
+@dataclass
+class Package:
+    """The checked, expanded parts of an .xlsx and what its workbook part says."""
+
+    parts: dict[str, bytes]
+    sheet_parts: dict[str, str] = field(default_factory=dict)  # sheet name -> part path
+    names: dict[str, str] = field(default_factory=dict)  # workbook-level defined name -> reference
+    _areas: dict[str, Area | None] = field(default_factory=dict, repr=False)
+
+    def area(self, name: str) -> Area | None:
+        """Resolve a defined name to an Area, or None when it is missing or broken (#REF!)."""
+        if name not in self._areas:
+            reference = self.names.get(name)
+            self._areas[name] = parse_reference(reference) if reference else None
+        return self._areas[name]
+
+    def modified(self) -> datetime | None:
+        """The file's own last-saved time from docProps/core.xml (UTC), if it says."""
+        root = _parse_xml(self.parts.get("docProps/core.xml"))
+        if root is None:
+            return None
+        for element in root:
+            if _local(element.tag) == "modified" and element.text:
+                return _parse_w3cdtf(element.text.strip())
+        return None
+
+    def check_sheet(self, sheet: str) -> None:
+        """Refuse a sheet whose farthest cell lies beyond MAX_ROWS x MAX_COLUMNS (see module doc)."""
+        part = self.sheet_parts.get(sheet)
+        if part is None or part not in self.parts:
+            raise PackageProblem("damaged", f"sheet {sheet!r} has no part")
+        check_extent(self.parts[part])
+
+
+def open_package(data: bytes) -> Package:
+    """Check and expand an .xlsx held in memory; raise PackageProblem with the reason otherwise."""
+    if not data:
+        raise PackageProblem("empty")
+    if len(data) > MAX_FILE_BYTES:
+        raise PackageProblem("too_large", str(len(data)))
+    if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise PackageProblem(_sniff_other(data))
+    parts = _expand(data)
+    if "xl/workbook.xml" not in parts:
+        raise PackageProblem(_kind_of_zip(parts))
+    package = Package(parts)
+    _read_workbook(package)
+    # calamine reserves room for the declared number of shared strings before reading one.
+    head = _SST_TAG.search(parts.get("xl/sharedStrings.xml", b""))
+    if head and any(len(n) > 9 or int(n) > MAX_SHARED_STRINGS for n in _SST_COUNT.findall(head[0])):
+        raise PackageProblem("too_big_sheet", "shared strings")
+    return package
+
+
+def parse_reference(reference: str) -> Area | None:
+    """Parse `Sheet!$A$1:$B$2` (quoted sheet names, with or without $) into an Area."""
+    text = reference.strip().lstrip("=")
+    match = _REF.match(text)
+    if not match:
+        return None
+    sheet = match[1].replace("''", "'") if match[1] is not None else match[2]
+    first_row, first_col = int(match[4]) - 1, column_index(match[3])
+    last_row = int(match[6]) - 1 if match[6] else first_row
+    last_col = column_index(match[5]) if match[5] else first_col
+    if min(first_row, last_row) < 0:
+        return None
+    return Area(sheet, min(first_row, last_row), min(first_col, last_col), max(first_row, last_row),
+                max(first_col, last_col))
+
+
+def column_index(letters: str) -> int:
+    """Turn column letters (A, Z, AA) into a 0-based index."""
+    index = 0
+    for char in letters.upper():
+        index = index * 26 + ord(char) - 64
+    return index - 1
+
+
+def check_extent(xml: bytes) -> None:
+    """Refuse sheet XML whose farthest row or column (given or implied) is beyond the limits."""
+    positions = _R_PLAIN.findall(xml)
+    tags = sum(xml.count(t) for t in (b"<c ", b"<c>", b"<c/>", b"<row ", b"<row>", b"<row/>"))
+    if len(positions) == tags and not _PREFIXED_TAG.search(xml):
+        # Every row and cell says where it is (Excel, LibreOffice and openpyxl always write r): the
+        # farthest position is the largest r, found without a Python loop over every cell.
+        if not positions:
+            return
+        letters, numbers = zip(*positions, strict=True)
+        if max(map(len, numbers)) > 7 or max(map(int, numbers)) > MAX_ROWS:
+            raise PackageProblem("too_big_sheet", "rows")
+        if any(len(c) > 3 or column_index(c.decode()) >= MAX_COLUMNS for c in set(letters)):
+            raise PackageProblem("too_big_sheet", "columns")
+        return
+    _walk_extent(xml)
+
+
+def _walk_extent(xml: bytes) -> None:
+    """check_extent for sheets with rows or cells that leave out r: count positions one by one."""
+    row = col = max_row = max_col = 0
+    for match in _TAG.finditer(xml):
+        position = _R_ATTR.search(match[2])
+        if position and (len(position[1]) > 3 or len(position[2]) > 7):
+            raise PackageProblem("too_big_sheet", "cell reference")
+        if match[1] == b"row":
+            row = int(position[2]) if position else row + 1
+            col = 0
+        else:
+            # A cell without r sits right after the previous one; count it, or a sheet of such
+            # cells would slip past a check that only reads r attributes.
+            col = column_index(position[1].decode()) + 1 if position and position[1] else col + 1
+            row = max(row, int(position[2]) if position else row, 1)
+        max_row, max_col = max(max_row, row), max(max_col, col)
+        if max_row > MAX_ROWS or max_col > MAX_COLUMNS:
+            raise PackageProblem("too_big_sheet", f"{max_row} x {max_col}")
+
+
+def _sniff_other(data: bytes) -> str:
+    """Name what a non-zip file is: encrypted Office file, old .xls, text/CSV or unknown."""
+    if data.startswith(_CFB_MAGIC):
+        encrypted = "EncryptionInfo".encode("utf-16-le") in data or "EncryptedPackage".encode("utf-16-le") in data
+        return "encrypted" if encrypted else "xls"
+    head = data[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text, as Excel's «Unicode text» export writes
+        return "text"
+    # Text (CSV saved as UTF-8 or as cp1252 by an old Excel) has no control bytes but tab and newlines.
+    if not head.translate(None, b"\t\r\n").translate(None, bytes(range(32, 256))):
+        return "text"
+    return "not_xlsx"
+
+
+def _kind_of_zip(parts: dict[str, bytes]) -> str:
+    if parts.get("mimetype", b"").startswith(b"application/vnd.oasis.opendocument"):
+        return "ods"
+    if "xl/workbook.bin" in parts:
+        return "xlsb"
+    return "other_office" if "word/document.xml" in parts or "ppt/presentation.xml" in parts else "not_xlsx"
+
+
+def _expand(data: bytes) -> dict[str, bytes]:
+    """Expand every entry from its raw bytes, checking real sizes, ratio, CRC and limits."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except Exception as exc:  # hostile input makes zipfile raise BadZipFile, NotImplementedError, struct.error…
+        raise PackageProblem("damaged", f"{type(exc).__name__}: {exc}") from None
+    if len(infos) > MAX_ENTRIES:
+        raise PackageProblem("zip_entries", str(len(infos)))
+    if sum(i.file_size for i in infos) > MAX_TOTAL_UNCOMPRESSED:
+        raise PackageProblem("zip_bomb", "total size")
+    parts: dict[str, bytes] = {}
+    total = 0
+    for info in infos:
+        if info.filename in parts:
+            raise PackageProblem("damaged", f"duplicate entry {info.filename!r}")
+        if info.flag_bits & 0x1:
+            raise PackageProblem("encrypted")
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(1, info.compress_size):
+            raise PackageProblem("zip_bomb", f"ratio of {info.filename!r}")
+        content = _entry_bytes(data, info)
+        total += len(content)
+        if total > MAX_TOTAL_UNCOMPRESSED:
+            raise PackageProblem("zip_bomb", "total size")
+        parts[info.filename] = content
+    return parts
+
+
+def _entry_bytes(data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """Expand one entry from the raw archive, trusting none of its declared sizes."""
+    # Read the compressed span ourselves: zipfile stops at the declared size and never notices a
+    # deflate stream that goes on, while calamine's zip reader would expand all of it.
+    offset = info.header_offset
+    header = data[offset:offset + _LOCAL_HEADER.size]
+    if len(header) < _LOCAL_HEADER.size:
+        raise PackageProblem("damaged", f"no local header for {info.filename!r}")
+    fields = _LOCAL_HEADER.unpack(header)
+    if fields[0] != b"PK\x03\x04":
+        raise PackageProblem("damaged", f"bad local header for {info.filename!r}")
+    start = offset + _LOCAL_HEADER.size + fields[9] + fields[10]
+    raw = data[start:start + info.compress_size]
+    if len(raw) != info.compress_size:
+        raise PackageProblem("damaged", f"truncated entry {info.filename!r}")
+    if info.compress_type == zipfile.ZIP_STORED:
+        content = raw
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-15)
+        try:
+            content = inflater.decompress(raw, info.file_size + 1)
+        except zlib.error as exc:
+            raise PackageProblem("damaged", f"{info.filename!r}: {exc}") from None
+        if not inflater.eof:
+            raise PackageProblem("damaged", f"entry {info.filename!r} is longer than it says")
+    else:
+        raise PackageProblem("damaged", f"compression method {info.compress_type}")
+    if len(content) != info.file_size or zlib.crc32(content) != info.CRC:
+        raise PackageProblem("damaged", f"size or CRC of {info.filename!r}")
+    return content
+
+
+def _read_workbook(package: Package) -> None:
+    """Fill in sheet name -> part and the workbook-level defined names."""
+    workbook = _parse_xml(package.parts["xl/workbook.xml"])
+    rels = _parse_xml(package.parts.get("xl/_rels/workbook.xml.rels"))
+    if workbook is None or rels is None:
+        raise PackageProblem("damaged", "workbook part")
+    targets = {}
+    for rel in rels:
+        if _local(rel.tag) == "Relationship" and rel.get("Id") and rel.get("Target"):
+            target = str(rel.get("Target"))
+            path = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            targets[str(rel.get("Id"))] = path
+    for element in workbook.iter():
+        tag = _local(element.tag)
+        if tag == "sheet":
+            rel_id = next((v for k, v in element.attrib.items() if k.endswith("}id")), None)
+            if element.get("name") and rel_id in targets:
+                package.sheet_parts[str(element.get("name"))] = targets[str(rel_id)]
+        elif tag == "definedName" and element.get("name") and element.get("localSheetId") is None:
+            package.names[str(element.get("name"))] = element.text or ""
+
+
+def _parse_xml(data: bytes | None) -> ElementTree.Element | None:
+    """Parse a small XML part; None when missing or malformed. DTDs are refused (no entity tricks)."""
+    if data is None or b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        return None
+    try:
+        return ElementTree.fromstring(data)
+    except (ElementTree.ParseError, LookupError, ValueError):  # LookupError: an unknown declared encoding
+        return None
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _parse_w3cdtf(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
