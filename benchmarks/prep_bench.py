@@ -78,8 +78,9 @@ def _write_plain_chunk(args: tuple[Path, list[int], dict[str, list[list[Any]]]])
     """Plain XlsxWriter: the same sheets and cell values, no formats, validation, names or protection."""
     folder, numbers, grids = args
     for n in numbers:
+        # in_memory as write_prep uses it: the comparison is about formatting, not XlsxWriter's temp files.
         workbook = xlsxwriter.Workbook(str(folder / f"{10000 + n} - plain.xlsx"), {
-            "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
+            "in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
         for name, grid in grids.items():
             sheet = workbook.add_worksheet(name)
             for r, row in enumerate(grid):
@@ -117,7 +118,8 @@ def fill(source: Path, target: Path, n: int) -> None:
         return [row[0] if isinstance(row, tuple) else row for row in found] if isinstance(found, tuple) else [found]
 
     ids, choose, notes = cells(pn.N_QUESTION_ID), cells(pn.N_CHOOSE), cells(pn.N_NOTES)
-    picked = [i for i, cell in enumerate(ids) if cell.value][n % 5::6][:9]
+    already = sum(1 for cell in choose if cell.value == "Ja")  # the mandatory questions
+    picked = [i for i, cell in enumerate(ids) if cell.value and choose[i].value != "Ja"][n % 5::6][:10 - already]
     for i in picked:
         choose[i].value = "Ja"
         notes[i].value = f"Notat {n}-{i}: hva tror jeg selv?"

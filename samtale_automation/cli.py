@@ -10,7 +10,8 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, NoReturn
@@ -140,6 +141,20 @@ def _commit(obj: Context, changeset: Any, command: str) -> None:
         sys.exit(errors.EXIT_WORKBOOK)
 
 
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[str], None]]:
+    """A progress bar on a terminal (nothing when output goes to a file or the nightly job's log)."""
+    if not sys.stderr.isatty():
+        yield lambda _name: None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed}"),
+                  transient=True) as bar:
+        task = bar.add_task(label)
+        yield lambda _name: bar.advance(task)
+
+
 def _report_apply(result: Any) -> None:
     for conflict in result.conflicts:
         _echo(tr(f"  konflikt: {conflict.describe()}", f"  conflict: {conflict.describe()}"))
@@ -195,8 +210,8 @@ def collect(obj: Context, dry_run: bool) -> None:
     from samtale_automation.workspace import current_user
 
     workspace = obj.workspace()
-    with _locked(workspace, "collect"):
-        result = run_collect(workspace, dry_run=dry_run, who=current_user())
+    with _locked(workspace, "collect"), _progress(tr("Flytter filer", "Moving files")) as tick:
+        result = run_collect(workspace, dry_run=dry_run, who=current_user(), progress=tick)
     assert result.plan is not None
     labels = {ACCEPTED: tr("mottatt", "accepted"), DUPLICATE: tr("duplikat", "duplicate"),
               QUARANTINED: tr("karantene", "quarantined")}
@@ -264,6 +279,10 @@ def status(obj: Context, as_json: bool) -> None:
         _echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
     _print_status(report)
+    from samtale_automation import loss_guard
+
+    for why in loss_guard.predict(workspace.folder.master()):
+        _echo(tr("Hindrer lagring uten Excel: ", "Blocks saving without Excel: ") + why)
 
 
 def _print_status(report: dict[str, Any]) -> None:

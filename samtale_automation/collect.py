@@ -122,49 +122,56 @@ def run_collect(workspace: Workspace, *, dry_run: bool = False, who: str = "samt
     if dry_run:
         return result
     paths = {arrival.sha256 + arrival.name: path for path, arrival in arrivals}
-    with workspace.journal() as journal:
-        if plan.changeset:
-            journal.add_changeset(plan.changeset)
-    result.guides = _write_guides(workspace, register, plan)
     stamp = workspace.now.astimezone(OSLO).strftime("%Y%m%d-%H%M%S")
+    moves: list[tuple[Path, Path, str | None]] = []  # (from, to, quarantine reason)
+    rows = []
     for decision in plan.decisions:
         arrival = decision.arrival
-        source = paths[arrival.sha256 + arrival.name]
         returned = arrival.returned
         if decision.outcome == QUARANTINED:
-            target = _free_name(workspace.folder.root / QUARANTINE_DIR, f"{stamp} {arrival.name}")
+            target = _free_name(workspace.folder.root / QUARANTINE_DIR, f"{stamp} {arrival.name}",
+                                taken={t for _, t, _ in moves})
         else:
             assert decision.conversation is not None
             conv = decision.conversation
             target = _free_name(workspace.folder.root / ARCHIVE_DIR / sanitize_filename(conv.round)
-                                / sanitize_filename(conv.employee_id), f"{stamp} {arrival.name}")
-        row = {"sha256": arrival.sha256, "name": arrival.name, "outcome": decision.outcome,
-               "conversation_id": returned.identity.conversation_id if returned else None,
-               "variant": returned.identity.variant if returned else None,
-               "saved": arrival.saved.isoformat(), "has_prep": decision.counts_prep,
-               "has_minutes": decision.counts_minutes,
-               "manager_signed": bool(returned and returned.identity.variant == MANAGER
-                                      and returned.signed_manager_date),
-               "destination": target.relative_to(workspace.folder.root).as_posix()}
-        with workspace.journal() as journal:
-            journal.record_received([row])
-        if decision.outcome == QUARANTINED:
-            _write_note(target, arrival.name, decision.reason)
+                                / sanitize_filename(conv.employee_id), f"{stamp} {arrival.name}",
+                                taken={t for _, t, _ in moves})
+        moves.append((paths[arrival.sha256 + arrival.name], target,
+                      decision.reason if decision.outcome == QUARANTINED else None))
+        rows.append({"sha256": arrival.sha256, "name": arrival.name, "outcome": decision.outcome,
+                     "conversation_id": returned.identity.conversation_id if returned else None,
+                     "variant": returned.identity.variant if returned else None,
+                     "saved": arrival.saved.isoformat(), "has_prep": decision.counts_prep,
+                     "has_minutes": decision.counts_minutes,
+                     "manager_signed": bool(returned and returned.identity.variant == MANAGER
+                                            and returned.signed_manager_date),
+                     "destination": target.relative_to(workspace.folder.root).as_posix()})
+    # Intent first, in one transaction: a crash after this leaves files in innkommende/ that the
+    # next run finds recorded (an accepted one is then a duplicate) while the pending ChangeSet
+    # carries their changes, so nothing is lost and nothing is counted twice.
+    with workspace.journal() as journal:
+        journal.record_collect(plan.changeset if plan.changeset else None, rows)
+    result.guides = _write_guides(workspace, register, plan)
+    for source, target, reason in moves:
+        if reason is not None:
+            _write_note(target, source.name, reason)
         _move(source, target)
-        result.moved.append((arrival.name, target))
+        result.moved.append((source.name, target))
         if progress:
-            progress(arrival.name)
+            progress(source.name)
     result.apply = workspace.commit(None)
     return result
 
 
 def _write_guides(workspace: Workspace, register: object, plan: CollectPlan) -> list[Path]:
     from samtale_automation.guide import make_guide
+    from samtale_automation.prep import run_jobs
     from samtale_automation.prepsheets import write_guide
     from samtale_automation.register import Register
 
     assert isinstance(register, Register)
-    written = []
+    jobs = []
     for decision in plan.guides:
         conv, returned = decision.conversation, decision.arrival.returned
         assert conv is not None and returned is not None
@@ -174,19 +181,19 @@ def _write_guides(workspace: Workspace, register: object, plan: CollectPlan) -> 
         content = build_content(register, conv, MANAGER)
         path = prep_path(workspace.folder, conv.round, employee, GUIDE_SUFFIX)
         make_private_dir(path.parent)
-        write_guide(path, make_guide(content, returned))
-        written.append(path)
-    return written
+        jobs.append((path, make_guide(content, returned)))
+    run_jobs(write_guide, jobs)
+    return [path for path, _ in jobs]
 
 
-def _free_name(folder: Path, name: str) -> Path:
-    """A path in `folder` for `name` that does not exist yet (« (2)» added when needed)."""
+def _free_name(folder: Path, name: str, taken: set[Path] | frozenset[Path] = frozenset()) -> Path:
+    """A path in `folder` for `name` that does not exist and is not `taken` yet (« (2)» added when needed)."""
     make_private_dir(folder)
     name = sanitize_filename(name)
     target = folder / name
     stem, suffix = os.path.splitext(name)
     number = 2
-    while target.exists() or target.with_name(target.name + ".txt").exists():
+    while target in taken or target.exists() or target.with_name(target.name + ".txt").exists():
         target = folder / f"{stem} ({number}){suffix}"
         number += 1
     return target

@@ -159,10 +159,7 @@ class Journal:
     def add_changeset(self, changeset: ChangeSet) -> None:
         """Record a ChangeSet as pending (before anything tries to apply it)."""
         with self.transaction() as db:
-            db.execute(
-                "INSERT INTO changesets (id, created, reason, payload) VALUES (?, ?, ?, ?)",
-                (changeset.id, changeset.created, changeset.reason, changeset.to_json()),
-            )
+            db.execute(_INSERT_CHANGESET, (changeset.id, changeset.created, changeset.reason, changeset.to_json()))
 
     def pending(self) -> list[PendingChange]:
         """Every pending ChangeSet, oldest first."""
@@ -218,13 +215,16 @@ class Journal:
 
     def record_received(self, rows: list[dict[str, Any]]) -> None:
         """Remember returned files handled: sha256, name, outcome, what they counted for, destination."""
+        self.record_collect(None, rows)
+
+    def record_collect(self, changeset: ChangeSet | None, rows: list[dict[str, Any]]) -> None:
+        """Record a collect's ChangeSet (pending) and its received files in one transaction."""
         now = _now()
         with self.transaction() as db:
-            db.executemany(
-                "INSERT INTO received_files (sha256, name, outcome, conversation_id, variant, saved, has_prep, "
-                "has_minutes, manager_signed, destination, received_at) VALUES (:sha256, :name, :outcome, "
-                ":conversation_id, :variant, :saved, :has_prep, :has_minutes, :manager_signed, :destination, :now)",
-                [{**row, "now": now} for row in rows])
+            if changeset is not None:
+                db.execute(_INSERT_CHANGESET,
+                           (changeset.id, changeset.created, changeset.reason, changeset.to_json()))
+            db.executemany(_INSERT_RECEIVED, [{**row, "now": now} for row in rows])
 
     def received(self, outcome: str) -> list[dict[str, Any]]:
         """Every received file with this outcome, oldest first."""
@@ -253,6 +253,13 @@ class Journal:
         return list(self.db.execute(
             "SELECT command, started, finished, outcome FROM runs ORDER BY id DESC LIMIT ?",
             (limit,)))
+
+
+_INSERT_CHANGESET = "INSERT INTO changesets (id, created, reason, payload) VALUES (?, ?, ?, ?)"
+_INSERT_RECEIVED = (
+    "INSERT INTO received_files (sha256, name, outcome, conversation_id, variant, saved, has_prep, has_minutes, "
+    "manager_signed, destination, received_at) VALUES (:sha256, :name, :outcome, :conversation_id, :variant, "
+    ":saved, :has_prep, :has_minutes, :manager_signed, :destination, :now)")
 
 
 def _now() -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from samtale_automation.model import Conversation, Employee, Question
 from samtale_automation.paths import NO_DEPARTMENT, PREP_DIR, Folder, make_private_dir, sanitize_filename
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 SUFFIX = {EMPLOYEE: "forberedelse", MANAGER: "leder"}
 GUIDE_SUFFIX = "samtaleguide"
 PARALLEL_FROM = 24  # below this, starting a second process costs more than it saves
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,19 @@ def _write_one(job: tuple[Path, PrepContent, bytes]) -> tuple[Path, str]:
     return path, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _star(call: tuple[Callable[..., R], tuple[Any, ...]]) -> R:
+    function, args = call
+    return function(*args)
+
+
+def run_jobs(function: Callable[..., R], jobs: list[tuple[Any, ...]]) -> list[R]:
+    """Call `function(*job)` for each job, in two processes when the batch is big enough to pay for it."""
+    if len(jobs) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        return [function(*job) for job in jobs]
+    with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        return list(pool.map(_star, [(function, job) for job in jobs], chunksize=16))
+
+
 def write_plan(plan: PrepPlan, folder: Folder, key: bytes, now: datetime) -> list[tuple[Path, str]]:
     """Write every planned file (moving re-issued ones to backups first); return (path, sha256)."""
     for item in plan.files:
@@ -160,11 +174,7 @@ def write_plan(plan: PrepPlan, folder: Folder, key: bytes, now: datetime) -> lis
             backup_dir = folder.backups / "forberedelse"
             backup_dir.mkdir(parents=True, exist_ok=True)
             shutil.move(str(item.path), backup_dir / f"{now:%Y%m%d-%H%M%S} {item.path.name}")
-    jobs = [(item.path, item.content, key) for item in plan.files]
-    if len(jobs) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        return [_write_one(job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        return list(pool.map(_write_one, jobs, chunksize=16))
+    return run_jobs(_write_one, [((item.path, item.content, key),) for item in plan.files])
 
 
 def run_prep(workspace: Workspace, employee_ids: Iterable[str] = (), *, force: bool = False,

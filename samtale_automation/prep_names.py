@@ -62,8 +62,8 @@ N_SIGN_MANAGER_DATE = "SignLederDato"
 MINUTES_NAMES = (N_SUMMARY, N_ACTIONS, N_PRIVATE_NOTE, N_SIGN_EMPLOYEE_NAME, N_SIGN_EMPLOYEE_DATE,
                  N_SIGN_MANAGER_NAME, N_SIGN_MANAGER_DATE)
 
-#: Empty rows given for agreed actions (the issue asks for room for at least 15).
-ACTION_ROWS = 20
+#: Empty rows given for agreed actions (the issue asks for room for at least 15; people may insert more).
+ACTION_ROWS = 15
 #: Columns of the action region, left to right.
 ACTION_COLUMNS = 4
 

@@ -153,7 +153,6 @@ def _manager_prep(page: Page, content: PrepContent) -> None:
 def _question_menu(page: Page, content: PrepContent, yes: str, no: str) -> None:
     lang, fm, sheet = content.lang, page.fm, page.sheet
     limit = content.max_questions
-    page.sheet.merge_range(page.row, 0, page.row, 2, "", fm.heading)
     sheet.write_string(page.row, 0, text(lang, "questions_head"), fm.heading)
     # The counter shows «N av 10 valgt» live; the cached value is right for a file nobody has
     # touched yet (only the mandatory questions chosen), so previews show a true number too.
@@ -172,7 +171,9 @@ def _question_menu(page: Page, content: PrepContent, yes: str, no: str) -> None:
         for question in questions:
             page.height(max(2, _question_lines(question, mandatory_label, page.widths[1])))
             sheet.write_string(page.row, 0, question.question_id, fm.cell)
-            _question_text(page, question, mandatory_label if question.mandatory else "")
+            # Plain text here, rich text (bold question) only in the guide: XlsxWriter's rich strings
+            # cost a third of a 60-question file's writing time, and the menu is written for everyone.
+            sheet.write_string(page.row, 1, _plain_question(question, mandatory_label), fm.cell)
             if question.mandatory:
                 sheet.write_string(page.row, 2, yes, fm.mandatory)  # locked: mandatory stays chosen
             else:
@@ -239,14 +240,19 @@ def _by_topic(questions: Iterable[PrepQuestion]) -> list[tuple[str, list[PrepQue
 
 def _topic_row(page: Page, label: str) -> None:
     """A topic heading inside a question table; column A (the ID column) stays empty so readers skip it."""
-    for col in range(page.last_col + 1):
-        page.sheet.write_blank(page.row, col, None, page.fm.topic)
+    page.sheet.write_blank(page.row, 0, None, page.fm.topic)
     page.sheet.write_string(page.row, 1, label, page.fm.topic)
     page.row += 1
 
 
 def _question_lines(question: PrepQuestion, mark: str, width: float) -> int:
     return lines_needed("\n".join([question.text + mark, *question.follow_ups]), width)
+
+
+def _plain_question(question: PrepQuestion, mark: str) -> str:
+    """The question (with a «mandatory» mark) and its follow-up questions as one text."""
+    head = (question.text or question.question_id) + (mark if question.mandatory else "")
+    return "\n".join([head, *(f"– {f}" for f in question.follow_ups if f)])
 
 
 def _question_text(page: Page, question: PrepQuestion, mark: str) -> None:

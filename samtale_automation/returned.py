@@ -263,13 +263,13 @@ class _Reader:
                                               f"Question {qid} appears twice; only the first was read."))
                     continue
                 try:
-                    chosen = as_yes_no(raw, False)
+                    chosen = raw != "" and as_yes_no(raw, False)
                 except CellValueError:
                     chosen = False
                     result.problems.append(tr(
                         f"Spørsmål {qid}: «{as_text(raw)}» i Velg er verken Ja eller Nei; regnet som ikke valgt.",
                         f"Question {qid}: «{as_text(raw)}» in Choose is neither Yes nor No; taken as not chosen."))
-                note = as_text(note_value)
+                note = as_text(note_value) if note_value != "" else ""  # most notes are empty: skip the parser
                 if chosen:
                     result.chosen.append(qid)
                 if note:

@@ -7,6 +7,7 @@ value such as `=HYPERLINK("…")`, `+47 22 00 00 00` or `@x` stays text (DESIGN.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections.abc import Sequence
@@ -53,6 +54,7 @@ class Formats:
     subtitle: Any
     heading: Any
     label: Any
+    value: Any
     text: Any
     hint: Any
     header: Any
@@ -76,8 +78,8 @@ class Formats:
         return cls(
             title=add({"bold": True, "font_size": 16, "font_color": "#1F3864"}),
             subtitle=add({"italic": True, "font_color": "#595959"}),
-            heading=add({"bold": True, "font_size": 12, "font_color": "#1F3864", "bottom": 1,
-                         "bottom_color": "#1F3864"}),
+            heading=add({"bold": True, "font_size": 12, "font_color": "#1F3864"}),
+            value=add({"valign": "top"}),
             label=add({"bold": True, "valign": "top"}),
             text=add({"text_wrap": True, "valign": "top"}),
             hint=add({"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"}),
@@ -97,8 +99,10 @@ class Formats:
         )
 
 
+@functools.lru_cache(maxsize=4096)
 def lines_needed(value: str, width: float) -> int:
     """Estimate how many wrapped lines `value` takes in a column `width` characters wide."""
+    # Cached: every file of a round repeats the same menu and texts.
     per_line = max(1, int(width * 1.15))  # average text is narrower than the '0' Excel widths count
     return sum(max(1, math.ceil(len(part) / per_line)) for part in value.split("\n"))
 
@@ -167,17 +171,16 @@ class Page:
         self.row += 1
 
     def info(self, label: str, value: str) -> None:
-        """Write «label: value» with the value across the remaining columns."""
-        width = sum(self.widths[1:])
-        self.height(lines_needed(value, width))
+        """Write «label: value» on one line; the value runs on over the empty cells to its right."""
+        # No merge and no wrap: a merged range costs a blank cell per column, and these are short.
         self.sheet.write_string(self.row, 0, label, self.fm.label)
-        self._merged(self.row, 1, self.last_col, value, self.fm.text)
+        self.sheet.write_string(self.row, 1, value, self.fm.value)
         self.row += 1
 
     def heading(self, value: str) -> None:
-        """Write a section heading across the page."""
+        """Write a section heading; it runs on over the empty cells to its right."""
         self.sheet.set_row(self.row, 20)
-        self._merged(self.row, 0, self.last_col, value, self.fm.heading)
+        self.sheet.write_string(self.row, 0, value, self.fm.heading)
         self.row += 1
 
     def paragraph(self, value: str, fmt: Any = None) -> None:

@@ -34,6 +34,7 @@ _LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*)>")
 # Only rows and cells have an r attribute; the literal form is what writers use, and much faster to find.
 _R_PLAIN = re.compile(rb' r="([A-Za-z]*)([0-9]+)"')
+_TAG_OPEN = re.compile(rb"<(?:c|row)[ />]")
 _PREFIXED_TAG = re.compile(rb"<\w+:(?:c|row)\b")
 _R_ATTR = re.compile(rb"""\sr\s*=\s*["']([A-Za-z]*)(\d+)["']""")
 _SST_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sst(?=[\s/>])[^>]*>")
@@ -142,7 +143,7 @@ def column_index(letters: str) -> int:
 def check_extent(xml: bytes) -> None:
     """Refuse sheet XML whose farthest row or column (given or implied) is beyond the limits."""
     positions = _R_PLAIN.findall(xml)
-    tags = sum(xml.count(t) for t in (b"<c ", b"<c>", b"<c/>", b"<row ", b"<row>", b"<row/>"))
+    tags = len(_TAG_OPEN.findall(xml))
     if len(positions) == tags and not _PREFIXED_TAG.search(xml):
         # Every row and cell says where it is (Excel, LibreOffice and openpyxl always write r): the
         # farthest position is the largest r, found without a Python loop over every cell.
