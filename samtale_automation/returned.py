@@ -33,7 +33,14 @@ from samtale_automation.prep_model import (
 )
 from samtale_automation.schema import topic_for_label
 from samtale_automation.texts import tr
-from samtale_automation.untrusted_xlsx import MAX_FILE_BYTES, Area, Package, PackageProblem, open_package
+from samtale_automation.untrusted_xlsx import (
+    MAX_ENTRIES,
+    MAX_FILE_BYTES,
+    Area,
+    Package,
+    PackageProblem,
+    open_package,
+)
 
 #: Earliest and latest date accepted in a date cell; anything else is a typing slip.
 DATE_LIMITS = (date(2000, 1, 1), date(2100, 12, 31))
@@ -177,9 +184,8 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _limit_of(kind: str) -> int:
-    from samtale_automation import untrusted_xlsx as ux
-
-    return {"too_large": ux.MAX_FILE_BYTES // (1024 * 1024), "zip_entries": ux.MAX_ENTRIES}.get(kind, 0)
+    """The limit a size rejection names (MB for the file, entries for the zip)."""
+    return {"too_large": MAX_FILE_BYTES // (1024 * 1024), "zip_entries": MAX_ENTRIES}.get(kind, 0)
 
 
 class _Reader:
@@ -255,7 +261,7 @@ class _Reader:
             # Choices and notes are read in the ID column's rows: the three names cover the same rows.
             for id_value, raw, note_value in zip(self.column(ids, rows), self.column(choose, rows),
                                                  self.column(notes, rows), strict=True):
-                qid = as_id(id_value)
+                qid = _fast_id(id_value)
                 if not qid:
                     continue  # a topic heading row
                 if qid in result.notes or qid in result.chosen:
@@ -371,6 +377,13 @@ class _Reader:
             errors.append(tr(f"{what} («{as_text(raw)}») er ikke en dato", f"{what} («{as_text(raw)}») is not a date"))
             return None
         return value
+
+
+def _fast_id(value: Any) -> str:
+    """as_id, with a shortcut for the common cell: text (as written) or empty."""
+    if value.__class__ is str and "." not in value and "\n" not in value:  # else as_id decides («12.0», lines)
+        return " ".join(value.split())
+    return as_id(value)
 
 
 def _at(grid: Grid, row: int, col: int) -> Any:

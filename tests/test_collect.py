@@ -188,3 +188,63 @@ def test_open_workbook_leaves_changes_pending(workspace: Workspace) -> None:
     (workspace.folder.root / "~$samtaler.xlsx").unlink()
     workspace.commit(None)
     assert workspace.load(with_pending=False).conversations["2027-2"].prep_returned is not None
+
+
+def test_more_hostile_returns(workspace: Workspace) -> None:
+    """Verify an .ods and a zip bomb named .xlsx, and a file for a conversation not in the workbook, are quarantined."""
+    import io
+    import zipfile
+    from dataclasses import replace
+
+    from samtale_automation.prep import build_content
+    from samtale_automation.prep_model import EMPLOYEE
+    from samtale_automation.prepsheets import write_prep
+
+    ods = io.BytesIO()
+    with zipfile.ZipFile(ods, "w") as package:
+        package.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        package.writestr("content.xml", "<office:document-content/>")
+    _incoming(workspace, "regneark.xlsx").write_bytes(ods.getvalue())
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        package.writestr("xl/worksheets/sheet1.xml", b"0" * (80 * 1024 * 1024))
+    _incoming(workspace, "bombe.xlsx").write_bytes(bomb.getvalue())
+    register = workspace.load()
+    content = build_content(register, register.conversations["2027-2"], EMPLOYEE)
+    stranger = replace(content, identity=replace(content.identity, conversation_id="2027-99", employee_id="99"))
+    blank = workspace.folder.root / "stranger.xlsx"
+    write_prep(blank, stranger, workspace.folder.key.read_bytes())
+    fill_employee(blank, _incoming(workspace, "ukjent samtale.xlsx"), chosen=["S01"])
+    result = run_collect(workspace)
+    assert result.plan is not None
+    reasons = {d.arrival.name: (d.outcome, d.reason) for d in result.plan.decisions}
+    assert {name: outcome for name, (outcome, _) in reasons.items()} == {
+        "regneark.xlsx": QUARANTINED, "bombe.xlsx": QUARANTINED, "ukjent samtale.xlsx": QUARANTINED}
+    assert "2027-99 finnes ikke i arbeidsboken" in reasons["ukjent samtale.xlsx"][1]
+    assert all(reason for _, reason in reasons.values())
+
+
+def test_file_still_being_written_is_left_for_next_run(workspace: Workspace) -> None:
+    """Verify a file that is growing while collect reads it stays in innkommende/ for the next run."""
+    import subprocess
+    import sys
+    import time
+
+    path = _incoming(workspace, "halvferdig.xlsx")
+    path.write_bytes(b"PK")
+    writer = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "end = time.monotonic() + 20\n"
+        "with open(sys.argv[1], 'ab', buffering=0) as f:\n"
+        "    while time.monotonic() < end:\n"
+        "        f.write(b'x' * 64)\n"), str(path)])
+    try:
+        time.sleep(0.5)
+        result = run_collect(workspace)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert path.exists()
+    assert result.ignored == [("halvferdig.xlsx", "skrives fortsatt; tas neste gang")]
+    assert result.plan is not None and result.plan.decisions == []
