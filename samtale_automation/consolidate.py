@@ -19,6 +19,7 @@ from datetime import datetime
 from samtale_automation.changeset import ChangeSet
 from samtale_automation.model import OSLO, Conversation
 from samtale_automation.prep_model import EMPLOYEE, MANAGER, ReturnedFile
+from samtale_automation.prep_names import FIXED_CREATED
 from samtale_automation.register import Register
 from samtale_automation.schema import ACTION_STATUSES, ACTIONS, CONVERSATIONS, LOG
 from samtale_automation.texts import tr
@@ -41,8 +42,11 @@ class Arrival:
 
     @property
     def saved(self) -> datetime:
-        """When the file was saved: its own modified time, else when it arrived."""
-        moment = self.returned.modified if self.returned and self.returned.modified else self.arrived
+        """When the file was saved: its own modified time, else (unknown, or still the template's) its arrival."""
+        moment = self.arrived
+        own = self.returned.modified if self.returned else None
+        if own is not None and own.replace(tzinfo=None) > FIXED_CREATED:
+            moment = own
         return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
 
 
