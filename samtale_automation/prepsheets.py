@@ -47,7 +47,7 @@ def write_prep(path: Path | str, content: PrepContent, key: bytes) -> None:
     _identity_sheet(workbook, content, key, prep.names + minutes.names)
     prep.sheet.activate()
     workbook.close()
-    write_private(Path(path), buffer.getvalue())
+    write_private(Path(path), buffer.getvalue(), durable=False)  # made again by `samtale prep` if lost
 
 
 def write_guide(path: Path | str, guide: GuideContent) -> None:
@@ -89,7 +89,7 @@ def write_guide(path: Path | str, guide: GuideContent) -> None:
         page.paragraph(value or text(lang, "empty"), fm.text if value else fm.hint)
     page.protect()
     workbook.close()
-    write_private(Path(path), buffer.getvalue())
+    write_private(Path(path), buffer.getvalue(), durable=False)  # made again by `samtale prep` if lost
 
 
 # ---- Forberedelse ---------------------------------------------------------------------------

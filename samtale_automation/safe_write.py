@@ -162,14 +162,19 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write a small file atomically, readable only by the running user where the OS allows."""
+def write_private(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write a small file atomically, readable only by the running user where the OS allows.
+
+    `durable=False` skips the fsync: for files the tool can make again (prep files, guides),
+    where a thousand fsyncs would cost more than the rare crash that needs a re-run.
+    """
     temp = path.with_name(f".~samtale-{os.getpid()}-{path.name}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
     fd = os.open(temp, flags, 0o600)
     try:
         os.write(fd, data)
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(temp, path)
