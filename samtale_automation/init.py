@@ -42,8 +42,3 @@ def init_folder(root: Path, lang: str = "nb") -> list[Path]:
     write_private(folder.key, secrets.token_bytes(32))
     created.append(folder.key)
     return created
-
-
-def read_key(folder: Folder) -> bytes:
-    """Read the HMAC key for file identities."""
-    return folder.key.read_bytes()

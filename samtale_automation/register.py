@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
 from samtale_automation import cells
@@ -280,10 +279,3 @@ def _action(p: dict[str, Any]) -> Action | None:
         follow_up=p.get("follow_up"),
         source=p.get("source") or "",
     )
-
-
-def now_oslo(today: datetime | None = None) -> datetime:
-    """The current moment in Europe/Oslo (or `today` when given, for --today)."""
-    from samtale_automation.model import OSLO
-
-    return (today or datetime.now(OSLO)).astimezone(OSLO)

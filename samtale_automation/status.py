@@ -13,7 +13,7 @@ from typing import Any
 from samtale_automation.journal import PendingChange
 from samtale_automation.model import OSLO, Conversation
 from samtale_automation.register import Register
-from samtale_automation.schema import STATUS_BY_LABEL, STATUS_LABELS
+from samtale_automation.schema import STATUS_LABELS
 
 
 def round_conversations(register: Register) -> list[Conversation]:
@@ -65,9 +65,6 @@ def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat()
 
 
-def status_code(label: str) -> str | None:
-    """The status code for a Norwegian label in the sheet."""
-    return STATUS_BY_LABEL.get(label)
 
 
 def pending_reason(pending: PendingChange) -> str:
