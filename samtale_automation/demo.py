@@ -24,6 +24,7 @@ from samtale_automation.workspace import Workspace
 
 DEMO_ROUND = "2027"
 DEMO_PERIOD = (date(2027, 1, 11), date(2027, 2, 26))
+REMINDER_DAY = date(2027, 1, 12)
 
 
 @dataclass
@@ -99,6 +100,8 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
             f"samtale collect: {outcome}. {len(collected.guides)} conversation guides made for the managers; "
             "the files were moved to arkiv/ and karantene/."))
 
+    _demo_mail(workspace, company, [e.employee_id for e in plan.added], step)
+
     register = workspace.load()
     step(tr(f"Tiltaksregisteret (arket Tiltak) har nå {len(register.actions)} tiltak fra referatet.",
             f"The action register (sheet Tiltak) now holds {len(register.actions)} actions from the minutes."))
@@ -109,6 +112,58 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
     counts = ", ".join(f"{code}: {n}" for code, n in result.status["counts"].items() if n)
     step(tr(f"samtale status: {counts}.", f"samtale status: {counts}."))
     return result
+
+
+def _demo_mail(workspace: Workspace, company: dict[str, Any], employee_ids: list[str],
+               step: Callable[[str], None]) -> None:
+    """Invitations, a move, a cancellation, a follow-up meeting and a day of reminders, all in utboks/."""
+    from samtale_automation.invite import run_invite
+    from samtale_automation.remind import run_remind
+    from samtale_automation.schema import ACTIONS
+
+    config = workspace.folder.config
+    config.write_text(config.read_text(encoding="utf-8").replace('mailbox = ""', f'mailbox = "{company["postkasse"]}"'),
+                      encoding="utf-8")
+    sent = run_invite(workspace, who="demo")
+    assert sent.report is not None
+    step(tr(f"samtale invite (backend outbox): {len(sent.report.delivered)} meldinger i utboks/ – en "
+            "kalenderinvitasjon per samtale til ansatt og leder med forberedelsesskjemaet vedlagt, og lederens "
+            "eget skjema i egen e-post. Hver .ics kan åpnes i Outlook.",
+            f"samtale invite (backend outbox): {len(sent.report.delivered)} messages in utboks/ – one calendar "
+            "invitation per conversation to employee and manager with the prep file attached, and the manager's "
+            "own file by separate mail. Each .ics opens in Outlook."))
+
+    moved, cancelled = f"{DEMO_ROUND}-{employee_ids[4]}", f"{DEMO_ROUND}-{employee_ids[5]}"
+    register = workspace.load()
+    start = register.conversations[moved].start
+    assert start is not None
+    changes = ChangeSet(tr("Demo: HR flytter én samtale og avlyser én", "Demo: HR moves one conversation and "
+                                                                          "cancels one"))
+    changes.upsert(CONVERSATIONS.table, moved, force=True, start=start + timedelta(days=1),
+                   end=start + timedelta(days=1, minutes=75))
+    changes.upsert(CONVERSATIONS.table, cancelled, force=True, cancelled="Ja",
+                   cancel_reason=tr("Foreldrepermisjon", "Parental leave"))
+    action_id = next(iter(sorted(register.actions)))
+    changes.upsert(ACTIONS.table, action_id, force=True, follow_up=date(2027, 3, 1))
+    workspace.commit(changes)
+    again = run_invite(workspace, who="demo")
+    assert again.report is not None
+    kinds = ", ".join(sorted({item.kind for item, _ in again.report.delivered}))
+    step(tr(f"HR flyttet {moved}, avlyste {cancelled} og satte oppfølging på tiltak {action_id}; samtale invite "
+            f"igjen: {len(again.report.delivered)} meldinger ({kinds}) – samme møte med høyere SEQUENCE, de "
+            "andre sendes ikke på nytt.",
+            f"HR moved {moved}, cancelled {cancelled} and set a follow-up on action {action_id}; samtale invite "
+            f"again: {len(again.report.delivered)} messages ({kinds}) – the same meeting with a higher SEQUENCE, "
+            "the others are not sent again."))
+
+    later = Workspace.open(workspace.folder.root, datetime.combine(REMINDER_DAY, time(6, 30), OSLO))
+    reminded = run_remind(later, who="demo")
+    assert reminded.report is not None
+    items = sum(len(d.items) for d in reminded.digests)
+    step(tr(f"samtale remind den {REMINDER_DAY:%d.%m.%Y}: {len(reminded.report.delivered)} personer får ett "
+            f"sammendrag hver med til sammen {items} påminnelser (utboks/{REMINDER_DAY.isoformat()}/digest/).",
+            f"samtale remind on {REMINDER_DAY.isoformat()}: {len(reminded.report.delivered)} people get one digest "
+            f"each with {items} reminders in all (utboks/{REMINDER_DAY.isoformat()}/digest/)."))
 
 
 def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:

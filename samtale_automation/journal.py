@@ -82,6 +82,43 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX received_files_sha ON received_files (sha256, outcome);
     """,
+    # 4: meetings sent (UID, SEQUENCE, what was sent), each message per recipient, reminders sent
+    """
+    CREATE TABLE meetings (
+        key TEXT PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        sequence INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        attendees TEXT NOT NULL,
+        start TEXT,
+        state TEXT NOT NULL CHECK (state IN ('active', 'cancelled')),
+        backend TEXT NOT NULL,
+        remote_id TEXT,
+        change_key TEXT,
+        updated TEXT NOT NULL
+    );
+    CREATE TABLE messages (
+        key TEXT PRIMARY KEY,
+        grp TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        meeting_key TEXT,
+        sequence INTEGER,
+        recipient TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('intent', 'sent', 'failed', 'superseded')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        created TEXT NOT NULL,
+        sent_at TEXT
+    );
+    CREATE INDEX messages_meeting ON messages (meeting_key, sequence);
+    CREATE INDEX messages_state ON messages (state);
+    CREATE TABLE reminders (
+        key TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('intent', 'sent', 'covered')),
+        recorded TEXT NOT NULL
+    );
+    """,
 )
 
 

@@ -8,6 +8,7 @@ EWS or Graph. Every backend declares its capabilities and callers degrade gracef
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -49,6 +50,20 @@ class Person:
     def formatted(self) -> str:
         """`Name <address>` for a header (the email package encodes non-ASCII names)."""
         return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+def place_parts(place: str) -> tuple[str, tuple[Person, ...]]:
+    """Samtaler «Sted» → the location text and a room to book: «Møterom Fjorden <rom-fjorden@firma.no>»."""
+    match = _ROOM.match(place) or _BARE_EMAIL.match(place)
+    if not match:
+        return place.strip(), ()
+    email = match.group("email")
+    name = match.groupdict().get("name") or email
+    return name, (Person(email, name),)
+
+
+_ROOM = re.compile(r"^\s*(?P<name>[^<]*?)\s*<\s*(?P<email>[^<>@\s]+@[^<>@\s]+)\s*>\s*$")
+_BARE_EMAIL = re.compile(r"^\s*(?P<email>[^<>@\s]+@[^<>@\s]+\.[^<>@\s]+)\s*$")
 
 
 @dataclass(frozen=True)

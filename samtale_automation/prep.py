@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,6 +24,7 @@ from samtale_automation.prep_model import EMPLOYEE, MANAGER, Identity, PastActio
 from samtale_automation.register import Register
 from samtale_automation.schema import TOPICS
 from samtale_automation.texts import tr
+from samtale_automation.workdays import prep_deadline
 
 if TYPE_CHECKING:
     from samtale_automation.workbook_apply import ApplyResult
@@ -88,7 +89,7 @@ def build_content(register: Register, conv: Conversation, variant: str) -> PrepC
     manager = register.employees[conv.manager_id]
     lang = (employee if variant == EMPLOYEE else manager).language
     settings = register.settings
-    deadline = conv.start.date() - timedelta(days=settings.prep_deadline_days) if conv.start else None
+    deadline = prep_deadline(conv.start.date(), settings.prep_deadline_days) if conv.start else None
     return PrepContent(
         identity=Identity(conv.conversation_id, conv.employee_id, variant, conv.round),
         lang=lang,

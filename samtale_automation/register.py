@@ -20,6 +20,7 @@ from samtale_automation.schema import (
     QUESTIONS,
     SETTING_BY_KEY,
     SETTINGS,
+    TABLE_BY_NAME,
     Kind,
     SettingKind,
     Sheet,
@@ -279,3 +280,14 @@ def _action(p: dict[str, Any]) -> Action | None:
         follow_up=p.get("follow_up"),
         source=p.get("source") or "",
     )
+
+
+def cell_of(register: Register, table: str, key: str, field_name: str) -> str:
+    """The address of a row's cell, e.g. «Samtaler!D5»; «Samtaler: <key>» when the row is not in the file."""
+    raw = register.raw.tables.get(table) if register.raw else None
+    if raw is not None and raw.schema.key is not None:
+        for row in raw.rows:
+            value = row.values.get(raw.schema.key)
+            if value is not None and cells.as_id(value) == key:
+                return raw.cell(row, field_name)
+    return f"{TABLE_BY_NAME[table].name}: {key}"

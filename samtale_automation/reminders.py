@@ -16,12 +16,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from samtale_automation import cells
-from samtale_automation.mail_model import Person
+from samtale_automation.mail_model import Person, place_parts
 from samtale_automation.model import OSLO, Action, Conversation, Employee
 from samtale_automation.register import Problem, Register
 from samtale_automation.schema import ACTIONS, CONVERSATIONS, EMPLOYEES, Sheet
 from samtale_automation.texts import tr
 from samtale_automation.workdays import is_working_day, next_working_day, on_or_before
+from samtale_automation.workdays import prep_deadline as prep_deadline_day
 
 #: Every reminder kind, in the order a digest lists them.
 KINDS = ("prep_employee", "prep_manager", "not_prepared", "minutes", "minutes_overdue", "sign",
@@ -125,7 +126,7 @@ class _Planner:
         settings = self.register.settings
         if conv.start is not None:
             start_day = _day(conv.start)
-            prep_deadline = start_day - timedelta(days=settings.prep_deadline_days)
+            prep_deadline = prep_deadline_day(start_day, settings.prep_deadline_days)
             if conv.prep_returned is None:
                 self.prep(conv, "prep_employee", conv.employee_id, prep_deadline, None)
             if conv.manager_prepared is None:
@@ -288,7 +289,7 @@ class _Planner:
             "manager": _person(employees.get(manager_id)),
             "start": conv.start if conv else None,
             "end": conv.end if conv else None,
-            "place": conv.place if conv else "",
+            "place": place_parts(conv.place)[0] if conv else "",
             "deadline": deadline,
             "action": ({"description": action.description, "goal": action.goal, "deadline": action.deadline,
                         "status": action.status} if action else None),

@@ -55,3 +55,8 @@ def next_working_day(day: date) -> date:
     while not is_working_day(day):
         day += _ONE_DAY
     return day
+
+
+def prep_deadline(start: date, days_before: int) -> date:
+    """The day prep files are due: `days_before` the conversation, moved back to a working day."""
+    return on_or_before(start - timedelta(days=days_before))

@@ -107,7 +107,7 @@ def test_prep_reminders_go_to_both_sides_on_the_7_day_lead() -> None:
     assert employee.covers == () and employee.conversation_id == "2027-1001" and employee.action_id is None
     context = employee.context
     assert set(context) >= CONTEXT_KEYS
-    assert context["deadline"] == date(2027, 1, 31)  # start − prep_deadline_days
+    assert context["deadline"] == date(2027, 1, 29)  # start − prep_deadline_days is a Sunday: the Friday before
     assert context["recipient"] == Person("kari@firma.no", "Kari Nordmann")
     assert context["employee"] == Person("kari@firma.no", "Kari Nordmann")
     assert context["manager"] == Person("sjef@firma.no", "Sjef Sjefsen")

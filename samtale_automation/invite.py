@@ -1,0 +1,221 @@
+"""`samtale invite`: plan → show → confirm → send → tool-owned dates back through a ChangeSet.
+
+The one call the CLI, the Excel button and the demo make. Missing prep files are made first,
+because the invitation carries the employee's file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from samtale_automation.backends import BackendContext, open_backend
+from samtale_automation.changeset import ChangeSet
+from samtale_automation.config import Config, load_config
+from samtale_automation.dispatch import Outgoing, SendReport, dispatch
+from samtale_automation.errors import ConfigError
+from samtale_automation.invite_plan import InviteInput, InvitePlan, MailSend, MeetingSend, plan_invites
+from samtale_automation.mail_model import CANCEL, Attachment, Backend, Delivery, Mail, Meeting, Person
+from samtale_automation.mail_templates import Templates
+from samtale_automation.message_store import MessageStore
+from samtale_automation.model import Conversation
+from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
+from samtale_automation.prep import SUFFIX, prep_path
+from samtale_automation.register import Register
+from samtale_automation.schema import CONVERSATIONS, LOG
+from samtale_automation.texts import tr
+
+if TYPE_CHECKING:
+    from samtale_automation.workbook_apply import ApplyResult
+    from samtale_automation.workspace import Workspace
+
+INVITATION_KINDS = ("invitation", "update")
+
+
+@dataclass
+class InviteResult:
+    """What `invite` planned, sent, and wrote back."""
+
+    plan: InvitePlan
+    report: SendReport | None = None
+    apply: ApplyResult | None = None
+    prepared: list[str] = field(default_factory=list)
+    confirmed: bool = False
+    backend: str = ""
+
+
+def mailbox_of(config: Config, company: str = "") -> Person:
+    """The sending mailbox from samtale.toml (named `sender_name`, else the company); refuses when not set."""
+    if "@" not in config.mailbox:
+        raise ConfigError(tr("Ingen avsender: [mail] mailbox er ikke satt i samtale.toml.",
+                             "No sender: [mail] mailbox is not set in samtale.toml."),
+                          hint=tr("Skriv postkassen som skal sende invitasjonene, f.eks. "
+                                  'mailbox = "hr@firma.no", under [mail] i samtale.toml.',
+                                  'Write the mailbox that sends the invitations, e.g. mailbox = "hr@firma.no", '
+                                  "under [mail] in samtale.toml."))
+    raw = config.raw or {}
+    name = str(raw.get("mail", {}).get("sender_name", "")) if isinstance(raw.get("mail"), dict) else ""
+    return Person(config.mailbox, name or company)
+
+
+def organizer_is_manager(config: Config) -> bool:
+    """`[mail] organizer = "manager"`: the manager organises; default: the mailbox does."""
+    raw = config.raw or {}
+    mail = raw.get("mail", {}) if isinstance(raw.get("mail"), dict) else {}
+    return str(mail.get("organizer", "mailbox")).strip().casefold() in ("manager", "leder")
+
+
+def prep_file_lookup(workspace: Workspace, register: Register) -> Callable[[Conversation, str], str | None]:
+    """A function telling the name of a conversation's prep file variant, if it exists."""
+    def lookup(conv: Conversation, variant: str) -> str | None:
+        employee = register.employees.get(conv.employee_id)
+        if employee is None:
+            return None
+        path = prep_path(workspace.folder, conv.round, employee, SUFFIX[variant])
+        return path.name if path.exists() else None
+    return lookup
+
+
+def plan(workspace: Workspace, register: Register, config: Config) -> InvitePlan:
+    """Plan the invitations from the workbook and the journal."""
+    with workspace.journal() as journal:
+        store = MessageStore(journal)
+        given = InviteInput(workspace.now, mailbox_of(config, register.settings.company), organizer_is_manager(config), config.backend,
+                            store.meetings(), store.messages(), prep_file_lookup(workspace, register))
+    return plan_invites(register, given)
+
+
+def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samtale",
+               confirm: Callable[[InvitePlan, Backend], bool] = lambda _plan, _backend: True,
+               progress: Callable[[str], None] = lambda _: None,
+               context: BackendContext | None = None) -> InviteResult:
+    """Plan, confirm and send the round's invitations; record dates and a Logg row."""
+    config, problems = load_config(workspace.folder.config)
+    if problems:
+        raise ConfigError(tr("samtale.toml har feil.", "samtale.toml has errors."),
+                          hint=tr("Rett linjene under og prøv igjen.", "Correct the lines below and try again."),
+                          problems=[p.render() for p in problems])
+    register = workspace.load()
+    result = InviteResult(plan(workspace, register, config), backend=config.backend)
+    if dry_run:
+        return result
+    if result.plan.needs_prep:
+        from samtale_automation.prep import run_prep
+
+        made, _ = run_prep(workspace, result.plan.needs_prep, who=who)
+        result.prepared = [item.path.name for item in made.files]
+        register = workspace.load()
+        result.plan = plan(workspace, register, config)
+    if result.plan.empty:
+        return result
+    backend = open_backend(context or BackendContext(workspace.folder, config, workspace.now))
+    try:
+        result.confirmed = confirm(result.plan, backend)
+        if not result.confirmed:
+            return result
+        templates = _templates(workspace)
+        items = [_meeting_outgoing(workspace, register, m, templates) for m in result.plan.meetings]
+        items += [_mail_outgoing(workspace, register, m, templates) for m in result.plan.mails]
+        with workspace.journal() as journal:
+            result.report = dispatch(backend, MessageStore(journal), items, progress)
+    finally:
+        backend.close()
+    result.apply = workspace.commit(_writeback(workspace, register, result, who))
+    return result
+
+
+def _templates(workspace: Workspace) -> Callable[[str], Templates]:
+    cache: dict[str, Templates] = {}
+    override = workspace.folder.root / TEMPLATE_OVERRIDE_DIR
+
+    def get(lang: str) -> Templates:
+        if lang not in cache:
+            cache[lang] = Templates(lang, override if override.is_dir() else None)
+        return cache[lang]
+    return get
+
+
+def _attachment(workspace: Workspace, register: Register, wanted: tuple[str, str] | None) -> tuple[Attachment, ...]:
+    if wanted is None:
+        return ()
+    conv = register.conversations.get(wanted[0])
+    employee = register.employees.get(conv.employee_id) if conv else None
+    if conv is None or employee is None:
+        return ()
+    path: Path = prep_path(workspace.folder, conv.round, employee, SUFFIX[wanted[1]])
+    return (Attachment(path.name, path.read_bytes()),) if path.exists() else ()
+
+
+def _meeting_outgoing(workspace: Workspace, register: Register, item: MeetingSend,
+                      templates: Callable[[str], Templates]) -> Outgoing:
+    rendered = templates(item.lang).render(item.template, item.context)
+    meeting = Meeting(key=item.state.key, uid=item.state.uid, sequence=item.state.sequence, subject=rendered.subject,
+                      start=item.start, end=item.end, organizer=item.organizer, attendees=item.attendees,
+                      rooms=item.rooms, location=item.location, body_text=rendered.text, body_html=rendered.html,
+                      attachments=_attachment(workspace, register, item.attachment), stamp=workspace.now,
+                      remote_id=item.state.remote_id, change_key=item.state.change_key)
+    recipients = item.recipients
+
+    def send(backend: Backend) -> Delivery:
+        if item.method == CANCEL:
+            return backend.cancel_meeting(meeting, recipients, item.context.get("reason") or "")
+        return backend.upsert_meeting(meeting, recipients)
+    names = ", ".join(p.name or p.email for p in recipients)
+    return Outgoing(item.group, item.kind, recipients, send, meeting=item.state,
+                    describe=f"{names}: {_label(item.kind)} {item.state.key}")
+
+
+def _mail_outgoing(workspace: Workspace, register: Register, item: MailSend,
+                   templates: Callable[[str], Templates]) -> Outgoing:
+    rendered = templates(item.lang).render(item.template, item.context)
+    mail = Mail(item.group, item.recipients, rendered.subject, rendered.text, rendered.html,
+                _attachment(workspace, register, item.attachment))
+    names = ", ".join(p.name or p.email for p in item.recipients)
+    return Outgoing(item.group, item.kind, item.recipients, lambda backend: backend.send_mail(mail),
+                    describe=f"{names}: {_label(item.kind)} {item.conversation_id or ''}".rstrip())
+
+
+def _label(kind: str) -> str:
+    labels = {"invitation": tr("invitasjon", "invitation"), "update": tr("endring", "update"),
+              "cancellation": tr("avlysning", "cancellation"), "removal": tr("fjernet fra møtet", "removed"),
+              "follow_up": tr("oppfølgingsmøte", "follow-up meeting"),
+              "follow_up_cancellation": tr("oppfølging avlyst", "follow-up cancelled"),
+              "manager_prep": tr("lederens skjema", "manager's prep file")}
+    return labels.get(kind, kind)
+
+
+def describe(plan: InvitePlan) -> list[str]:
+    """One line per planned message: who gets what (for the plan shown before confirming)."""
+    lines = []
+    for item in plan.meetings:
+        when = item.start.strftime("%d.%m.%Y %H:%M")
+        names = ", ".join(p.name or p.email for p in item.recipients)
+        retry = tr(" (sendes på nytt)", " (again)") if item.retry else ""
+        lines.append(f"{_label(item.kind):<20} {item.state.key:<22} {when}  → {names}{retry}")
+    for mail in plan.mails:
+        names = ", ".join(p.name or p.email for p in mail.recipients)
+        lines.append(f"{_label(mail.kind):<20} {mail.conversation_id or '':<22} {'':16}  → {names}")
+    return lines
+
+
+def _writeback(workspace: Workspace, register: Register, result: InviteResult, who: str) -> ChangeSet:
+    """Invitert = today for conversations whose invitation reached the employee; a Logg row for the run."""
+    changes = ChangeSet(tr("Invitasjoner sendt", "Invitations sent"))
+    report = result.report
+    assert report is not None
+    for item, emails in report.delivered:
+        conv = register.conversations.get(item.meeting.key) if item.meeting else None
+        if conv is None or item.kind not in INVITATION_KINDS or conv.invited is not None:
+            continue
+        employee = register.employees.get(conv.employee_id)
+        if employee and employee.email.casefold() in emails:
+            changes.upsert(CONVERSATIONS.table, conv.conversation_id, invited=workspace.now.date())
+    sent = len(report.delivered)
+    failed = len(report.failed)
+    changes.append(LOG.table, time=workspace.now.replace(tzinfo=None, microsecond=0),
+                   event=tr("Invitasjoner sendt", "Invitations sent"), who=who,
+                   result=tr(f"{sent} meldinger sendt via {result.backend}, {failed} feilet",
+                             f"{sent} messages sent via {result.backend}, {failed} failed"))
+    return changes
