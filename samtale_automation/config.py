@@ -27,8 +27,8 @@ mailbox = ""
 """
 
 KNOWN_KEYS: dict[str, set[str]] = {
-    "mail": {"backend", "mailbox", "organizer"},
-    "smtp": {"host", "port", "security", "username", "imap_host", "imap_port", "imap_folder",
+    "mail": {"backend", "mailbox", "organizer", "sender_name"},
+    "smtp": {"host", "port", "security", "username", "auth", "timeout", "imap_host", "imap_port", "imap_folder",
              "imap_done_folder"},
     "ews": {"server", "username", "auth", "access", "chunk_size", "folder", "done_folder"},
     "graph": {"tenant_id", "client_id", "auth", "certificate_path", "folder", "done_folder"},

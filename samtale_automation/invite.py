@@ -82,8 +82,8 @@ def plan(workspace: Workspace, register: Register, config: Config) -> InvitePlan
     """Plan the invitations from the workbook and the journal."""
     with workspace.journal() as journal:
         store = MessageStore(journal)
-        given = InviteInput(workspace.now, mailbox_of(config, register.settings.company), organizer_is_manager(config), config.backend,
-                            store.meetings(), store.messages(), prep_file_lookup(workspace, register))
+        given = InviteInput(workspace.now, mailbox_of(config, register.settings.company), organizer_is_manager(config),
+                            config.backend, store.meetings(), store.messages(), prep_file_lookup(workspace, register))
     return plan_invites(register, given)
 
 
