@@ -330,6 +330,173 @@ def apply(obj: Context, dry_run: bool) -> None:
     _commit(obj, None, "apply")
 
 
+def _confirmer(yes: bool, lines: Callable[[Any], list[str]], what: str) -> Callable[[Any, Any], bool]:
+    """Show the plan, then ask: `--yes` answers; the outbox needs no answer; no terminal means no."""
+    def confirm(plan: Any, backend: Any) -> bool:
+        for line in lines(plan):
+            _echo(f"  {line}")
+        if yes or not backend.needs_confirmation:
+            return True
+        if not sys.stdin.isatty():
+            _echo(tr(f"Ingen terminal og ingen --yes: ingenting er sendt. Kjør med --yes for å sende {what}.",
+                     f"No terminal and no --yes: nothing was sent. Run with --yes to send {what}."), err=True)
+            return False
+        return click.confirm(tr(f"Sende {what} via {backend.name}?", f"Send {what} through {backend.name}?"))
+    return confirm
+
+
+def _report_send(report: Any, unit: str) -> None:
+    """The summary: how many went out, and every recipient that did not get theirs, with the server's answer."""
+    for path in report.locations[:3]:
+        _echo(tr(f"  skrevet {path}", f"  written {path}"))
+    if len(report.locations) > 3:
+        _echo(tr(f"  … og {len(report.locations) - 3} til", f"  … and {len(report.locations) - 3} more"))
+    _echo(tr(f"\n{len(report.delivered)} {unit} sendt.", f"\n{len(report.delivered)} {unit} sent."))
+    for item, failure in report.failed:
+        _echo(tr(f"  IKKE levert til {failure.email} ({item.describe}): {failure.code} {failure.message} – "
+                 "prøves igjen ved neste kjøring",
+                 f"  NOT delivered to {failure.email} ({item.describe}): {failure.code} {failure.message} – "
+                 "retried on the next run"), err=True)
+
+
+def _finish_send(result: Any, problems: list[Any], unit: str) -> None:
+    for problem in problems:
+        _echo(problem.render(), err=True)
+    if result.report is not None:
+        _report_send(result.report, unit)
+    if result.apply is not None:
+        _report_apply(result.apply)
+    if result.report is not None and result.report.stopped is not None:
+        raise result.report.stopped
+    if result.apply is not None and result.apply.blocked:
+        sys.exit(errors.EXIT_WORKBOOK)
+    if problems or (result.report is not None and result.report.failed) or not result.confirmed:
+        sys.exit(errors.EXIT_PROBLEMS)
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Vis hva som ville blitt sendt / only show what would be sent.")
+@click.option("--yes", is_flag=True, help="Send uten å spørre / send without asking.")
+@click.pass_obj
+def invite(obj: Context, dry_run: bool, yes: bool) -> None:
+    """Send kalenderinvitasjoner / send the round's calendar invitations, updates and cancellations."""
+    from samtale_automation.invite import describe, run_invite
+    from samtale_automation.workspace import current_user
+
+    workspace = obj.workspace()
+    with _locked(workspace, "invite"), _progress(tr("Sender", "Sending")) as tick:
+        result = run_invite(workspace, dry_run=dry_run, who=current_user(), progress=tick,
+                            confirm=_confirmer(yes, describe, tr("invitasjonene", "the invitations")))
+    if dry_run:
+        for line in describe(result.plan):
+            _echo(f"  {line}")
+        for employee_id in result.plan.needs_prep:
+            _echo(tr(f"  lager først forberedelsesskjema for {employee_id}",
+                     f"  first makes prep files for {employee_id}"))
+        for problem in result.plan.problems:
+            _echo(problem.render(), err=True)
+        _echo(tr(f"\nPrøvekjøring: {len(result.plan.meetings) + len(result.plan.mails)} meldinger ville blitt sendt, "
+                 f"{result.plan.unchanged} er allerede sendt og uendret.",
+                 f"\nDry run: {len(result.plan.meetings) + len(result.plan.mails)} messages would be sent, "
+                 f"{result.plan.unchanged} were sent before and are unchanged."))
+        return
+    for name in result.prepared:
+        _echo(tr(f"  laget {name}", f"  made {name}"))
+    if result.plan.empty:
+        for problem in result.plan.problems:
+            _echo(problem.render(), err=True)
+        _echo(tr(f"Ingenting å sende: {result.plan.unchanged} invitasjoner er allerede sendt og uendret.",
+                 f"Nothing to send: {result.plan.unchanged} invitations were sent before and are unchanged."))
+        if result.plan.problems:
+            sys.exit(errors.EXIT_PROBLEMS)
+        return
+    _finish_send(result, result.plan.problems, tr("meldinger", "messages"))
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Vis hva som ville blitt sendt / only show what would be sent.")
+@click.option("--yes", is_flag=True, help="Send uten å spørre / send without asking.")
+@click.pass_obj
+def remind(obj: Context, dry_run: bool, yes: bool) -> None:
+    """Send dagens påminnelser / send today's reminder digests (one per person)."""
+    from samtale_automation.remind import describe, run_remind
+    from samtale_automation.workdays import is_working_day
+    from samtale_automation.workspace import current_user
+
+    workspace = obj.workspace()
+    with _locked(workspace, "remind"), _progress(tr("Sender", "Sending")) as tick:
+        result = run_remind(workspace, dry_run=dry_run, who=current_user(), progress=tick,
+                            confirm=_confirmer(yes, describe, tr("påminnelsene", "the reminders")))
+    if not is_working_day(workspace.now.date()):
+        _echo(tr("I dag er ikke en arbeidsdag: ingen påminnelser sendes (de gikk ut arbeidsdagen før).",
+                 "Today is not a working day: no reminders are sent (they went out the working day before)."))
+    if dry_run or not result.digests:
+        for line in describe(result.digests):
+            _echo(f"  {line}")
+        for problem in result.problems:
+            _echo(problem.render(), err=True)
+        _echo(tr(f"\n{'Prøvekjøring: ' if dry_run else ''}{len(result.digests)} sammendrag "
+                 f"{'ville blitt sendt' if dry_run else 'å sende'}.",
+                 f"\n{'Dry run: ' if dry_run else ''}{len(result.digests)} digests "
+                 f"{'would be sent' if dry_run else 'to send'}."))
+        if result.problems and not dry_run:
+            sys.exit(errors.EXIT_PROBLEMS)
+        return
+    _finish_send(result, result.problems, tr("sammendrag", "digests"))
+
+
+@cli.group(name="templates")
+def templates_group() -> None:
+    """E-postmaler / e-mail templates (override one by putting a file of the same name in maler/)."""
+
+
+@templates_group.command(name="list")
+@click.pass_obj
+def templates_list(obj: Context) -> None:
+    """Vis malene / list the templates and which ones maler/ overrides."""
+    from samtale_automation.mail_templates import list_templates
+    from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
+
+    override = obj.folder / TEMPLATE_OVERRIDE_DIR
+    for info in list_templates(override if override.is_dir() else None):
+        mark = tr(f"  (overstyrt: {', '.join(info.overridden)})", f"  (overridden: {', '.join(info.overridden)})") \
+            if info.overridden else ""
+        _echo(f"  {info.name:<28} {info.description}{mark}")
+    _echo(tr(f"\nLegg en fil med samme navn i {override} for å endre en mal; «samtale templates show NAVN» viser den.",
+             f"\nPut a file of the same name in {override} to change a template; "
+             "«samtale templates show NAME» shows it."))
+
+
+@templates_group.command(name="show")
+@click.argument("name")
+@click.option("--lang", "lang", type=click.Choice(["nb", "en"]), default="nb", help="Språk / language.")
+@click.pass_obj
+def templates_show(obj: Context, name: str, lang: str) -> None:
+    """Vis en mal og eksempel på resultatet / show a template's files and a sample rendering."""
+    from samtale_automation.mail_templates import TEMPLATE_NAMES, template_files
+    from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
+
+    if name not in TEMPLATE_NAMES:
+        raise UsageError(tr(f"Ingen mal heter «{name}».", f"No template is called «{name}»."),
+                         hint=tr("Se «samtale templates list».", "See «samtale templates list»."))
+    override = obj.folder / TEMPLATE_OVERRIDE_DIR
+    folder = override if override.is_dir() else None
+    for file_name, origin, source in template_files(name, lang, folder):
+        _echo(f"==> {file_name} ({origin})")
+        _echo(source.rstrip())
+        _echo()
+    from samtale_automation.mail_templates import Templates, sample_context, template_kind
+
+    templates = Templates(lang, folder)
+    _echo(tr("==> Eksempel med oppdiktede data:", "==> Example with made-up data:"))
+    if template_kind(name) == "mail":
+        rendered = templates.render(name, sample_context(name, lang))
+        _echo(tr(f"Emne: {rendered.subject}", f"Subject: {rendered.subject}"))
+        _echo(rendered.text.rstrip())
+    else:
+        _echo(templates.fragment(name, sample_context(name, lang)).text.rstrip())
+
+
 @cli.command()
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path), default="samtale-demo")
 def demo(target: Path) -> None:

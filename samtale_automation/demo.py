@@ -88,6 +88,8 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
             f"samtale prep: {len(plan_files.files)} prep files in forberedelse/{DEMO_ROUND}/ "
             "(one for the employee and one for the manager per conversation)."))
 
+    _demo_invite(workspace, company, step)
+
     names = _fill_returned(workspace, [e.employee_id for e in plan.added])
     step(tr(f"Noen har levert: {len(names)} utfylte filer lagt i innkommende/ ({', '.join(names)}).",
             f"Some have returned: {len(names)} filled-in files put in innkommende/ ({', '.join(names)})."))
@@ -100,7 +102,7 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
             f"samtale collect: {outcome}. {len(collected.guides)} conversation guides made for the managers; "
             "the files were moved to arkiv/ and karantene/."))
 
-    _demo_mail(workspace, company, [e.employee_id for e in plan.added], step)
+    _demo_changes(workspace, [e.employee_id for e in plan.added], step)
 
     register = workspace.load()
     step(tr(f"Tiltaksregisteret (arket Tiltak) har nå {len(register.actions)} tiltak fra referatet.",
@@ -114,12 +116,9 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
     return result
 
 
-def _demo_mail(workspace: Workspace, company: dict[str, Any], employee_ids: list[str],
-               step: Callable[[str], None]) -> None:
-    """Invitations, a move, a cancellation, a follow-up meeting and a day of reminders, all in utboks/."""
+def _demo_invite(workspace: Workspace, company: dict[str, Any], step: Callable[[str], None]) -> None:
+    """The round's invitations, written to utboks/ by the outbox backend."""
     from samtale_automation.invite import run_invite
-    from samtale_automation.remind import run_remind
-    from samtale_automation.schema import ACTIONS
 
     config = workspace.folder.config
     config.write_text(config.read_text(encoding="utf-8").replace('mailbox = ""', f'mailbox = "{company["postkasse"]}"'),
@@ -132,6 +131,13 @@ def _demo_mail(workspace: Workspace, company: dict[str, Any], employee_ids: list
             f"samtale invite (backend outbox): {len(sent.report.delivered)} messages in utboks/ – one calendar "
             "invitation per conversation to employee and manager with the prep file attached, and the manager's "
             "own file by separate mail. Each .ics opens in Outlook."))
+
+
+def _demo_changes(workspace: Workspace, employee_ids: list[str], step: Callable[[str], None]) -> None:
+    """A move, a cancellation and a follow-up meeting (invite again), then a day of reminders."""
+    from samtale_automation.invite import run_invite
+    from samtale_automation.remind import run_remind
+    from samtale_automation.schema import ACTIONS
 
     moved, cancelled = f"{DEMO_ROUND}-{employee_ids[4]}", f"{DEMO_ROUND}-{employee_ids[5]}"
     register = workspace.load()

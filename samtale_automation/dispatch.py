@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from samtale_automation.errors import BackendError
 from samtale_automation.mail_model import Backend, Delivery, Failure, Person
 from samtale_automation.message_store import MeetingState, MessageStore
+from samtale_automation.texts import tr
 
 
 @dataclass(frozen=True)
@@ -66,4 +67,13 @@ def dispatch(backend: Backend, store: MessageStore, items: Sequence[Outgoing],
         if delivery.location:
             report.locations.append(delivery.location)
         progress(item.group)
+        if delivery.failures and not ok and all(f.code == 0 for f in delivery.failures):
+            # No answer at all even after the backend's retries: the server is gone; waiting out
+            # every remaining message would only delay the summary. The rest goes next run.
+            report.stopped = BackendError(
+                tr("Serveren svarer ikke; resten sendes ved neste kjøring.",
+                   "The server does not answer; the rest is sent on the next run."),
+                hint=tr("Sjekk nettverket og serveren, og kjør kommandoen igjen.",
+                        "Check the network and the server, and run the command again."))
+            break
     return report

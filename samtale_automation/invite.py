@@ -19,7 +19,7 @@ from samtale_automation.errors import ConfigError
 from samtale_automation.invite_plan import InviteInput, InvitePlan, MailSend, MeetingSend, plan_invites
 from samtale_automation.mail_model import CANCEL, Attachment, Backend, Delivery, Mail, Meeting, Person
 from samtale_automation.mail_templates import Templates
-from samtale_automation.message_store import MessageStore
+from samtale_automation.message_store import SENT, MessageRow, MessageStore
 from samtale_automation.model import Conversation
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
 from samtale_automation.prep import SUFFIX, prep_path
@@ -90,7 +90,7 @@ def plan(workspace: Workspace, register: Register, config: Config) -> InvitePlan
 def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samtale",
                confirm: Callable[[InvitePlan, Backend], bool] = lambda _plan, _backend: True,
                progress: Callable[[str], None] = lambda _: None,
-               context: BackendContext | None = None) -> InviteResult:
+               context: BackendContext | None = None, backend: Backend | None = None) -> InviteResult:
     """Plan, confirm and send the round's invitations; record dates and a Logg row."""
     config, problems = load_config(workspace.folder.config)
     if problems:
@@ -110,7 +110,7 @@ def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
         result.plan = plan(workspace, register, config)
     if result.plan.empty:
         return result
-    backend = open_backend(context or BackendContext(workspace.folder, config, workspace.now))
+    backend = backend or open_backend(context or BackendContext(workspace.folder, config, workspace.now))
     try:
         result.confirmed = confirm(result.plan, backend)
         if not result.confirmed:
@@ -119,10 +119,12 @@ def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
         items = [_meeting_outgoing(workspace, register, m, templates) for m in result.plan.meetings]
         items += [_mail_outgoing(workspace, register, m, templates) for m in result.plan.mails]
         with workspace.journal() as journal:
-            result.report = dispatch(backend, MessageStore(journal), items, progress)
+            store = MessageStore(journal)
+            result.report = dispatch(backend, store, items, progress)
+            delivered = store.messages()
     finally:
         backend.close()
-    result.apply = workspace.commit(_writeback(workspace, register, result, who))
+    result.apply = workspace.commit(_writeback(workspace, register, result, delivered, who))
     return result
 
 
@@ -200,17 +202,17 @@ def describe(plan: InvitePlan) -> list[str]:
     return lines
 
 
-def _writeback(workspace: Workspace, register: Register, result: InviteResult, who: str) -> ChangeSet:
-    """Invitert = today for conversations whose invitation reached the employee; a Logg row for the run."""
+def _writeback(workspace: Workspace, register: Register, result: InviteResult, rows: list[MessageRow],
+               who: str) -> ChangeSet:
+    """Invitert = today where the journal says the invitation reached the employee (this run or an
+    interrupted one before it); a Logg row for the run."""
     changes = ChangeSet(tr("Invitasjoner sendt", "Invitations sent"))
     report = result.report
     assert report is not None
-    for item, emails in report.delivered:
-        conv = register.conversations.get(item.meeting.key) if item.meeting else None
-        if conv is None or item.kind not in INVITATION_KINDS or conv.invited is not None:
-            continue
+    reached = {(row.meeting_key, row.recipient) for row in rows if row.kind in INVITATION_KINDS and row.state == SENT}
+    for conv in register.conversations.values():
         employee = register.employees.get(conv.employee_id)
-        if employee and employee.email.casefold() in emails:
+        if conv.invited is None and employee and (conv.conversation_id, employee.email.casefold()) in reached:
             changes.upsert(CONVERSATIONS.table, conv.conversation_id, invited=workspace.now.date())
     sent = len(report.delivered)
     failed = len(report.failed)

@@ -85,7 +85,7 @@ def plan(workspace: Workspace, register: Register) -> tuple[list[Digest], list[P
 def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samtale",
                confirm: Callable[[list[Digest], Backend], bool] = lambda _digests, _backend: True,
                progress: Callable[[str], None] = lambda _: None,
-               context: BackendContext | None = None) -> RemindResult:
+               context: BackendContext | None = None, backend: Backend | None = None) -> RemindResult:
     """Plan today's digests, confirm, send; a Logg row for the run."""
     config, config_problems = load_config(workspace.folder.config)
     if config_problems:
@@ -98,7 +98,7 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
     result = RemindResult(digests, problems, backend=config.backend)
     if dry_run or not digests:
         return result
-    backend = open_backend(context or BackendContext(workspace.folder, config, workspace.now))
+    backend = backend or open_backend(context or BackendContext(workspace.folder, config, workspace.now))
     try:
         result.confirmed = confirm(digests, backend)
         if not result.confirmed:

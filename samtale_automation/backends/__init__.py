@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from samtale_automation.errors import ConfigError
 from samtale_automation.texts import tr
@@ -31,6 +31,7 @@ class BackendContext:
     config: Config
     now: datetime
     sleep: Callable[[float], None] = field(default=lambda seconds: __import__("time").sleep(seconds))
+    ssl_context: Any = None  # an ssl.SSLContext trusting a private CA (tests, in-house relays); None: the OS's
 
 
 def open_backend(context: BackendContext, name: str | None = None) -> Backend:

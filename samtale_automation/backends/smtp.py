@@ -447,4 +447,4 @@ def create(context: BackendContext) -> SmtpBackend:
     if settings.secret_name and secret is None:
         raise missing_secret(settings)
     return SmtpBackend(settings, mailbox, secret, sleep=context.sleep,
-                       ssl_context=getattr(context, "ssl_context", None))
+                       ssl_context=context.ssl_context)
