@@ -184,8 +184,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "13 samtaler lagt til" in result.stdout
     assert "samtale check: 0 problemer" in result.stdout
     report = json.loads(samtale("--dir", str(tmp_path / "demo"), "--today", "2026-12-01", "status", "--json").stdout)
-    assert report["counts"] == {"proposed": 0, "planned": 10, "invited": 0, "prepared": 2, "held": 0,
-                                "minutes_returned": 0, "signed": 1, "cancelled": 0}
+    assert report["counts"] == {"proposed": 0, "planned": 0, "invited": 9, "prepared": 2, "held": 0,
+                                "minutes_returned": 0, "signed": 1, "cancelled": 1}
     assert all(c["start"] and c["start"].endswith("+01:00") for c in report["conversations"])
     demo = tmp_path / "demo"
     assert len(list((demo / "forberedelse" / "2027").rglob("* - forberedelse.xlsx"))) == 13
@@ -194,6 +194,13 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert len(list((demo / "karantene").glob("*.txt"))) == 1
     assert len(list((demo / "arkiv" / "2027").rglob("*.xlsx"))) == 4
     assert [a["id"] for a in report["actions"]] == ["2027-1002-1", "2027-1002-2"]
+    outbox = demo / "utboks"
+    assert len(list((outbox / "2026-12-01").glob("2027-*/0-REQUEST.eml"))) == 13
+    assert len(list((outbox / "2026-12-01").glob("2027-*/0-REQUEST.ics"))) == 13
+    assert (outbox / "2026-12-01" / "2027-1006" / "1-REQUEST.eml").exists()  # moved: same meeting, SEQUENCE 1
+    assert (outbox / "2026-12-01" / "2027-1007" / "1-CANCEL.eml").exists()
+    assert (outbox / "2026-12-01" / "oppfolging-2027-1002-1" / "0-REQUEST.eml").exists()
+    assert len(list((outbox / "2027-01-12" / "digest").glob("*.eml"))) >= 5
 
 
 def test_init_folder_in_english(tmp_path: Path) -> None:
@@ -204,3 +211,26 @@ def test_init_folder_in_english(tmp_path: Path) -> None:
     register = Workspace.open(tmp_path / "en").load()
     assert register.settings.language == "en"
     assert register.questions[0].text.startswith("How")
+
+
+def test_templates_list_and_show_with_an_override(folder: Path) -> None:
+    """`templates list` marks what maler/ overrides; `templates show` prints the files and a sample."""
+    (folder / "maler" / "invitation.subject.txt").write_text("Samtale med {{ manager.name }}\n", encoding="utf-8")
+    listed = samtale("--dir", str(folder), "templates", "list")
+    assert listed.returncode == 0, listed.stderr
+    line = next(line for line in listed.stdout.splitlines() if line.strip().startswith("invitation "))
+    assert "maler/invitation.subject.txt" in line
+    shown = samtale("--dir", str(folder), "templates", "show", "invitation")
+    assert shown.returncode == 0, shown.stderr
+    assert "==> invitation.subject.txt (maler/invitation.subject.txt)" in shown.stdout
+    assert "Emne: Samtale med Bjørn Sæther" in shown.stdout or "Emne: Samtale med " in shown.stdout
+    unknown = samtale("--dir", str(folder), "templates", "show", "invitasjon")
+    assert unknown.returncode == 2 and "samtale templates list" in unknown.stderr
+
+
+def test_invite_and_remind_dry_run_in_a_folder_without_a_mailbox(folder: Path) -> None:
+    """Without [mail] mailbox, invite says exactly what to set (exit 2) and sends nothing."""
+    result = samtale("--dir", str(folder), "invite", "--dry-run", env={"SAMTALE_LANG": "nb"})
+    assert result.returncode == 2
+    assert "mailbox" in result.stderr and "samtale.toml" in result.stderr
+    assert not list((folder / "utboks").rglob("*.eml"))
