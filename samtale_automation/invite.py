@@ -24,7 +24,7 @@ from samtale_automation.model import Conversation
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
 from samtale_automation.prep import SUFFIX, prep_path
 from samtale_automation.register import Register
-from samtale_automation.schema import CONVERSATIONS, LOG
+from samtale_automation.schema import ACTIONS, CONVERSATIONS, EMPLOYEES, LOG
 from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
@@ -84,7 +84,11 @@ def plan(workspace: Workspace, register: Register, config: Config) -> InvitePlan
         store = MessageStore(journal)
         given = InviteInput(workspace.now, mailbox_of(config, register.settings.company), organizer_is_manager(config),
                             config.backend, store.meetings(), store.messages(), prep_file_lookup(workspace, register))
-    return plan_invites(register, given)
+    planned = plan_invites(register, given)
+    # Unreadable cells (a date that is not a date) are why a row is skipped: say so with the cell.
+    sheets = (CONVERSATIONS.name, EMPLOYEES.name, ACTIONS.name)
+    planned.problems[:0] = [p for p in register.problems if p.where.startswith(sheets)]
+    return planned
 
 
 def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samtale",

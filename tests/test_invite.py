@@ -200,3 +200,17 @@ def test_follow_up_meeting_for_an_action_with_oppfolging(ws: Workspace) -> None:
     cancelled = run_invite(ws)
     assert cancelled.report is not None
     assert [item.kind for item, _ in cancelled.report.delivered] == ["follow_up_cancellation"]
+
+
+def test_a_start_that_is_not_a_date_is_reported_with_its_cell(ws: Workspace) -> None:
+    import openpyxl
+
+    master = ws.folder.master()
+    workbook = openpyxl.load_workbook(master)
+    sheet = workbook["Samtaler"]
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == "2027-3")
+    sheet.cell(row, 4).value = "neste torsdag"
+    workbook.save(master)
+    result = run_invite(ws, dry_run=True)
+    assert any(p.where == f"Samtaler!D{row}" for p in result.plan.problems), [p.render() for p in result.plan.problems]
+    assert {m.state.key for m in result.plan.meetings} == {"2027-2"}
