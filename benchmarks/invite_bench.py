@@ -39,7 +39,7 @@ from samtale_automation.workspace import Workspace  # noqa: E402
 
 def setup(root: Path, conversations: int, server: SmtpServer) -> Path:
     """The folder with prep files made and samtale.toml pointing at the server."""
-    folder = make_folder(root, conversations + 1 + conversations // 8)
+    folder = make_folder(root, conversations + 1)  # the top manager has no conversation
     workspace = Workspace.open(folder, datetime(2027, 1, 4, 9, tzinfo=OSLO))
     run_prep(workspace)
     config = folder / "samtale.toml"
@@ -103,8 +103,8 @@ def main() -> None:
             sent = statistics.median(messages)
             print(f"backend only: {args.conversations} invitations in {backend_s:.2f} s → "
                   f"{args.conversations / backend_s:.0f} messages/s (1 SMTP connection)")
-            print(f"samtale invite --yes: {sent:.0f} messages ({args.conversations} invitations + "
-                  f"{sent - args.conversations:.0f} manager mails) in {cli_s:.2f} s → {sent / cli_s:.0f} messages/s, "
+            print(f"samtale invite --yes: {sent:.0f} messages ({args.conversations} invitations and "
+                  f"{sent - args.conversations:.0f} mails with the manager's file) in {cli_s:.2f} s → {sent / cli_s:.0f} messages/s, "
                   f"{args.conversations / cli_s:.0f} invitations/s; SMTP connections per run: {connections}")
     finally:
         server.stop()
