@@ -81,3 +81,15 @@ def load_config(path: Path) -> tuple[Config, list[Problem]]:
                                 tr(f"Bruk {names}.", f"Use {names}.")))
         backend = "outbox"
     return Config(backend=backend, mailbox=str(mail.get("mailbox", "")), raw=data), problems
+
+
+def require_config(path: Path) -> Config:
+    """The settings for a command that sends: any problem in samtale.toml stops it, listed line by line."""
+    config, problems = load_config(path)
+    if problems:
+        from samtale_automation.errors import ConfigError
+
+        raise ConfigError(tr("samtale.toml har feil.", "samtale.toml has errors."),
+                          hint=tr("Rett linjene under og prøv igjen.", "Correct the lines below and try again."),
+                          problems=[p.render() for p in problems])
+    return config

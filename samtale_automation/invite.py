@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from samtale_automation.backends import BackendContext, open_backend
 from samtale_automation.changeset import ChangeSet
-from samtale_automation.config import Config, load_config
+from samtale_automation.config import Config, require_config
 from samtale_automation.dispatch import Outgoing, SendReport, dispatch
 from samtale_automation.errors import ConfigError
 from samtale_automation.invite_plan import InviteInput, InvitePlan, MailSend, MeetingSend, plan_invites
@@ -96,11 +96,7 @@ def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
                progress: Callable[[str], None] = lambda _: None,
                context: BackendContext | None = None, backend: Backend | None = None) -> InviteResult:
     """Plan, confirm and send the round's invitations; record dates and a Logg row."""
-    config, problems = load_config(workspace.folder.config)
-    if problems:
-        raise ConfigError(tr("samtale.toml har feil.", "samtale.toml has errors."),
-                          hint=tr("Rett linjene under og prøv igjen.", "Correct the lines below and try again."),
-                          problems=[p.render() for p in problems])
+    config = require_config(workspace.folder.config)
     register = workspace.load()
     result = InviteResult(plan(workspace, register, config), backend=config.backend)
     if dry_run:

@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING
 
 from samtale_automation.backends import BackendContext, open_backend
 from samtale_automation.changeset import ChangeSet
-from samtale_automation.config import load_config
+from samtale_automation.config import require_config
 from samtale_automation.consolidate import ACCEPTED
 from samtale_automation.dispatch import Outgoing, SendReport, dispatch
-from samtale_automation.errors import ConfigError
 from samtale_automation.invite import mailbox_of
 from samtale_automation.mail_model import Attachment, Backend, Mail, Person
 from samtale_automation.mail_templates import Templates
@@ -87,11 +86,7 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
                progress: Callable[[str], None] = lambda _: None,
                context: BackendContext | None = None, backend: Backend | None = None) -> RemindResult:
     """Plan today's digests, confirm, send; a Logg row for the run."""
-    config, config_problems = load_config(workspace.folder.config)
-    if config_problems:
-        raise ConfigError(tr("samtale.toml har feil.", "samtale.toml has errors."),
-                          hint=tr("Rett linjene under og prøv igjen.", "Correct the lines below and try again."),
-                          problems=[p.render() for p in config_problems])
+    config = require_config(workspace.folder.config)
     register = workspace.load()
     sender = mailbox_of(config, register.settings.company)
     digests, problems, files = plan(workspace, register)
