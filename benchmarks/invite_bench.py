@@ -104,7 +104,8 @@ def main() -> None:
             print(f"backend only: {args.conversations} invitations in {backend_s:.2f} s → "
                   f"{args.conversations / backend_s:.0f} messages/s (1 SMTP connection)")
             print(f"samtale invite --yes: {sent:.0f} messages ({args.conversations} invitations and "
-                  f"{sent - args.conversations:.0f} mails with the manager's file) in {cli_s:.2f} s → {sent / cli_s:.0f} messages/s, "
+                  f"{sent - args.conversations:.0f} mails with the manager's file) in {cli_s:.2f} s → "
+                  f"{sent / cli_s:.0f} messages/s, "
                   f"{args.conversations / cli_s:.0f} invitations/s; SMTP connections per run: {connections}")
     finally:
         server.stop()
