@@ -7,23 +7,23 @@ what was sent so far stays recorded and the error goes to the CLI (exit code 4).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from samtale_automation.errors import BackendError
-from samtale_automation.mail_model import Backend, Delivery, Failure, Person
+from samtale_automation.mail_model import Backend, Delivery, Failure, Job, Person
 from samtale_automation.message_store import MeetingState, MessageStore
 from samtale_automation.texts import tr
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message ready to go: its idempotency group, recipients, and how to send it."""
+    """One message ready to go: its idempotency group, recipients, and what to send."""
 
     group: str
     kind: str
     recipients: tuple[Person, ...]
-    send: Callable[[Backend], Delivery]
+    job: Job
     meeting: MeetingState | None = None
     reminders: tuple[str, ...] = ()
     covers: tuple[str, ...] = ()
@@ -46,28 +46,27 @@ class SendReport:
 
 def dispatch(backend: Backend, store: MessageStore, items: Sequence[Outgoing],
              progress: Callable[[str], None] = lambda _: None) -> SendReport:
-    """Send each item: record intent, send, record who got it; stop cleanly if the server is gone."""
+    """Send the items in the backend's batches: intents first, then the batch, then who got what.
+
+    Stops cleanly when the server cannot be reached; what was sent so far stays recorded, and an
+    intent without a result is sent again by the next run (server-side backends find their item
+    again by its tag, so that does not duplicate it).
+    """
     report = SendReport()
-    for item in items:
-        store.record_intent(item.group, item.kind, [p.email for p in item.recipients], meeting=item.meeting,
-                            reminders=item.reminders, covers=item.covers)
+    for batch in _batches(items, max(1, backend.batch_size)):
+        for item in batch:
+            store.record_intent(item.group, item.kind, [p.email for p in item.recipients], meeting=item.meeting,
+                                reminders=item.reminders, covers=item.covers)
         try:
-            delivery = item.send(backend)
+            deliveries = backend.send_batch([item.job for item in batch])
         except BackendError as error:
             report.stopped = error
             break
-        refused = {f.email.casefold(): f for f in delivery.failures}
-        ok = tuple(p.email.casefold() for p in item.recipients if p.email.casefold() not in refused)
-        store.record_result(item.group, ok, {email: f"{f.code} {f.message}".strip() for email, f in refused.items()},
-                            meeting_key=item.meeting.key if item.meeting else None,
-                            remote_id=delivery.remote_id, change_key=delivery.change_key)
-        if ok:
-            report.delivered.append((item, ok))
-        report.failed.extend((item, failure) for failure in delivery.failures)
-        if delivery.location:
-            report.locations.append(delivery.location)
-        progress(item.group)
-        if delivery.failures and not ok and all(f.code == 0 for f in delivery.failures):
+        gone = False
+        for item, delivery in zip(batch, deliveries, strict=True):
+            gone = _record(store, report, item, delivery) or gone
+            progress(item.group)
+        if gone:
             # No answer at all even after the backend's retries: the server is gone; waiting out
             # every remaining message would only delay the summary. The rest goes next run.
             report.stopped = BackendError(
@@ -77,3 +76,23 @@ def dispatch(backend: Backend, store: MessageStore, items: Sequence[Outgoing],
                         "Check the network and the server, and run the command again."))
             break
     return report
+
+
+def _batches(items: Sequence[Outgoing], size: int) -> Iterator[Sequence[Outgoing]]:
+    for first in range(0, len(items), size):
+        yield items[first:first + size]
+
+
+def _record(store: MessageStore, report: SendReport, item: Outgoing, delivery: Delivery) -> bool:
+    """Record one result; True when nobody got it because the server never answered."""
+    refused = {f.email.casefold(): f for f in delivery.failures}
+    ok = tuple(p.email.casefold() for p in item.recipients if p.email.casefold() not in refused)
+    store.record_result(item.group, ok, {email: f"{f.code} {f.message}".strip() for email, f in refused.items()},
+                        meeting_key=item.meeting.key if item.meeting else None,
+                        remote_id=delivery.remote_id, change_key=delivery.change_key)
+    if ok:
+        report.delivered.append((item, ok))
+    report.failed.extend((item, failure) for failure in delivery.failures)
+    if delivery.location:
+        report.locations.append(delivery.location)
+    return bool(delivery.failures) and not ok and all(f.code == 0 for f in delivery.failures)

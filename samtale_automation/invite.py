@@ -17,7 +17,7 @@ from samtale_automation.config import Config, require_config
 from samtale_automation.dispatch import Outgoing, SendReport, dispatch
 from samtale_automation.errors import ConfigError
 from samtale_automation.invite_plan import InviteInput, InvitePlan, MailSend, MeetingSend, plan_invites
-from samtale_automation.mail_model import CANCEL, Attachment, Backend, Delivery, Mail, Meeting, Person
+from samtale_automation.mail_model import CANCEL, Attachment, Backend, Job, Mail, Meeting, Person
 from samtale_automation.mail_templates import Templates
 from samtale_automation.message_store import SENT, MessageRow, MessageStore
 from samtale_automation.model import Conversation
@@ -159,13 +159,9 @@ def _meeting_outgoing(workspace: Workspace, register: Register, item: MeetingSen
                       attachments=_attachment(workspace, register, item.attachment), stamp=workspace.now,
                       remote_id=item.state.remote_id, change_key=item.state.change_key)
     recipients = item.recipients
-
-    def send(backend: Backend) -> Delivery:
-        if item.method == CANCEL:
-            return backend.cancel_meeting(meeting, recipients, item.context.get("reason") or "")
-        return backend.upsert_meeting(meeting, recipients)
+    job = Job(recipients, meeting=meeting, cancel=item.method == CANCEL, reason=item.context.get("reason") or "")
     names = ", ".join(p.name or p.email for p in recipients)
-    return Outgoing(item.group, item.kind, recipients, send, meeting=item.state,
+    return Outgoing(item.group, item.kind, recipients, job, meeting=item.state,
                     describe=f"{names}: {_label(item.kind)} {item.state.key}")
 
 
@@ -175,7 +171,7 @@ def _mail_outgoing(workspace: Workspace, register: Register, item: MailSend,
     mail = Mail(item.group, item.recipients, rendered.subject, rendered.text, rendered.html,
                 _attachment(workspace, register, item.attachment))
     names = ", ".join(p.name or p.email for p in item.recipients)
-    return Outgoing(item.group, item.kind, item.recipients, lambda backend: backend.send_mail(mail),
+    return Outgoing(item.group, item.kind, item.recipients, Job(item.recipients, mail=mail),
                     describe=f"{names}: {_label(item.kind)} {item.conversation_id or ''}".rstrip())
 
 

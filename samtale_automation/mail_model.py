@@ -117,6 +117,22 @@ class Mail:
 
 
 @dataclass(frozen=True)
+class Job:
+    """One thing to send; backends that talk to a server send many at once (`send_batch`)."""
+
+    recipients: tuple[Person, ...]
+    meeting: Meeting | None = None  # a meeting to create or update (REQUEST), or to cancel
+    mail: Mail | None = None  # or an ordinary e-mail
+    cancel: bool = False
+    reason: str = ""
+
+    @property
+    def key(self) -> str:
+        """The meeting's or the mail's idempotency key."""
+        return self.meeting.key if self.meeting else self.mail.key if self.mail else ""
+
+
+@dataclass(frozen=True)
 class Failure:
     """A recipient the server refused, with its answer."""
 
@@ -156,13 +172,14 @@ class BusySlot:
 
 @dataclass(frozen=True)
 class IncomingFile:
-    """A returned file found in a mailbox."""
+    """A returned file found in a mailbox; `mark_handled(message_id)` once it is safely stored."""
 
     message_id: str
     sender: str
     received: dt.datetime
     filename: str
     content: bytes
+    subject: str = ""
 
 
 @dataclass
@@ -183,6 +200,8 @@ class Backend(Protocol):
     capabilities: frozenset[Cap]
     #: Sending through it reaches people, so the CLI asks first (the outbox does not).
     needs_confirmation: bool
+    #: How many jobs `send_batch` takes at once (1 for outbox and smtp).
+    batch_size: int
     stats: BackendStats
 
     def upsert_meeting(self, meeting: Meeting, recipients: Sequence[Person]) -> Delivery:
@@ -197,14 +216,36 @@ class Backend(Protocol):
         """Send an ordinary e-mail."""
         ...
 
+    def send_batch(self, jobs: Sequence[Job]) -> list[Delivery]:
+        """Send up to `batch_size` jobs; one Delivery per job, in order."""
+        ...
+
     def free_busy(self, people: Sequence[str], start: dt.datetime, end: dt.datetime) -> dict[str, list[BusySlot]]:
         """Busy periods per address (needs Cap.FREE_BUSY)."""
         ...
 
     def fetch_files(self, suffixes: tuple[str, ...] = (".xlsx",)) -> Iterator[IncomingFile]:
-        """Returned files waiting in the mailbox (needs Cap.READ_INBOX)."""
+        """Returned files waiting in the mailbox (needs Cap.READ_INBOX); nothing is moved yet."""
+        ...
+
+    def mark_handled(self, message_id: str) -> None:
+        """Move a message whose files are safely stored to the done folder (needs Cap.READ_INBOX)."""
+        ...
+
+    def probe(self) -> list[str]:
+        """Log in and reach the mailbox; what was found, one line each; BackendError naming the setting to fix."""
         ...
 
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+def send_one(backend: Backend, job: Job) -> Delivery:
+    """Send one job through the single-item methods (for backends that send one at a time)."""
+    if job.mail is not None:
+        return backend.send_mail(job.mail)
+    assert job.meeting is not None
+    if job.cancel:
+        return backend.cancel_meeting(job.meeting, job.recipients, job.reason)
+    return backend.upsert_meeting(job.meeting, job.recipients)

@@ -17,7 +17,7 @@ from samtale_automation.config import require_config
 from samtale_automation.consolidate import ACCEPTED
 from samtale_automation.dispatch import Outgoing, SendReport, dispatch
 from samtale_automation.invite import mailbox_of
-from samtale_automation.mail_model import Attachment, Backend, Mail, Person
+from samtale_automation.mail_model import Attachment, Backend, Job, Mail, Person
 from samtale_automation.mail_templates import Templates
 from samtale_automation.message_store import SENT, MessageStore
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
@@ -137,7 +137,7 @@ def _digest_outgoing(digest: Digest, templates: Templates, files: Callable[[str,
                                            "company": register.settings.company, "round": register.settings.round})
     mail = Mail(digest.key, (recipient,), rendered.subject, rendered.text, rendered.html, tuple(attachments), sender)
     covers = tuple(key for item in digest.items for key in item.covers)
-    return Outgoing(digest.key, "digest", (recipient,), lambda backend: backend.send_mail(mail),
+    return Outgoing(digest.key, "digest", (recipient,), Job((recipient,), mail=mail),
                     reminders=tuple(item.key for item in digest.items), covers=covers,
                     describe=f"{recipient.name}: {len(digest.items)} " + tr("påminnelser", "reminders"))
 

@@ -19,10 +19,12 @@ from samtale_automation.mail_model import (
     Cap,
     Delivery,
     IncomingFile,
+    Job,
     Mail,
     Meeting,
     NotSupported,
     Person,
+    send_one,
 )
 
 
@@ -32,6 +34,7 @@ class MimeBackend:
     name = "mime"
     capabilities: frozenset[Cap] = frozenset({Cap.INVITE, Cap.UPDATE, Cap.CANCEL, Cap.SEND_MAIL})
     needs_confirmation = True
+    batch_size = 1
 
     def __init__(self, mailbox: Person) -> None:
         self.mailbox = mailbox
@@ -57,6 +60,10 @@ class MimeBackend:
         message = mime.mail_message(mail, mail.sender or self.mailbox)
         return self.deliver(message, mail.to, key=mail.key, label="mail")
 
+    def send_batch(self, jobs: Sequence[Job]) -> list[Delivery]:
+        """One message after the other (a MIME message goes out on its own anyway)."""
+        return [send_one(self, job) for job in jobs]
+
     def free_busy(self, people: Sequence[str], start: dt.datetime, end: dt.datetime) -> dict[str, list[BusySlot]]:
         """Not available without a calendar server."""
         raise NotSupported(f"{self.name}: free/busy")
@@ -64,6 +71,14 @@ class MimeBackend:
     def fetch_files(self, suffixes: tuple[str, ...] = (".xlsx",)) -> Iterator[IncomingFile]:
         """Not available in this backend."""
         raise NotSupported(f"{self.name}: fetch files")
+
+    def mark_handled(self, message_id: str) -> None:
+        """Not available in this backend."""
+        raise NotSupported(f"{self.name}: fetch files")
+
+    def probe(self) -> list[str]:
+        """Nothing to reach."""
+        return []
 
     def close(self) -> None:
         """Nothing to release."""
