@@ -201,17 +201,23 @@ def prep(obj: Context, employees: tuple[str, ...], force: bool, dry_run: bool) -
 
 
 @cli.command()
+@click.option("--from-mailbox", "from_mailbox", is_flag=True,
+              help="Hent først svarfiler fra postkassen / first fetch returned files from the mailbox.")
 @click.option("--dry-run", is_flag=True, help="Vis hva som ville skjedd / only show what would happen.")
 @click.pass_obj
-def collect(obj: Context, dry_run: bool) -> None:
-    """Hent inn returnerte filer / bring returned files from innkommende/ into the register."""
+def collect(obj: Context, from_mailbox: bool, dry_run: bool) -> None:
+    """Hent inn returnerte filer / bring returned files from innkommende/ (and the mailbox) into the register."""
     from samtale_automation.collect import run_collect
     from samtale_automation.consolidate import ACCEPTED, DUPLICATE, QUARANTINED
     from samtale_automation.workspace import current_user
 
     workspace = obj.workspace()
-    with _locked(workspace, "collect"), _progress(tr("Flytter filer", "Moving files")) as tick:
-        result = run_collect(workspace, dry_run=dry_run, who=current_user(), progress=tick)
+    fetched_quarantined = 0
+    with _locked(workspace, "collect"):
+        if from_mailbox:
+            fetched_quarantined = _fetch_mailbox(workspace, dry_run)
+        with _progress(tr("Flytter filer", "Moving files")) as tick:
+            result = run_collect(workspace, dry_run=dry_run, who=current_user(), progress=tick)
     assert result.plan is not None
     labels = {ACCEPTED: tr("mottatt", "accepted"), DUPLICATE: tr("duplikat", "duplicate"),
               QUARANTINED: tr("karantene", "quarantined")}
@@ -234,8 +240,34 @@ def collect(obj: Context, dry_run: bool) -> None:
         _report_apply(result.apply)
         if result.apply.blocked:
             sys.exit(errors.EXIT_WORKBOOK)
-    if counts[QUARANTINED]:
+    if counts[QUARANTINED] or fetched_quarantined:
         sys.exit(errors.EXIT_PROBLEMS)
+
+
+def _fetch_mailbox(workspace: Any, dry_run: bool) -> int:
+    """Fetch returned files from the mailbox into innkommende/; print each; how many were quarantined."""
+    from samtale_automation.backends import BackendContext, open_backend
+    from samtale_automation.config import require_config
+    from samtale_automation.mail_fetch import ALREADY_HERE, TO_INCOMING, TO_QUARANTINE, fetch_from_mailbox
+
+    backend = open_backend(BackendContext(workspace.folder, require_config(workspace.folder.config), workspace.now))
+    try:
+        with _progress(tr("Henter fra postkassen", "Fetching from the mailbox")) as tick:
+            fetched = fetch_from_mailbox(workspace, backend, dry_run=dry_run, progress=tick)
+    finally:
+        backend.close()
+    labels = {TO_INCOMING: tr("hentet", "fetched"), TO_QUARANTINE: tr("karantene", "quarantined"),
+              ALREADY_HERE: tr("kjent", "known")}
+    for item in fetched.files:
+        why = f": {item.reason}" if item.reason else ""
+        _echo(f"  {labels[item.outcome]:<10} {item.name} ({item.sender}){why}")
+    _echo(tr(f"Postkassen ({backend.name}): {fetched.count(TO_INCOMING)} filer hentet til innkommende/, "
+             f"{fetched.count(TO_QUARANTINE)} i karantene, {fetched.handled_messages} meldinger flyttet til "
+             "behandlet-mappen.\n",
+             f"Mailbox ({backend.name}): {fetched.count(TO_INCOMING)} files fetched into innkommende/, "
+             f"{fetched.count(TO_QUARANTINE)} quarantined, {fetched.handled_messages} messages moved to the done "
+             "folder.\n"))
+    return fetched.count(TO_QUARANTINE)
 
 
 @cli.command()
@@ -443,6 +475,25 @@ def remind(obj: Context, dry_run: bool, yes: bool) -> None:
             sys.exit(errors.EXIT_PROBLEMS)
         return
     _finish_send(result, result.problems, tr("sammendrag", "digests"))
+
+
+@cli.command()
+@click.option("--test-item", is_flag=True,
+              help="Opprett og slett en testavtale (eller send en testmelding) / create and delete a test item.")
+@click.pass_obj
+def doctor(obj: Context, test_item: bool) -> None:
+    """Sjekk e-post- og kalenderoppsettet / check the mail and calendar backend end to end."""
+    from samtale_automation.doctor import run_doctor
+
+    report = run_doctor(obj.workspace(), test_item=test_item)
+    for check in report.checks:
+        mark = "OK  " if check.ok else tr("FEIL", "FAIL")
+        _echo(f"  {mark} {check.name}")
+        for detail in check.details:
+            _echo(f"       {detail}")
+    if report.failure is not None:
+        raise report.failure
+    _echo(tr(f"\nAlt i orden med backend «{report.backend}».", f"\nBackend «{report.backend}» is in order."))
 
 
 @cli.group(name="templates")

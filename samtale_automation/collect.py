@@ -129,12 +129,12 @@ def run_collect(workspace: Workspace, *, dry_run: bool = False, who: str = "samt
         arrival = decision.arrival
         returned = arrival.returned
         if decision.outcome == QUARANTINED:
-            target = _free_name(workspace.folder.root / QUARANTINE_DIR, f"{stamp} {arrival.name}",
+            target = free_name(workspace.folder.root / QUARANTINE_DIR, f"{stamp} {arrival.name}",
                                 taken={t for _, t, _ in moves})
         else:
             assert decision.conversation is not None
             conv = decision.conversation
-            target = _free_name(workspace.folder.root / ARCHIVE_DIR / sanitize_filename(conv.round)
+            target = free_name(workspace.folder.root / ARCHIVE_DIR / sanitize_filename(conv.round)
                                 / sanitize_filename(conv.employee_id), f"{stamp} {arrival.name}",
                                 taken={t for _, t, _ in moves})
         moves.append((paths[arrival.sha256 + arrival.name], target,
@@ -155,7 +155,7 @@ def run_collect(workspace: Workspace, *, dry_run: bool = False, who: str = "samt
     result.guides = _write_guides(workspace, register, plan)
     for source, target, reason in moves:
         if reason is not None:
-            _write_note(target, source.name, reason)
+            write_quarantine_note(target, source.name, reason)
         _move(source, target)
         result.moved.append((source.name, target))
         if progress:
@@ -186,7 +186,7 @@ def _write_guides(workspace: Workspace, register: object, plan: CollectPlan) -> 
     return [path for path, _ in jobs]
 
 
-def _free_name(folder: Path, name: str, taken: set[Path] | frozenset[Path] = frozenset()) -> Path:
+def free_name(folder: Path, name: str, taken: set[Path] | frozenset[Path] = frozenset()) -> Path:
     """A path in `folder` for `name` that does not exist and is not `taken` yet (« (2)» added when needed)."""
     make_private_dir(folder)
     name = sanitize_filename(name)
@@ -199,7 +199,7 @@ def _free_name(folder: Path, name: str, taken: set[Path] | frozenset[Path] = fro
     return target
 
 
-def _write_note(target: Path, original: str, reason: str) -> None:
+def write_quarantine_note(target: Path, original: str, reason: str) -> None:
     """The `<same name>.txt` beside a quarantined file: what is wrong and what to do."""
     text = tr(
         f"Filen «{original}» ble lagt i karantene og er IKKE registrert.\n\nÅrsak: {reason}\n\n"

@@ -89,6 +89,7 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
             "(one for the employee and one for the manager per conversation)."))
 
     _demo_invite(workspace, company, step)
+    _demo_doctor(workspace, step)
 
     names = _fill_returned(workspace, [e.employee_id for e in plan.added])
     step(tr(f"Noen har levert: {len(names)} utfylte filer lagt i innkommende/ ({', '.join(names)}).",
@@ -131,6 +132,21 @@ def _demo_invite(workspace: Workspace, company: dict[str, Any], step: Callable[[
             f"samtale invite (backend outbox): {len(sent.report.delivered)} messages in utboks/ – one calendar "
             "invitation per conversation to employee and manager with the prep file attached, and the manager's "
             "own file by separate mail. Each .ics opens in Outlook."))
+
+
+def _demo_doctor(workspace: Workspace, step: Callable[[str], None]) -> None:
+    """The backend check a person runs after setting up mail (here the outbox: no server)."""
+    from samtale_automation.doctor import run_doctor
+
+    report = run_doctor(workspace)
+    assert report.failure is None, report.failure
+    found = "; ".join(detail.rstrip(".") for check in report.checks for detail in check.details)
+    step(tr(f"samtale doctor: {len(report.checks)} sjekker i orden ({found}). Med backend graph (Microsoft 365), "
+            "ews (Exchange) eller smtp sjekker den innlogging, postkasse, ledig/opptatt og svar-mappen, og "
+            "`collect --from-mailbox` henter svarfilene fra postkassen.",
+            f"samtale doctor: {len(report.checks)} checks in order ({found}). With the graph (Microsoft 365), ews "
+            "(Exchange) or smtp backend it checks login, mailbox, free/busy and the reply folder, and "
+            "`collect --from-mailbox` fetches the returned files from the mailbox."))
 
 
 def _demo_changes(workspace: Workspace, employee_ids: list[str], step: Callable[[str], None]) -> None:

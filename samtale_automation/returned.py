@@ -150,9 +150,10 @@ def _reason(kind: str, **values: object) -> str:
     return tr(nb, en).format(**values)
 
 
-def read_returned(path: Path | str, key: bytes, *, max_questions_default: int = 10) -> ReturnedFile:
-    """Read a returned prep/minutes file; raise RejectedFile with a reason when it cannot be accepted."""
-    data = _read_bytes(Path(path))
+def read_returned(source: Path | str | bytes, key: bytes, *, max_questions_default: int = 10) -> ReturnedFile:
+    """Read a returned prep/minutes file (a path, or its bytes); raise RejectedFile with a reason when it
+    cannot be accepted."""
+    data = source[:MAX_FILE_BYTES + 1] if isinstance(source, bytes) else _read_bytes(Path(source))
     try:
         package = open_package(data)
     except PackageProblem as problem:

@@ -65,6 +65,22 @@ class OutboxBackend(MimeBackend):
         return Delivery(location=str(target))
 
 
+    def probe(self) -> list[str]:
+        """Check that the outbox can be written (a file is written and removed)."""
+        test = self.root.parent / ".samtale-doctor"
+        try:
+            make_private_dir(self.root.parent)
+            write_private(test, b"ok", durable=False)
+            test.unlink()
+        except OSError as exc:
+            raise BackendError(tr(f"Kan ikke skrive i utboksen {self.root.parent}: {exc.strerror}",
+                                  f"Cannot write to the outbox {self.root.parent}: {exc.strerror}"),
+                               hint=tr("Sjekk at mappen finnes og at du har skrivetilgang.",
+                                       "Check that the folder exists and that you may write to it.")) from exc
+        return [tr(f"Utboksen {self.root.parent} kan skrives; ingenting sendes (backend outbox).",
+                   f"The outbox {self.root.parent} can be written; nothing is sent (backend outbox).")]
+
+
 def _calendar_part(message: EmailMessage) -> bytes | None:
     for part in message.walk():
         if part.get_content_type() == "text/calendar":
