@@ -29,9 +29,10 @@ mailbox = ""
 KNOWN_KEYS: dict[str, set[str]] = {
     "mail": {"backend", "mailbox", "organizer", "sender_name"},
     "smtp": {"host", "port", "security", "username", "auth", "timeout", "imap_host", "imap_port", "imap_folder",
-             "imap_done_folder"},
-    "ews": {"server", "username", "auth", "access", "chunk_size", "folder", "done_folder"},
-    "graph": {"tenant_id", "client_id", "auth", "certificate_path", "folder", "done_folder"},
+             "imap_done_folder", "imap_security", "imap_username"},
+    "ews": {"server", "username", "auth", "access", "chunk_size", "folder", "done_folder", "version", "max_wait"},
+    "graph": {"tenant_id", "client_id", "auth", "certificate_path", "folder", "done_folder", "base_url",
+              "authority_host", "max_wait"},
 }
 
 

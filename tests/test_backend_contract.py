@@ -32,7 +32,11 @@ from samtale_automation.mail_model import Cap, Job, Mail, Meeting, NotSupported,
 from samtale_automation.paths import Folder
 
 #: Backends whose peer lives in its own test module, offering `contract_kit(tmp_path)` as a context manager.
-PEER_MODULES: dict[str, str] = {}
+PEER_MODULES: dict[str, str] = {
+    "ews": "ews_server",
+    "smtp+imap": "imap_server",
+    "graph": "graph_server",
+}
 OTHER_MANAGER = Person("cecilie@fjordlys.example", "Cecilie Berg")
 
 

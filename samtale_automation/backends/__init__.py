@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 MODULES: dict[str, str] = {
     "outbox": "samtale_automation.backends.outbox",
     "smtp": "samtale_automation.backends.smtp",
+    "ews": "samtale_automation.backends.ews",
+    "graph": "samtale_automation.backends.graph",
 }
 
 

@@ -16,6 +16,9 @@ What becomes of a message:
 
 Settings: samtale.toml `[smtp]` host, port, security, username, auth, timeout, and `[mail] mailbox`
 as the sender. The password or token comes from `secrets.get_secret` and never appears in a message.
+
+With `[smtp] imap_host` the backend also reads returned files from the mailbox over IMAP, with the
+same login (backends/imap.py; imap_port, imap_security, imap_folder, imap_done_folder, imap_username).
 """
 
 from __future__ import annotations
@@ -26,16 +29,17 @@ import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
 from samtale_automation import mime
+from samtale_automation.backends.imap import ImapReader, ImapSettings, read_imap_settings
 from samtale_automation.backends.mime_base import MimeBackend
 from samtale_automation.errors import BackendError, ConfigError
-from samtale_automation.mail_model import Delivery, Failure, Person
+from samtale_automation.mail_model import Cap, Delivery, Failure, IncomingFile, Person
 from samtale_automation.secrets import env_name, get_secret, keyring_command
 from samtale_automation.texts import tr
 
@@ -65,6 +69,7 @@ class SmtpSettings:
     username: str = ""  # empty: the mailbox address
     auth: str = "password"  # password | xoauth2 | none
     timeout: float = DEFAULT_TIMEOUT
+    imap: ImapSettings | None = None  # reading returned files, when [smtp] imap_host is set
 
     @property
     def secret_name(self) -> str | None:
@@ -101,8 +106,18 @@ def read_settings(config: Config) -> SmtpSettings:
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise _bad_setting("timeout", timeout, tr("et antall sekunder, f.eks. 60", "a number of seconds, e.g. 60"))
     username = str(section.get("username", "")).strip()
+    imap = read_imap_settings(section)
+    if imap is not None and auth == "none":
+        raise ConfigError(tr(f"[smtp] imap_host er satt, men IMAP trenger en innlogging, og [smtp] auth er \"none\" "
+                             f"i {_TOML}.",
+                             f"[smtp] imap_host is set, but IMAP needs a login, and [smtp] auth is \"none\" in "
+                             f"{_TOML}."),
+                          hint=tr('Sett [smtp] auth = "password" eller "xoauth2" (IMAP bruker samme innlogging som '
+                                  "SMTP), eller fjern imap_host.",
+                                  'Set [smtp] auth = "password" or "xoauth2" (IMAP uses the same login as SMTP), '
+                                  "or remove imap_host."))
     return SmtpSettings(host=host, port=port, security=security, username=username, auth=auth,
-                        timeout=float(timeout))
+                        timeout=float(timeout), imap=imap)
 
 
 def read_mailbox(config: Config) -> Person:
@@ -170,6 +185,12 @@ class SmtpBackend(MimeBackend):
         self._connected_before = False
         self._phase = "connect"  # connect | starttls | auth: where opening a connection got to
         self.stats.extra["messages"] = 0
+        self.imap: ImapReader | None = None
+        if settings.imap is not None:
+            self.imap = ImapReader(settings.imap, username=self.username, secret=self._secret, auth=settings.auth,
+                                   secret_name=settings.secret_name or "", stats=self.stats,
+                                   timeout=settings.timeout, ssl_context=ssl_context)
+            self.capabilities = MimeBackend.capabilities | {Cap.READ_INBOX}
 
     def __repr__(self) -> str:  # no secret in reprs or logs
         return f"SmtpBackend({self.settings.host}:{self.settings.port}, {self.settings.security}, {self.username})"
@@ -353,8 +374,45 @@ class SmtpBackend(MimeBackend):
         smtp.close()
 
     def close(self) -> None:
-        """Say QUIT and close the connection, if one is open."""
+        """Say QUIT (and IMAP LOGOUT) and close the connections that are open."""
         self._drop(polite=True)
+        if self.imap is not None:
+            self.imap.close()
+
+    # ---- reading the mailbox (IMAP) and checking the settings ---------------------------------
+
+    def fetch_files(self, suffixes: tuple[str, ...] = (".xlsx",)) -> Iterator[IncomingFile]:
+        """Returned files in the IMAP folder (needs [smtp] imap_host); nothing is moved yet."""
+        if self.imap is None:
+            return super().fetch_files(suffixes)
+        return self.imap.fetch_files(suffixes)
+
+    def mark_handled(self, message_id: str) -> None:
+        """Move a message whose files are stored to the done folder (needs [smtp] imap_host)."""
+        if self.imap is None:
+            super().mark_handled(message_id)
+            return
+        self.imap.mark_handled(message_id)
+
+    def probe(self) -> list[str]:
+        """Connect and log in to the SMTP server (and to IMAP, with imap_host); one line each."""
+        s = self.settings
+        try:
+            self._connection()
+        except _Temporary as exc:  # it worked earlier in this run, but not now
+            raise BackendError(tr(f"SMTP-serveren {s.host}:{s.port} svarer ikke nå ({exc.code} {exc.message}).",
+                                  f"The SMTP server {s.host}:{s.port} does not answer now ({exc.code} {exc.message})."),
+                               hint=tr(f"Prøv igjen senere, og kontroller [smtp] host og port i {_TOML}.",
+                                       f"Try again later, and check [smtp] host and port in {_TOML}.")) from None
+        if s.auth == "none":
+            lines = [tr(f"Koblet til SMTP-serveren {s.host}:{s.port} (uten innlogging, {s.security}).",
+                        f"Connected to the SMTP server {s.host}:{s.port} (without login, {s.security}).")]
+        else:
+            lines = [tr(f"Logget inn på SMTP-serveren {s.host}:{s.port} som {self.username}.",
+                        f"Logged in to the SMTP server {s.host}:{s.port} as {self.username}.")]
+        if self.imap is not None:
+            lines += self.imap.probe()
+        return lines
 
     # ---- messages -----------------------------------------------------------------------------
 
