@@ -384,6 +384,10 @@ def _report_send(report: Any, unit: str) -> None:
     if len(report.locations) > 3:
         _echo(tr(f"  … og {len(report.locations) - 3} til", f"  … and {len(report.locations) - 3} more"))
     _echo(tr(f"\n{len(report.delivered)} {unit} sendt.", f"\n{len(report.delivered)} {unit} sent."))
+    if report.waited_seconds:
+        _echo(tr(f"Serveren ba oss vente: {report.retries} nye forsøk, {report.waited_seconds:.0f} s venting i alt.",
+                 f"The server asked us to wait: {report.retries} retries, {report.waited_seconds:.0f} s of waiting "
+                 "in all."))
     for item, failure in report.failed:
         _echo(tr(f"  IKKE levert til {failure.email} ({item.describe}): {failure.code} {failure.message} – "
                  "prøves igjen ved neste kjøring",

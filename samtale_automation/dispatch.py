@@ -38,6 +38,8 @@ class SendReport:
     failed: list[tuple[Outgoing, Failure]] = field(default_factory=list)
     locations: list[str] = field(default_factory=list)
     stopped: BackendError | None = None
+    retries: int = 0  # how often the backend tried again (throttling, temporary failures)
+    waited_seconds: float = 0.0  # and how long it waited for that in all
 
     def delivered_to(self, kind: str) -> set[tuple[str, str]]:
         """(group, address) pairs delivered for messages of one kind."""
@@ -75,6 +77,7 @@ def dispatch(backend: Backend, store: MessageStore, items: Sequence[Outgoing],
                 hint=tr("Sjekk nettverket og serveren, og kjør kommandoen igjen.",
                         "Check the network and the server, and run the command again."))
             break
+    report.retries, report.waited_seconds = backend.stats.retries, backend.stats.waited_seconds
     return report
 
 
