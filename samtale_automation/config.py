@@ -24,6 +24,10 @@ DEFAULT_TOML = """\
 backend = "outbox"
 # Postkassen som sender invitasjoner og påminnelser, f.eks. hr@firma.no
 mailbox = ""
+
+# Oppsett av [smtp], [graph] (Microsoft 365) og [ews] (Exchange): se README, «Mail backends».
+# Setup of [smtp], [graph] (Microsoft 365) and [ews] (Exchange): see the README, «Mail backends».
+# Sjekk oppsettet med / check the setup with: samtale doctor --test-item
 """
 
 KNOWN_KEYS: dict[str, set[str]] = {
