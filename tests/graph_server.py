@@ -53,7 +53,8 @@ from backend_kit import ORGANIZER, Kit, MailSeen, Seen
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from samtale_automation.backends.graph import GraphBackend, GraphClient
+from samtale_automation.backends.graph import GraphBackend
+from samtale_automation.backends.graph_client import GraphClient
 from samtale_automation.mail_model import Person
 from samtale_automation.model import OSLO
 

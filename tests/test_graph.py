@@ -27,15 +27,9 @@ from graph_server import CLIENT_ID, CLIENT_SECRET, TENANT, GraphServer, static_b
 from smtp_server import MemoryKeyring, memory_keyring, tls_ca  # noqa: F401  (pytest fixtures)
 
 from samtale_automation.backends import BackendContext, open_backend
-from samtale_automation.backends.graph import (
-    CACHE_NAME,
-    SECRET_NAME,
-    TAG_ID,
-    GraphBackend,
-    load_token_cache,
-    read_settings,
-    store_token_cache,
-)
+from samtale_automation.backends.graph import GraphBackend
+from samtale_automation.backends.graph_auth import load_token_cache, store_token_cache
+from samtale_automation.backends.graph_settings import CACHE_NAME, SECRET_NAME, TAG_ID, read_settings
 from samtale_automation.config import Config, load_config
 from samtale_automation.errors import BackendError, ConfigError
 from samtale_automation.mail_model import Attachment, Cap, Job, Mail, Meeting, Person
@@ -628,7 +622,7 @@ def test_times_are_sent_as_w_europe_local_times(server: GraphServer) -> None:
 
 
 def test_the_stand_in_refuses_what_graph_refuses(server: GraphServer) -> None:
-    from samtale_automation.backends.graph import Call, GraphClient
+    from samtale_automation.backends.graph_client import Call, GraphClient
 
     client = GraphClient(lambda: "graph-test-token", server.base_url, sleep=lambda _s: None)
     events = f"/users/{ORGANIZER.email}/events"

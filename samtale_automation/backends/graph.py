@@ -1,7 +1,9 @@
 """Invitations, mails, free/busy and returned files through Microsoft Graph (research/mail.md §2).
 
 Tokens come from msal (app-only with a client secret or a certificate, or a delegated device-code
-login); every call goes through our own thin `requests` client, `GraphClient`.
+login: graph_auth.py); every call goes through our own thin `requests` client, `GraphClient`
+(graph_client.py); the `[graph]` settings are read in graph_settings.py. This module is the
+backend itself: what each job becomes in Graph requests.
 
 How a meeting travels:
 
@@ -38,27 +40,42 @@ import base64
 import datetime as dt
 import functools
 import json
-import re
-import sys
-import time
 import uuid
-import zlib
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from email.utils import parsedate_to_datetime
+from dataclasses import replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import requests
-from requests.adapters import HTTPAdapter
-
+from samtale_automation.backends.graph_auth import Certificate, MsalTokens, read_certificate
+from samtale_automation.backends.graph_client import Answer, Call, GraphClient, make_session
+from samtale_automation.backends.graph_settings import (
+    BATCH_BODY_LIMIT,
+    EVENT_EXPAND,
+    EVENT_SELECT,
+    INLINE_LIMIT,
+    LOOKUP_KEYS,
+    PERMISSIONS,
+    SCHEDULE_PEOPLE,
+    SCHEDULE_WINDOW,
+    SECRET_NAME,
+    TAG_GUID,
+    TAG_ID,
+    THROTTLED,
+    TOML,
+    UPLOAD_CHUNK,
+    WELL_KNOWN_FOLDERS,
+    WINDOWS_ZONE,
+    GraphSettings,
+    bad_setting,
+    missing_secret,
+    read_settings,
+)
 from samtale_automation.backends.smtp import read_mailbox
-from samtale_automation.errors import BackendError, ConfigError
+from samtale_automation.errors import BackendError
 from samtale_automation.mail_model import (
     Attachment,
-    BackendStats,
     BusySlot,
     Cap,
     Delivery,
@@ -70,479 +87,12 @@ from samtale_automation.mail_model import (
     Person,
 )
 from samtale_automation.model import OSLO
-from samtale_automation.secrets import SERVICE, env_name, get_secret, keyring_command
+from samtale_automation.secrets import get_secret
 from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
-    import ssl
 
     from samtale_automation.backends import BackendContext
-    from samtale_automation.config import Config
-
-TAG_GUID = "c11ff724-aa03-4555-9952-8fa248a11c3e"
-#: The named MAPI property holding `Meeting.key` (the same property the ews backend uses).
-TAG_ID = f"String {{{TAG_GUID}}} Name samtale-id"
-#: Graph does not take «Europe/Oslo»; this Windows zone has the same rules.
-WINDOWS_ZONE = "W. Europe Standard Time"
-PREFER = f'outlook.timezone="{WINDOWS_ZONE}", IdType="ImmutableId"'
-DEFAULT_BASE_URL = "https://graph.microsoft.com/v1.0"
-DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
-DEFAULT_FOLDER = "Inbox"
-DEFAULT_DONE_FOLDER = "Samtale behandlet"
-DEFAULT_MAX_WAIT = 300.0
-AUTH_KINDS = ("secret", "certificate", "device")
-SECRET_NAME = "graph_client_secret"
-CACHE_NAME = "graph_token_cache"
-#: Requests per `$batch` (Graph's limit).
-BATCH_LIMIT = 20
-#: A `$batch` body stays under Graph's 4 MB request limit.
-BATCH_BODY_LIMIT = 3_500_000
-#: Files this large or larger go through an upload session instead of inline `contentBytes`.
-INLINE_LIMIT = 3 * 1024 * 1024
-#: Upload session ranges: at most 4 MB, a multiple of 320 KiB as the docs ask.
-UPLOAD_CHUNK = 10 * 320 * 1024
-#: Tag lookups merged into one filtered GET (keeps the URL well under 2 kB).
-LOOKUP_KEYS = 8
-#: getSchedule takes at most 20 people and a window shorter than 62 days.
-SCHEDULE_PEOPLE = 20
-SCHEDULE_WINDOW = dt.timedelta(days=61)
-RETRY_DELAYS = (1.0, 4.0, 15.0)
-THROTTLED = frozenset({429, 503, 504})
-TIMEOUT = 60.0
-#: Folder names Graph knows without a lookup (and Outlook's Norwegian name for the inbox).
-WELL_KNOWN_FOLDERS = {"inbox": "inbox", "innboks": "inbox", "archive": "archive", "arkiv": "archive",
-                      "drafts": "drafts", "sentitems": "sentitems", "deleteditems": "deleteditems",
-                      "junkemail": "junkemail"}
-#: Part size for the token cache in the keyring (Windows Credential Manager holds 2560 bytes of UTF-16).
-CACHE_PART = 1000
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
-_EVENT_SELECT = "id,changeKey,subject,start,end,location,attendees,sensitivity,hasAttachments,isCancelled"
-_EVENT_EXPAND = f"attachments($select=id,name),singleValueExtendedProperties($filter=id eq '{TAG_ID}')"
-_TOML = "samtale.toml"
-_PERMISSIONS = "Calendars.ReadWrite, Mail.Send, Mail.ReadWrite"
-
-
-# ---- settings -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GraphSettings:
-    """The validated `[graph]` section."""
-
-    tenant_id: str = ""
-    client_id: str = ""
-    auth: str = "secret"  # secret | certificate | device
-    certificate_path: str = ""
-    folder: str = DEFAULT_FOLDER
-    done_folder: str = DEFAULT_DONE_FOLDER
-    base_url: str = DEFAULT_BASE_URL
-    authority_host: str = DEFAULT_AUTHORITY_HOST
-    max_wait: float = DEFAULT_MAX_WAIT
-
-    @property
-    def resource(self) -> str:
-        """The Graph host tokens are for (`https://graph.microsoft.com`, or a national cloud's)."""
-        parts = urlsplit(self.base_url)
-        return f"{parts.scheme}://{parts.netloc}"
-
-    @property
-    def authority(self) -> str:
-        """The Entra ID authority URL for the tenant."""
-        return f"{self.authority_host}/{self.tenant_id}"
-
-
-def _bad_setting(key: str, value: object, allowed: str) -> ConfigError:
-    return ConfigError(tr(f"Ugyldig verdi for [graph] {key} i {_TOML}: {value!r}.",
-                          f"Invalid value for [graph] {key} in {_TOML}: {value!r}."),
-                       hint=tr(f"Bruk {allowed}.", f"Use {allowed}."))
-
-
-def _missing_setting(key: str, example: str) -> ConfigError:
-    return ConfigError(tr(f"[graph] {key} er ikke angitt i {_TOML}.", f"[graph] {key} is not set in {_TOML}."),
-                       hint=tr(f"Sett [graph] {key}, f.eks. {key} = \"{example}\" (fra appregistreringen i Entra ID).",
-                               f"Set [graph] {key}, e.g. {key} = \"{example}\" (from the app registration in "
-                               "Entra ID)."))
-
-
-def _url_setting(section: dict[str, Any], key: str, default: str, *, loopback_http: bool) -> str:
-    value = section.get(key, default)
-    text = str(value).strip().rstrip("/") if isinstance(value, str) else ""
-    parts = urlsplit(text)
-    secure = parts.scheme == "https" or (loopback_http and parts.scheme == "http" and parts.hostname in _LOOPBACK)
-    if not (secure and parts.hostname):
-        raise _bad_setting(key, value, tr(f'en https-adresse, f.eks. "{default}"',
-                                          f'an https address, e.g. "{default}"'))
-    return text
-
-
-def read_settings(config: Config) -> GraphSettings:
-    """The `[graph]` settings, with defaults; ConfigError naming the key for a missing or bad value."""
-    raw = (config.raw or {}).get("graph", {})
-    section: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    auth = section.get("auth", "secret")
-    if auth not in AUTH_KINDS:
-        raise _bad_setting("auth", auth, '"secret", "certificate" ' + tr("eller", "or") + ' "device"')
-    tenant = str(section.get("tenant_id", "")).strip()
-    if not tenant:
-        raise _missing_setting("tenant_id", "00000000-0000-0000-0000-000000000000")
-    if not _TENANT.match(tenant):
-        raise _bad_setting("tenant_id", tenant, tr("katalog-ID-en (en GUID) eller domenet, f.eks. "
-                                                   "firma.onmicrosoft.com", "the directory ID (a GUID) or the "
-                                                   "domain, e.g. firma.onmicrosoft.com"))
-    client = str(section.get("client_id", "")).strip()
-    if not client:
-        raise _missing_setting("client_id", "00000000-0000-0000-0000-000000000000")
-    if not _GUID.match(client):
-        raise _bad_setting("client_id", client, tr("program-ID-en (klient-ID) fra appregistreringen, en GUID",
-                                                   "the application (client) ID from the app registration, a GUID"))
-    certificate = str(section.get("certificate_path", "")).strip()
-    if auth == "certificate" and not certificate:
-        raise ConfigError(tr(f'[graph] auth = "certificate" trenger [graph] certificate_path i {_TOML}.',
-                             f'[graph] auth = "certificate" needs [graph] certificate_path in {_TOML}.'),
-                          hint=tr("Oppgi PEM-filen med sertifikatet og den private nøkkelen, f.eks. "
-                                  'certificate_path = "samtale-app.pem".',
-                                  "Give the PEM file holding the certificate and its private key, e.g. "
-                                  'certificate_path = "samtale-app.pem".'))
-    folders = {}
-    for key, default in (("folder", DEFAULT_FOLDER), ("done_folder", DEFAULT_DONE_FOLDER)):
-        value = section.get(key, default)
-        if not isinstance(value, str) or not value.strip("/ "):
-            raise _bad_setting(key, value, tr(f'et mappenavn, f.eks. "{default}"', f'a folder name, e.g. "{default}"'))
-        folders[key] = value.strip("/ ")
-    max_wait = section.get("max_wait", DEFAULT_MAX_WAIT)
-    if isinstance(max_wait, bool) or not isinstance(max_wait, int | float) or max_wait <= 0:
-        raise _bad_setting("max_wait", max_wait, tr("et antall sekunder, f.eks. 300", "a number of seconds, e.g. 300"))
-    return GraphSettings(tenant_id=tenant, client_id=client, auth=auth, certificate_path=certificate,
-                         folder=folders["folder"], done_folder=folders["done_folder"],
-                         base_url=_url_setting(section, "base_url", DEFAULT_BASE_URL, loopback_http=True),
-                         authority_host=_url_setting(section, "authority_host", DEFAULT_AUTHORITY_HOST,
-                                                     loopback_http=False),
-                         max_wait=float(max_wait))
-
-
-def missing_secret() -> ConfigError:
-    """The error for an app-only login whose client secret is nowhere to be found."""
-    return ConfigError(
-        tr(f"Fant ikke klienthemmeligheten for Microsoft Graph ({SECRET_NAME}).",
-           f"The client secret for Microsoft Graph ({SECRET_NAME}) was not found."),
-        hint=tr(f"Sett miljøvariabelen {env_name(SECRET_NAME)}, eller lagre den i nøkkelringen med "
-                f'`{keyring_command(SECRET_NAME)}`. Med et sertifikat: sett [graph] auth = "certificate".',
-                f"Set the environment variable {env_name(SECRET_NAME)}, or store it in the keyring with "
-                f'`{keyring_command(SECRET_NAME)}`. With a certificate: set [graph] auth = "certificate".'))
-
-
-# ---- the HTTP client ------------------------------------------------------------------------------
-
-
-@dataclass
-class Call:
-    """One Graph request: `url` relative to the base URL (or absolute, e.g. an upload URL)."""
-
-    method: str
-    url: str
-    body: Any = None  # JSON
-    data: bytes | None = None  # raw bytes (upload ranges)
-    headers: dict[str, str] = field(default_factory=dict)
-    auth: bool = True  # False for upload URLs: they carry their own token and refuse ours
-    raw: bool = False  # the answer is bytes (`/$value`)
-    lookup: tuple[str, str] | None = None  # (mailbox, key): a tag lookup, merged by the runner
-
-    @property
-    def batchable(self) -> bool:
-        """Whether it can go inside a `$batch` (JSON, relative URL)."""
-        return self.auth and not self.raw and self.data is None and not self.url.startswith(("http:", "https:"))
-
-    def size(self) -> int:
-        """Roughly how many bytes it adds to a `$batch` body."""
-        return len(json.dumps(self.body)) + len(self.url) + 200 if self.body is not None else len(self.url) + 200
-
-
-@dataclass
-class Answer:
-    """What Graph answered: status, JSON body (or bytes) and headers (lower-case names)."""
-
-    status: int
-    body: Any = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """A 2xx status."""
-        return 200 <= self.status < 300
-
-    def json(self) -> dict[str, Any]:
-        """The body as a JSON object (empty when there is none)."""
-        return self.body if isinstance(self.body, dict) else {}
-
-    def error(self) -> tuple[str, str]:
-        """Graph's error code and message."""
-        error = self.json().get("error")
-        if isinstance(error, dict):
-            return str(error.get("code", "")), str(error.get("message", ""))
-        return "", str(self.body)[:200] if isinstance(self.body, str) else ""
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
-
-
-class _ContextAdapter(HTTPAdapter):
-    """An HTTPS adapter trusting a given SSLContext (a private CA in tests or an in-house proxy)."""
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self._context = context
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        """Pools whose TLS uses the given context."""
-        kwargs["ssl_context"] = self._context
-        super().init_poolmanager(*args, **kwargs)
-
-    def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
-        """Proxies whose TLS uses the given context."""
-        kwargs["ssl_context"] = self._context
-        return super().proxy_manager_for(*args, **kwargs)
-
-
-def make_session(ssl_context: ssl.SSLContext | None = None) -> requests.Session:
-    """A requests session; with `ssl_context`, HTTPS trusts that context instead of the default CAs."""
-    session = requests.Session()
-    if ssl_context is not None:
-        session.mount("https://", _ContextAdapter(ssl_context))
-    return session
-
-
-class GraphClient:
-    """A thin synchronous Graph client: one request at a time, retries for throttling, and `$batch`."""
-
-    def __init__(self, token_provider: Callable[[], str], base_url: str = DEFAULT_BASE_URL, *,
-                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
-                 max_wait: float = DEFAULT_MAX_WAIT, stats: BackendStats | None = None, timeout: float = TIMEOUT,
-                 secrets: Sequence[str] = ()) -> None:
-        self.token_provider = token_provider
-        self.base_url = base_url.rstrip("/")
-        self.session = session or requests.Session()
-        self.sleep = sleep
-        self.max_wait = max_wait
-        self.stats = stats or BackendStats()
-        self.timeout = timeout
-        self._secrets = [s for s in secrets if s]
-        self._tokens: list[str] = []
-        for key in ("batches", "batched_requests"):
-            self.stats.extra.setdefault(key, 0)
-
-    def __repr__(self) -> str:  # no token or secret in reprs
-        return f"GraphClient({self.base_url})"
-
-    def scrub(self, text: str) -> str:
-        """The text without any secret or token, should a server ever echo one."""
-        for secret in [*self._secrets, *self._tokens]:
-            text = text.replace(secret, "***")
-        return text
-
-    def _token(self) -> str:
-        token = self.token_provider()
-        if token not in self._tokens:
-            self._tokens.append(token)
-        return token
-
-    def _delay(self, waited: float, attempt: int, retry_after: float | None) -> float | None:
-        """How long to wait before the next try, or None when `max_wait` would be exceeded."""
-        delay = retry_after if retry_after is not None else RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
-        return None if waited + delay > self.max_wait else delay
-
-    def _pause(self, delay: float) -> None:
-        self.stats.retries += 1
-        self.stats.waited_seconds += delay
-        self.sleep(delay)
-
-    def call(self, request: Call) -> Answer:
-        """Send one request, retrying throttling and lost connections; the final answer, whatever its status.
-
-        BackendError when Graph cannot be reached, keeps throttling beyond `max_wait`, or rejects the token.
-        """
-        url = request.url if request.url.startswith(("http:", "https:")) else self.base_url + request.url
-        waited, attempt, connection_tries = 0.0, 0, 0
-        while True:
-            headers = dict(request.headers)
-            if request.auth:
-                headers.setdefault("Prefer", PREFER)
-                headers["Authorization"] = f"Bearer {self._token()}"
-            self.stats.requests += 1
-            if not self.stats.connections:
-                self.stats.connections = 1
-            try:
-                response = self.session.request(request.method, url, json=request.body, data=request.data,
-                                                headers=headers, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                # A POST that timed out while waiting for the answer probably arrived: sending it again could
-                # send a mail twice (events are safe by their transactionId, but not worth the difference).
-                arrived = isinstance(exc, requests.ReadTimeout) and request.method == "POST"
-                if arrived or isinstance(exc, requests.exceptions.SSLError) or connection_tries >= len(RETRY_DELAYS):
-                    raise self._unreachable(exc) from None
-                self._pause(RETRY_DELAYS[connection_tries])
-                connection_tries += 1
-                continue
-            except requests.RequestException as exc:
-                raise self._unreachable(exc) from None
-            answer = self._answer(response, raw=request.raw)
-            if answer.status in THROTTLED:
-                delay = self._delay(waited, attempt, _retry_after(answer.headers))
-                if delay is None:
-                    raise self._gave_up(answer, waited)
-                self._pause(delay)
-                waited += delay
-                attempt += 1
-                continue
-            if answer.status == 401 and request.auth:
-                raise self._rejected(answer)
-            return answer
-
-    @staticmethod
-    def _answer(response: Any, *, raw: bool) -> Answer:
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        body: Any = None
-        if raw and 200 <= response.status_code < 300:
-            body = response.content
-        elif response.content:
-            try:
-                body = response.json()
-            except ValueError:
-                body = response.text
-        return Answer(response.status_code, body, headers)
-
-    def batch(self, calls: Sequence[Call]) -> list[Answer]:
-        """Send the calls, in `$batch` requests of ≤ 20 where possible; one answer per call, in order.
-
-        Inner 429/503/504 answers are retried together after the longest `Retry-After` among them; those
-        still throttled when `max_wait` is spent keep their last (throttled) answer.
-        """
-        answers: list[Answer | None] = [None] * len(calls)
-        todo = list(range(len(calls)))
-        waited, attempt = 0.0, 0
-        while todo:
-            throttled: list[int] = []
-            longest: float | None = None
-            for group in self._groups(todo, calls):
-                if len(group) == 1:
-                    answers[group[0]] = self.call(calls[group[0]])
-                    continue
-                for index, answer in zip(group, self._send_batch([calls[i] for i in group]), strict=True):
-                    answers[index] = answer
-                    if answer.status in THROTTLED:
-                        throttled.append(index)
-                        after = _retry_after(answer.headers)
-                        if after is not None:
-                            longest = after if longest is None else max(longest, after)
-            if not throttled:
-                break
-            delay = self._delay(waited, attempt, longest)
-            if delay is None:
-                break
-            self._pause(delay)
-            waited += delay
-            attempt += 1
-            todo = throttled
-        return [a if a is not None else Answer(0) for a in answers]
-
-    def _groups(self, todo: list[int], calls: Sequence[Call]) -> Iterator[list[int]]:
-        """The calls in `$batch`-sized groups: ≤ 20 requests and < 4 MB each; others alone."""
-        if len(todo) == 1:
-            yield todo
-            return
-        group: list[int] = []
-        size = 0
-        for index in todo:
-            call = calls[index]
-            if not call.batchable or call.size() > BATCH_BODY_LIMIT:
-                yield [index]
-                continue
-            if group and (len(group) == BATCH_LIMIT or size + call.size() > BATCH_BODY_LIMIT):
-                yield group
-                group, size = [], 0
-            group.append(index)
-            size += call.size()
-        if group:
-            yield group
-
-    def _send_batch(self, calls: list[Call]) -> list[Answer]:
-        requests_ = []
-        for number, call in enumerate(calls):
-            inner: dict[str, Any] = {"id": str(number), "method": call.method, "url": call.url,
-                                     "headers": {"Prefer": PREFER, **call.headers}}
-            if call.body is not None:
-                inner["body"] = call.body
-                inner["headers"]["Content-Type"] = "application/json"
-            requests_.append(inner)
-        self.stats.extra["batches"] += 1
-        self.stats.extra["batched_requests"] += len(calls)
-        outer = self.call(Call("POST", "/$batch", {"requests": requests_}))
-        if not outer.ok:
-            return [outer for _ in calls]  # the whole batch refused: each job fails with that answer
-        by_id = {str(r.get("id")): r for r in outer.json().get("responses", []) if isinstance(r, dict)}
-        answers = []
-        for number in range(len(calls)):
-            inner_answer = by_id.get(str(number))
-            if inner_answer is None:
-                answers.append(Answer(502, {"error": {"code": "MissingResponse", "message": "no answer in $batch"}}))
-                continue
-            headers = {str(k).lower(): str(v) for k, v in (inner_answer.get("headers") or {}).items()}
-            answer = Answer(int(inner_answer.get("status", 0)), inner_answer.get("body"), headers)
-            if answer.status == 401:
-                raise self._rejected(answer)
-            answers.append(answer)
-        return answers
-
-    # ---- errors -------------------------------------------------------------------------------
-
-    def _unreachable(self, exc: BaseException) -> BackendError:
-        detail = self.scrub(str(exc)) or type(exc).__name__
-        if isinstance(exc, requests.exceptions.SSLError):
-            return BackendError(
-                tr(f"Sertifikatet til Microsoft Graph ({self.base_url}) kunne ikke godkjennes ({detail}).",
-                   f"The certificate of Microsoft Graph ({self.base_url}) could not be verified ({detail})."),
-                hint=tr(f"Kontroller [graph] base_url i {_TOML} og en eventuell proxy som bryter opp TLS.",
-                        f"Check [graph] base_url in {_TOML} and any proxy that intercepts TLS."))
-        return BackendError(
-            tr(f"Fikk ikke kontakt med Microsoft Graph ({self.base_url}): {detail}.",
-               f"Could not reach Microsoft Graph ({self.base_url}): {detail}."),
-            hint=tr(f"Kontroller nettverket og [graph] base_url i {_TOML} (standard {DEFAULT_BASE_URL}).",
-                    f"Check the network and [graph] base_url in {_TOML} (default {DEFAULT_BASE_URL})."))
-
-    def _gave_up(self, answer: Answer, waited: float) -> BackendError:
-        code, message = answer.error()
-        return BackendError(
-            tr(f"Microsoft Graph struper forespørslene ({answer.status} {code}); ga opp etter å ha ventet "
-               f"{waited:.0f} sekunder.",
-               f"Microsoft Graph throttles the requests ({answer.status} {code}); gave up after waiting "
-               f"{waited:.0f} seconds."),
-            hint=tr(f"Kjør kommandoen igjen senere (det som er sendt, er registrert), eller øk [graph] max_wait i "
-                    f"{_TOML}. {self.scrub(message)}".rstrip(),
-                    f"Run the command again later (what was sent is recorded), or raise [graph] max_wait in "
-                    f"{_TOML}. {self.scrub(message)}".rstrip()))
-
-    def _rejected(self, answer: Answer) -> BackendError:
-        code, message = answer.error()
-        return BackendError(
-            tr(f"Microsoft Graph godtok ikke tilgangstokenet ({code}: {self.scrub(message)}).",
-               f"Microsoft Graph did not accept the access token ({code}: {self.scrub(message)})."),
-            hint=tr(f"Kontroller [graph] tenant_id og client_id i {_TOML}, at appen har fått administratorsamtykke, "
-                    f"og at [graph] base_url hører til samme sky som authority_host.",
-                    f"Check [graph] tenant_id and client_id in {_TOML}, that the app has admin consent, and that "
-                    "[graph] base_url belongs to the same cloud as authority_host."))
 
 
 # ---- time and JSON shapes -------------------------------------------------------------------------
@@ -782,8 +332,8 @@ class GraphBackend:
         return found
 
     def _lookup_call(self, mailbox: str, keys: Sequence[str]) -> Call:
-        return Call("GET", _query(f"{_box(mailbox)}/events", {"$filter": tag_filter(keys), "$select": _EVENT_SELECT,
-                                                              "$expand": _EVENT_EXPAND, "$top": "50"}))
+        return Call("GET", _query(f"{_box(mailbox)}/events", {"$filter": tag_filter(keys), "$select": EVENT_SELECT,
+                                                              "$expand": EVENT_EXPAND, "$top": "50"}))
 
     def _events_matching(self, mailbox: str, keys: Sequence[str]) -> list[dict[str, Any]] | Answer:
         events: list[dict[str, Any]] = []
@@ -867,7 +417,7 @@ class GraphBackend:
 
     def _get_event(self, mailbox: str, event_id: str) -> Call:
         return Call("GET", _query(f"{_box(mailbox)}/events/{quote(event_id, safe='')}",
-                                  {"$select": _EVENT_SELECT, "$expand": _EVENT_EXPAND}))
+                                  {"$select": EVENT_SELECT, "$expand": EVENT_EXPAND}))
 
     def _find_event(self, meeting: Meeting) -> Generator[list[Call], list[Answer], dict[str, Any] | Answer | None]:
         """The event by `remote_id`, else (unknown or gone) by its tag; None when there is none."""
@@ -894,8 +444,8 @@ class GraphBackend:
         code, message = answer.error()
         text = f"{answer.status} {code}: {self.client.scrub(message)}".strip()
         if answer.status == 403:
-            text += " " + tr(f"(appen mangler tilgang til postkassen: {_PERMISSIONS})",
-                             f"(the app lacks access to the mailbox: {_PERMISSIONS})")
+            text += " " + tr(f"(appen mangler tilgang til postkassen: {PERMISSIONS})",
+                             f"(the app lacks access to the mailbox: {PERMISSIONS})")
         smtp_code = _failure_code(answer.status)
         targets = list({p.email.casefold(): p for p in people}.values()) or [fallback]
         return Delivery(failures=tuple(Failure(p.email, smtp_code, text) for p in targets), remote_id=remote_id,
@@ -1122,7 +672,7 @@ class GraphBackend:
                 raise self._explain(answer, tr(f"mappen «{path}»", f"the folder «{path}»"), key=key)
             parent = str(answer.json().get("id", ""))
         if parent is None:
-            raise _bad_setting(key, path, tr('et mappenavn, f.eks. "Inbox"', 'a folder name, e.g. "Inbox"'))
+            raise bad_setting(key, path, tr('et mappenavn, f.eks. "Inbox"', 'a folder name, e.g. "Inbox"'))
         self._folders[path] = parent
         return parent
 
@@ -1203,7 +753,7 @@ class GraphBackend:
             raise BackendError(
                 tr(f"Postkassen {self.mailbox.email} finnes ikke i Microsoft 365.",
                    f"The mailbox {self.mailbox.email} does not exist in Microsoft 365."),
-                hint=tr(f"Rett [mail] mailbox i {_TOML}.", f"Correct [mail] mailbox in {_TOML}."))
+                hint=tr(f"Rett [mail] mailbox i {TOML}.", f"Correct [mail] mailbox in {TOML}."))
         if not answer.ok and answer.status != 403:
             # 403: reading the directory needs User.Read.All, which the app does not need otherwise.
             raise self._explain(answer, tr("postkassen", "the mailbox"))
@@ -1226,12 +776,12 @@ class GraphBackend:
             return BackendError(
                 tr(f"Microsoft Graph nekter appen tilgang til {what} i {box} ({detail}).",
                    f"Microsoft Graph denies the app access to {what} in {box} ({detail})."),
-                hint=tr(f"Gi appen tillatelsene {_PERMISSIONS} i Entra ID med administratorsamtykke, og avgrens "
+                hint=tr(f"Gi appen tillatelsene {PERMISSIONS} i Entra ID med administratorsamtykke, og avgrens "
                         "dem til postkassene samtale bruker med RBAC for Applications i Exchange Online "
                         "(New-ManagementScope og New-ManagementRoleAssignment -App; prøv med "
                         f"Test-ServicePrincipalAuthorization). Er [graph] auth = \"device\": logg inn som en bruker "
                         f"med tilgang til {box}.",
-                        f"Grant the app {_PERMISSIONS} in Entra ID with admin consent, and scope them to the mailboxes "
+                        f"Grant the app {PERMISSIONS} in Entra ID with admin consent, and scope them to the mailboxes "
                         "samtale uses with RBAC for Applications in Exchange Online (New-ManagementScope and "
                         "New-ManagementRoleAssignment -App; check with Test-ServicePrincipalAuthorization). With "
                         f"[graph] auth = \"device\": sign in as a user with access to {box}."))
@@ -1239,300 +789,24 @@ class GraphBackend:
             setting = f"[graph] {key}"
             return BackendError(tr(f"Fant ikke {what} i {box} ({detail}).",
                                    f"{what} was not found in {box} ({detail})."),
-                                hint=tr(f"Rett {setting} i {_TOML} (mappenavn som i Outlook, undermapper med «/»).",
-                                        f"Correct {setting} in {_TOML} (folder names as in Outlook, subfolders with "
+                                hint=tr(f"Rett {setting} i {TOML} (mappenavn som i Outlook, undermapper med «/»).",
+                                        f"Correct {setting} in {TOML} (folder names as in Outlook, subfolders with "
                                         "«/»)."))
         if answer.status in (400, 404) and code in ("ErrorInvalidUser", "MailboxNotEnabledForRESTAPI",
                                                      "ResourceNotFound", "ErrorNonExistentMailbox"):
             return BackendError(tr(f"Postkassen {box} kan ikke brukes gjennom Microsoft Graph ({detail}).",
                                    f"The mailbox {box} cannot be used through Microsoft Graph ({detail})."),
-                                hint=tr(f"Kontroller [mail] mailbox i {_TOML}: en postkasse i Exchange Online.",
-                                        f"Check [mail] mailbox in {_TOML}: a mailbox in Exchange Online."))
+                                hint=tr(f"Kontroller [mail] mailbox i {TOML}: en postkasse i Exchange Online.",
+                                        f"Check [mail] mailbox in {TOML}: a mailbox in Exchange Online."))
         return BackendError(tr(f"Microsoft Graph svarte med en feil for {what} i {box} ({detail}).",
                                f"Microsoft Graph answered with an error for {what} in {box} ({detail})."),
-                            hint=tr(f"Kontroller [graph] base_url i {_TOML} og [mail] mailbox; prøv igjen senere.",
-                                    f"Check [graph] base_url in {_TOML} and [mail] mailbox; try again later."))
+                            hint=tr(f"Kontroller [graph] base_url i {TOML} og [mail] mailbox; prøv igjen senere.",
+                                    f"Check [graph] base_url in {TOML} and [mail] mailbox; try again later."))
 
     def close(self) -> None:
         """Release the HTTP connections."""
         self.client.session.close()
 
-
-# ---- tokens ---------------------------------------------------------------------------------------
-
-#: Entra ID error codes → (the setting to fix, Norwegian text, English text).
-_AADSTS: dict[str, tuple[str, str, str]] = {
-    "90002": ("tenant_id", "tenanten finnes ikke", "the tenant does not exist"),
-    "900023": ("tenant_id", "tenant-ID-en er ugyldig", "the tenant ID is invalid"),
-    "90013": ("tenant_id", "tenant-ID-en er ugyldig", "the tenant ID is invalid"),
-    "50059": ("tenant_id", "tenanten kunne ikke bestemmes", "the tenant could not be determined"),
-    "700016": ("client_id", "appen finnes ikke i denne tenanten", "the app does not exist in this tenant"),
-    "7000215": ("secret", "klienthemmeligheten er feil", "the client secret is wrong"),
-    "7000222": ("secret", "klienthemmeligheten er utløpt", "the client secret has expired"),
-    "700027": ("certificate_path", "sertifikatet er ikke registrert på appen eller signaturen er feil",
-               "the certificate is not registered on the app or the signature is wrong"),
-    "700024": ("certificate_path", "sertifikat-påstanden er utenfor gyldighetstiden",
-               "the certificate assertion is outside its validity period"),
-    "7000218": ("auth", "appen tillater ikke offentlige klientflyter (enhetskode)",
-                "the app does not allow public client flows (device code)"),
-    "65001": ("consent", "appen mangler samtykke til tillatelsene", "the app lacks consent to the permissions"),
-    "50126": ("user", "brukernavnet eller passordet er feil", "the user name or password is wrong"),
-    "53003": ("user", "betinget tilgang stoppet innloggingen", "conditional access blocked the sign-in"),
-    "70020": ("user", "innloggingen ble ikke fullført i tide", "the sign-in was not completed in time"),
-}
-
-
-def explain_login(settings: GraphSettings, error: str, description: str) -> BackendError:
-    """A Norwegian (or English) error for a failed Entra ID login, naming the setting or secret to fix."""
-    first_line = (description or error).strip().splitlines()[0] if (description or error).strip() else error
-    match = re.search(r"AADSTS(\d+)", description or "")
-    setting, nb, en = _AADSTS.get(match.group(1) if match else "", ("", "", ""))
-    if not setting and error == "expired_token":
-        setting, nb, en = _AADSTS["70020"]
-    if not setting and error == "invalid_tenant":
-        setting, nb, en = "tenant_id", "tenanten ble ikke funnet", "the tenant was not found"
-    where = f"{_TOML}"
-    hints = {
-        "tenant_id": (f"Rett [graph] tenant_id i {where}: katalog-ID-en (tenant-ID) fra Entra ID, eller domenet "
-                      "(firma.onmicrosoft.com).",
-                      f"Correct [graph] tenant_id in {where}: the directory (tenant) ID from Entra ID, or the domain "
-                      "(firma.onmicrosoft.com)."),
-        "client_id": (f"Rett [graph] client_id i {where}: program-ID-en (klient-ID) fra appregistreringen; kontroller "
-                      "også [graph] tenant_id.",
-                      f"Correct [graph] client_id in {where}: the application (client) ID of the app registration; "
-                      "check [graph] tenant_id too."),
-        "secret": (f"Lag en ny klienthemmelighet i appregistreringen og lagre verdien (ikke ID-en) som {SECRET_NAME}: "
-                   f"miljøvariabelen {env_name(SECRET_NAME)} eller `{keyring_command(SECRET_NAME)}`.",
-                   f"Create a new client secret in the app registration and store its value (not its ID) as "
-                   f"{SECRET_NAME}: the environment variable {env_name(SECRET_NAME)} or "
-                   f"`{keyring_command(SECRET_NAME)}`."),
-        "certificate_path": (f"Last opp sertifikatet i [graph] certificate_path ({settings.certificate_path}) til "
-                             "appregistreringen (Sertifikater og hemmeligheter), eller rett stien.",
-                             f"Upload the certificate in [graph] certificate_path ({settings.certificate_path}) to the "
-                             "app registration (Certificates & secrets), or correct the path."),
-        "auth": ('Slå på «Tillat offentlige klientflyter» i appregistreringen, eller bruk [graph] auth = "secret" '
-                 'eller "certificate".',
-                 'Turn on «Allow public client flows» in the app registration, or use [graph] auth = "secret" or '
-                 '"certificate".'),
-        "consent": (f"En administrator må gi samtykke til tillatelsene ({_PERMISSIONS}) for appen i Entra ID.",
-                    f"An administrator must grant consent to the permissions ({_PERMISSIONS}) for the app in Entra "
-                    "ID."),
-        "user": ("Logg inn på nytt med en bruker som har tilgang til postkassen.",
-                 "Sign in again with a user who has access to the mailbox."),
-    }
-    hint_nb, hint_en = hints.get(setting, (
-        f"Kontroller [graph] tenant_id, client_id og auth i {where} og hemmeligheten {SECRET_NAME}.",
-        f"Check [graph] tenant_id, client_id and auth in {where} and the secret {SECRET_NAME}."))
-    reason_nb = f": {nb}" if nb else ""
-    reason_en = f": {en}" if en else ""
-    return BackendError(tr(f"Innloggingen i Microsoft Entra ID mislyktes{reason_nb} ({first_line}).",
-                           f"Signing in to Microsoft Entra ID failed{reason_en} ({first_line})."),
-                        hint=tr(hint_nb, hint_en))
-
-
-def load_token_cache() -> str | None:
-    """The serialized msal token cache from the keyring (split into parts where it is long)."""
-    stored = get_secret(CACHE_NAME)
-    if not stored:
-        return None
-    if stored.startswith("parts:"):
-        try:
-            count = int(stored.removeprefix("parts:"))
-        except ValueError:
-            return None
-        pieces = [get_secret(f"{CACHE_NAME}.{n}") for n in range(1, count + 1)]
-        if any(p is None for p in pieces):
-            return None
-        stored = "".join(p or "" for p in pieces)
-    try:
-        return zlib.decompress(base64.b64decode(stored.removeprefix("z:"))).decode("utf-8")
-    except (ValueError, zlib.error):
-        return None
-
-
-def store_token_cache(serialized: str, *, stderr: IO[str] | None = None) -> bool:
-    """Keep the msal token cache in the OS keyring (compressed, in parts that fit Windows' limit)."""
-    packed = "z:" + base64.b64encode(zlib.compress(serialized.encode("utf-8"), 9)).decode("ascii")
-    entries = {CACHE_NAME: packed}
-    if len(packed) > CACHE_PART:
-        parts = [packed[i:i + CACHE_PART] for i in range(0, len(packed), CACHE_PART)]
-        entries = {CACHE_NAME: f"parts:{len(parts)}", **{f"{CACHE_NAME}.{n}": p for n, p in enumerate(parts, 1)}}
-    try:
-        import keyring
-
-        for name, value in entries.items():
-            keyring.set_password(SERVICE, name, value)
-    except Exception as exc:  # any keyring failure: the login works for this run, the next one asks again
-        print(tr(f"Advarsel: innloggingen kunne ikke lagres i nøkkelringen ({type(exc).__name__}); du blir bedt om å "
-                 "logge inn igjen neste gang.",
-                 f"Warning: the sign-in could not be stored in the keyring ({type(exc).__name__}); you will be asked "
-                 "to sign in again next time."), file=stderr or sys.stderr)
-        return False
-    return True
-
-
-@dataclass(frozen=True)
-class Certificate:
-    """A PEM certificate with its private key, and the thumbprint Entra ID shows for it."""
-
-    private_key: str
-    public_certificate: str
-    thumbprint: str  # SHA-1, upper-case hex, as in the app registration
-
-    def __repr__(self) -> str:  # never the key
-        return f"Certificate({self.thumbprint})"
-
-
-def read_certificate(path: Path) -> Certificate:
-    """The certificate and private key in a PEM file; ConfigError naming [graph] certificate_path."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-
-    def bad(reason_nb: str, reason_en: str) -> ConfigError:
-        return ConfigError(tr(f"[graph] certificate_path ({path}) kan ikke brukes: {reason_nb}.",
-                              f"[graph] certificate_path ({path}) cannot be used: {reason_en}."),
-                           hint=tr("Oppgi en PEM-fil med både sertifikatet (BEGIN CERTIFICATE) og den private nøkkelen "
-                                   "(BEGIN PRIVATE KEY).",
-                                   "Give a PEM file holding both the certificate (BEGIN CERTIFICATE) and the private "
-                                   "key (BEGIN PRIVATE KEY)."))
-    try:
-        text = path.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise bad(f"filen kan ikke leses ({type(exc).__name__})",
-                  f"the file cannot be read ({type(exc).__name__})") from None
-    certificate = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", text, re.S)
-    key = re.search(r"-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----.+?-----END (?:RSA |EC |ENCRYPTED )?PRIVATE "
-                    r"KEY-----", text, re.S)
-    if certificate is None or key is None:
-        raise bad("sertifikatet eller den private nøkkelen mangler", "the certificate or the private key is missing")
-    try:
-        parsed = x509.load_pem_x509_certificate(certificate.group(0).encode("ascii"))
-    except ValueError:
-        raise bad("sertifikatet er ugyldig", "the certificate is invalid") from None
-    return Certificate(key.group(0), certificate.group(0), parsed.fingerprint(hashes.SHA1()).hex().upper())
-
-
-def _discovery_error(exc: BaseException) -> str:
-    """Entra ID's own words from a failed tenant discovery (msal wraps them in a generic ValueError)."""
-    for error in (exc.__context__, exc.__cause__, exc):
-        text = str(error or "")
-        start = text.find("{")
-        if start >= 0:
-            try:
-                data = json.loads(text[start:])
-            except ValueError:
-                continue
-            if isinstance(data, dict) and data.get("error_description"):
-                return str(data["error_description"])
-    return str(exc)
-
-
-class MsalTokens:
-    """Access tokens from msal: app-only (client secret or certificate) or delegated (device code).
-
-    msal keeps tokens in its cache and renews them before they expire, so asking for one before every
-    request costs nothing. The device-code login's cache lives in the OS keyring.
-    """
-
-    def __init__(self, settings: GraphSettings, *, secret: str | None = None, certificate: Certificate | None = None,
-                 session: requests.Session | None = None, stderr: IO[str] | None = None) -> None:
-        self.settings = settings
-        self._secret = secret
-        self._certificate = certificate
-        self._session = session or requests.Session()
-        self._stderr = stderr
-        self._app: Any = None
-        self._cache: Any = None
-        self._user = ""
-
-    def __repr__(self) -> str:  # no secret in reprs
-        return f"MsalTokens({self.settings.auth}, {self.settings.client_id})"
-
-    @property
-    def scopes(self) -> list[str]:
-        """App-only: the resource's `.default`; delegated: what samtale does, in the user's name."""
-        resource = self.settings.resource
-        if self.settings.auth != "device":
-            return [f"{resource}/.default"]
-        return [f"{resource}/{scope}" for scope in ("Calendars.ReadWrite", "Calendars.ReadWrite.Shared", "Mail.Send",
-                                                    "Mail.Send.Shared", "Mail.ReadWrite", "Mail.ReadWrite.Shared")]
-
-    def describe(self) -> str:
-        """Who we are logged in as, for `probe`."""
-        if self.settings.auth == "device":
-            return tr(f"brukeren {self._user or '?'}", f"the user {self._user or '?'}")
-        via = tr("sertifikat", "certificate") if self._certificate else tr("klienthemmelighet", "client secret")
-        extra = f" {self._certificate.thumbprint}" if self._certificate else ""
-        return tr(f"app {self.settings.client_id} ({via}{extra})", f"app {self.settings.client_id} ({via}{extra})")
-
-    def _application(self) -> Any:
-        if self._app is not None:
-            return self._app
-        import msal
-
-        s = self.settings
-        common: dict[str, Any] = {"authority": s.authority, "http_client": self._session,
-                                  # Known Microsoft hosts need no discovery; any other host is trusted as configured.
-                                  "instance_discovery": False}
-        try:
-            if s.auth == "device":
-                self._cache = msal.SerializableTokenCache()
-                stored = load_token_cache()
-                if stored:
-                    self._cache.deserialize(stored)
-                self._app = msal.PublicClientApplication(s.client_id, token_cache=self._cache, **common)
-            else:
-                credential: Any = self._secret
-                if self._certificate is not None:
-                    credential = {"private_key": self._certificate.private_key,
-                                  "public_certificate": self._certificate.public_certificate}
-                self._app = msal.ConfidentialClientApplication(s.client_id, client_credential=credential, **common)
-        except ValueError as exc:  # msal's tenant discovery failed: a wrong tenant or authority host
-            raise explain_login(s, "invalid_tenant", _discovery_error(exc)) from None
-        return self._app
-
-    def __call__(self) -> str:
-        """A valid access token; BackendError explaining a failed login."""
-        try:
-            app = self._application()
-            result = self._device(app) if self.settings.auth == "device" else app.acquire_token_for_client(self.scopes)
-        except requests.RequestException as exc:
-            raise BackendError(
-                tr(f"Fikk ikke kontakt med Microsoft Entra ID ({self.settings.authority_host}): {type(exc).__name__}.",
-                   f"Could not reach Microsoft Entra ID ({self.settings.authority_host}): {type(exc).__name__}."),
-                hint=tr(f"Kontroller nettverket og [graph] authority_host i {_TOML} (standard "
-                        f"{DEFAULT_AUTHORITY_HOST}).",
-                        f"Check the network and [graph] authority_host in {_TOML} (default "
-                        f"{DEFAULT_AUTHORITY_HOST}).")) from None
-        if not isinstance(result, dict) or "access_token" not in result:
-            result = result if isinstance(result, dict) else {}
-            description = str(result.get("error_description", ""))
-            if self._secret:
-                description = description.replace(self._secret, "***")
-            raise explain_login(self.settings, str(result.get("error", "")), description)
-        return str(result["access_token"])
-
-    def _device(self, app: Any) -> dict[str, Any]:
-        for account in app.get_accounts():
-            result = app.acquire_token_silent(self.scopes, account=account)
-            if result and "access_token" in result:
-                self._user = str(account.get("username", ""))
-                self._save()
-                return dict(result)
-        flow = app.initiate_device_flow(scopes=self.scopes)
-        if "user_code" not in flow:
-            return dict(flow)
-        print(flow.get("message", ""), file=self._stderr or sys.stderr, flush=True)
-        result = app.acquire_token_by_device_flow(flow)
-        claims = result.get("id_token_claims") or {}
-        self._user = str(claims.get("preferred_username", ""))
-        self._save()
-        return dict(result)
-
-    def _save(self) -> None:
-        changed = self._cache is not None and self._cache.has_state_changed
-        if changed and store_token_cache(self._cache.serialize(), stderr=self._stderr):
-            self._cache.has_state_changed = False
 
 
 def create(context: BackendContext) -> GraphBackend:
