@@ -40,7 +40,8 @@ import spnego
 from backend_kit import ORGANIZER, Kit, MailSeen, Seen
 from lxml import etree
 
-from samtale_automation.backends.ews import EwsBackend, EwsSettings
+from samtale_automation.backends.ews import EwsBackend
+from samtale_automation.backends.ews_settings import EwsSettings
 from samtale_automation.model import OSLO
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -23,12 +23,9 @@ from lxml import etree
 from smtp_server import MemoryKeyring, free_port, memory_keyring, tls_ca  # noqa: F401  (pytest fixtures)
 
 from samtale_automation.backends import BackendContext, open_backend
-from samtale_automation.backends.ews import (
-    EwsBackend,
-    EwsSettings,
-    availability_timezone,
-    read_settings,
-)
+from samtale_automation.backends.ews import EwsBackend
+from samtale_automation.backends.ews_protocol import availability_timezone
+from samtale_automation.backends.ews_settings import EwsSettings, read_settings
 from samtale_automation.config import KNOWN_KEYS, Config
 from samtale_automation.errors import EXIT_BACKEND, BackendError, ConfigError
 from samtale_automation.mail_model import Cap, Job, Mail, Meeting, Person
