@@ -65,7 +65,7 @@ import trustme
 from backend_kit import ORGANIZER, Kit, mime_seen
 from smtp_server import SmtpServer, free_port
 
-from samtale_automation.backends.imap import quoted_folder
+from samtale_automation.backends.imap_syntax import quoted_folder
 from samtale_automation.backends.smtp import SmtpBackend, read_settings
 from samtale_automation.config import Config
 from samtale_automation.model import OSLO

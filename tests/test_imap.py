@@ -34,7 +34,8 @@ from imap_server import (
 from smtp_server import SmtpServer, free_port, smtp_server, tls_ca  # noqa: F401  (pytest fixtures)
 
 from samtale_automation.backends import BackendContext, open_backend
-from samtale_automation.backends.imap import BATCH_MESSAGES, imap_utf7, quoted_folder, uid_set
+from samtale_automation.backends.imap import BATCH_MESSAGES
+from samtale_automation.backends.imap_syntax import imap_utf7, quoted_folder, uid_set
 from samtale_automation.backends.smtp import SmtpBackend, read_settings
 from samtale_automation.config import Config, load_config
 from samtale_automation.errors import EXIT_BACKEND, BackendError, ConfigError
