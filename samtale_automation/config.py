@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from samtale_automation.errors import ConfigError
 from samtale_automation.register import Problem
 from samtale_automation.texts import tr
 
@@ -88,12 +89,17 @@ def load_config(path: Path) -> tuple[Config, list[Problem]]:
     return Config(backend=backend, mailbox=str(mail.get("mailbox", "")), raw=data), problems
 
 
+def bad_setting(section: str, key: str, value: object, allowed: str) -> ConfigError:
+    """The error for a samtale.toml value that cannot be used: the section, the key, and what to use."""
+    return ConfigError(tr(f"Ugyldig verdi for [{section}] {key} i samtale.toml: {value!r}.",
+                          f"Invalid value for [{section}] {key} in samtale.toml: {value!r}."),
+                       hint=tr(f"Bruk {allowed}.", f"Use {allowed}."))
+
+
 def require_config(path: Path) -> Config:
     """The settings for a command that sends: any problem in samtale.toml stops it, listed line by line."""
     config, problems = load_config(path)
     if problems:
-        from samtale_automation.errors import ConfigError
-
         raise ConfigError(tr("samtale.toml har feil.", "samtale.toml has errors."),
                           hint=tr("Rett linjene under og prøv igjen.", "Correct the lines below and try again."),
                           problems=[p.render() for p in problems])

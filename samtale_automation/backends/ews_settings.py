@@ -18,6 +18,7 @@ from exchangelib import (
     Version,
 )
 
+from samtale_automation.config import bad_setting
 from samtale_automation.errors import ConfigError
 from samtale_automation.secrets import env_name, keyring_command
 from samtale_automation.texts import tr
@@ -101,12 +102,6 @@ class EwsSettings:
         return host in M365_HOSTS or host.endswith(M365_SUFFIXES)
 
 
-def _bad_setting(key: str, value: object, allowed: str) -> ConfigError:
-    return ConfigError(tr(f"Ugyldig verdi for [ews] {key} i {TOML}: {value!r}.",
-                          f"Invalid value for [ews] {key} in {TOML}: {value!r}."),
-                       hint=tr(f"Bruk {allowed}.", f"Use {allowed}."))
-
-
 def _or(*choices: str) -> str:
     quoted = [f'"{c}"' for c in choices]
     return ", ".join(quoted[:-1]) + " " + tr("eller", "or") + " " + quoted[-1]
@@ -120,12 +115,12 @@ def _endpoint(server: str) -> str:
     if "://" not in server:
         parts = urlsplit(f"https://{server}")
         if not parts.hostname or parts.path or parts.query or " " in server:
-            raise _bad_setting("server", server, example)
+            raise bad_setting("ews", "server", server, example)
         return f"https://{server}/EWS/Exchange.asmx"
     parts = urlsplit(server)
     loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
     if not parts.hostname or parts.scheme not in ("https", "http") or (parts.scheme == "http" and not loopback):
-        raise _bad_setting("server", server, example)
+        raise bad_setting("ews", "server", server, example)
     path = parts.path if parts.path not in ("", "/") else "/EWS/Exchange.asmx"
     return f"{parts.scheme}://{parts.netloc}{path}"
 
@@ -133,8 +128,8 @@ def _endpoint(server: str) -> str:
 def _folder_path(key: str, value: object, default: str) -> str:
     text = str(value if value is not None else default).strip().strip("/")
     if any(not part.strip() for part in text.split("/")) and text:
-        raise _bad_setting(key, value, tr('et mappenavn, eller en sti under innboksen som "Samtaler/Svar"',
-                                          'a folder name, or a path below the inbox such as "Samtaler/Svar"'))
+        raise bad_setting("ews", key, value, tr('et mappenavn, eller en sti under innboksen som "Samtaler/Svar"',
+                                                 'a folder name, or a path below the inbox such as "Samtaler/Svar"'))
     return "/".join(part.strip() for part in text.split("/")) if text else ""
 
 
@@ -148,10 +143,11 @@ def _version(value: object) -> str:
             raise ValueError(text)
         Version(build=Build(*numbers))
     except (ValueError, TypeError):
-        raise _bad_setting("version", value, tr('Exchange-versjonen som tall, f.eks. "15.2" (Exchange 2019 og SE), '
-                                                '"15.1" (2016) eller "15.0" (2013)',
-                                                'the Exchange version as numbers, e.g. "15.2" (Exchange 2019 and SE), '
-                                                '"15.1" (2016) or "15.0" (2013)')) from None
+        raise bad_setting("ews", "version", value,
+                          tr('Exchange-versjonen som tall, f.eks. "15.2" (Exchange 2019 og SE), '
+                             '"15.1" (2016) eller "15.0" (2013)',
+                             'the Exchange version as numbers, e.g. "15.2" (Exchange 2019 and SE), '
+                             '"15.1" (2016) or "15.0" (2013)')) from None
     return text
 
 
@@ -167,20 +163,21 @@ def read_settings(config: Config) -> EwsSettings:
                                   'Set [ews] server, e.g. server = "mail.firma.no".'))
     auth = section.get("auth", "ntlm")
     if auth not in AUTH_KINDS:
-        raise _bad_setting("auth", auth, _or(*AUTH_KINDS))
+        raise bad_setting("ews", "auth", auth, _or(*AUTH_KINDS))
     access = section.get("access", "delegate")
     if access not in ACCESS_KINDS:
-        raise _bad_setting("access", access, _or(*ACCESS_KINDS))
+        raise bad_setting("ews", "access", access, _or(*ACCESS_KINDS))
     chunk_size = section.get("chunk_size", DEFAULT_CHUNK_SIZE)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
-        raise _bad_setting("chunk_size", chunk_size, tr(f"et helt tall fra 1 til {MAX_CHUNK_SIZE}, f.eks. 20",
-                                                        f"a whole number from 1 to {MAX_CHUNK_SIZE}, e.g. 20"))
+        raise bad_setting("ews", "chunk_size", chunk_size, tr(f"et helt tall fra 1 til {MAX_CHUNK_SIZE}, f.eks. 20",
+                                                               f"a whole number from 1 to {MAX_CHUNK_SIZE}, e.g. 20"))
     max_wait = section.get("max_wait", DEFAULT_MAX_WAIT)
     if isinstance(max_wait, bool) or not isinstance(max_wait, int | float) or max_wait <= 0:
-        raise _bad_setting("max_wait", max_wait, tr("et antall sekunder, f.eks. 300", "a number of seconds, e.g. 300"))
+        raise bad_setting("ews", "max_wait", max_wait,
+                          tr("et antall sekunder, f.eks. 300", "a number of seconds, e.g. 300"))
     done_folder = _folder_path("done_folder", section.get("done_folder"), DEFAULT_DONE_FOLDER)
     if not done_folder:
-        raise _bad_setting("done_folder", section.get("done_folder"),
+        raise bad_setting("ews", "done_folder", section.get("done_folder"),
                            tr(f'et mappenavn, f.eks. "{DEFAULT_DONE_FOLDER}"',
                               f'a folder name, e.g. "{DEFAULT_DONE_FOLDER}"'))
     return EwsSettings(endpoint=_endpoint(server), username=str(section.get("username", "")).strip(), auth=auth,

@@ -68,11 +68,11 @@ from samtale_automation.backends.graph_settings import (
     WELL_KNOWN_FOLDERS,
     WINDOWS_ZONE,
     GraphSettings,
-    bad_setting,
     missing_secret,
     read_settings,
 )
 from samtale_automation.backends.smtp import read_mailbox
+from samtale_automation.config import bad_setting
 from samtale_automation.errors import BackendError
 from samtale_automation.mail_model import (
     Attachment,
@@ -672,7 +672,7 @@ class GraphBackend:
                 raise self._explain(answer, tr(f"mappen «{path}»", f"the folder «{path}»"), key=key)
             parent = str(answer.json().get("id", ""))
         if parent is None:
-            raise bad_setting(key, path, tr('et mappenavn, f.eks. "Inbox"', 'a folder name, e.g. "Inbox"'))
+            raise bad_setting("graph", key, path, tr('et mappenavn, f.eks. "Inbox"', 'a folder name, e.g. "Inbox"'))
         self._folders[path] = parent
         return parent
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from samtale_automation.config import bad_setting
 from samtale_automation.errors import ConfigError
 from samtale_automation.secrets import env_name, keyring_command
 from samtale_automation.texts import tr
@@ -94,12 +95,6 @@ class GraphSettings:
         return f"{self.authority_host}/{self.tenant_id}"
 
 
-def bad_setting(key: str, value: object, allowed: str) -> ConfigError:
-    return ConfigError(tr(f"Ugyldig verdi for [graph] {key} i {TOML}: {value!r}.",
-                          f"Invalid value for [graph] {key} in {TOML}: {value!r}."),
-                       hint=tr(f"Bruk {allowed}.", f"Use {allowed}."))
-
-
 def _missing_setting(key: str, example: str) -> ConfigError:
     return ConfigError(tr(f"[graph] {key} er ikke angitt i {TOML}.", f"[graph] {key} is not set in {TOML}."),
                        hint=tr(f"Sett [graph] {key}, f.eks. {key} = \"{example}\" (fra appregistreringen i Entra ID).",
@@ -113,8 +108,8 @@ def _url_setting(section: dict[str, Any], key: str, default: str, *, loopback_ht
     parts = urlsplit(text)
     secure = parts.scheme == "https" or (loopback_http and parts.scheme == "http" and parts.hostname in _LOOPBACK)
     if not (secure and parts.hostname):
-        raise bad_setting(key, value, tr(f'en https-adresse, f.eks. "{default}"',
-                                          f'an https address, e.g. "{default}"'))
+        raise bad_setting("graph", key, value, tr(f'en https-adresse, f.eks. "{default}"',
+                                                   f'an https address, e.g. "{default}"'))
     return text
 
 
@@ -124,20 +119,21 @@ def read_settings(config: Config) -> GraphSettings:
     section: dict[str, Any] = raw if isinstance(raw, dict) else {}
     auth = section.get("auth", "secret")
     if auth not in AUTH_KINDS:
-        raise bad_setting("auth", auth, '"secret", "certificate" ' + tr("eller", "or") + ' "device"')
+        raise bad_setting("graph", "auth", auth, '"secret", "certificate" ' + tr("eller", "or") + ' "device"')
     tenant = str(section.get("tenant_id", "")).strip()
     if not tenant:
         raise _missing_setting("tenant_id", "00000000-0000-0000-0000-000000000000")
     if not _TENANT.match(tenant):
-        raise bad_setting("tenant_id", tenant, tr("katalog-ID-en (en GUID) eller domenet, f.eks. "
-                                                   "firma.onmicrosoft.com", "the directory ID (a GUID) or the "
-                                                   "domain, e.g. firma.onmicrosoft.com"))
+        raise bad_setting("graph", "tenant_id", tenant, tr("katalog-ID-en (en GUID) eller domenet, f.eks. "
+                                                            "firma.onmicrosoft.com", "the directory ID (a GUID) or the "
+                                                            "domain, e.g. firma.onmicrosoft.com"))
     client = str(section.get("client_id", "")).strip()
     if not client:
         raise _missing_setting("client_id", "00000000-0000-0000-0000-000000000000")
     if not _GUID.match(client):
-        raise bad_setting("client_id", client, tr("program-ID-en (klient-ID) fra appregistreringen, en GUID",
-                                                   "the application (client) ID from the app registration, a GUID"))
+        raise bad_setting("graph", "client_id", client,
+                          tr("program-ID-en (klient-ID) fra appregistreringen, en GUID",
+                             "the application (client) ID from the app registration, a GUID"))
     certificate = str(section.get("certificate_path", "")).strip()
     if auth == "certificate" and not certificate:
         raise ConfigError(tr(f'[graph] auth = "certificate" trenger [graph] certificate_path i {TOML}.',
@@ -150,11 +146,13 @@ def read_settings(config: Config) -> GraphSettings:
     for key, default in (("folder", DEFAULT_FOLDER), ("done_folder", DEFAULT_DONE_FOLDER)):
         value = section.get(key, default)
         if not isinstance(value, str) or not value.strip("/ "):
-            raise bad_setting(key, value, tr(f'et mappenavn, f.eks. "{default}"', f'a folder name, e.g. "{default}"'))
+            raise bad_setting("graph", key, value,
+                              tr(f'et mappenavn, f.eks. "{default}"', f'a folder name, e.g. "{default}"'))
         folders[key] = value.strip("/ ")
     max_wait = section.get("max_wait", DEFAULT_MAX_WAIT)
     if isinstance(max_wait, bool) or not isinstance(max_wait, int | float) or max_wait <= 0:
-        raise bad_setting("max_wait", max_wait, tr("et antall sekunder, f.eks. 300", "a number of seconds, e.g. 300"))
+        raise bad_setting("graph", "max_wait", max_wait,
+                          tr("et antall sekunder, f.eks. 300", "a number of seconds, e.g. 300"))
     return GraphSettings(tenant_id=tenant, client_id=client, auth=auth, certificate_path=certificate,
                          folder=folders["folder"], done_folder=folders["done_folder"],
                          base_url=_url_setting(section, "base_url", DEFAULT_BASE_URL, loopback_http=True),

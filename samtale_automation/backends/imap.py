@@ -42,6 +42,7 @@ from samtale_automation.backends.imap_syntax import (
     quoted_folder,
     uid_set,
 )
+from samtale_automation.config import bad_setting
 from samtale_automation.errors import BackendError, ConfigError
 from samtale_automation.mail_model import BackendStats, IncomingFile
 from samtale_automation.secrets import env_name, keyring_command
@@ -76,16 +77,11 @@ class ImapSettings:
     username: str = ""  # empty: the SMTP login
 
 
-def _bad_setting(key: str, value: object, allowed: str) -> ConfigError:
-    return ConfigError(tr(f"Ugyldig verdi for [smtp] {key} i {_TOML}: {value!r}.",
-                          f"Invalid value for [smtp] {key} in {_TOML}: {value!r}."),
-                       hint=tr(f"Bruk {allowed}.", f"Use {allowed}."))
-
-
 def _folder_setting(section: dict[str, Any], key: str, default: str) -> str:
     value = section.get(key, default)
     if not isinstance(value, str) or not value.strip() or any(c in value for c in "\r\n\0"):
-        raise _bad_setting(key, value, tr(f'et mappenavn, f.eks. "{default}"', f'a folder name, e.g. "{default}"'))
+        raise bad_setting("smtp", key, value,
+                          tr(f'et mappenavn, f.eks. "{default}"', f'a folder name, e.g. "{default}"'))
     return value.strip()
 
 
@@ -96,7 +92,7 @@ def read_imap_settings(section: dict[str, Any]) -> ImapSettings | None:
         return None
     security = section.get("imap_security", "ssl")
     if security not in DEFAULT_PORTS:
-        raise _bad_setting("imap_security", security, '"ssl", "starttls" ' + tr("eller", "or") + ' "none"')
+        raise bad_setting("smtp", "imap_security", security, '"ssl", "starttls" ' + tr("eller", "or") + ' "none"')
     if security == "none" and host.casefold() not in LOOPBACK:
         raise ConfigError(
             tr(f'[smtp] imap_security = "none" sender passordet ukryptert og brukes bare mot denne maskinen, '
@@ -107,8 +103,8 @@ def read_imap_settings(section: dict[str, Any]) -> ImapSettings | None:
                     f'Use imap_security = "ssl" (port 993) or "starttls" (port 143) in {_TOML}.'))
     port = section.get("imap_port", DEFAULT_PORTS[security])
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise _bad_setting("imap_port", port, tr("et portnummer, f.eks. 993 (ssl) eller 143 (starttls)",
-                                                 "a port number, e.g. 993 (ssl) or 143 (starttls)"))
+        raise bad_setting("smtp", "imap_port", port, tr("et portnummer, f.eks. 993 (ssl) eller 143 (starttls)",
+                                                         "a port number, e.g. 993 (ssl) or 143 (starttls)"))
     folder = _folder_setting(section, "imap_folder", DEFAULT_FOLDER)
     done = _folder_setting(section, "imap_done_folder", DEFAULT_DONE_FOLDER)
     if _same_folder(folder, done):

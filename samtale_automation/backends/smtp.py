@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from samtale_automation import mime
 from samtale_automation.backends.imap import ImapReader, ImapSettings, read_imap_settings
 from samtale_automation.backends.mime_base import MimeBackend
+from samtale_automation.config import bad_setting
 from samtale_automation.errors import BackendError, ConfigError
 from samtale_automation.mail_model import Cap, Delivery, Failure, IncomingFile, Person
 from samtale_automation.secrets import env_name, get_secret, keyring_command
@@ -77,12 +78,6 @@ class SmtpSettings:
         return SECRET_NAMES.get(self.auth)
 
 
-def _bad_setting(key: str, value: object, allowed: str) -> ConfigError:
-    return ConfigError(tr(f"Ugyldig verdi for [smtp] {key} i {_TOML}: {value!r}.",
-                          f"Invalid value for [smtp] {key} in {_TOML}: {value!r}."),
-                       hint=tr(f"Bruk {allowed}.", f"Use {allowed}."))
-
-
 def read_settings(config: Config) -> SmtpSettings:
     """The `[smtp]` settings, with defaults; ConfigError for a missing host or a bad value."""
     raw = (config.raw or {}).get("smtp", {})
@@ -94,17 +89,18 @@ def read_settings(config: Config) -> SmtpSettings:
                                   'Set [smtp] host, e.g. host = "smtp.office365.com".'))
     security = section.get("security", "starttls")
     if security not in DEFAULT_PORTS:
-        raise _bad_setting("security", security, '"starttls", "ssl" ' + tr("eller", "or") + ' "none"')
+        raise bad_setting("smtp", "security", security, '"starttls", "ssl" ' + tr("eller", "or") + ' "none"')
     auth = section.get("auth", "password")
     if auth not in AUTH_KINDS:
-        raise _bad_setting("auth", auth, '"password", "xoauth2" ' + tr("eller", "or") + ' "none"')
+        raise bad_setting("smtp", "auth", auth, '"password", "xoauth2" ' + tr("eller", "or") + ' "none"')
     port = section.get("port", DEFAULT_PORTS[security])
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise _bad_setting("port", port, tr("et portnummer, f.eks. 587 (starttls) eller 465 (ssl)",
-                                            "a port number, e.g. 587 (starttls) or 465 (ssl)"))
+        raise bad_setting("smtp", "port", port, tr("et portnummer, f.eks. 587 (starttls) eller 465 (ssl)",
+                                                    "a port number, e.g. 587 (starttls) or 465 (ssl)"))
     timeout = section.get("timeout", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise _bad_setting("timeout", timeout, tr("et antall sekunder, f.eks. 60", "a number of seconds, e.g. 60"))
+        raise bad_setting("smtp", "timeout", timeout,
+                          tr("et antall sekunder, f.eks. 60", "a number of seconds, e.g. 60"))
     username = str(section.get("username", "")).strip()
     imap = read_imap_settings(section)
     if imap is not None and auth == "none":
