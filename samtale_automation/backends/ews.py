@@ -96,7 +96,6 @@ from samtale_automation.backends.ews_protocol import (
     TaggedCreateItem,
     TaggedDeleteItem,
     TaggedUpdateItem,
-    TlsAdapter,
     Work,
     addresses_of,
     attendee_entries,
@@ -132,6 +131,7 @@ from samtale_automation.backends.ews_settings import (
     read_settings,
 )
 from samtale_automation.backends.smtp import read_mailbox
+from samtale_automation.backends.tls_adapter import ContextAdapter
 from samtale_automation.errors import BackendError
 from samtale_automation.mail_model import (
     BackendStats,
@@ -239,7 +239,9 @@ class EwsBackend:
         def raw_session(prefix: str, **kwargs: Any) -> Any:
             session = make(prefix, **kwargs)
             if tls:
-                session.mount(prefix, TlsAdapter(context))
+                # one connection, no urllib3 retries: exchangelib does its own (and NTLM needs one socket)
+                session.mount(prefix, ContextAdapter(context, pool_connections=1, pool_maxsize=1, max_retries=0,
+                                                     pool_block=True))
             self.stats.connections += 1
             return session
 

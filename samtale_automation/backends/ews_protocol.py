@@ -136,22 +136,6 @@ class Patience(FaultTolerance):  # type: ignore[misc]
             self._waited = 0.0
 
 
-class TlsAdapter(requests.adapters.HTTPAdapter):
-    """An HTTP adapter verifying with our SSL context: the OS's trusted CAs (a company CA too) or a test CA."""
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self._context = context
-        super().__init__(pool_connections=1, pool_maxsize=1, max_retries=0, pool_block=True)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        """The pool with our SSL context."""
-        kwargs["ssl_context"] = self._context
-        super().init_poolmanager(*args, **kwargs)
-
-    def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
-        """A proxy pool with our SSL context."""
-        kwargs["ssl_context"] = self._context
-        return super().proxy_manager_for(*args, **kwargs)
 
 
 def distinguished_folder(account: Any, folder_class: Any, root: Any) -> Any:

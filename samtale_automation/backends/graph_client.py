@@ -16,7 +16,6 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from samtale_automation.backends.graph_settings import (
     BATCH_BODY_LIMIT,
@@ -29,6 +28,7 @@ from samtale_automation.backends.graph_settings import (
     TIMEOUT,
     TOML,
 )
+from samtale_automation.backends.tls_adapter import ContextAdapter
 from samtale_automation.errors import BackendError
 from samtale_automation.mail_model import (
     BackendStats,
@@ -106,29 +106,13 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
-class _ContextAdapter(HTTPAdapter):
-    """An HTTPS adapter trusting a given SSLContext (a private CA in tests or an in-house proxy)."""
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self._context = context
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        """Pools whose TLS uses the given context."""
-        kwargs["ssl_context"] = self._context
-        super().init_poolmanager(*args, **kwargs)
-
-    def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
-        """Proxies whose TLS uses the given context."""
-        kwargs["ssl_context"] = self._context
-        return super().proxy_manager_for(*args, **kwargs)
 
 
 def make_session(ssl_context: ssl.SSLContext | None = None) -> requests.Session:
     """A requests session; with `ssl_context`, HTTPS trusts that context instead of the default CAs."""
     session = requests.Session()
     if ssl_context is not None:
-        session.mount("https://", _ContextAdapter(ssl_context))
+        session.mount("https://", ContextAdapter(ssl_context))
     return session
 
 
