@@ -2,8 +2,9 @@
 
 Tokens come from msal (app-only with a client secret or a certificate, or a delegated device-code
 login: graph_auth.py); every call goes through our own thin `requests` client, `GraphClient`
-(graph_client.py); the `[graph]` settings are read in graph_settings.py. This module is the
-backend itself: what each job becomes in Graph requests.
+(graph_client.py); the `[graph]` settings are read in graph_settings.py; free/busy, returned
+files and the probe are in graph_mailbox.py. This module is the backend itself: what each job
+(meeting, cancellation, mail) becomes in Graph requests.
 
 How a meeting travels:
 
@@ -37,19 +38,29 @@ in a file, and never appear in a message.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import functools
 import json
 import uuid
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from samtale_automation.backends.graph_auth import Certificate, MsalTokens, read_certificate
-from samtale_automation.backends.graph_client import Answer, Call, GraphClient, make_session
+from samtale_automation.backends.graph_client import (
+    Answer,
+    Call,
+    GraphClient,
+    address_of,
+    box_path,
+    graph_time,
+    make_session,
+    odata_literal,
+    parse_graph_time,
+    with_query,
+)
+from samtale_automation.backends.graph_mailbox import GraphMailboxMixin
 from samtale_automation.backends.graph_settings import (
     BATCH_BODY_LIMIT,
     EVENT_EXPAND,
@@ -57,36 +68,26 @@ from samtale_automation.backends.graph_settings import (
     INLINE_LIMIT,
     LOOKUP_KEYS,
     PERMISSIONS,
-    SCHEDULE_PEOPLE,
-    SCHEDULE_WINDOW,
     SECRET_NAME,
     TAG_GUID,
     TAG_ID,
     THROTTLED,
-    TOML,
     UPLOAD_CHUNK,
-    WELL_KNOWN_FOLDERS,
-    WINDOWS_ZONE,
     GraphSettings,
     missing_secret,
     read_settings,
 )
 from samtale_automation.backends.smtp import read_mailbox
-from samtale_automation.config import bad_setting
-from samtale_automation.errors import BackendError
 from samtale_automation.mail_model import (
     Attachment,
-    BusySlot,
     Cap,
     Delivery,
     Failure,
-    IncomingFile,
     Job,
     Mail,
     Meeting,
     Person,
 )
-from samtale_automation.model import OSLO
 from samtale_automation.secrets import get_secret
 from samtale_automation.texts import tr
 
@@ -98,33 +99,6 @@ if TYPE_CHECKING:
 # ---- time and JSON shapes -------------------------------------------------------------------------
 
 
-def graph_time(moment: dt.datetime) -> dict[str, str]:
-    """An aware datetime as Graph's dateTimeTimeZone in Norwegian local time (Windows zone name)."""
-    local = moment.astimezone(OSLO).replace(tzinfo=None)
-    return {"dateTime": local.isoformat(timespec="seconds"), "timeZone": WINDOWS_ZONE}
-
-
-def parse_graph_time(value: Mapping[str, Any]) -> dt.datetime:
-    """Graph's dateTimeTimeZone (7 decimals, a Windows or IANA zone) as an aware datetime in Oslo."""
-    text = str(value.get("dateTime", ""))
-    if "." in text:
-        head, _, fraction = text.partition(".")
-        text = f"{head}.{fraction.rstrip('Z')[:6]}"
-    moment = dt.datetime.fromisoformat(text.rstrip("Z"))
-    if moment.tzinfo is None:
-        zone_name = str(value.get("timeZone") or "UTC")
-        zone: dt.tzinfo
-        if zone_name in (WINDOWS_ZONE, "Romance Standard Time", "Central Europe Standard Time"):
-            zone = OSLO  # the same rules as Oslo
-        elif zone_name in ("UTC", "tzone://Microsoft/Utc", "Coordinated Universal Time"):
-            zone = dt.UTC
-        else:
-            try:
-                zone = ZoneInfo(zone_name)
-            except (ZoneInfoNotFoundError, ValueError):
-                zone = dt.UTC
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(OSLO)
 
 
 def transaction_id(meeting: Meeting) -> str:
@@ -132,29 +106,14 @@ def transaction_id(meeting: Meeting) -> str:
     return str(uuid.uuid5(uuid.UUID(TAG_GUID), f"{meeting.uid}#{meeting.sequence}"))
 
 
-def _odata(text: str) -> str:
-    return text.replace("'", "''")
-
 
 def tag_filter(keys: Sequence[str]) -> str:
     """The `$filter` finding our events by their tag value(s)."""
-    return " or ".join(f"singleValueExtendedProperties/Any(ep: ep/id eq '{TAG_ID}' and ep/value eq '{_odata(k)}')"
-                       for k in keys)
+    clause = "singleValueExtendedProperties/Any(ep: ep/id eq '{tag}' and ep/value eq '{value}')"
+    return " or ".join(clause.format(tag=TAG_ID, value=odata_literal(k)) for k in keys)
 
 
-def _query(path: str, params: Mapping[str, str]) -> str:
-    if not params:
-        return path
-    return path + "?" + "&".join(f"{k}={quote(v, safe=',()=:/@')}" for k, v in params.items())
 
-
-def _box(address: str) -> str:
-    return f"/users/{quote(address, safe='@')}"
-
-
-def _address(person: Mapping[str, Any]) -> str:
-    email = person.get("emailAddress")
-    return str(email.get("address", "")) if isinstance(email, dict) else ""
 
 
 def _tag_value(event: Mapping[str, Any]) -> str | None:
@@ -190,7 +149,7 @@ Flow = Generator[list[Call], list[Answer], Delivery]
 # ---- the backend ----------------------------------------------------------------------------------
 
 
-class GraphBackend:
+class GraphBackend(GraphMailboxMixin):
     """Meetings, mails, free/busy and returned files in Exchange Online through Microsoft Graph."""
 
     name = "graph"
@@ -332,8 +291,8 @@ class GraphBackend:
         return found
 
     def _lookup_call(self, mailbox: str, keys: Sequence[str]) -> Call:
-        return Call("GET", _query(f"{_box(mailbox)}/events", {"$filter": tag_filter(keys), "$select": EVENT_SELECT,
-                                                              "$expand": EVENT_EXPAND, "$top": "50"}))
+        return Call("GET", with_query(f"{box_path(mailbox)}/events", {
+            "$filter": tag_filter(keys), "$select": EVENT_SELECT, "$expand": EVENT_EXPAND, "$top": "50"}))
 
     def _events_matching(self, mailbox: str, keys: Sequence[str]) -> list[dict[str, Any]] | Answer:
         events: list[dict[str, Any]] = []
@@ -410,13 +369,13 @@ class GraphBackend:
             # Something attendees see changed (or a new file must reach them): send the whole text along.
             patch.update(subject=meeting.subject, body=_body(meeting.body_text, meeting.body_html))
         wanted = self._attendees(meeting)
-        have = {(_address(a).casefold(), str(a.get("type", "required"))) for a in event.get("attendees") or []}
+        have = {(address_of(a).casefold(), str(a.get("type", "required"))) for a in event.get("attendees") or []}
         if have != {(a["emailAddress"]["address"].casefold(), a["type"]) for a in wanted}:
             patch["attendees"] = wanted
         return patch
 
     def _get_event(self, mailbox: str, event_id: str) -> Call:
-        return Call("GET", _query(f"{_box(mailbox)}/events/{quote(event_id, safe='')}",
+        return Call("GET", with_query(f"{box_path(mailbox)}/events/{quote(event_id, safe='')}",
                                   {"$select": EVENT_SELECT, "$expand": EVENT_EXPAND}))
 
     def _find_event(self, meeting: Meeting) -> Generator[list[Call], list[Answer], dict[str, Any] | Answer | None]:
@@ -459,7 +418,7 @@ class GraphBackend:
         event = found
         if event is None:
             # The attendees come after the files, so that the one invitation carries them.
-            [answer] = yield [Call("POST", f"{_box(mailbox)}/events",
+            [answer] = yield [Call("POST", f"{box_path(mailbox)}/events",
                                    self._event_body(meeting, with_attendees=not meeting.attachments))]
             if not answer.ok:
                 return self._failed(recipients, meeting.organizer, answer)
@@ -473,8 +432,8 @@ class GraphBackend:
             elif not event.get("hasAttachments"):
                 names = set()
             if names is None:  # e.g. an existing event returned for our transactionId
-                [answer] = yield [Call("GET", _query(f"{_box(mailbox)}/events/{quote(event_id, safe='')}/attachments",
-                                                     {"$select": "id,name"}))]
+                files = f"{box_path(mailbox)}/events/{quote(event_id, safe='')}/attachments"
+                [answer] = yield [Call("GET", with_query(files, {"$select": "id,name"}))]
                 if not answer.ok:
                     return self._failed(recipients, meeting.organizer, answer, remote_id=event_id,
                                         change_key=change_key)
@@ -483,12 +442,12 @@ class GraphBackend:
         else:
             missing = []
         if missing:
-            refused = yield from self._attach(f"{_box(mailbox)}/events/{quote(event_id, safe='')}", missing)
+            refused = yield from self._attach(f"{box_path(mailbox)}/events/{quote(event_id, safe='')}", missing)
             if refused is not None:
                 return self._failed(recipients, meeting.organizer, refused, remote_id=event_id, change_key=change_key)
         patch = self._changes(meeting, event, pushed=bool(missing))
         if patch:
-            [answer] = yield [Call("PATCH", f"{_box(mailbox)}/events/{quote(event_id, safe='')}", patch)]
+            [answer] = yield [Call("PATCH", f"{box_path(mailbox)}/events/{quote(event_id, safe='')}", patch)]
             if not answer.ok:
                 return self._failed(recipients, meeting.organizer, answer, remote_id=event_id, change_key=change_key)
             change_key = str(answer.json().get("changeKey") or "") or change_key
@@ -550,19 +509,20 @@ class GraphBackend:
             if not answer.ok and answer.status != 404:
                 return self._failed(recipients, meeting.organizer, answer, remote_id=event_id)
             return Delivery(remote_id=event_id)
-        remaining = [a for a in present if _address(a).casefold() not in leaving]
+        remaining = [a for a in present if address_of(a).casefold() not in leaving]
         change_key = str(found.get("changeKey") or "") or None
         if len(remaining) == len(present):
             return Delivery(remote_id=event_id, change_key=change_key)
         attendees = [{"emailAddress": a.get("emailAddress"), "type": a.get("type", "required")} for a in remaining]
-        [answer] = yield [Call("PATCH", f"{_box(mailbox)}/events/{quote(event_id, safe='')}", {"attendees": attendees})]
+        event = f"{box_path(mailbox)}/events/{quote(event_id, safe='')}"
+        [answer] = yield [Call("PATCH", event, {"attendees": attendees})]
         if not answer.ok:
             return self._failed(recipients, meeting.organizer, answer, remote_id=event_id, change_key=change_key)
         return Delivery(remote_id=event_id, change_key=str(answer.json().get("changeKey") or "") or change_key)
 
     def _cancel_event(self, mailbox: str, event_id: str, reason: str, *,
                       has_attendees: bool) -> Generator[list[Call], list[Answer], Answer]:
-        path = f"{_box(mailbox)}/events/{quote(event_id, safe='')}"
+        path = f"{box_path(mailbox)}/events/{quote(event_id, safe='')}"
         if has_attendees:
             [answer] = yield [Call("POST", f"{path}/cancel", {"comment": reason})]
             if answer.status != 400:
@@ -584,224 +544,19 @@ class GraphBackend:
         if len(inline) == len(mail.attachments) and len(json.dumps(inline)) < BATCH_BODY_LIMIT - 100_000:
             if inline:
                 message["attachments"] = inline
-            [answer] = yield [Call("POST", f"{_box(sender)}/sendMail", {"message": message, "saveToSentItems": True})]
+            [answer] = yield [Call("POST", f"{box_path(sender)}/sendMail",
+                                   {"message": message, "saveToSentItems": True})]
             return Delivery() if answer.ok else self._failed(people, self.mailbox, answer)
         # Too big for one request: a draft, its files one by one (upload sessions for large ones), then send.
-        [answer] = yield [Call("POST", f"{_box(sender)}/messages", message)]
+        [answer] = yield [Call("POST", f"{box_path(sender)}/messages", message)]
         if not answer.ok:
             return self._failed(people, self.mailbox, answer)
-        path = f"{_box(sender)}/messages/{quote(str(answer.json().get('id', '')), safe='')}"
+        path = f"{box_path(sender)}/messages/{quote(str(answer.json().get('id', '')), safe='')}"
         refused = yield from self._attach(path, mail.attachments)
         if refused is not None:
             return self._failed(people, self.mailbox, refused)
         [answer] = yield [Call("POST", f"{path}/send")]
         return Delivery() if answer.ok else self._failed(people, self.mailbox, answer)
-
-    # ---- free/busy ----------------------------------------------------------------------------
-
-    def free_busy(self, people: Sequence[str], start: dt.datetime, end: dt.datetime) -> dict[str, list[BusySlot]]:
-        """Busy periods per address from getSchedule: ≤ 20 people and < 62 days per call, sent together."""
-        result: dict[str, list[BusySlot]] = {p: [] for p in people}
-        if not people or end <= start:
-            return result
-        windows = []
-        cursor = start
-        while cursor < end:
-            windows.append((cursor, min(end, cursor + SCHEDULE_WINDOW)))
-            cursor = windows[-1][1]
-        unique = list(dict.fromkeys(people))
-        path = f"{_box(self.mailbox.email)}/calendar/getSchedule"
-        calls = [Call("POST", path, {"schedules": unique[first:first + SCHEDULE_PEOPLE], "startTime": graph_time(a),
-                                     "endTime": graph_time(b), "availabilityViewInterval": 30})
-                 for first in range(0, len(unique), SCHEDULE_PEOPLE) for a, b in windows]
-        by_address = {p.casefold(): p for p in people}
-        slots: dict[str, set[BusySlot]] = {p: set() for p in people}
-        failed: set[str] = set()
-        for answer in self.client.batch(calls):
-            if not answer.ok:
-                raise self._explain(answer, tr("ledig/opptatt", "free/busy"))
-            for schedule in answer.json().get("value", []):
-                address = by_address.get(str(schedule.get("scheduleId", "")).casefold())
-                if address is None:
-                    continue
-                if schedule.get("error"):
-                    failed.add(address)
-                    error = schedule["error"]
-                    self.notes.append(tr(f"Ledig/opptatt for {address} kunne ikke leses: {error.get('message', '')}",
-                                         f"Free/busy for {address} could not be read: {error.get('message', '')}"))
-                    continue
-                for item in schedule.get("scheduleItems") or []:
-                    status = str(item.get("status", "unknown"))
-                    status = {"workingElsewhere": "elsewhere"}.get(status, status)
-                    if status not in ("free", "tentative", "busy", "oof", "elsewhere"):
-                        status = "unknown"
-                    slots[address].add(BusySlot(parse_graph_time(item["start"]), parse_graph_time(item["end"]),
-                                                status))
-        self.stats.extra["free_busy_errors"] += len(failed)
-        for address in people:
-            result[address] = [] if address in failed else sorted(slots[address], key=lambda s: (s.start, s.end))
-        return result
-
-    # ---- returned files -----------------------------------------------------------------------
-
-    def _folder_id(self, path: str, *, create: bool, key: str) -> str:
-        """The id of a folder given by name (`Inbox`, `Innboks/Samtale`), found once, created if asked."""
-        if path in self._folders:
-            return self._folders[path]
-        box = _box(self.mailbox.email)
-        parent: str | None = None
-        names = [p.strip() for p in path.split("/") if p.strip()]
-        for position, name in enumerate(names):
-            well_known = WELL_KNOWN_FOLDERS.get(name.casefold().replace(" ", ""))
-            if parent is None and well_known:
-                answer = self.client.call(Call("GET", f"{box}/mailFolders/{well_known}?$select=id,displayName"))
-            else:
-                where = (f"{box}/mailFolders" if parent is None
-                         else f"{box}/mailFolders/{quote(parent, safe='')}/childFolders")
-                answer = self.client.call(Call("GET", _query(where, {"$filter": f"displayName eq '{_odata(name)}'",
-                                                                     "$select": "id,displayName"})))
-                if answer.ok:
-                    matches = answer.json().get("value") or []
-                    if matches:
-                        answer = Answer(200, matches[0])
-                    elif create and position == len(names) - 1:
-                        answer = self.client.call(Call("POST", where, {"displayName": name}))
-                    else:
-                        answer = Answer(404, {"error": {"code": "ErrorFolderNotFound", "message": name}})
-            if not answer.ok:
-                raise self._explain(answer, tr(f"mappen «{path}»", f"the folder «{path}»"), key=key)
-            parent = str(answer.json().get("id", ""))
-        if parent is None:
-            raise bad_setting("graph", key, path, tr('et mappenavn, f.eks. "Inbox"', 'a folder name, e.g. "Inbox"'))
-        self._folders[path] = parent
-        return parent
-
-    def fetch_files(self, suffixes: tuple[str, ...] = (".xlsx",)) -> Iterator[IncomingFile]:
-        """Files with these endings in the reply folder's messages, oldest page first; nothing is moved."""
-        wanted = tuple(s.casefold() for s in suffixes)
-        box = _box(self.mailbox.email)
-        folder = self._folder_id(self.settings.folder, create=False, key="folder")
-        call = Call("GET", _query(f"{box}/mailFolders/{quote(folder, safe='')}/messages", {
-            "$filter": "hasAttachments eq true", "$select": "id,subject,from,sender,receivedDateTime", "$top": "50"}))
-        while True:
-            answer = self.client.call(call)
-            if not answer.ok:
-                raise self._explain(answer, tr(f"mappen «{self.settings.folder}»",
-                                               f"the folder «{self.settings.folder}»"), key="folder")
-            for message in answer.json().get("value", []):
-                yield from self._message_files(box, message, wanted)
-            next_link = answer.json().get("@odata.nextLink")
-            if not next_link:
-                return
-            call = Call("GET", str(next_link))
-
-    def _message_files(self, box: str, message: Mapping[str, Any], wanted: tuple[str, ...]) -> Iterator[IncomingFile]:
-        message_id = str(message.get("id", ""))
-        path = f"{box}/messages/{quote(message_id, safe='')}/attachments"
-        sender = _address(message.get("from") or message.get("sender") or {})
-        received = dt.datetime.fromisoformat(str(message.get("receivedDateTime", "")).replace("Z", "+00:00"))
-        if received.tzinfo is None:
-            received = received.replace(tzinfo=dt.UTC)
-        call = Call("GET", _query(path, {"$select": "id,name,size,isInline"}))
-        while True:
-            answer = self.client.call(call)
-            if not answer.ok:
-                raise self._explain(answer, tr("vedleggene", "the attachments"), key="folder")
-            for attachment in answer.json().get("value", []):
-                kind = str(attachment.get("@odata.type", "#microsoft.graph.fileAttachment"))
-                name = str(attachment.get("name", ""))
-                if not kind.endswith("fileAttachment") or not name.casefold().endswith(wanted):
-                    continue
-                content = attachment.get("contentBytes")
-                if isinstance(content, str):
-                    data = base64.b64decode(content)
-                else:
-                    raw = self.client.call(Call("GET", f"{path}/{quote(str(attachment.get('id', '')), safe='')}/$value",
-                                                raw=True))
-                    if not raw.ok or not isinstance(raw.body, bytes):
-                        raise self._explain(raw, tr(f"vedlegget «{name}»", f"the attachment «{name}»"), key="folder")
-                    data = raw.body
-                yield IncomingFile(message_id, sender, received, name, data, str(message.get("subject") or ""))
-            next_link = answer.json().get("@odata.nextLink")
-            if not next_link:
-                return
-            call = Call("GET", str(next_link))
-
-    def mark_handled(self, message_id: str) -> None:
-        """Move the message to the done folder (found, or created, once)."""
-        folder = self._folder_id(self.settings.done_folder, create=True, key="done_folder")
-        answer = self.client.call(Call("POST", f"{_box(self.mailbox.email)}/messages/{quote(message_id, safe='')}/move",
-                                       {"destinationId": folder}))
-        if not answer.ok and answer.status != 404:  # 404: someone moved it already
-            raise self._explain(answer, tr(f"mappen «{self.settings.done_folder}»",
-                                           f"the folder «{self.settings.done_folder}»"), key="done_folder")
-
-    # ---- probe and errors ---------------------------------------------------------------------
-
-    def probe(self) -> list[str]:
-        """Log in, read the mailbox, its calendar and the reply folder; one line per finding."""
-        self.client.token_provider()
-        if self._login is not None:
-            who = self._login()
-            lines = [tr(f"Logget inn i Microsoft Graph som {who}", f"Logged in to Microsoft Graph as {who}")]
-        else:
-            lines = [tr("Logget inn i Microsoft Graph med et gitt tilgangstoken",
-                        "Logged in to Microsoft Graph with a given access token")]
-        box = _box(self.mailbox.email)
-        answer = self.client.call(Call("GET", f"{box}?$select=displayName,mail,userPrincipalName"))
-        if answer.status == 404:
-            raise BackendError(
-                tr(f"Postkassen {self.mailbox.email} finnes ikke i Microsoft 365.",
-                   f"The mailbox {self.mailbox.email} does not exist in Microsoft 365."),
-                hint=tr(f"Rett [mail] mailbox i {TOML}.", f"Correct [mail] mailbox in {TOML}."))
-        if not answer.ok and answer.status != 403:
-            # 403: reading the directory needs User.Read.All, which the app does not need otherwise.
-            raise self._explain(answer, tr("postkassen", "the mailbox"))
-        calendar = self.client.call(Call("GET", f"{box}/calendar?$select=id,name"))
-        if not calendar.ok:
-            raise self._explain(calendar, tr("kalenderen", "the calendar"))
-        lines.append(tr(f"Postkassen {self.mailbox.email} er tilgjengelig (med kalender)",
-                        f"The mailbox {self.mailbox.email} is reachable (with its calendar)"))
-        self._folder_id(self.settings.folder, create=False, key="folder")
-        lines.append(tr(f"Mappen «{self.settings.folder}» kan leses",
-                        f"The folder «{self.settings.folder}» can be read"))
-        return lines
-
-    def _explain(self, answer: Answer, what: str, *, key: str = "") -> BackendError:
-        """A Norwegian (or English) error naming the setting or permission to fix."""
-        code, message = answer.error()
-        detail = f"{answer.status} {code}: {self.client.scrub(message)}".strip()
-        box = self.mailbox.email
-        if answer.status == 403:
-            return BackendError(
-                tr(f"Microsoft Graph nekter appen tilgang til {what} i {box} ({detail}).",
-                   f"Microsoft Graph denies the app access to {what} in {box} ({detail})."),
-                hint=tr(f"Gi appen tillatelsene {PERMISSIONS} i Entra ID med administratorsamtykke, og avgrens "
-                        "dem til postkassene samtale bruker med RBAC for Applications i Exchange Online "
-                        "(New-ManagementScope og New-ManagementRoleAssignment -App; prøv med "
-                        f"Test-ServicePrincipalAuthorization). Er [graph] auth = \"device\": logg inn som en bruker "
-                        f"med tilgang til {box}.",
-                        f"Grant the app {PERMISSIONS} in Entra ID with admin consent, and scope them to the mailboxes "
-                        "samtale uses with RBAC for Applications in Exchange Online (New-ManagementScope and "
-                        "New-ManagementRoleAssignment -App; check with Test-ServicePrincipalAuthorization). With "
-                        f"[graph] auth = \"device\": sign in as a user with access to {box}."))
-        if answer.status == 404 and key:
-            setting = f"[graph] {key}"
-            return BackendError(tr(f"Fant ikke {what} i {box} ({detail}).",
-                                   f"{what} was not found in {box} ({detail})."),
-                                hint=tr(f"Rett {setting} i {TOML} (mappenavn som i Outlook, undermapper med «/»).",
-                                        f"Correct {setting} in {TOML} (folder names as in Outlook, subfolders with "
-                                        "«/»)."))
-        if answer.status in (400, 404) and code in ("ErrorInvalidUser", "MailboxNotEnabledForRESTAPI",
-                                                     "ResourceNotFound", "ErrorNonExistentMailbox"):
-            return BackendError(tr(f"Postkassen {box} kan ikke brukes gjennom Microsoft Graph ({detail}).",
-                                   f"The mailbox {box} cannot be used through Microsoft Graph ({detail})."),
-                                hint=tr(f"Kontroller [mail] mailbox i {TOML}: en postkasse i Exchange Online.",
-                                        f"Check [mail] mailbox in {TOML}: a mailbox in Exchange Online."))
-        return BackendError(tr(f"Microsoft Graph svarte med en feil for {what} i {box} ({detail}).",
-                               f"Microsoft Graph answered with an error for {what} in {box} ({detail})."),
-                            hint=tr(f"Kontroller [graph] base_url i {TOML} og [mail] mailbox; prøv igjen senere.",
-                                    f"Check [graph] base_url in {TOML} and [mail] mailbox; try again later."))
 
     def close(self) -> None:
         """Release the HTTP connections."""

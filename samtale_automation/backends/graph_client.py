@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
@@ -27,12 +29,14 @@ from samtale_automation.backends.graph_settings import (
     THROTTLED,
     TIMEOUT,
     TOML,
+    WINDOWS_ZONE,
 )
 from samtale_automation.backends.tls_adapter import ContextAdapter
 from samtale_automation.errors import BackendError
 from samtale_automation.mail_model import (
     BackendStats,
 )
+from samtale_automation.model import OSLO
 from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
@@ -334,3 +338,54 @@ class GraphClient:
                     f"og at [graph] base_url hører til samme sky som authority_host.",
                     f"Check [graph] tenant_id and client_id in {TOML}, that the app has admin consent, and that "
                     "[graph] base_url belongs to the same cloud as authority_host."))
+
+
+# ---- time and JSON shapes -------------------------------------------------------------------------
+
+
+def graph_time(moment: dt.datetime) -> dict[str, str]:
+    """An aware datetime as Graph's dateTimeTimeZone in Norwegian local time (Windows zone name)."""
+    local = moment.astimezone(OSLO).replace(tzinfo=None)
+    return {"dateTime": local.isoformat(timespec="seconds"), "timeZone": WINDOWS_ZONE}
+
+
+def parse_graph_time(value: Mapping[str, Any]) -> dt.datetime:
+    """Graph's dateTimeTimeZone (7 decimals, a Windows or IANA zone) as an aware datetime in Oslo."""
+    text = str(value.get("dateTime", ""))
+    if "." in text:
+        head, _, fraction = text.partition(".")
+        text = f"{head}.{fraction.rstrip('Z')[:6]}"
+    moment = dt.datetime.fromisoformat(text.rstrip("Z"))
+    if moment.tzinfo is None:
+        zone_name = str(value.get("timeZone") or "UTC")
+        zone: dt.tzinfo
+        if zone_name in (WINDOWS_ZONE, "Romance Standard Time", "Central Europe Standard Time"):
+            zone = OSLO  # the same rules as Oslo
+        elif zone_name in ("UTC", "tzone://Microsoft/Utc", "Coordinated Universal Time"):
+            zone = dt.UTC
+        else:
+            try:
+                zone = ZoneInfo(zone_name)
+            except (ZoneInfoNotFoundError, ValueError):
+                zone = dt.UTC
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(OSLO)
+
+
+def odata_literal(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def with_query(path: str, params: Mapping[str, str]) -> str:
+    if not params:
+        return path
+    return path + "?" + "&".join(f"{k}={quote(v, safe=',()=:/@')}" for k, v in params.items())
+
+
+def box_path(address: str) -> str:
+    return f"/users/{quote(address, safe='@')}"
+
+
+def address_of(person: Mapping[str, Any]) -> str:
+    email = person.get("emailAddress")
+    return str(email.get("address", "")) if isinstance(email, dict) else ""
