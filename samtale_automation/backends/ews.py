@@ -78,6 +78,7 @@ from exchangelib.services import (
 )
 from exchangelib.transport import AUTH_TYPE_MAP
 
+from samtale_automation.backends.batch_base import BatchBackend
 from samtale_automation.backends.ews_mailbox import EwsMailboxMixin
 from samtale_automation.backends.ews_protocol import (
     MailboxAccess,
@@ -123,7 +124,6 @@ from samtale_automation.mail_model import (
     Delivery,
     Failure,
     Job,
-    Mail,
     Meeting,
     Person,
 )
@@ -137,7 +137,7 @@ if TYPE_CHECKING:
 # ---- the backend ----------------------------------------------------------------------------
 
 
-class EwsBackend(EwsMailboxMixin):
+class EwsBackend(BatchBackend, EwsMailboxMixin):
     """Meetings, mails, free/busy and returned files in on-premises Exchange, through EWS."""
 
     name = "ews"
@@ -240,18 +240,6 @@ class EwsBackend(EwsMailboxMixin):
         self._mailboxes.clear()
 
     # ---- sending ------------------------------------------------------------------------------
-
-    def upsert_meeting(self, meeting: Meeting, recipients: Sequence[Person]) -> Delivery:
-        """Create the meeting with invitations, or update the changed fields (the attendees get the update)."""
-        return self.send_batch([Job(tuple(recipients), meeting=meeting)])[0]
-
-    def cancel_meeting(self, meeting: Meeting, recipients: Sequence[Person], reason: str = "") -> Delivery:
-        """Cancel the meeting for everybody, or remove just these recipients from it."""
-        return self.send_batch([Job(tuple(recipients), meeting=meeting, cancel=True, reason=reason)])[0]
-
-    def send_mail(self, mail: Mail) -> Delivery:
-        """Send an ordinary e-mail (a copy stays in Sent Items)."""
-        return self.send_batch([Job(mail.to, mail=mail)])[0]
 
     def send_batch(self, jobs: Sequence[Job]) -> list[Delivery]:
         """Send the jobs with a few requests per mailbox (see the module text); one Delivery per job, in order."""

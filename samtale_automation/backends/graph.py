@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from samtale_automation.backends.batch_base import BatchBackend
 from samtale_automation.backends.graph_auth import Certificate, MsalTokens, read_certificate
 from samtale_automation.backends.graph_client import (
     Answer,
@@ -149,7 +150,7 @@ Flow = Generator[list[Call], list[Answer], Delivery]
 # ---- the backend ----------------------------------------------------------------------------------
 
 
-class GraphBackend(GraphMailboxMixin):
+class GraphBackend(BatchBackend, GraphMailboxMixin):
     """Meetings, mails, free/busy and returned files in Exchange Online through Microsoft Graph."""
 
     name = "graph"
@@ -171,20 +172,6 @@ class GraphBackend(GraphMailboxMixin):
 
     def __repr__(self) -> str:  # no secret in reprs or logs
         return f"GraphBackend({self.mailbox.email}, {self.settings.auth}, {self.client.base_url})"
-
-    # ---- the single-item methods ----------------------------------------------------------------
-
-    def upsert_meeting(self, meeting: Meeting, recipients: Sequence[Person]) -> Delivery:
-        """Create the event (invitations go out), or bring it up to date (updates go out)."""
-        return self.send_batch([Job(tuple(recipients), meeting=meeting)])[0]
-
-    def cancel_meeting(self, meeting: Meeting, recipients: Sequence[Person], reason: str = "") -> Delivery:
-        """Cancel the event for everyone, or remove just these recipients; an appointment is deleted."""
-        return self.send_batch([Job(tuple(recipients), meeting=meeting, cancel=True, reason=reason)])[0]
-
-    def send_mail(self, mail: Mail) -> Delivery:
-        """Send an ordinary e-mail from the mailbox (`sendMail`; a draft and upload sessions for big files)."""
-        return self.send_batch([Job(mail.to, mail=mail)])[0]
 
     # ---- batches ------------------------------------------------------------------------------
 
