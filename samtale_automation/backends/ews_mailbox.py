@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import socket
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests.adapters
@@ -60,12 +60,6 @@ from samtale_automation.mail_model import (
 from samtale_automation.model import OSLO
 from samtale_automation.texts import tr
 
-if TYPE_CHECKING:
-    pass
-
-
-# ---- the backend ----------------------------------------------------------------------------
-
 
 class EwsMailboxMixin:
     """probe, free_busy, fetch_files and mark_handled for EwsBackend."""
@@ -75,8 +69,8 @@ class EwsMailboxMixin:
     username: str
     _zone: Any
     _timezones: dict[int, Any]
-    _box: Callable[[str], MailboxAccess]  # EwsBackend's: one connected mailbox
-    _explain: Callable[[BaseException], BackendError]  # EwsBackend's: the error naming the setting to fix
+    _box: Callable[[str], MailboxAccess]  # ews_connection.py: one connected mailbox
+    _explain: Callable[[BaseException], BackendError]  # ews_connection.py: the error naming the setting to fix
 
     # ---- checking the connection ----------------------------------------------------------------
 
