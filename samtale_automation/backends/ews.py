@@ -376,15 +376,7 @@ class EwsBackend(BatchBackend, EwsConnectionMixin, EwsMailboxMixin):
         items = [CancelCalendarItem(account=box.account, reference_item_id=ReferenceItemId(
             id=w.current.id, changekey=w.current.changekey), subject=w.meeting.subject or None,
             new_body=item_body(w.meeting.body_html, w.meeting.body_text or w.job.reason)) for w in works]
-        results = self._guarded(works, lambda: list(TaggedCreateItem(account=box.account, chunk_size=len(items)).call(
-            items=items, folder=box.sent, message_disposition=SEND_AND_SAVE_COPY,
-            send_meeting_invitations=SEND_TO_NONE)))
-        for work, result in self._each(works, results):
-            if isinstance(result, Exception):
-                work.delivery = self._failed(work.job, item_code(result), result)
-            else:
-                self.stats.extra["cancelled"] += 1
-                work.delivery = Delivery(remote_id=work.current.id)
+        self._send_and_save(box, works, items, "cancelled", keep_id=True)
 
     def _delete(self, box: MailboxAccess, works: list[Work]) -> None:
         """ONE DeleteItem for appointments that have nobody to tell."""
@@ -413,6 +405,11 @@ class EwsBackend(BatchBackend, EwsConnectionMixin, EwsMailboxMixin):
                                  body=item_body(mail.body_html, mail.body_text),
                                  to_recipients=[Mailbox(name=p.name or None, email_address=p.email) for p in mail.to],
                                  attachments=[file_attachment(a) for a in mail.attachments], samtale_id=mail.key))
+        self._send_and_save(box, works, items, "mails", keep_id=False)
+
+    def _send_and_save(self, box: MailboxAccess, works: list[Work], items: list[Any], counter: str, *,
+                       keep_id: bool) -> None:
+        """ONE CreateItem with SendAndSaveCopy (cancellations, mails); each item's result to its job."""
         results = self._guarded(works, lambda: list(TaggedCreateItem(account=box.account, chunk_size=len(items)).call(
             items=items, folder=box.sent, message_disposition=SEND_AND_SAVE_COPY,
             send_meeting_invitations=SEND_TO_NONE)))
@@ -420,8 +417,8 @@ class EwsBackend(BatchBackend, EwsConnectionMixin, EwsMailboxMixin):
             if isinstance(result, Exception):
                 work.delivery = self._failed(work.job, item_code(result), result)
             else:
-                self.stats.extra["mails"] += 1
-                work.delivery = Delivery()
+                self.stats.extra[counter] += 1
+                work.delivery = Delivery(remote_id=work.current.id if keep_id else None)
 
     # ---- failures -----------------------------------------------------------------------------
 
