@@ -26,7 +26,6 @@ import contextlib
 import imaplib
 import logging
 import re
-import socket
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from samtale_automation.backends.imap_syntax import (
     quoted_folder,
     uid_set,
 )
+from samtale_automation.backends.network_errors import explain_network
 from samtale_automation.config import bad_setting
 from samtale_automation.errors import BackendError, ConfigError
 from samtale_automation.mail_model import BackendStats, IncomingFile
@@ -468,29 +468,10 @@ class ImapReader:
                    f"The IMAP server {where} does not offer STARTTLS ({detail})."),
                 hint=tr(f"Rett [smtp] imap_security og imap_port i {_TOML}: {_PORTS_NB}.",
                         f"Correct [smtp] imap_security and imap_port in {_TOML}: {_PORTS_EN}."))
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            return BackendError(
-                tr(f"Sertifikatet til IMAP-serveren {where} kunne ikke godkjennes ({detail}).",
-                   f"The certificate of the IMAP server {where} could not be verified ({detail})."),
-                hint=tr(f"Kontroller [smtp] imap_host i {_TOML}: navnet må være det som står i serverens sertifikat.",
-                        f"Check [smtp] imap_host in {_TOML}: the name must be the one in the server's certificate."))
-        if isinstance(exc, ssl.SSLError):
-            return BackendError(
-                tr(f"TLS mot IMAP-serveren {where} mislyktes ({detail}).",
-                   f"TLS with the IMAP server {where} failed ({detail})."),
-                hint=tr(f"Kontroller [smtp] imap_security og imap_port i {_TOML}: {_PORTS_NB}.",
-                        f"Check [smtp] imap_security and imap_port in {_TOML}: {_PORTS_EN}."))
-        if isinstance(exc, socket.gaierror):
-            return BackendError(
-                tr(f"Fant ikke IMAP-serveren «{s.host}» ({detail}).",
-                   f"The IMAP server «{s.host}» was not found ({detail})."),
-                hint=tr(f"Rett [smtp] imap_host i {_TOML}, og kontroller nettverket.",
-                        f"Correct [smtp] imap_host in {_TOML}, and check the network."))
-        if isinstance(exc, ConnectionRefusedError):
-            return BackendError(
-                tr(f"IMAP-serveren {where} avviste tilkoblingen.", f"The IMAP server {where} refused the connection."),
-                hint=tr(f"Kontroller [smtp] imap_host og imap_port i {_TOML}: {_PORTS_NB}.",
-                        f"Check [smtp] imap_host and imap_port in {_TOML}: {_PORTS_EN}."))
+        network = explain_network(exc, server="IMAP", host=s.host, where=where, detail=detail,
+                                  keys=("imap_host", "imap_port", "imap_security"), ports=tr(_PORTS_NB, _PORTS_EN))
+        if network is not None:
+            return network
         return BackendError(
             tr(f"IMAP-serveren {where} svarte ikke som ventet ({detail}).",
                f"The IMAP server {where} did not answer as expected ({detail})."),

@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import smtplib
-import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from samtale_automation import mime
 from samtale_automation.backends.imap import ImapReader, ImapSettings, read_imap_settings
 from samtale_automation.backends.mime_base import MimeBackend
+from samtale_automation.backends.network_errors import explain_network
 from samtale_automation.config import bad_setting
 from samtale_automation.errors import BackendError, ConfigError
 from samtale_automation.mail_model import Cap, Delivery, Failure, IncomingFile, Person
@@ -455,29 +455,10 @@ class SmtpBackend(MimeBackend):
                 tr(f"SMTP-serveren {where} tilbyr ikke STARTTLS.", f"The SMTP server {where} does not offer STARTTLS."),
                 hint=tr(f"Rett [smtp] security og port i {_TOML}: {ports}.",
                         f"Correct [smtp] security and port in {_TOML}: {ports}."))
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            return BackendError(
-                tr(f"Sertifikatet til SMTP-serveren {where} kunne ikke godkjennes ({detail}).",
-                   f"The certificate of the SMTP server {where} could not be verified ({detail})."),
-                hint=tr(f"Kontroller [smtp] host i {_TOML}: navnet må være det som står i serverens sertifikat.",
-                        f"Check [smtp] host in {_TOML}: the name must be the one in the server's certificate."))
-        if isinstance(exc, ssl.SSLError):
-            return BackendError(
-                tr(f"TLS mot SMTP-serveren {where} mislyktes ({detail}).",
-                   f"TLS with the SMTP server {where} failed ({detail})."),
-                hint=tr(f"Kontroller [smtp] security og port i {_TOML}: {ports}.",
-                        f"Check [smtp] security and port in {_TOML}: {ports}."))
-        if isinstance(exc, socket.gaierror):
-            return BackendError(
-                tr(f"Fant ikke SMTP-serveren «{s.host}» ({detail}).", f"The SMTP server «{s.host}» was not found "
-                   f"({detail})."),
-                hint=tr(f"Rett [smtp] host i {_TOML}, og kontroller nettverket.",
-                        f"Correct [smtp] host in {_TOML}, and check the network."))
-        if isinstance(exc, ConnectionRefusedError):
-            return BackendError(
-                tr(f"SMTP-serveren {where} avviste tilkoblingen.", f"The SMTP server {where} refused the connection."),
-                hint=tr(f"Kontroller [smtp] host og port i {_TOML}: {ports}.",
-                        f"Check [smtp] host and port in {_TOML}: {ports}."))
+        network = explain_network(exc, server="SMTP", host=s.host, where=where, detail=detail,
+                                  keys=("host", "port", "security"), ports=ports)
+        if network is not None:
+            return network
         if isinstance(exc, TimeoutError | smtplib.SMTPServerDisconnected):
             return BackendError(
                 tr(f"SMTP-serveren {where} svarte ikke som ventet ({detail or type(exc).__name__}).",
