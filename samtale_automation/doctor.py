@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from samtale_automation.backends import BackendContext, open_backend
 from samtale_automation.config import require_config
 from samtale_automation.errors import BackendError, SamtaleError
-from samtale_automation.mail_model import Backend, Cap, Mail, Meeting, NotSupported, Person
+from samtale_automation.mail_model import Backend, Cap, Mail, Meeting, NotSupported
 from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
@@ -84,13 +84,8 @@ def _run_backend_checks(workspace: Workspace, backend: Backend, report: DoctorRe
         report.checks.append(Check(name, True, tuple(details)))
 
 
-def _mailbox(backend: Backend) -> str:
-    mailbox = getattr(backend, "mailbox", None)
-    return mailbox.email if isinstance(mailbox, Person) else ""
-
-
 def _free_busy(workspace: Workspace, backend: Backend) -> list[str]:
-    mailbox = _mailbox(backend)
+    mailbox = backend.mailbox.email
     start = workspace.now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     busy = backend.free_busy([mailbox], start, start + timedelta(days=7))
     periods = [slot for slot in busy.get(mailbox, []) if slot.status != "free"]
@@ -106,8 +101,7 @@ def _inbox(backend: Backend) -> list[str]:
 
 
 def _test_item(workspace: Workspace, backend: Backend) -> list[str]:
-    mailbox = getattr(backend, "mailbox", None)
-    owner = mailbox if isinstance(mailbox, Person) else Person(_mailbox(backend))
+    owner = backend.mailbox
     start = workspace.now.replace(hour=7, minute=0, second=0, microsecond=0) + timedelta(days=1)
     if Cap.SERVER_SIDE_STATE in backend.capabilities:
         key = f"doctor-{workspace.now:%Y%m%d%H%M%S}"

@@ -198,6 +198,8 @@ class Backend(Protocol):
 
     name: str
     capabilities: frozenset[Cap]
+    #: The mailbox it sends from (and reads replies into).
+    mailbox: Person
     #: Sending through it reaches people, so the CLI asks first (the outbox does not).
     needs_confirmation: bool
     #: How many jobs `send_batch` takes at once (1 for outbox and smtp).
