@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from backend_kit import MANAGER, START, contract_meeting  # noqa: E402
 
-from samtale_automation.mail_model import Attachment, Job, Meeting, Person  # noqa: E402
+from samtale_automation.domain.messages import Attachment, Job, Meeting, Person  # noqa: E402
 
 PREP = Attachment("Ansatt - forberedelse.xlsx", bytes(range(256)) * 80)  # 20 KB
 

@@ -20,10 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.run import make_folder
-from samtale_automation.model import OSLO
-from samtale_automation.prep import run_prep
-from samtale_automation.prep_fill import fill_employee
-from samtale_automation.workspace import Workspace
+from samtale_automation.commands.prep import run_prep
+from samtale_automation.commands.workspace import Workspace
+from samtale_automation.domain.model import OSLO
+from samtale_automation.prepfile.fill import fill_employee
 
 TARGET_SECONDS = 10.0
 

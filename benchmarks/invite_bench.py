@@ -30,11 +30,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 from smtp_server import SmtpServer  # noqa: E402
 
 from benchmarks.run import make_folder  # noqa: E402
-from samtale_automation.backends.smtp import SmtpBackend, SmtpSettings  # noqa: E402
-from samtale_automation.mail_model import Attachment, Meeting, Person  # noqa: E402
-from samtale_automation.model import OSLO  # noqa: E402
-from samtale_automation.prep import run_prep  # noqa: E402
-from samtale_automation.workspace import Workspace  # noqa: E402
+from samtale_automation.backends.smtp.backend import SmtpBackend, SmtpSettings  # noqa: E402
+from samtale_automation.commands.prep import run_prep  # noqa: E402
+from samtale_automation.commands.workspace import Workspace  # noqa: E402
+from samtale_automation.domain.messages import Attachment, Meeting, Person  # noqa: E402
+from samtale_automation.domain.model import OSLO  # noqa: E402
 
 
 def setup(root: Path, conversations: int, server: SmtpServer) -> Path:

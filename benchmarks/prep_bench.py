@@ -27,13 +27,13 @@ import openpyxl
 import python_calamine
 import xlsxwriter
 
-from samtale_automation import prep_names as pn
-from samtale_automation.model import OSLO
-from samtale_automation.prep_model import EMPLOYEE, Identity, PastAction, PrepContent, PrepQuestion
-from samtale_automation.prepsheets import write_prep
-from samtale_automation.returned import RejectedFile, read_returned
-from samtale_automation.schema import TOPICS
-from samtale_automation.workbook_build import default_questions
+from samtale_automation.domain.model import OSLO
+from samtale_automation.domain.prepsheet import EMPLOYEE, Identity, PastAction, PrepContent, PrepQuestion
+from samtale_automation.domain.schema import TOPICS
+from samtale_automation.prepfile import names as pn
+from samtale_automation.prepfile.read import RejectedFile, read_returned
+from samtale_automation.prepfile.write import write_prep
+from samtale_automation.workbook.build import default_questions
 
 KEY = b"b" * 32
 MENU_SIZE = 60

@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from samtale_automation.changeset import ChangeSet
-from samtale_automation.init import init_folder
-from samtale_automation.model import OSLO
+from samtale_automation.commands.init import init_folder
+from samtale_automation.commands.workspace import Workspace
+from samtale_automation.domain.changeset import ChangeSet
+from samtale_automation.domain.model import OSLO
 from samtale_automation.paths import MASTER_XLSX
-from samtale_automation.workbook_build import build_master
-from samtale_automation.workspace import Workspace
+from samtale_automation.workbook.build import build_master
 
 TARGETS = {("status --json", 50): 0.8, ("check", 5000): 5.0}
 DEPARTMENTS = ("Regnskap", "Rådgivning", "Administrasjon", "Salg", "Drift")

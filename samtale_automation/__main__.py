@@ -1,5 +1,5 @@
 """`python -m samtale_automation` runs the CLI."""
 
-from samtale_automation.cli import main
+from samtale_automation.faces.cli import main
 
 main()

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from samtale_automation.errors import ConfigError
-from samtale_automation.register import Problem
+from samtale_automation.errors import ConfigError, Problem
 from samtale_automation.texts import tr
 
 BACKENDS = ("outbox", "smtp", "ews", "graph")

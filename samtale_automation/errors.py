@@ -1,4 +1,4 @@
-"""One error hierarchy; each class carries the exit code of DESIGN.md §9.
+"""One error hierarchy (each class carries its exit code, DESIGN.md §9) and the Problem record of bad input.
 
 Exit codes: 0 ok; 1 done but problems found or items failed; 2 usage error;
 3 workbook missing, unreadable or locked; 4 backend failure.
@@ -6,11 +6,27 @@ Exit codes: 0 ok; 1 done but problems found or items failed; 2 usage error;
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 EXIT_WORKBOOK = 3
 EXIT_BACKEND = 4
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in the workbook or settings, with where it is and how to fix it."""
+
+    where: str  # «Ansatte!C5», «Samtaler», «samtale.toml: backend»
+    message: str
+    fix: str = ""
+
+    def render(self) -> str:
+        """One line for a person: place, what is wrong, what to do."""
+        text = f"{self.where}: {self.message}"
+        return f"{text} – {self.fix}" if self.fix else text
 
 
 class SamtaleError(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from samtale_automation.errors import WorkbookError
@@ -129,3 +130,14 @@ def make_private_dir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
     if os.name == "posix":
         os.chmod(path, 0o700)
+
+
+def data_dir(name: str) -> Path:
+    """Find a data folder shipped with the package (`workbooks`, `email_templates`).
+
+    In a wheel the folders live inside the package; in a source checkout beside it.
+    """
+    packaged = Path(str(resources.files("samtale_automation"))) / name
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / name

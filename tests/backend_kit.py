@@ -19,8 +19,8 @@ from email.parser import BytesParser
 
 from itip import check_cancel, check_request, parse_eml
 
-from samtale_automation.mail_model import Attachment, Backend, Meeting, Person
-from samtale_automation.model import OSLO
+from samtale_automation.domain.messages import Attachment, Backend, Meeting, Person
+from samtale_automation.domain.model import OSLO
 
 ORGANIZER = Person("hr@fjordlys.example", "Fjordlys HR")
 EMPLOYEE = Person("ase@fjordlys.example", "Åse Kjærstad")

@@ -124,7 +124,7 @@ def master_folder(tmp_path: Path) -> Callable[..., Path]:
     Keyword arguments go to `workbook_build.build_master` (settings, employees, conversations,
     questions, actions). Each call makes a new folder under tmp_path.
     """
-    from samtale_automation.workbook_build import build_master
+    from samtale_automation.workbook.build import build_master
 
     made: list[Path] = []
 

@@ -40,9 +40,9 @@ import spnego
 from backend_kit import ORGANIZER, Kit, MailSeen, Seen
 from lxml import etree
 
-from samtale_automation.backends.ews import EwsBackend
-from samtale_automation.backends.ews_settings import EwsSettings
-from samtale_automation.model import OSLO
+from samtale_automation.backends.ews.backend import EwsBackend
+from samtale_automation.backends.ews.settings import EwsSettings
+from samtale_automation.domain.model import OSLO
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 M = "http://schemas.microsoft.com/exchange/services/2006/messages"

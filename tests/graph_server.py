@@ -53,10 +53,10 @@ from backend_kit import ORGANIZER, Kit, MailSeen, Seen
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from samtale_automation.backends.graph import GraphBackend
-from samtale_automation.backends.graph_client import GraphClient
-from samtale_automation.mail_model import Person
-from samtale_automation.model import OSLO
+from samtale_automation.backends.graph.backend import GraphBackend
+from samtale_automation.backends.graph.client import GraphClient
+from samtale_automation.domain.messages import Person
+from samtale_automation.domain.model import OSLO
 
 HOST = "127.0.0.1"
 TOKEN = "graph-test-token"

@@ -65,10 +65,10 @@ import trustme
 from backend_kit import ORGANIZER, Kit, mime_seen
 from smtp_server import SmtpServer, free_port
 
-from samtale_automation.backends.imap_syntax import quoted_folder
-from samtale_automation.backends.smtp import SmtpBackend, read_settings
+from samtale_automation.backends.smtp.backend import SmtpBackend, read_settings
+from samtale_automation.backends.smtp.imap_syntax import quoted_folder
 from samtale_automation.config import Config
-from samtale_automation.model import OSLO
+from samtale_automation.domain.model import OSLO
 
 HOST = "127.0.0.1"
 USER = ORGANIZER.email
@@ -387,7 +387,7 @@ def shared_dovecot(ca: trustme.CA | None = None) -> Dovecot:
     global _shared
     if _shared is None or not _shared.running:
         _shared = Dovecot(ca).start()
-        atexit.register(_shared.stop)
+        atexit.master(_shared.stop)
     return _shared
 
 

@@ -28,8 +28,8 @@ import ics
 import vobject
 from icalendar import Calendar, Event, Timezone
 
-from samtale_automation.mail_model import CANCEL, REQUEST, Attachment, Meeting, Person
-from samtale_automation.model import OSLO
+from samtale_automation.domain.messages import CANCEL, REQUEST, Attachment, Meeting, Person
+from samtale_automation.domain.model import OSLO
 
 # ---- RFC 5546 tables for VEVENT (mail.md §3.2) -------------------------------------------
 

@@ -6,8 +6,10 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from samtale_automation.model import OSLO
-from samtale_automation.prep_fill import (  # noqa: F401 - re-exported for the tests
+from samtale_automation.domain.model import OSLO
+from samtale_automation.domain.prepsheet import EMPLOYEE, Identity, PastAction, PrepContent, PrepQuestion
+from samtale_automation.domain.schema import TOPICS
+from samtale_automation.prepfile.fill import (  # noqa: F401 - re-exported for the tests
     choose_value,
     fill_employee,
     fill_minutes,
@@ -15,8 +17,6 @@ from samtale_automation.prep_fill import (  # noqa: F401 - re-exported for the t
     set_name,
     set_text,
 )
-from samtale_automation.prep_model import EMPLOYEE, Identity, PastAction, PrepContent, PrepQuestion
-from samtale_automation.schema import TOPICS
 
 KEY = b"k" * 32
 OTHER_KEY = b"x" * 32

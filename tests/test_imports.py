@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from samtale_automation.init import init_folder
+from samtale_automation.commands.init import init_folder
 
 HEAVY = ("exchangelib", "msal", "xlwings", "openpyxl", "rich", "requests")
 

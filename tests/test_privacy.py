@@ -6,24 +6,24 @@ import html
 import zipfile
 from pathlib import Path
 
-from samtale_automation.demo import run_demo
-from samtale_automation.workspace import Workspace
+from samtale_automation.commands.demo import run_demo
+from samtale_automation.commands.workspace import Workspace
 
 
 def test_demo_files_mention_no_one_else(tmp_path: Path) -> None:
     """Verify the XML of every prep file and guide of the demo names no other employee and no other e-mail."""
     result = run_demo(tmp_path / "demo")
-    register = Workspace.open(result.folder).load()
+    master = Workspace.open(result.folder).load()
     files = list((result.folder / "forberedelse").rglob("*.xlsx"))
     assert len(files) == 29, "13 employee files, 13 manager files, 3 guides"
     for path in files:
         employee_id = path.name.split(" ", 1)[0]
-        employee = register.employees[employee_id]
+        employee = master.employees[employee_id]
         allowed = {employee_id, employee.manager_id}
         with zipfile.ZipFile(path) as package:
             xml = html.unescape(b"".join(package.read(n) for n in package.namelist()).decode("utf-8", "replace"))
         assert employee.name in xml
-        for other in register.employees.values():
+        for other in master.employees.values():
             if other.employee_id in allowed:
                 continue
             assert other.name not in xml, f"{path.name} mentions {other.name}"

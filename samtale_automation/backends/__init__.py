@@ -13,15 +13,15 @@ from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
     from samtale_automation.config import Config
-    from samtale_automation.mail_model import Backend
+    from samtale_automation.domain.messages import Backend
     from samtale_automation.paths import Folder
 
 #: name → module; each module has `create(context: BackendContext) -> Backend`.
 MODULES: dict[str, str] = {
     "outbox": "samtale_automation.backends.outbox",
-    "smtp": "samtale_automation.backends.smtp",
-    "ews": "samtale_automation.backends.ews",
-    "graph": "samtale_automation.backends.graph",
+    "smtp": "samtale_automation.backends.smtp.backend",
+    "ews": "samtale_automation.backends.ews.backend",
+    "graph": "samtale_automation.backends.graph.backend",
 }
 
 

@@ -10,8 +10,8 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from email.message import EmailMessage
 
-from samtale_automation import mime
-from samtale_automation.mail_model import (
+from samtale_automation.backends import mime
+from samtale_automation.domain.messages import (
     CANCEL,
     REQUEST,
     BackendStats,

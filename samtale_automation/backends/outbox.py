@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
-from samtale_automation import mime
-from samtale_automation.backends import BackendContext
+from samtale_automation.backends import BackendContext, mime
 from samtale_automation.backends.mime_base import MimeBackend
+from samtale_automation.domain.messages import Delivery, Person
 from samtale_automation.errors import BackendError
-from samtale_automation.mail_model import Delivery, Person
 from samtale_automation.paths import OUTBOX_DIR, make_private_dir, sanitize_filename
 from samtale_automation.safe_write import write_private
 from samtale_automation.texts import tr

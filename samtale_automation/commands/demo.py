@@ -1,0 +1,233 @@
+"""`samtale demo`: a made-up company run through every step that exists, without any server."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from samtale_automation.commands.collect import run_collect
+from samtale_automation.commands.init import init_folder
+from samtale_automation.commands.prep import run_prep
+from samtale_automation.commands.workspace import Workspace
+from samtale_automation.domain.changeset import ChangeSet
+from samtale_automation.domain.model import OSLO
+from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, SETTING_BY_FIELD, SETTINGS
+from samtale_automation.paths import data_dir
+from samtale_automation.plans.check import check_master
+from samtale_automation.plans.rounds import plan_new_round
+from samtale_automation.plans.status import status_report
+from samtale_automation.texts import tr
+
+DEMO_ROUND = "2027"
+DEMO_PERIOD = (date(2027, 1, 11), date(2027, 2, 26))
+REMINDER_DAY = date(2027, 1, 12)
+
+
+@dataclass
+class DemoResult:
+    """What the demo made, for the printed walkthrough."""
+
+    folder: Path
+    steps: list[str] = field(default_factory=list)
+    status: dict[str, Any] = field(default_factory=dict)
+
+
+def demo_company() -> dict[str, Any]:
+    """The shipped made-up company (workbooks/demo.toml)."""
+    with (data_dir("workbooks") / "demo.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoResult:
+    """Build the demo folder at `target` and run every step; `say` reports each step."""
+    result = DemoResult(target.resolve())
+
+    def step(text: str) -> None:
+        result.steps.append(text)
+        say(text)
+
+    company = demo_company()
+    init_folder(target)
+    step(tr(f"Laget mappen {result.folder} med samtaler.xlsx, samtale.toml og nøkkel.",
+            f"Made the folder {result.folder} with samtaler.xlsx, samtale.toml and key."))
+    workspace = Workspace.open(target, datetime.combine(date(2026, 12, 1), time(9), OSLO))
+    staff = ChangeSet(tr("Demo: ansatte fra HR", "Demo: staff from HR"))
+    staff.upsert(SETTINGS.table, SETTING_BY_FIELD["company"].key, force=True, value=company["firma"])
+    for person in company["ansatt"]:
+        staff.upsert(EMPLOYEES.table, person["id"], name=person["navn"], email=person["epost"],
+                     department=person["avdeling"], title=person["stilling"],
+                     manager_id=person["leder"], active=person["aktiv"], language=person["sprak"])
+    workspace.commit(staff)
+    step(tr(f"Fylte inn {len(company['ansatt'])} ansatte i {company['firma']} (arket Ansatte).",
+            f"Filled in {len(company['ansatt'])} employees of {company['firma']} (sheet Ansatte)."))
+
+    plan = plan_new_round(workspace.load(), DEMO_ROUND, *DEMO_PERIOD, workspace.now, "demo")
+    workspace.commit(plan.changeset)
+    skipped = ", ".join(f"{e.name} ({why})" for e, why in plan.skipped)
+    step(tr(f"samtale round new {DEMO_ROUND}: {len(plan.added)} samtaler lagt til; hoppet over: {skipped}.",
+            f"samtale round new {DEMO_ROUND}: {len(plan.added)} conversations added; skipped: {skipped}."))
+
+    schedule = ChangeSet(tr("Demo: tidspunkter satt av HR", "Demo: times set by HR"))
+    rooms = company["rom"]
+    for index, employee in enumerate(plan.added):
+        day = _working_day(DEMO_PERIOD[0], index // 3)
+        start = datetime.combine(day, time(9, 0), OSLO) + timedelta(minutes=90 * (index % 3))
+        schedule.upsert(CONVERSATIONS.table, f"{DEMO_ROUND}-{employee.employee_id}", force=True,
+                        start=start, end=start + timedelta(minutes=75), place=rooms[index % len(rooms)])
+    workspace.commit(schedule)
+    step(tr("Satte tid og rom for hver samtale (som HR gjør i arket Samtaler).",
+            "Set a time and room for each conversation (as HR does in the Samtaler sheet)."))
+
+    plan_files, _ = run_prep(workspace, who="demo")
+    step(tr(f"samtale prep: {len(plan_files.files)} forberedelsesskjema i forberedelse/{DEMO_ROUND}/ "
+            "(ett for den ansatte og ett for lederen per samtale).",
+            f"samtale prep: {len(plan_files.files)} prep files in forberedelse/{DEMO_ROUND}/ "
+            "(one for the employee and one for the manager per conversation)."))
+
+    _demo_invite(workspace, company, step)
+    _demo_doctor(workspace, step)
+
+    names = _fill_returned(workspace, [e.employee_id for e in plan.added])
+    step(tr(f"Noen har levert: {len(names)} utfylte filer lagt i innkommende/ ({', '.join(names)}).",
+            f"Some have returned: {len(names)} filled-in files put in innkommende/ ({', '.join(names)})."))
+
+    collected = run_collect(workspace, who="demo")
+    assert collected.plan is not None
+    outcome = "; ".join(f"{d.arrival.name}: {d.reason.rstrip('.')}" for d in collected.plan.decisions)
+    step(tr(f"samtale collect: {outcome}. {len(collected.guides)} samtaleguider laget for lederne; filene er "
+            "flyttet til arkiv/ og karantene/.",
+            f"samtale collect: {outcome}. {len(collected.guides)} conversation guides made for the managers; "
+            "the files were moved to arkiv/ and karantene/."))
+
+    _demo_changes(workspace, [e.employee_id for e in plan.added], step)
+
+    master = workspace.load()
+    step(tr(f"Tiltaksregisteret (arket Tiltak) har nå {len(master.actions)} tiltak fra referatet.",
+            f"The action register (sheet Tiltak) now holds {len(master.actions)} actions from the minutes."))
+    problems = check_master(master)
+    step(tr(f"samtale check: {len(problems)} problemer.", f"samtale check: {len(problems)} problems.")
+         + "".join(f"\n    {p.render()}" for p in problems))
+    result.status = status_report(master, workspace.pending(), workspace.now)
+    counts = ", ".join(f"{code}: {n}" for code, n in result.status["counts"].items() if n)
+    step(tr(f"samtale status: {counts}.", f"samtale status: {counts}."))
+    return result
+
+
+def _demo_invite(workspace: Workspace, company: dict[str, Any], step: Callable[[str], None]) -> None:
+    """The round's invitations, written to utboks/ by the outbox backend."""
+    from samtale_automation.commands.invite import run_invite
+
+    config = workspace.folder.config
+    config.write_text(config.read_text(encoding="utf-8").replace('mailbox = ""', f'mailbox = "{company["postkasse"]}"'),
+                      encoding="utf-8")
+    sent = run_invite(workspace, who="demo")
+    assert sent.report is not None
+    step(tr(f"samtale invite (backend outbox): {len(sent.report.delivered)} meldinger i utboks/ – en "
+            "kalenderinvitasjon per samtale til ansatt og leder med forberedelsesskjemaet vedlagt, og lederens "
+            "eget skjema i egen e-post. Hver .ics kan åpnes i Outlook.",
+            f"samtale invite (backend outbox): {len(sent.report.delivered)} messages in utboks/ – one calendar "
+            "invitation per conversation to employee and manager with the prep file attached, and the manager's "
+            "own file by separate mail. Each .ics opens in Outlook."))
+
+
+def _demo_doctor(workspace: Workspace, step: Callable[[str], None]) -> None:
+    """The backend check a person runs after setting up mail (here the outbox: no server)."""
+    from samtale_automation.commands.doctor import run_doctor
+
+    report = run_doctor(workspace)
+    assert report.failure is None, report.failure
+    found = "; ".join(detail.rstrip(".") for check in report.checks for detail in check.details)
+    step(tr(f"samtale doctor: {len(report.checks)} sjekker i orden ({found}). Med backend graph (Microsoft 365), "
+            "ews (Exchange) eller smtp sjekker den innlogging, postkasse, ledig/opptatt og svar-mappen, og "
+            "`collect --from-mailbox` henter svarfilene fra postkassen.",
+            f"samtale doctor: {len(report.checks)} checks in order ({found}). With the graph (Microsoft 365), ews "
+            "(Exchange) or smtp backend it checks login, mailbox, free/busy and the reply folder, and "
+            "`collect --from-mailbox` fetches the returned files from the mailbox."))
+
+
+def _demo_changes(workspace: Workspace, employee_ids: list[str], step: Callable[[str], None]) -> None:
+    """A move, a cancellation and a follow-up meeting (invite again), then a day of reminders."""
+    from samtale_automation.commands.invite import run_invite
+    from samtale_automation.commands.remind import run_remind
+    from samtale_automation.domain.schema import ACTIONS
+
+    moved, cancelled = f"{DEMO_ROUND}-{employee_ids[4]}", f"{DEMO_ROUND}-{employee_ids[5]}"
+    master = workspace.load()
+    start = master.conversations[moved].start
+    assert start is not None
+    changes = ChangeSet(tr("Demo: HR flytter én samtale og avlyser én", "Demo: HR moves one conversation and "
+                                                                          "cancels one"))
+    changes.upsert(CONVERSATIONS.table, moved, force=True, start=start + timedelta(days=1),
+                   end=start + timedelta(days=1, minutes=75))
+    changes.upsert(CONVERSATIONS.table, cancelled, force=True, cancelled="Ja",
+                   cancel_reason=tr("Foreldrepermisjon", "Parental leave"))
+    action_id = next(iter(sorted(master.actions)))
+    changes.upsert(ACTIONS.table, action_id, force=True, follow_up=date(2027, 3, 1))
+    workspace.commit(changes)
+    again = run_invite(workspace, who="demo")
+    assert again.report is not None
+    kinds = ", ".join(sorted({item.kind for item, _ in again.report.delivered}))
+    step(tr(f"HR flyttet {moved}, avlyste {cancelled} og satte oppfølging på tiltak {action_id}; samtale invite "
+            f"igjen: {len(again.report.delivered)} meldinger ({kinds}) – samme møte med høyere SEQUENCE, de "
+            "andre sendes ikke på nytt.",
+            f"HR moved {moved}, cancelled {cancelled} and set a follow-up on action {action_id}; samtale invite "
+            f"again: {len(again.report.delivered)} messages ({kinds}) – the same meeting with a higher SEQUENCE, "
+            "the others are not sent again."))
+
+    later = Workspace.open(workspace.folder.root, datetime.combine(REMINDER_DAY, time(6, 30), OSLO))
+    reminded = run_remind(later, who="demo")
+    assert reminded.report is not None
+    items = sum(len(d.items) for d in reminded.digests)
+    step(tr(f"samtale remind den {REMINDER_DAY:%d.%m.%Y}: {len(reminded.report.delivered)} personer får ett "
+            f"sammendrag hver med til sammen {items} påminnelser (utboks/{REMINDER_DAY.isoformat()}/digest/).",
+            f"samtale remind on {REMINDER_DAY.isoformat()}: {len(reminded.report.delivered)} people get one digest "
+            f"each with {items} reminders in all (utboks/{REMINDER_DAY.isoformat()}/digest/)."))
+
+
+def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:
+    """Fill a few prep files as people would and drop them in innkommende/, plus one wrong file."""
+    import openpyxl
+
+    from samtale_automation.paths import INCOMING_DIR
+    from samtale_automation.prepfile.fill import fill_employee, fill_minutes
+
+    incoming = workspace.folder.root / INCOMING_DIR
+    prep_root = workspace.folder.root / "forberedelse" / DEMO_ROUND
+    names = []
+    notes = {"S02": "Jeg er mest fornøyd med årsoppgjøret.", "S25": "Jeg trives, men vil ha mer variasjon."}
+    for employee_id in employee_ids[:3]:
+        source = next(prep_root.rglob(f"{employee_id} * - forberedelse.xlsx"))
+        target = incoming / source.name
+        fill_employee(source, target, chosen=["S01", "S02", "S09", "S17", "S25", "S33", "S41"], notes=notes,
+                      other="Hjemmekontor på fredager", feedback="Gi gjerne flere tilbakemeldinger underveis.")
+        names.append(target.name)
+    first = employee_ids[0]
+    workbook = openpyxl.load_workbook(next(prep_root.rglob(f"{first} * - leder.xlsx")))
+    fill_minutes(workbook, summaries={0: "Et godt år med mye ansvar.", 2: "Ønsker kurs i rådgivning."},
+                 actions=[("Kurs i rådgivningssamtaler", "Tryggere i kundemøter", "Åse", date(2027, 4, 30)),
+                          ("Fast ukesmøte med leder", "Bedre oppfølging", "Åse", date(2027, 2, 15))],
+                 private="Privat notat: tas ikke inn i registeret.",
+                 signed=("Bjørn Sæther", date(2027, 1, 11), "Åse Kjærstad", date(2027, 1, 12)))
+    minutes = incoming / f"{first} referat signert.xlsx"
+    workbook.save(minutes)
+    names.append(minutes.name)
+    wrong = incoming / "ansattliste.xlsx"
+    wrong.write_text("AnsattID;Navn\n1001;Åse Kjærstad\n", encoding="utf-8")
+    names.append(wrong.name)
+    return names
+
+
+def _working_day(first: date, offset: int) -> date:
+    """The `offset`-th weekday from `first` (three conversations a day per the settings)."""
+    day = first
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    for _ in range(offset):
+        day += timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+    return day

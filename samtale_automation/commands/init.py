@@ -1,0 +1,44 @@
+"""`samtale init DIR`: a ready folder — master workbook, samtale.toml, key and the folders."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from samtale_automation.config import DEFAULT_TOML
+from samtale_automation.errors import UsageError
+from samtale_automation.paths import MASTER_XLSM, MASTER_XLSX, Folder, make_private_dir
+from samtale_automation.safe_write import write_private
+from samtale_automation.texts import tr
+from samtale_automation.workbook.build import build_master
+
+
+def init_folder(root: Path, lang: str = "nb") -> list[Path]:
+    """Create a new samtale folder at `root`; refuse to overwrite anything. Returns what was made."""
+    folder = Folder(root.resolve())
+    existing = [p for p in (folder.root / MASTER_XLSX, folder.root / MASTER_XLSM, folder.config,
+                            folder.key, folder.journal) if p.exists()]
+    if existing:
+        raise UsageError(
+            tr("Finnes fra før, og samtale init overskriver ingenting: ",
+               "Already exists, and samtale init overwrites nothing: ")
+            + ", ".join(str(p) for p in existing),
+            hint=tr("Velg en ny mappe, eller flytt filene bort først.",
+                    "Choose a new folder, or move the files away first."),
+        )
+    folder.root.mkdir(parents=True, exist_ok=True)
+    created: list[Path] = []
+    for sub in folder.subdirs():
+        if not sub.exists():
+            make_private_dir(sub)
+            created.append(sub)
+    master = folder.root / MASTER_XLSX
+    temp = folder.root / f".~samtale-init-{MASTER_XLSX}"
+    build_master(temp, lang)
+    temp.replace(master)
+    created.append(master)
+    folder.config.write_text(DEFAULT_TOML, encoding="utf-8")
+    created.append(folder.config)
+    write_private(folder.key, secrets.token_bytes(32))
+    created.append(folder.key)
+    return created

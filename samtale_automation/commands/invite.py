@@ -1,0 +1,219 @@
+"""`samtale invite`: plan → show → confirm → send → tool-owned dates back through a ChangeSet.
+
+The one call the CLI, the Excel button and the demo make. Missing prep files are made first,
+because the invitation carries the employee's file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from samtale_automation.backends import BackendContext, open_backend
+from samtale_automation.commands.deliver import Outgoing, SendReport, dispatch
+from samtale_automation.commands.prep import SUFFIX, prep_path
+from samtale_automation.config import Config, require_config
+from samtale_automation.domain.changeset import ChangeSet
+from samtale_automation.domain.master import Master
+from samtale_automation.domain.messages import CANCEL, SENT, Attachment, Backend, Job, Mail, Meeting, MessageRow, Person
+from samtale_automation.domain.model import Conversation
+from samtale_automation.domain.schema import ACTIONS, CONVERSATIONS, EMPLOYEES, LOG
+from samtale_automation.errors import ConfigError
+from samtale_automation.mail.templates import Templates
+from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
+from samtale_automation.plans.invites import InviteInput, InvitePlan, MailSend, MeetingSend, plan_invites
+from samtale_automation.store.messages import MessageStore
+from samtale_automation.texts import tr
+
+if TYPE_CHECKING:
+    from samtale_automation.commands.workspace import Workspace
+    from samtale_automation.workbook.apply import ApplyResult
+
+INVITATION_KINDS = ("invitation", "update")
+
+
+@dataclass
+class InviteResult:
+    """What `invite` planned, sent, and wrote back."""
+
+    plan: InvitePlan
+    report: SendReport | None = None
+    apply: ApplyResult | None = None
+    prepared: list[str] = field(default_factory=list)
+    confirmed: bool = False
+    backend: str = ""
+
+
+def mailbox_of(config: Config, company: str = "") -> Person:
+    """The sending mailbox from samtale.toml (named `sender_name`, else the company); refuses when not set."""
+    if "@" not in config.mailbox:
+        raise ConfigError(tr("Ingen avsender: [mail] mailbox er ikke satt i samtale.toml.",
+                             "No sender: [mail] mailbox is not set in samtale.toml."),
+                          hint=tr("Skriv postkassen som skal sende invitasjonene, f.eks. "
+                                  'mailbox = "hr@firma.no", under [mail] i samtale.toml.',
+                                  'Write the mailbox that sends the invitations, e.g. mailbox = "hr@firma.no", '
+                                  "under [mail] in samtale.toml."))
+    raw = config.raw or {}
+    name = str(raw.get("mail", {}).get("sender_name", "")) if isinstance(raw.get("mail"), dict) else ""
+    return Person(config.mailbox, name or company)
+
+
+def organizer_is_manager(config: Config) -> bool:
+    """`[mail] organizer = "manager"`: the manager organises; default: the mailbox does."""
+    raw = config.raw or {}
+    mail = raw.get("mail", {}) if isinstance(raw.get("mail"), dict) else {}
+    return str(mail.get("organizer", "mailbox")).strip().casefold() in ("manager", "leder")
+
+
+def prep_file_lookup(workspace: Workspace, master: Master) -> Callable[[Conversation, str], str | None]:
+    """A function telling the name of a conversation's prep file variant, if it exists."""
+    def lookup(conv: Conversation, variant: str) -> str | None:
+        employee = master.employees.get(conv.employee_id)
+        if employee is None:
+            return None
+        path = prep_path(workspace.folder, conv.round, employee, SUFFIX[variant])
+        return path.name if path.exists() else None
+    return lookup
+
+
+def plan(workspace: Workspace, master: Master, config: Config) -> InvitePlan:
+    """Plan the invitations from the workbook and the journal."""
+    with workspace.journal() as journal:
+        store = MessageStore(journal)
+        given = InviteInput(workspace.now, mailbox_of(config, master.settings.company), organizer_is_manager(config),
+                            config.backend, store.meetings(), store.messages(), prep_file_lookup(workspace, master))
+    planned = plan_invites(master, given)
+    # Unreadable cells (a date that is not a date) are why a row is skipped: say so with the cell.
+    sheets = (CONVERSATIONS.name, EMPLOYEES.name, ACTIONS.name)
+    planned.problems[:0] = [p for p in master.problems if p.where.startswith(sheets)]
+    return planned
+
+
+def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samtale",
+               confirm: Callable[[InvitePlan, Backend], bool] = lambda _plan, _backend: True,
+               progress: Callable[[str], None] = lambda _: None,
+               context: BackendContext | None = None, backend: Backend | None = None) -> InviteResult:
+    """Plan, confirm and send the round's invitations; record dates and a Logg row."""
+    config = require_config(workspace.folder.config)
+    master = workspace.load()
+    result = InviteResult(plan(workspace, master, config), backend=config.backend)
+    if dry_run:
+        return result
+    if result.plan.needs_prep:
+        from samtale_automation.commands.prep import run_prep
+
+        made, _ = run_prep(workspace, result.plan.needs_prep, who=who)
+        result.prepared = [item.path.name for item in made.files]
+        master = workspace.load()
+        result.plan = plan(workspace, master, config)
+    if result.plan.empty:
+        return result
+    backend = backend or open_backend(context or BackendContext(workspace.folder, config, workspace.now))
+    try:
+        result.confirmed = confirm(result.plan, backend)
+        if not result.confirmed:
+            return result
+        templates = _templates(workspace)
+        items = [_meeting_outgoing(workspace, master, m, templates) for m in result.plan.meetings]
+        items += [_mail_outgoing(workspace, master, m, templates) for m in result.plan.mails]
+        with workspace.journal() as journal:
+            store = MessageStore(journal)
+            result.report = dispatch(backend, store, items, progress)
+            delivered = store.messages()
+    finally:
+        backend.close()
+    result.apply = workspace.commit(_writeback(workspace, master, result, delivered, who))
+    return result
+
+
+def _templates(workspace: Workspace) -> Callable[[str], Templates]:
+    cache: dict[str, Templates] = {}
+    override = workspace.folder.root / TEMPLATE_OVERRIDE_DIR
+
+    def get(lang: str) -> Templates:
+        if lang not in cache:
+            cache[lang] = Templates(lang, override if override.is_dir() else None)
+        return cache[lang]
+    return get
+
+
+def _attachment(workspace: Workspace, master: Master, wanted: tuple[str, str] | None) -> tuple[Attachment, ...]:
+    if wanted is None:
+        return ()
+    conv = master.conversations.get(wanted[0])
+    employee = master.employees.get(conv.employee_id) if conv else None
+    if conv is None or employee is None:
+        return ()
+    path: Path = prep_path(workspace.folder, conv.round, employee, SUFFIX[wanted[1]])
+    return (Attachment(path.name, path.read_bytes()),) if path.exists() else ()
+
+
+def _meeting_outgoing(workspace: Workspace, master: Master, item: MeetingSend,
+                      templates: Callable[[str], Templates]) -> Outgoing:
+    rendered = templates(item.lang).render(item.template, item.context)
+    meeting = Meeting(key=item.state.key, uid=item.state.uid, sequence=item.state.sequence, subject=rendered.subject,
+                      start=item.start, end=item.end, organizer=item.organizer, attendees=item.attendees,
+                      rooms=item.rooms, location=item.location, body_text=rendered.text, body_html=rendered.html,
+                      attachments=_attachment(workspace, master, item.attachment), stamp=workspace.now,
+                      remote_id=item.state.remote_id, change_key=item.state.change_key)
+    recipients = item.recipients
+    job = Job(recipients, meeting=meeting, cancel=item.method == CANCEL, reason=item.context.get("reason") or "")
+    names = ", ".join(p.name or p.email for p in recipients)
+    return Outgoing(item.group, item.kind, recipients, job, meeting=item.state,
+                    describe=f"{names}: {_label(item.kind)} {item.state.key}")
+
+
+def _mail_outgoing(workspace: Workspace, master: Master, item: MailSend,
+                   templates: Callable[[str], Templates]) -> Outgoing:
+    rendered = templates(item.lang).render(item.template, item.context)
+    mail = Mail(item.group, item.recipients, rendered.subject, rendered.text, rendered.html,
+                _attachment(workspace, master, item.attachment))
+    names = ", ".join(p.name or p.email for p in item.recipients)
+    return Outgoing(item.group, item.kind, item.recipients, Job(item.recipients, mail=mail),
+                    describe=f"{names}: {_label(item.kind)} {item.conversation_id or ''}".rstrip())
+
+
+def _label(kind: str) -> str:
+    labels = {"invitation": tr("invitasjon", "invitation"), "update": tr("endring", "update"),
+              "cancellation": tr("avlysning", "cancellation"), "removal": tr("fjernet fra møtet", "removed"),
+              "follow_up": tr("oppfølgingsmøte", "follow-up meeting"),
+              "follow_up_cancellation": tr("oppfølging avlyst", "follow-up cancelled"),
+              "manager_prep": tr("lederens skjema", "manager's prep file")}
+    return labels.get(kind, kind)
+
+
+def describe(plan: InvitePlan) -> list[str]:
+    """One line per planned message: who gets what (for the plan shown before confirming)."""
+    lines = []
+    for item in plan.meetings:
+        when = item.start.strftime("%d.%m.%Y %H:%M")
+        names = ", ".join(p.name or p.email for p in item.recipients)
+        retry = tr(" (sendes på nytt)", " (again)") if item.retry else ""
+        lines.append(f"{_label(item.kind):<20} {item.state.key:<22} {when}  → {names}{retry}")
+    for mail in plan.mails:
+        names = ", ".join(p.name or p.email for p in mail.recipients)
+        lines.append(f"{_label(mail.kind):<20} {mail.conversation_id or '':<22} {'':16}  → {names}")
+    return lines
+
+
+def _writeback(workspace: Workspace, master: Master, result: InviteResult, rows: list[MessageRow],
+               who: str) -> ChangeSet:
+    """Invitert = today where the journal says the invitation reached the employee (this run or an
+    interrupted one before it); a Logg row for the run."""
+    changes = ChangeSet(tr("Invitasjoner sendt", "Invitations sent"))
+    report = result.report
+    assert report is not None
+    reached = {(row.meeting_key, row.recipient) for row in rows if row.kind in INVITATION_KINDS and row.state == SENT}
+    for conv in master.conversations.values():
+        employee = master.employees.get(conv.employee_id)
+        if conv.invited is None and employee and (conv.conversation_id, employee.email.casefold()) in reached:
+            changes.upsert(CONVERSATIONS.table, conv.conversation_id, invited=workspace.now.date())
+    sent = len(report.delivered)
+    failed = len(report.failed)
+    changes.append(LOG.table, time=workspace.now.replace(tzinfo=None, microsecond=0),
+                   event=tr("Invitasjoner sendt", "Invitations sent"), who=who,
+                   result=tr(f"{sent} meldinger sendt via {result.backend}, {failed} feilet",
+                             f"{sent} messages sent via {result.backend}, {failed} failed"))
+    return changes

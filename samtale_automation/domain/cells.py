@@ -1,0 +1,200 @@
+"""Parse raw cell values (as Excel, LibreOffice or a person left them) into typed values.
+
+Every parser takes what a reader returns (str, float, int, bool, date, datetime or None)
+and either returns the typed value or raises `CellValueError` with a Norwegian reason.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from samtale_automation.domain.model import OSLO
+from samtale_automation.domain.schema import NO, YES
+from samtale_automation.texts import tr
+
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+_FORMULA_START = ("=", "+", "-", "@")
+_DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y", "%d/%m/%Y")
+_DATETIME_FORMATS = ("%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d.%m.%Y kl. %H:%M",
+                     "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H.%M")
+
+
+class CellValueError(ValueError):
+    """A cell holds something that cannot be read as the column's type."""
+
+
+def is_blank(value: Any) -> bool:
+    """Tell whether a cell is empty (None, '' or only spaces)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def as_text(value: Any) -> str:
+    """Read any cell as trimmed text; whole numbers lose their '.0'."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return YES if value else NO
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.strftime("%d.%m.%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d.%m.%Y")
+    return " ".join(str(value).split()) if "\n" not in str(value) else str(value).strip()
+
+
+def as_id(value: Any) -> str:
+    """Read an ID cell: numbers stored as numbers or text give the same ID."""
+    text = as_text(value)
+    if re.fullmatch(r"\d+\.0+", text):
+        text = text.split(".")[0]
+    return text
+
+
+def as_date(value: Any) -> date | None:
+    """Read a date cell (real date, Excel serial number or dd.mm.åååå text)."""
+    if is_blank(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _from_serial(float(value)).date()
+    text = as_text(value)
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise CellValueError(tr(f"«{text}» er ikke en dato (skriv dd.mm.åååå)",
+                            f"«{text}» is not a date (write dd.mm.yyyy)"))
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """Read a date-and-time cell as an aware Europe/Oslo datetime."""
+    if is_blank(value):
+        return None
+    moment: datetime | None = None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        moment = _from_serial(float(value))
+    else:
+        text = as_text(value)
+        for fmt in _DATETIME_FORMATS:
+            try:
+                moment = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        if moment is None:
+            raise CellValueError(tr(
+                f"«{text}» er ikke dato og klokkeslett (skriv dd.mm.åååå tt:mm)",
+                f"«{text}» is not a date and time (write dd.mm.yyyy hh:mm)"))
+    if moment.tzinfo is None:
+        return moment.replace(second=0, microsecond=0, tzinfo=OSLO)
+    return moment.astimezone(OSLO)
+
+
+def as_time(value: Any) -> time | None:
+    """Read a time of day (tt:mm text, an Excel time or a day fraction)."""
+    if is_blank(value):
+        return None
+    if isinstance(value, time):
+        return value
+    if isinstance(value, datetime):
+        return value.time()
+    if isinstance(value, timedelta):
+        return (datetime.min + value).time()
+    if isinstance(value, float) and 0 <= value < 1:
+        return _from_serial(value).time()
+    text = as_text(value).replace(".", ":")
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if match and int(match[1]) < 24 and int(match[2]) < 60:
+        return time(int(match[1]), int(match[2]))
+    raise CellValueError(tr(f"«{text}» er ikke et klokkeslett (skriv tt:mm)",
+                            f"«{text}» is not a time of day (write hh:mm)"))
+
+
+def as_int(value: Any) -> int | None:
+    """Read a whole number, also when it was stored as text."""
+    if is_blank(value):
+        return None
+    if isinstance(value, bool):
+        raise CellValueError(tr("forventet et heltall", "expected a whole number"))
+    if isinstance(value, int | float) and float(value).is_integer():
+        return int(value)
+    text = as_text(value)
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    raise CellValueError(tr(f"«{text}» er ikke et heltall", f"«{text}» is not a whole number"))
+
+
+def as_int_list(value: Any) -> tuple[int, ...]:
+    """Read a list of whole numbers such as «7, 2»."""
+    if is_blank(value):
+        return ()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = as_int(value)
+        return (number,) if number is not None else ()
+    parts = [p for p in re.split(r"[,;\s]+", as_text(value)) if p]
+    try:
+        return tuple(int(p) for p in parts)
+    except ValueError:
+        raise CellValueError(tr(f"«{as_text(value)}» er ikke en liste med tall (f.eks. 7, 2)",
+                                f"«{as_text(value)}» is not a list of numbers (e.g. 7, 2)")) from None
+
+
+def as_yes_no(value: Any, default: bool) -> bool:
+    """Read Ja/Nei (also Yes/No, sant/usann, 1/0); blank gives the default."""
+    if is_blank(value):
+        return default
+    if isinstance(value, bool):
+        return value
+    text = as_text(value).casefold()
+    if text in ("ja", "yes", "j", "y", "1", "sann", "true", "x"):
+        return True
+    if text in ("nei", "no", "n", "0", "usann", "false"):
+        return False
+    raise CellValueError(tr(f"«{as_text(value)}» må være Ja eller Nei",
+                            f"«{as_text(value)}» must be Ja or Nei"))
+
+
+def as_language(value: Any) -> str:
+    """Read a language code (nb or en); blank gives nb."""
+    text = as_text(value).casefold()
+    if text in ("", "nb", "no", "nob", "norsk", "bokmål"):
+        return "nb"
+    if text in ("en", "eng", "engelsk", "english"):
+        return "en"
+    raise CellValueError(tr(f"«{as_text(value)}» er ikke et språk (bruk nb eller en)",
+                            f"«{as_text(value)}» is not a language (use nb or en)"))
+
+
+def is_email(text: str) -> bool:
+    """Tell whether a text looks like one e-mail address."""
+    return bool(_EMAIL.match(text))
+
+
+def looks_like_formula(value: Any) -> bool:
+    """Tell whether text typed into a cell would be read as a formula by Excel."""
+    if not isinstance(value, str) or len(value) < 2 or not value.startswith(_FORMULA_START):
+        return False
+    # «+47 99 99 99 99» and «-5» are harmless; «=HYPERLINK(…)», «@x» and «-x» are not.
+    return value[0] in "=@" or not (value[1].isdigit() or value[1].isspace())
+
+
+def _from_serial(serial: float) -> datetime:
+    """Convert an Excel 1900-system serial number to a naive datetime."""
+    if not 0 <= serial < 2958466:
+        raise CellValueError(tr(f"{serial} er ikke en gyldig Excel-dato",
+                                f"{serial} is not a valid Excel date"))
+    # Round to the second: a serial stored with 15 digits (46407.4166666667) is a hair off
+    # 10:00, and cutting off the fraction would turn it into 09:59.
+    return _EXCEL_EPOCH + timedelta(seconds=round(serial * 86400))

@@ -1,0 +1,280 @@
+"""The master workbook's tables parsed into the domain model.
+
+`parse_master` is pure: raw rows in, model objects and the problems met while parsing out.
+Every problem names its cell, so `samtale check` can tell a person exactly what to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from samtale_automation.domain import cells
+from samtale_automation.domain.cells import CellValueError
+from samtale_automation.domain.model import Action, Conversation, Employee, Question, Round, Settings
+from samtale_automation.domain.rows import RawRow, RawTable, RawWorkbook
+from samtale_automation.domain.schema import (
+    ACTIONS,
+    CONVERSATIONS,
+    EMPLOYEES,
+    QUESTIONS,
+    SETTING_BY_KEY,
+    SETTINGS,
+    TABLE_BY_NAME,
+    Kind,
+    SettingKind,
+    Sheet,
+    topic_for_label,
+)
+from samtale_automation.errors import Problem
+from samtale_automation.texts import tr
+
+
+@dataclass
+class Master:
+    """The parsed master workbook."""
+
+    settings: Settings
+    employees: dict[str, Employee] = field(default_factory=dict)
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+    questions: list[Question] = field(default_factory=list)
+    actions: dict[str, Action] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    raw: RawWorkbook | None = None
+
+    def current_round(self) -> Round:
+        """The round named in Innstillinger with its conversations."""
+        name = self.settings.round
+        prefix = f"{name}-"
+        convs = tuple(c for c in self.conversations.values() if name and c.conversation_id.startswith(prefix))
+        return Round(name, self.settings.period_start, self.settings.period_end, convs)
+
+
+_PARSERS: dict[Kind, Callable[[Any], Any]] = {
+    Kind.ID: cells.as_id,
+    Kind.TEXT: cells.as_text,
+    Kind.EMAIL: cells.as_text,
+    Kind.CHOICE: cells.as_text,
+    Kind.DATE: cells.as_date,
+    Kind.DATETIME: cells.as_datetime,
+    Kind.INT: cells.as_int,
+    Kind.LANG: cells.as_language,
+}
+
+
+def parse_row(table: RawTable, row: RawRow, problems: list[Problem]) -> dict[str, Any]:
+    """Parse each known cell of a row by its column kind; unreadable cells become problems."""
+    parsed: dict[str, Any] = {}
+    for field_name, value in row.values.items():
+        column = table.schema.column(field_name)
+        try:
+            if cells.is_blank(value):
+                parsed[field_name] = None  # each builder knows its column's default
+            elif column.kind in (Kind.YES_NO, Kind.YES_BLANK):
+                parsed[field_name] = cells.as_yes_no(value, default=False)
+            else:
+                parsed[field_name] = _PARSERS[column.kind](value)
+        except CellValueError as exc:
+            problems.append(Problem(table.cell(row, field_name), str(exc), _fix_for(column.kind)))
+            parsed[field_name] = None
+    return parsed
+
+
+def _fix_for(kind: Kind) -> str:
+    return {
+        Kind.DATE: tr("Skriv datoen som dd.mm.åååå.", "Write the date as dd.mm.yyyy."),
+        Kind.DATETIME: tr("Skriv dato og klokkeslett som dd.mm.åååå tt:mm.",
+                          "Write date and time as dd.mm.yyyy hh:mm."),
+        Kind.YES_NO: tr("Velg Ja eller Nei.", "Choose Ja or Nei."),
+        Kind.YES_BLANK: tr("Skriv Ja, eller la cellen stå tom.", "Write Ja, or leave it blank."),
+        Kind.LANG: tr("Skriv nb eller en.", "Write nb or en."),
+        Kind.INT: tr("Skriv et heltall.", "Write a whole number."),
+    }.get(kind, "")
+
+
+def parse_settings(table: RawTable | None, problems: list[Problem]) -> Settings:
+    """Read Innstillinger rows into Settings; unknown or invalid values become problems."""
+    values: dict[str, Any] = {}
+    if table is None:
+        return Settings()
+    for row in table.rows:
+        key_text = cells.as_text(row.values.get("key"))
+        spec = SETTING_BY_KEY.get(key_text.casefold())
+        if spec is None:
+            problems.append(Problem(
+                table.cell(row, "key"),
+                tr(f"ukjent innstilling «{key_text}»", f"unknown setting «{key_text}»"),
+                tr("Rett skrivemåten eller slett raden.", "Correct the spelling or delete the row."),
+            ))
+            continue
+        raw = row.values.get("value")
+        if cells.is_blank(raw):
+            raw = spec.default
+        where = table.cell(row, "value")
+        try:
+            value = _parse_setting(spec.kind, raw)
+        except CellValueError as exc:
+            problems.append(Problem(where, f"{spec.key}: {exc}"))
+            continue
+        if isinstance(value, int) and (
+            (spec.minimum is not None and value < spec.minimum)
+            or (spec.maximum is not None and value > spec.maximum)
+        ):
+            problems.append(Problem(
+                where,
+                tr(f"{spec.key} er {value}", f"{spec.key} is {value}"),
+                tr(f"Bruk et tall fra {spec.minimum} til {spec.maximum}.",
+                   f"Use a number from {spec.minimum} to {spec.maximum}."),
+            ))
+            continue
+        if value is not None and value != ():
+            values[spec.field] = value
+    settings = replace(Settings(), **values)
+    if settings.workday_end <= settings.workday_start:
+        problems.append(Problem(
+            SETTINGS.name,
+            tr("Arbeidstid slutt er før arbeidstid start.", "Workday end is before workday start."),
+            tr("Rett klokkeslettene.", "Correct the times."),
+        ))
+    return settings
+
+
+def _parse_setting(kind: SettingKind, raw: Any) -> Any:
+    if kind is SettingKind.DATE:
+        return cells.as_date(raw)
+    if kind is SettingKind.INT:
+        return cells.as_int(raw)
+    if kind is SettingKind.TIME:
+        return cells.as_time(raw)
+    if kind is SettingKind.INT_LIST:
+        return cells.as_int_list(raw)
+    if kind is SettingKind.LANG:
+        return cells.as_language(raw)
+    return cells.as_text(raw)
+
+
+def parse_master(raw: RawWorkbook) -> Master:
+    """Parse every table of a raw workbook into a Master (pure; collects problems)."""
+    problems: list[Problem] = []
+    for schema in raw.missing:
+        problems.append(Problem(
+            schema.name,
+            tr(f"fant ikke tabellen «{schema.table}» (arket «{schema.name}»)",
+               f"table «{schema.table}» (sheet «{schema.name}») not found"),
+            tr("Lag arket på nytt fra en ny arbeidsbok (samtale init) og kopier inn radene.",
+               "Recreate the sheet from a new workbook (samtale init) and copy the rows in."),
+        ))
+    for found in raw.tables.values():
+        for header in found.missing_headers:
+            problems.append(Problem(
+                found.sheet_name,
+                tr(f"kolonnen «{header}» mangler i tabellen {found.schema.table}",
+                   f"column «{header}» is missing from table {found.schema.table}"),
+                tr(f"Legg til en kolonne med overskriften «{header}».",
+                   f"Add a column headed «{header}»."),
+            ))
+    master = Master(settings=parse_settings(raw.tables.get(SETTINGS.table), problems),
+                        raw=raw, problems=problems)
+    for schema, build in ((EMPLOYEES, _employee), (CONVERSATIONS, conversation_from_row),
+                          (QUESTIONS, _question), (ACTIONS, _action)):
+        table = raw.tables.get(schema.table)
+        if table is None:
+            continue
+        for row in table.rows:
+            parsed = parse_row(table, row, problems)
+            item = build(parsed)
+            if item is None:
+                continue
+            _store(master, schema, item)
+    return master
+
+
+def _store(master: Master, schema: Sheet, item: Any) -> None:
+    # The first row with an ID wins; `check` reports the duplicates with both cells.
+    if schema is EMPLOYEES:
+        master.employees.setdefault(item.employee_id, item)
+    elif schema is CONVERSATIONS:
+        master.conversations.setdefault(item.conversation_id, item)
+    elif schema is QUESTIONS:
+        master.questions.append(item)
+    elif schema is ACTIONS:
+        master.actions.setdefault(item.action_id, item)
+
+
+def _employee(p: dict[str, Any]) -> Employee | None:
+    if not p.get("employee_id"):
+        return None
+    return Employee(
+        employee_id=p["employee_id"],
+        name=p.get("name") or "",
+        email=p.get("email") or "",
+        department=p.get("department") or "",
+        title=p.get("title") or "",
+        manager_id=p.get("manager_id") or "",
+        active=p.get("active", True) is not False,
+        language=p.get("language") or "nb",
+    )
+
+
+def conversation_from_row(p: dict[str, Any]) -> Conversation | None:
+    if not p.get("conversation_id"):
+        return None
+    dates = ("invited", "prep_returned", "manager_prepared", "minutes_returned",
+             "signed_employee", "signed_manager")
+    return Conversation(
+        conversation_id=p["conversation_id"],
+        employee_id=p.get("employee_id") or "",
+        manager_id=p.get("manager_id") or "",
+        start=p.get("start"),
+        end=p.get("end"),
+        place=p.get("place") or "",
+        cancelled=bool(p.get("cancelled")),
+        cancel_reason=p.get("cancel_reason") or "",
+        note=p.get("note") or "",
+        **{name: p.get(name) for name in dates},
+    )
+
+
+def _question(p: dict[str, Any]) -> Question | None:
+    if not p.get("question_id"):
+        return None
+    topic = topic_for_label(p.get("topic") or "")
+    follow = tuple(line.strip(" -•\t") for line in (p.get("follow_ups") or "").splitlines())
+    return Question(
+        question_id=p["question_id"],
+        topic=topic.key if topic else "",
+        text=p.get("text") or "",
+        follow_ups=tuple(f for f in follow if f),
+        mandatory=p.get("mandatory") is True,
+        applies_to=p.get("applies_to") or "Alle",
+        active=p.get("active", True) is not False,
+    )
+
+
+def _action(p: dict[str, Any]) -> Action | None:
+    if not p.get("action_id"):
+        return None
+    return Action(
+        action_id=p["action_id"],
+        conversation_id=p.get("conversation_id") or "",
+        employee_id=p.get("employee_id") or "",
+        description=p.get("description") or "",
+        goal=p.get("goal") or "",
+        owner=p.get("owner") or "",
+        deadline=p.get("deadline"),
+        status=p.get("status") or "Ikke startet",
+        follow_up=p.get("follow_up"),
+        source=p.get("source") or "",
+    )
+
+
+def cell_of(master: Master, table: str, key: str, field_name: str) -> str:
+    """The address of a row's cell, e.g. «Samtaler!D5»; «Samtaler: <key>» when the row is not in the file."""
+    raw = master.raw.tables.get(table) if master.raw else None
+    if raw is not None and raw.schema.key is not None:
+        for row in raw.rows:
+            value = row.values.get(raw.schema.key)
+            if value is not None and cells.as_id(value) == key:
+                return raw.cell(row, field_name)
+    return f"{TABLE_BY_NAME[table].name}: {key}"

@@ -1,0 +1,145 @@
+"""What goes into a prep file, and what comes back from a returned one (DESIGN.md §5).
+
+Plain data, no I/O: `prep.py` assembles PrepContent from the register, `prepsheets.py` writes
+it, `returned.py` reads a returned file into a ReturnedFile, `guide.py` makes the manager's
+conversation guide from one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+#: Bump when the layout of prep files changes in a way the reader must know about.
+TEMPLATE_VERSION = "1"
+KNOWN_TEMPLATE_VERSIONS = frozenset({TEMPLATE_VERSION})
+
+EMPLOYEE = "ansatt"
+MANAGER = "leder"
+VARIANTS = (EMPLOYEE, MANAGER)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who and what a file is about; travels inside the file, signed with the folder's key."""
+
+    conversation_id: str
+    employee_id: str
+    variant: str  # EMPLOYEE or MANAGER
+    round: str
+    template_version: str = TEMPLATE_VERSION
+
+
+@dataclass(frozen=True)
+class PrepQuestion:
+    """One question of the menu as it appears in one person's prep file."""
+
+    question_id: str
+    topic: str  # topic key (schema.TOPICS)
+    topic_label: str
+    text: str
+    follow_ups: tuple[str, ...] = ()
+    mandatory: bool = False
+
+
+@dataclass(frozen=True)
+class PastAction:
+    """One of the employee's actions from an earlier round, to be assessed."""
+
+    action_id: str
+    description: str
+    goal: str = ""
+    deadline: date | None = None
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class PrepContent:
+    """Everything one prep file shows: the employee's own data and their manager's name and e-mail."""
+
+    identity: Identity
+    lang: str
+    company: str
+    employee_name: str
+    manager_name: str
+    manager_email: str
+    start: datetime | None
+    place: str
+    prep_deadline: date | None
+    minutes_deadline_days: int
+    max_questions: int
+    questions: tuple[PrepQuestion, ...]
+    past_actions: tuple[PastAction, ...] = ()
+    department: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class ReturnedAction:
+    """An agreed action written in the minutes."""
+
+    description: str
+    goal: str
+    owner: str
+    deadline: date | None
+    row: int  # sheet row, for messages
+
+
+@dataclass
+class ReturnedFile:
+    """A returned prep/minutes file, read and checked (see returned.read_returned)."""
+
+    identity: Identity
+    modified: datetime | None  # the file's own last-saved time (docProps/core.xml)
+    chosen: list[str] = field(default_factory=list)  # question IDs, in menu order
+    notes: dict[str, str] = field(default_factory=dict)  # question ID -> own notes
+    assessments: dict[str, str] = field(default_factory=dict)  # past action ID -> own assessment
+    other_topics: str = ""
+    feedback_to_leader: str = ""
+    manager_view: str = ""  # manager variant: their view of the period
+    feedback_to_give: str = ""  # manager variant
+    development_ideas: str = ""  # manager variant
+    summaries: dict[str, str] = field(default_factory=dict)  # topic key -> minutes summary
+    actions: list[ReturnedAction] = field(default_factory=list)
+    private_note: str = ""  # stays in the archived file; never copied to the register
+    signed_employee_name: str = ""
+    signed_employee_date: date | None = None
+    signed_manager_name: str = ""
+    signed_manager_date: date | None = None
+    problems: list[str] = field(default_factory=list)  # what was odd but did not reject the file (message language)
+
+    @property
+    def prep_filled(self) -> bool:
+        """Tell whether the prep part holds anything (choices, notes or free text)."""
+        return bool(self.chosen or any(self.notes.values()) or self.other_topics or self.feedback_to_leader
+                    or self.manager_view or self.feedback_to_give or self.development_ideas)
+
+    @property
+    def minutes_filled(self) -> bool:
+        """Tell whether the minutes part holds anything."""
+        return bool(any(self.summaries.values()) or self.actions or self.signed_employee_date
+                    or self.signed_manager_date)
+
+
+@dataclass(frozen=True)
+class GuideContent:
+    """The manager's conversation guide, made from the employee's returned prep."""
+
+    identity: Identity
+    lang: str
+    company: str
+    employee_name: str
+    manager_name: str
+    start: datetime | None
+    place: str
+    chosen: tuple[PrepQuestion, ...]
+    notes: dict[str, str]
+    past_actions: tuple[PastAction, ...]
+    assessments: dict[str, str]
+    other_topics: str
+    feedback_to_leader: str
+    noted: tuple[PrepQuestion, ...] = ()  # questions not chosen that the employee still wrote a note on
+
+
+#: Written into every prep file as its created/modified time so the same content gives the same bytes.
+FIXED_CREATED = datetime(2020, 1, 1)

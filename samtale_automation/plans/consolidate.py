@@ -1,0 +1,196 @@
+"""Consolidation: the register and the returned files → one ChangeSet and a decision per file.
+
+Pure (DESIGN.md §4–§6): nothing is read or written here. Rules:
+- a file whose conversation is not in the workbook, or whose employee does not match it, is
+  quarantined;
+- a returned prep sets «Forberedelse mottatt» (employee) or «Leder forberedt» (manager) and asks
+  for the manager's conversation guide;
+- returned minutes set «Referat mottatt», the sign-off dates and the agreed actions as Tiltak rows
+  `<SamtaleID>-<n>` (seeded columns); an action missing from a newer version is marked, not deleted;
+- of two returns of the same conversation and variant the one saved last counts; the manager's
+  signed minutes outrank the employee's; the private note never reaches the register.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from samtale_automation.domain.changeset import ChangeSet
+from samtale_automation.domain.master import Master
+from samtale_automation.domain.model import OSLO, Conversation
+from samtale_automation.domain.prepsheet import EMPLOYEE, FIXED_CREATED, MANAGER, ReturnedFile
+from samtale_automation.domain.schema import ACTION_STATUSES, ACTIONS, CONVERSATIONS, LOG
+from samtale_automation.texts import tr
+
+ACCEPTED = "accepted"
+QUARANTINED = "quarantined"
+DUPLICATE = "duplicate"
+REMOVED_MARK = " – ikke med i nyeste referat"
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A file found in innkommende/: read into a ReturnedFile, or rejected with a reason."""
+
+    name: str
+    sha256: str
+    arrived: datetime  # the file's time on disk, aware
+    returned: ReturnedFile | None
+    rejection: str | None = None
+
+    @property
+    def saved(self) -> datetime:
+        """When the file was saved: its own modified time, else (unknown, or still the template's) its arrival."""
+        moment = self.arrived
+        own = self.returned.modified if self.returned else None
+        if own is not None and own.replace(tzinfo=None) > FIXED_CREATED:
+            moment = own
+        return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A return accepted earlier (from the journal): what it counted for."""
+
+    conversation_id: str
+    variant: str
+    saved: datetime
+    has_prep: bool
+    has_minutes: bool
+    manager_signed: bool
+
+
+@dataclass
+class Decision:
+    """What happens to one arrival."""
+
+    arrival: Arrival
+    outcome: str  # ACCEPTED, QUARANTINED or DUPLICATE
+    reason: str = ""  # why quarantined, or what it counted for
+    conversation: Conversation | None = None
+    counts_prep: bool = False
+    counts_minutes: bool = False
+
+
+@dataclass
+class CollectPlan:
+    """The ChangeSet for the workbook, a decision per file, and the guides to make."""
+
+    changeset: ChangeSet
+    decisions: list[Decision] = field(default_factory=list)
+    guides: list[Decision] = field(default_factory=list)  # accepted employee preps that count
+
+
+def _minutes_rank(variant: str, manager_signed: bool, saved: datetime) -> tuple[bool, datetime]:
+    # The manager's signed minutes outrank the employee's; then the one saved last.
+    return (variant == MANAGER and manager_signed, saved)
+
+
+def plan_collect(master: Master, arrivals: list[Arrival], counted: list[Counted], seen: set[str],
+                 now: datetime, who: str) -> CollectPlan:
+    """Decide every arrival and build the ChangeSet (`seen`: sha256 of files accepted before)."""
+    plan = CollectPlan(ChangeSet(tr("Innsamling av returnerte filer", "Collecting returned files")))
+    best_prep: dict[tuple[str, str], datetime] = {}
+    best_minutes: dict[str, tuple[bool, datetime]] = {}
+    for item in counted:
+        if item.has_prep:
+            key = (item.conversation_id, item.variant)
+            best_prep[key] = max(best_prep.get(key, item.saved), item.saved)
+        if item.has_minutes:
+            rank = _minutes_rank(item.variant, item.manager_signed, item.saved)
+            best_minutes[item.conversation_id] = max(best_minutes.get(item.conversation_id, rank), rank)
+    for arrival in sorted(arrivals, key=lambda a: (a.saved, a.name)):
+        decision = _decide(master, arrival, seen)
+        plan.decisions.append(decision)
+        if decision.outcome != ACCEPTED:
+            continue
+        returned, conv = arrival.returned, decision.conversation
+        assert returned is not None and conv is not None
+        seen.add(arrival.sha256)
+        variant = returned.identity.variant
+        if returned.prep_filled and arrival.saved >= best_prep.get((conv.conversation_id, variant), arrival.saved):
+            best_prep[(conv.conversation_id, variant)] = arrival.saved
+            decision.counts_prep = True
+            field_name = "prep_returned" if variant == EMPLOYEE else "manager_prepared"
+            plan.changeset.upsert_row(CONVERSATIONS.table, conv.conversation_id, {field_name: arrival.saved.date()})
+            if variant == EMPLOYEE:
+                plan.guides = [g for g in plan.guides if g.conversation is not conv] + [decision]
+        manager_signed = returned.signed_manager_date is not None
+        rank = _minutes_rank(variant, manager_signed, arrival.saved)
+        if returned.minutes_filled and rank >= best_minutes.get(conv.conversation_id, rank):
+            best_minutes[conv.conversation_id] = rank
+            decision.counts_minutes = True
+            _minutes_changes(plan.changeset, master, conv, returned, arrival)
+        decision.reason = _summary(decision)
+        plan.changeset.append(LOG.table, time=now.astimezone(OSLO).replace(tzinfo=None, microsecond=0),
+                              event=tr("Fil mottatt", "File received"), who=who,
+                              result=f"{arrival.name}: {decision.reason}")
+    for decision in plan.decisions:
+        if decision.outcome == QUARANTINED:
+            plan.changeset.append(LOG.table, time=now.astimezone(OSLO).replace(tzinfo=None, microsecond=0),
+                                  event=tr("Fil i karantene", "File quarantined"), who=who,
+                                  result=f"{decision.arrival.name}: {decision.reason}")
+    return plan
+
+
+def _decide(master: Master, arrival: Arrival, seen: set[str]) -> Decision:
+    if arrival.returned is None:
+        return Decision(arrival, QUARANTINED, arrival.rejection or tr("kunne ikke leses", "could not be read"))
+    identity = arrival.returned.identity
+    conv = master.conversations.get(identity.conversation_id)
+    if conv is None:
+        return Decision(arrival, QUARANTINED, tr(
+            f"samtalen {identity.conversation_id} finnes ikke i arbeidsboken. Er den slettet, eller kommer filen "
+            "fra en annen mappe? Legg samtalen inn igjen i Samtaler og legg filen tilbake i innkommende/.",
+            f"conversation {identity.conversation_id} is not in the workbook. Was it deleted, or is the file from "
+            "another folder? Add the conversation to Samtaler again and put the file back in innkommende/."))
+    if conv.employee_id != identity.employee_id:
+        return Decision(arrival, QUARANTINED, tr(
+            f"filen hører til ansatt {identity.employee_id}, men samtalen {conv.conversation_id} gjelder "
+            f"{conv.employee_id}. Sjekk at riktig fil ble sendt.",
+            f"the file belongs to employee {identity.employee_id}, but conversation {conv.conversation_id} is "
+            f"for {conv.employee_id}. Check that the right file was sent."), conv)
+    if arrival.sha256 in seen:
+        return Decision(arrival, DUPLICATE, tr("samme fil er mottatt før; ingenting endret",
+                                               "the same file was received before; nothing changed"), conv)
+    if not (arrival.returned.prep_filled or arrival.returned.minutes_filled):
+        return Decision(arrival, QUARANTINED, tr(
+            "filen er ikke fylt ut. Fyll ut forberedelsen eller referatet, lagre, og send den igjen.",
+            "the file is not filled in. Fill in the preparation or the minutes, save, and send it again."), conv)
+    return Decision(arrival, ACCEPTED, conversation=conv)
+
+
+def _minutes_changes(changeset: ChangeSet, master: Master, conv: Conversation, returned: ReturnedFile,
+                     arrival: Arrival) -> None:
+    values: dict[str, object] = {"minutes_returned": arrival.saved.date()}
+    if returned.signed_employee_date:
+        values["signed_employee"] = returned.signed_employee_date
+    if returned.signed_manager_date:
+        values["signed_manager"] = returned.signed_manager_date
+    changeset.upsert_row(CONVERSATIONS.table, conv.conversation_id, values)
+    source = tr(f"Referat ({returned.identity.variant}) {arrival.saved.astimezone(OSLO):%d.%m.%Y}",
+                f"Minutes ({returned.identity.variant}) {arrival.saved.astimezone(OSLO):%d.%m.%Y}")
+    for number, action in enumerate(returned.actions, start=1):
+        action_id = f"{conv.conversation_id}-{number}"
+        fields: dict[str, object] = {"conversation_id": conv.conversation_id, "employee_id": conv.employee_id,
+                                     "description": action.description, "goal": action.goal,
+                                     "owner": action.owner, "deadline": action.deadline, "source": source}
+        if action_id not in master.actions:
+            fields["status"] = ACTION_STATUSES[0]
+        changeset.upsert_row(ACTIONS.table, action_id, fields)
+    prefix = f"{conv.conversation_id}-"
+    for existing in master.actions.values():
+        suffix = existing.action_id[len(prefix):]
+        if (existing.action_id.startswith(prefix) and suffix.isdigit() and int(suffix) > len(returned.actions)
+                and not existing.source.endswith(REMOVED_MARK)):
+            changeset.upsert(ACTIONS.table, existing.action_id, source=existing.source + REMOVED_MARK)
+
+
+def _summary(decision: Decision) -> str:
+    parts = []
+    if decision.counts_prep:
+        parts.append(tr("forberedelse registrert", "preparation recorded"))
+    if decision.counts_minutes:
+        parts.append(tr("referat registrert", "minutes recorded"))
+    return ", ".join(parts) or tr("arkivert; en nyere versjon gjelder", "archived; a newer version counts")

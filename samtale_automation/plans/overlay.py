@@ -1,0 +1,45 @@
+"""What the workbook will say once pending ChangeSets are applied (for `status` and planning).
+
+Applies the same merge rule as the file applier, in memory, to the raw rows just read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from samtale_automation.domain import cells
+from samtale_automation.domain.changeset import ChangeSet, merge_row
+from samtale_automation.domain.rows import RawRow, RawWorkbook
+
+PENDING_ROW = 0  # excel_row of a row that exists only in a pending change
+
+
+def overlay_pending(raw: RawWorkbook, changesets: list[ChangeSet],
+                    last_written: Callable[[str], dict[str, dict[str, Any]]]) -> RawWorkbook:
+    """Apply pending ChangeSets to raw rows in memory (the workbook file is not touched)."""
+    indexes: dict[str, dict[str, RawRow]] = {}
+    for changeset in changesets:
+        for change in changeset.changes:
+            table = raw.tables.get(change.table)
+            if table is None:
+                continue
+            if change.key is None:
+                table.rows.append(RawRow(PENDING_ROW, dict(change.values)))
+                continue
+            key_field = table.schema.key
+            assert key_field is not None
+            if change.table not in indexes:
+                index: dict[str, RawRow] = {}
+                for existing in table.rows:
+                    index.setdefault(cells.as_id(existing.values.get(key_field)), existing)
+                indexes[change.table] = index
+            row = indexes[change.table].get(change.key)
+            current = dict(row.values) if row is not None else None
+            writes, _ = merge_row(change, current, last_written(change.table).get(change.key, {}))
+            if row is None:
+                row = indexes[change.table][change.key] = RawRow(PENDING_ROW, writes)
+                table.rows.append(row)
+            else:
+                row.values.update(writes)
+    return raw

@@ -1,0 +1,74 @@
+"""`samtale status`: where each conversation stands, and keeping the Status column true.
+
+Status is derived (model.derive_status), never typed; `status_changes` gives the upserts
+that bring the workbook's Status column in line with the derived status.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from typing import Any
+
+from samtale_automation.domain.changeset import PendingChange
+from samtale_automation.domain.master import Master
+from samtale_automation.domain.model import OSLO, Conversation
+from samtale_automation.domain.schema import STATUS_LABELS
+
+
+def round_conversations(master: Master) -> list[Conversation]:
+    """The current round's conversations (all of them when no round is set), by ID."""
+    current = master.current_round()
+    convs = current.conversations if current.name else tuple(master.conversations.values())
+    return sorted(convs, key=lambda c: c.conversation_id)
+
+
+def status_report(master: Master, pending: list[PendingChange], now: datetime) -> dict[str, Any]:
+    """The `status --json` object: round, conversations, actions, counts, pending_changes."""
+    conversations = round_conversations(master)
+    counts = Counter(c.status(now) for c in conversations)
+    return {
+        "round": master.settings.round or None,
+        "conversations": [{
+            "id": c.conversation_id,
+            "employee_id": c.employee_id,
+            "manager_id": c.manager_id,
+            "start": _iso(c.start),
+            "end": _iso(c.end),
+            "place": c.place or None,
+            "status": c.status(now),
+            "invited": _iso(c.invited),
+            "prep_returned": _iso(c.prep_returned),
+            "manager_prepared": _iso(c.manager_prepared),
+            "minutes_returned": _iso(c.minutes_returned),
+            "signed_employee": _iso(c.signed_employee),
+            "signed_manager": _iso(c.signed_manager),
+        } for c in conversations],
+        "actions": [{
+            "id": a.action_id,
+            "conversation_id": a.conversation_id,
+            "employee_id": a.employee_id,
+            "owner": a.owner or None,
+            "deadline": _iso(a.deadline),
+            "status": a.status,
+        } for a in sorted(master.actions.values(), key=lambda a: a.action_id)],
+        "counts": {code: counts.get(code, 0) for code in STATUS_LABELS},
+        "pending_changes": [{"id": p.changeset.id, "reason": pending_reason(p)} for p in pending],
+    }
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(OSLO).isoformat()
+    return value.isoformat()
+
+
+
+
+def pending_reason(pending: PendingChange) -> str:
+    """What a pending ChangeSet is, and why it waits if an apply was refused."""
+    if pending.blocked_reason:
+        return f"{pending.changeset.reason}: {pending.blocked_reason}"
+    return pending.changeset.reason

@@ -1,0 +1,72 @@
+"""The layout contract between the prep-file writer and the reader (DESIGN.md §5).
+
+The writer (`prepsheets.py`) marks every input region with a workbook-level defined name and
+the reader (`returned.py`) finds the regions through those names only, so a file still reads
+after a person inserted rows or changed column widths. Changing a name here, or what a region
+holds, changes the template: bump `prep_model.TEMPLATE_VERSION` then.
+"""
+
+from __future__ import annotations
+
+# ---- sheets -------------------------------------------------------------------------------
+
+#: The very hidden sheet that carries the file's identity (key in column A, value in B).
+IDENTITY_SHEET = "_samtale"
+
+#: Visible sheet names per language. The reader never relies on them: it follows the names.
+PREP_SHEET = {"nb": "Forberedelse", "en": "Preparation"}
+MINUTES_SHEET = {"nb": "Referat", "en": "Minutes"}
+GUIDE_SHEET = {"nb": "Samtaleguide", "en": "Conversation guide"}
+
+# ---- identity keys (column A of the identity sheet) ---------------------------------------
+
+ID_CONVERSATION = "SamtaleID"
+ID_EMPLOYEE = "AnsattID"
+ID_VARIANT = "Variant"
+ID_ROUND = "Runde"
+ID_TEMPLATE = "Malversjon"
+ID_MAC = "MAC"
+ID_MAX_CHOICES = "MaksValg"  # the limit of chosen questions this file was made with
+ID_REGIONS = "Områder"  # comma-separated defined names this file was made with
+
+# ---- defined names (workbook scope) -------------------------------------------------------
+
+# Forberedelse, employee variant: one row per question; topic heading rows have no ID.
+N_QUESTION_ID = "SporsmalID"
+N_CHOOSE = "Velg"
+N_NOTES = "Notater"
+N_COUNTER = "Teller"
+N_OTHER_TOPICS = "AndreTema"
+N_FEEDBACK_TO_LEADER = "TilbakemeldingLeder"
+
+# Forberedelse, manager variant.
+N_MANAGER_VIEW = "LederSyn"
+N_FEEDBACK_TO_GIVE = "TilbakemeldingGi"
+N_DEVELOPMENT_IDEAS = "Utviklingsideer"
+
+# Forberedelse, both variants: last round's actions, one row each.
+N_PAST_ACTION_ID = "TiltakID"
+N_ASSESSMENT = "Vurdering"
+
+# Referat, both variants. Sammendrag is the summary column; the topic label is the cell to its left.
+N_SUMMARY = "Sammendrag"
+N_ACTIONS = "Referattiltak"  # four columns: description, goal, owner, deadline
+N_PRIVATE_NOTE = "PrivatNotat"
+N_SIGN_EMPLOYEE_NAME = "SignAnsattNavn"
+N_SIGN_EMPLOYEE_DATE = "SignAnsattDato"
+N_SIGN_MANAGER_NAME = "SignLederNavn"
+N_SIGN_MANAGER_DATE = "SignLederDato"
+
+MINUTES_NAMES = (N_SUMMARY, N_ACTIONS, N_PRIVATE_NOTE, N_SIGN_EMPLOYEE_NAME, N_SIGN_EMPLOYEE_DATE,
+                 N_SIGN_MANAGER_NAME, N_SIGN_MANAGER_DATE)
+
+#: Empty rows given for agreed actions (the issue asks for room for at least 15; people may insert more).
+ACTION_ROWS = 15
+#: Columns of the action region, left to right.
+ACTION_COLUMNS = 4
+
+# ---- values -------------------------------------------------------------------------------
+
+#: The «choose» dropdown's values per language; the reader accepts anything cells.as_yes_no does.
+CHOICE_VALUES = {"nb": ("Ja", "Nei"), "en": ("Yes", "No")}
+

@@ -1,0 +1,62 @@
+"""`invite` end to end through the graph backend and its stand-in: throttling absorbed and reported.
+
+The core (plan, journal, dispatch in batches, write-back) drives the real GraphBackend against the
+loopback Graph stand-in, which answers a burst of 429s with Retry-After: every invitation and mail
+arrives exactly once, the run reports how long it waited, and a second run sends nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from folders import make_folder
+from graph_server import GraphServer, static_backend
+
+from samtale_automation.commands.invite import run_invite
+
+
+@pytest.fixture
+def server() -> Iterator[GraphServer]:
+    """A plain-HTTP Graph stand-in."""
+    started = GraphServer().start()
+    yield started
+    started.stop()
+
+
+def test_a_burst_of_429s_is_absorbed_and_reported(tmp_path: Path, server: GraphServer, nb_messages: None,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    ws = make_folder(tmp_path / "f")
+    waits: list[float] = []
+    backend = static_backend(server, "hr@firma.example", slept=waits)
+    server.fail_next(3, 429, retry_after=5)  # the first three HTTP requests are throttled
+    server.fail_next(4, 429, retry_after=7, inner=True)  # and four inside the next $batch
+
+    result = run_invite(ws, backend=backend)
+    report = result.report
+    assert report is not None and not report.failed and report.stopped is None
+    assert len(report.delivered) == 4  # two invitations, two mails with the manager's file
+    assert waits and report.waited_seconds == sum(waits) and report.retries == len(waits)
+    assert 5 in waits and 7 in waits
+
+    invitations = Counter((n.event_id, n.recipient) for n in server.notices if n.kind == "invitation")
+    # employee and manager of two meetings, and the room of one, once each
+    assert sorted(invitations.values()) == [1, 1, 1, 1, 1]
+    assert sorted(r for _, r in invitations) == ["ase@firma.example", "ase@firma.example", "bjorn@firma.example",
+                                                 "cecilie@firma.example", "rom-fjorden@firma.example"]
+    assert all(n.snapshot.attachments for n in server.notices)  # each invitation carried the prep file
+    assert len(server.live_events("hr@firma.example")) == 2
+    assert [m.to for m in server.mails] == [["ase@firma.example"], ["ase@firma.example"]]  # the manager's files
+    assert all(len(m.files) == 1 and m.files[0].name.endswith("leder.xlsx") for m in server.mails)
+    assert ws.load().conversations["2027-2"].invited == ws.now.date()
+    from samtale_automation.faces.cli import _report_send
+
+    _report_send(report, "meldinger")
+    summary = capsys.readouterr().out
+    assert f"Serveren ba oss vente: {len(waits)} nye forsøk, {sum(waits):.0f} s venting i alt." in summary
+
+    sent = server.sent_count()
+    again = run_invite(ws, backend=static_backend(server, "hr@firma.example"))
+    assert again.plan.empty and server.sent_count() == sent

@@ -1,0 +1,104 @@
+"""Planning and writing the round's prep files (`samtale prep`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from samtale_automation.commands.init import init_folder
+from samtale_automation.commands.prep import plan_prep, run_prep
+from samtale_automation.commands.workspace import Workspace
+from samtale_automation.domain.changeset import ChangeSet
+from samtale_automation.domain.model import OSLO
+from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER
+from samtale_automation.plans.rounds import plan_new_round
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=OSLO)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    """A folder with a leader, three employees (one cancelled later) and round 2027 started."""
+    init_folder(tmp_path / "f")
+    ws = Workspace.open(tmp_path / "f", NOW)
+    staff = ChangeSet("staff")
+    staff.upsert("Ansatte", "1", name="Åse Leder", email="ase@firma.example", department="Ledelse", active="Ja")
+    staff.upsert("Ansatte", "2", name="Bjørn Ansatt", email="bjorn@firma.example", manager_id="1",
+                 department="Regnskap", title="Rådgiver", active="Ja")
+    staff.upsert("Ansatte", "3", name="=HYPERLINK(\"x\")", email="c@firma.example", manager_id="1", active="Ja")
+    staff.upsert("Ansatte", "4", name="Dina Avlyst", email="d@firma.example", manager_id="1", active="Ja")
+    staff.upsert("Sporsmal", "X1", topic="Trivsel og motivasjon", text="Bare for regnskap?", follow_ups="Hvorfor?",
+                 mandatory="Nei", applies_to="Avdeling:Regnskap", active="Ja")
+    staff.upsert("Sporsmal", "X2", topic="Trivsel og motivasjon", text="Inaktivt spørsmål", active="Nei")
+    staff.upsert("Tiltak", "2026-2-1", conversation_id="2026-2", employee_id="2", description="Kurs i Excel",
+                 deadline=datetime(2026, 6, 1).date(), status="Fullført")
+    staff.upsert("Tiltak", "2026-3-1", conversation_id="2026-3", employee_id="3", description="Annen persons tiltak")
+    ws.commit(staff)
+    ws.commit(plan_new_round(ws.load(), "2027", None, None, NOW, "test").changeset)
+    cancel = ChangeSet("cancel")
+    cancel.upsert("Samtaler", "2027-4", force=True, cancelled="Ja")
+    cancel.upsert("Samtaler", "2027-2", force=True, start=datetime(2027, 1, 14, 9, 0, tzinfo=OSLO),
+                  end=datetime(2027, 1, 14, 10, 15, tzinfo=OSLO), place="Møterom")
+    ws.commit(cancel)
+    return ws
+
+
+def test_plan_names_and_skips(workspace: Workspace) -> None:
+    """Verify both variants per active conversation, DESIGN §3 file names, and cancelled skipped."""
+    plan = plan_prep(workspace.load(), workspace.folder)
+    names = sorted(p.path.relative_to(workspace.folder.root).as_posix() for p in plan.files)
+    assert names == [
+        "forberedelse/2027/Regnskap/2 Bjørn Ansatt - forberedelse.xlsx",
+        "forberedelse/2027/Regnskap/2 Bjørn Ansatt - leder.xlsx",
+        "forberedelse/2027/Uten avdeling/3 =HYPERLINK(_x_) - forberedelse.xlsx",
+        "forberedelse/2027/Uten avdeling/3 =HYPERLINK(_x_) - leder.xlsx",
+    ]
+    assert ("2027-4", "avlyst") in plan.skipped
+
+
+def test_content_holds_only_own_data(workspace: Workspace) -> None:
+    """Verify a prep file's content: own questions (Gjelder filter), own past actions, the deadline."""
+    plan = plan_prep(workspace.load(), workspace.folder, ["2"])
+    content = next(p.content for p in plan.files if p.content.identity.variant == EMPLOYEE)
+    ids = [q.question_id for q in content.questions]
+    assert "X1" in ids and "X2" not in ids
+    assert [a.action_id for a in content.past_actions] == ["2026-2-1"]
+    assert content.manager_name == "Åse Leder" and content.manager_email == "ase@firma.example"
+    assert content.prep_deadline == datetime(2027, 1, 11).date()
+    assert content.identity.conversation_id == "2027-2" and content.identity.round == "2027"
+    topics = [q.topic for q in content.questions]
+    assert topics == sorted(topics, key=["tilbakeblikk", "mal", "kompetanse", "trivsel", "samarbeid",
+                                         "leder"].index)
+    other = plan_prep(workspace.load(), workspace.folder, ["3"]).files[0].content
+    assert "X1" not in [q.question_id for q in other.questions], "Gjelder Avdeling:Regnskap excludes others"
+
+
+def test_unknown_employee_is_reported(workspace: Workspace) -> None:
+    """Verify --employee with an ID that has no conversation is named in the skipped list."""
+    plan = plan_prep(workspace.load(), workspace.folder, ["99"])
+    assert plan.files == []
+    assert plan.skipped[0][0] == "99"
+
+
+def test_run_writes_never_overwrites_and_force_reissues(workspace: Workspace) -> None:
+    """Verify files are written once, a second run skips them, and --force moves the old one to backups."""
+    plan, result = run_prep(workspace)
+    assert len(plan.files) == 4 and result is not None and not result.blocked
+    target = next(p.path for p in plan.files if p.content.identity.variant == MANAGER)
+    target.write_bytes(target.read_bytes() + b"")  # unchanged bytes, but it exists
+    again, _ = run_prep(workspace)
+    assert again.files == [] and len(again.skipped) == 5
+    forced, _ = run_prep(workspace, ["2"], force=True)
+    assert len(forced.files) == 2 and all(p.reissue for p in forced.files)
+    assert len(list((workspace.folder.backups / "forberedelse").iterdir())) == 2
+    with workspace.journal() as journal:
+        assert journal.prep_file_hash(target.relative_to(workspace.folder.root).as_posix())
+
+
+def test_dry_run_writes_nothing(workspace: Workspace) -> None:
+    """Verify --dry-run plans but creates no file."""
+    plan, result = run_prep(workspace, dry_run=True)
+    assert len(plan.files) == 4 and result is None
+    assert not (workspace.folder.root / "forberedelse" / "2027").exists()
