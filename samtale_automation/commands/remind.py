@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
     from samtale_automation.workbook.apply import ApplyResult
 
-GUIDE, MINUTES = "guide", "minutes"
+GUIDE = "guide"
 
 
 @dataclass
