@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -186,11 +185,6 @@ def merge_row(
 def seeded_fields(table: str) -> set[str]:
     """Fields of a table whose written values the journal must remember."""
     return {c.field for c in TABLE_BY_NAME[table].columns if c.owner is Owner.SEEDED}
-
-
-def merge_changesets(changesets: Iterable[ChangeSet]) -> list[RowChange]:
-    """Flatten ChangeSets in order (later changes to the same cell win when applied)."""
-    return [change for cs in changesets for change in cs.changes]
 
 
 @dataclass(frozen=True)
