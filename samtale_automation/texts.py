@@ -1,8 +1,9 @@
-"""The user's language for messages: Norwegian bokmål first, English second."""
+"""The user's language for messages (bokmål first, English second), and dates in words without the locale."""
 
 from __future__ import annotations
 
 import os
+from datetime import date, datetime
 
 _LANGUAGES = ("nb", "en")
 _current = os.environ.get("SAMTALE_LANG", "nb") if os.environ.get("SAMTALE_LANG") in _LANGUAGES else "nb"
@@ -24,3 +25,47 @@ def language() -> str:
 def tr(nb: str, en: str) -> str:
     """Pick the Norwegian or English text for the current language."""
     return en if _current == "en" else nb
+
+
+WEEKDAYS = {
+    "nb": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+MONTHS = {
+    "nb": ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
+           "november", "desember"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+}
+_ACTION_STATUS_EN = {"ikke startet": "Not started", "pågår": "In progress", "fullført": "Done",
+                     "avbrutt": "Cancelled"}
+
+
+def lang_code(lang: str) -> str:
+    """`en` for English, else bokmål."""
+    return "en" if lang == "en" else "nb"
+
+
+def long_date(day: date, lang: str) -> str:
+    """«mandag 11. januar 2027» / «Monday 11 January 2027»."""
+    code = lang_code(lang)
+    weekday, month = WEEKDAYS[code][day.weekday()], MONTHS[code][day.month - 1]
+    return f"{weekday} {day.day} {month} {day.year}" if code == "en" else f"{weekday} {day.day}. {month} {day.year}"
+
+
+def short_date(day: date, lang: str) -> str:
+    """«11.01.2027» / «11 Jan 2027»."""
+    if lang_code(lang) == "en":
+        return f"{day.day} {MONTHS['en'][day.month - 1][:3]} {day.year}"
+    return f"{day.day:02d}.{day.month:02d}.{day.year}"
+
+
+def clock(moment: datetime, lang: str) -> str:
+    """The wall-clock time as written: «09.00» / «09:00»."""
+    separator = ":" if lang_code(lang) == "en" else "."
+    return f"{moment.hour:02d}{separator}{moment.minute:02d}"
+
+
+def action_status(value: str, lang: str) -> str:
+    """An action's status (stored in Norwegian) in the reader's language; unknown values unchanged."""
+    return _ACTION_STATUS_EN.get(value.strip().casefold(), value) if lang_code(lang) == "en" else value

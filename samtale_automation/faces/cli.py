@@ -540,7 +540,8 @@ def templates_show(obj: Context, name: str, lang: str) -> None:
         _echo(f"==> {file_name} ({origin})")
         _echo(source.rstrip())
         _echo()
-    from samtale_automation.mail.templates import Templates, sample_context, template_kind
+    from samtale_automation.mail.samples import sample_context
+    from samtale_automation.mail.templates import Templates, template_kind
 
     templates = Templates(lang, folder)
     _echo(tr("==> Eksempel med oppdiktede data:", "==> Example with made-up data:"))

@@ -5,7 +5,7 @@ reminder fragment (an item in the daily digest) is `<name>.txt` and `<name>.html
 the same name in `maler/<lang>/` or `maler/` (next to the workbook) wins over the shipped one.
 Templates fail on an unknown variable, HTML is autoescaped, and they run in jinja2's sandbox,
 because `maler/` often lives on a shared folder. A broken override becomes a `ConfigError` that
-names the file and line; the shipped templates are tested with `sample_context`.
+names the file and line; the shipped templates are tested with `mail.samples.sample_context`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,10 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from samtale_automation.domain.messages import Person
-from samtale_automation.domain.model import OSLO
 from samtale_automation.errors import ConfigError, UsageError
+from samtale_automation.mail.filters import format_action_status, format_clock, format_long_date, format_short_date
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR, data_dir
-from samtale_automation.texts import language, tr
+from samtale_automation.texts import lang_code, language, tr
 
 LANGUAGES = ("nb", "en")
 
@@ -76,18 +75,6 @@ _DESCRIPTIONS: dict[str, tuple[str, str]] = {
                             "To the manager: all conversations in the round are done, how did it go?"),
 }
 
-_WEEKDAYS = {
-    "nb": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-_MONTHS = {
-    "nb": ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
-           "november", "desember"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-}
-_ACTION_STATUS_EN = {"ikke startet": "Not started", "pågår": "In progress", "fullført": "Done",
-                     "avbrutt": "Cancelled"}
 _UNDEFINED = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
 
 
@@ -131,73 +118,12 @@ class TemplateInfo:
     overridden: tuple[str, ...]  # e.g. «maler/nb/invitation.txt»
 
 
-# ---- formatting (no process locale) -------------------------------------------------------
-
-
-def _lang(lang: str) -> str:
-    """`en` for English, else bokmål."""
-    return "en" if lang == "en" else "nb"
-
-
-def _local(value: object, filter_name: str) -> date:
-    """An aware datetime in Oslo time; dates and naive datetimes unchanged; anything else an error."""
-    if isinstance(value, jinja2.Undefined):
-        str(value)  # a StrictUndefined raises UndefinedError, naming the missing variable
-    if not isinstance(value, date):
-        raise TypeError(tr(f"{filter_name} trenger en dato, ikke {type(value).__name__}",
-                           f"{filter_name} needs a date, not {type(value).__name__}"))
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(OSLO)
-    return value
-
-
-def format_long_date(value: date | datetime | None, lang: str) -> str:
-    """«mandag 11. januar 2027» / «Monday 11 January 2027»; blank for None."""
-    if value is None:
-        return ""
-    day = _local(value, "long_date")
-    code = _lang(lang)
-    weekday, month = _WEEKDAYS[code][day.weekday()], _MONTHS[code][day.month - 1]
-    return f"{weekday} {day.day} {month} {day.year}" if code == "en" else f"{weekday} {day.day}. {month} {day.year}"
-
-
-def format_short_date(value: date | datetime | None, lang: str) -> str:
-    """«11.01.2027» / «11 Jan 2027»; blank for None."""
-    if value is None:
-        return ""
-    day = _local(value, "short_date")
-    if _lang(lang) == "en":
-        return f"{day.day} {_MONTHS['en'][day.month - 1][:3]} {day.year}"
-    return f"{day.day:02d}.{day.month:02d}.{day.year}"
-
-
-def format_clock(value: datetime | None, lang: str) -> str:
-    """The Oslo wall-clock time: «09.00» / «09:00»; blank for None."""
-    if value is None:
-        return ""
-    moment = _local(value, "clock")
-    if not isinstance(moment, datetime):
-        raise TypeError(tr("clock trenger et tidspunkt (dato og klokkeslett), ikke bare en dato",
-                           "clock needs a point in time (date and time), not just a date"))
-    separator = ":" if _lang(lang) == "en" else "."
-    return f"{moment.hour:02d}{separator}{moment.minute:02d}"
-
-
-def format_action_status(value: str | None, lang: str) -> str:
-    """An action's status (stored in Norwegian) in the mail's language; unknown values unchanged."""
-    if not value:
-        return ""
-    if _lang(lang) == "en":
-        return _ACTION_STATUS_EN.get(value.strip().casefold(), value)
-    return value
-
-
 # ---- files --------------------------------------------------------------------------------
 
 
 def standard_dir(lang: str) -> Path:
     """The shipped templates of one language."""
-    return data_dir("email_templates") / _lang(lang)
+    return data_dir("email_templates") / lang_code(lang)
 
 
 def template_kind(name: str) -> str:
@@ -214,12 +140,12 @@ def file_names(name: str) -> tuple[str, ...]:
 def description(name: str, lang: str | None = None) -> str:
     """The one-line description of a template, in `lang` or the message language."""
     nb, en = _DESCRIPTIONS.get(name, ("Egen mal", "Own template"))
-    return en if _lang(lang or language()) == "en" else nb
+    return en if lang_code(lang or language()) == "en" else nb
 
 
 def _override_candidates(file_name: str, lang: str, override_dir: Path) -> list[Path]:
     """Where an override of `file_name` may live, the winning place first."""
-    return [override_dir / _lang(lang) / file_name, override_dir / file_name]
+    return [override_dir / lang_code(lang) / file_name, override_dir / file_name]
 
 
 def _display(path: Path, override_dir: Path | None) -> str:
@@ -453,97 +379,3 @@ class Templates:
                                        "Check that every {{ has a }} and every {% if %} an {% endif %}.") + restore)
         return ConfigError(tr(f"Feil i e-postmalen {at}: {detail}.", f"Error in the e-mail template {at}: {detail}."),
                            hint=tr("Rett linjen i filen.", "Correct the line in the file.") + restore)
-
-
-# ---- sample data --------------------------------------------------------------------------
-
-
-def _at(day: date, hour: int, minute: int = 0) -> datetime:
-    """An aware Oslo datetime."""
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=OSLO)
-
-
-def sample_context(name: str, lang: str) -> dict[str, Any]:
-    """Realistic sample data for a template: used by tests and `samtale templates show`, and lists its variables."""
-    en = _lang(lang) == "en"
-    employee = Person("kari.nordvik@fjordlys.example", "Kari Nordvik")
-    manager = Person("bjorn.saether@fjordlys.example", "Bjørn Sæther")
-    start = _at(date(2027, 1, 11), 9)
-    end = start + timedelta(minutes=75)
-    base: dict[str, Any] = {"company": "Fjordlys Regnskap AS", "round": "2027", "lang": _lang(lang)}
-    place = "Møterom Fjorden"
-    prep_file = "1005 Kari Nordvik - forberedelse.xlsx"
-    past_actions = [
-        {"description": "Course in the new VAT reporting" if en else "Kurs i ny MVA-rapportering",
-         "deadline": date(2026, 6, 30), "status": "Fullført"},
-        {"description": "Take over two of the larger clients" if en else "Overta to av de større kundene",
-         "deadline": date(2026, 12, 31), "status": "Pågår"},
-        {"description": "Weekly reconciliation with payroll" if en else "Fast ukentlig avstemming med lønn",
-         "deadline": None, "status": "Ikke startet"},
-    ]
-    action = {"description": "Complete the course in group accounts" if en else "Fullføre kurs i konsernregnskap",
-              "goal": "Take responsibility for group clients" if en else "Kunne ta ansvar for konsernkunder",
-              "deadline": date(2027, 5, 31), "status": "Pågår"}
-    follow_start = _at(date(2027, 5, 3), 14)  # summer time
-    conversation = {"employee": employee, "manager": manager, "start": start, "end": end, "place": place}
-    if name in ("invitation", "update"):
-        values = {**base, **conversation, "prep_deadline": date(2027, 1, 7), "attachment_name": prep_file,
-                  "past_actions": past_actions}
-        if name == "update":
-            values["previous_start"] = _at(date(2027, 1, 8), 13)
-        return values
-    if name == "cancellation":
-        reason = "Kari is on sick leave; a new time will follow." if en else "Kari er sykmeldt; ny tid kommer."
-        return {**base, **conversation, "reason": reason}
-    if name == "manager_prep":
-        return {**base, **conversation, "prep_deadline": date(2027, 1, 7),
-                "attachment_name": "1005 Kari Nordvik - leder.xlsx"}
-    if name in ("follow_up", "follow_up_cancellation"):
-        return {**base, "owner": employee, "manager": manager, "employee": employee, "action": action,
-                "start": follow_start, "end": follow_start + timedelta(minutes=30)}
-    if name == "digest":
-        # Bjørn on 27 January: Kari's minutes are back, Marius's conversation is coming up, an action is late.
-        templates = Templates(_lang(lang))
-        later = _at(date(2027, 2, 2), 10)
-        contexts = {
-            "sign": sample_context("reminder_sign", lang),
-            "prep_manager": {**sample_context("reminder_prep_manager", lang), "conversation_id": "2027-1006",
-                             "employee": Person("marius.bakke@fjordlys.example", "Marius Bakke"),
-                             "start": later, "end": later + timedelta(minutes=75), "place": "Stillerommet",
-                             "deadline": date(2027, 1, 29), "attachment_name": None},
-            "action_overdue": sample_context("reminder_action_overdue", lang),
-        }
-        items = []
-        for kind, context in contexts.items():
-            rendered = templates.fragment(f"reminder_{kind}", context)
-            items.append(DigestItem(kind, rendered.text, rendered.html))
-        return {**base, "recipient": manager, "day": date(2027, 1, 27), "items": items}
-    if name in FRAGMENTS:
-        return {**base, **_fragment_sample(name.removeprefix("reminder_"), employee, manager, start, end, place,
-                                           prep_file, action)}
-    raise UsageError(tr(f"Ukjent mal «{name}».", f"Unknown template «{name}»."),
-                     hint=tr("Malene er: ", "The templates are: ") + ", ".join(TEMPLATE_NAMES) + ".")
-
-
-def _fragment_sample(kind: str, employee: Person, manager: Person, start: datetime, end: datetime, place: str,
-                     prep_file: str, action: dict[str, Any]) -> dict[str, Any]:
-    """The context of one reminder fragment: every key present, None where the kind has no use for it."""
-    values: dict[str, Any] = {"recipient": manager, "employee": employee, "manager": manager, "start": start,
-                              "end": end, "place": place, "deadline": None, "action": None,
-                              "attachment_name": None, "conversation_id": "2027-1005"}
-    if kind == "prep_employee":
-        values.update(recipient=employee, deadline=date(2027, 1, 7), attachment_name=prep_file)
-    elif kind == "prep_manager":
-        values.update(deadline=date(2027, 1, 7), attachment_name="1005 Kari Nordvik - samtaleguide.xlsx")
-    elif kind in ("minutes", "minutes_overdue"):
-        values.update(recipient=employee, deadline=date(2027, 1, 25), attachment_name=prep_file)
-    elif kind == "sign":
-        values.update(deadline=date(2027, 2, 1), attachment_name=prep_file)
-    elif kind == "action_due":
-        values.update(recipient=employee, start=None, end=None, place="", action=action, deadline=action["deadline"])
-    elif kind == "action_overdue":
-        overdue = {**action, "deadline": date(2026, 12, 31)}
-        values.update(start=None, end=None, place="", action=overdue, deadline=overdue["deadline"])
-    elif kind == "reflection":
-        values.update(employee=None, start=None, end=None, place="", conversation_id=None)
-    return values

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from samtale_automation.domain.model import OSLO
+from samtale_automation.texts import WEEKDAYS, lang_code
 
 _TEXTS: dict[str, tuple[str, str]] = {
     # ---- shared labels ----
@@ -178,12 +179,6 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "guide_feedback_head": ("Tilbakemelding til deg som leder", "Feedback to you as the leader"),
 }
 
-_WEEKDAYS = {
-    "nb": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-
-
 def text(lang: str, key: str, **values: object) -> str:
     """Return the text `key` in `lang` (en, else bokmål) with `{placeholders}` filled in."""
     nb, en = _TEXTS[key]
@@ -202,6 +197,6 @@ def format_when(lang: str, start: datetime | None, place: str) -> str:
         when = text(lang, "not_scheduled")
     else:
         local = start.astimezone(OSLO) if start.tzinfo else start
-        weekday = _WEEKDAYS["en" if lang == "en" else "nb"][local.weekday()]
+        weekday = WEEKDAYS[lang_code(lang)][local.weekday()]
         when = f"{weekday} {local:%d.%m.%Y} {text(lang, 'at')} {local:%H:%M}"
     return f"{when}, {place}" if place else when

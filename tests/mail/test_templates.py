@@ -13,6 +13,8 @@ from markupsafe import Markup
 from samtale_automation.domain.messages import Person
 from samtale_automation.domain.model import OSLO
 from samtale_automation.errors import ConfigError, UsageError
+from samtale_automation.mail.filters import format_action_status, format_clock, format_long_date, format_short_date
+from samtale_automation.mail.samples import sample_context
 from samtale_automation.mail.templates import (
     FRAGMENTS,
     LANGUAGES,
@@ -21,12 +23,7 @@ from samtale_automation.mail.templates import (
     TEMPLATE_NAMES,
     Templates,
     file_names,
-    format_action_status,
-    format_clock,
-    format_long_date,
-    format_short_date,
     list_templates,
-    sample_context,
     standard_dir,
     stray_overrides,
     template_files,
