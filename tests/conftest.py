@@ -16,9 +16,28 @@ import pytest
 SOFFICE_TIMEOUT = 180
 
 
+#: Suites that start servers, LibreOffice or kill -9 trials: `-m "not slow"` runs the rest in seconds.
+SLOW_MODULES = frozenset({
+    "backends/test_contract.py", "backends/test_ews.py", "backends/test_graph.py", "backends/test_imap.py",
+    "backends/test_smtp.py", "commands/test_collect_crash.py", "commands/test_fetch.py",
+    "commands/test_invite_graph.py", "commands/test_invite_smtp.py", "commands/test_doctor.py",
+    "prepfile/test_libreoffice_interop.py", "prepfile/test_read_fuzz.py", "workbook/test_excel_fixtures.py",
+})
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the markers used by the file-handling tests."""
+    """Register the markers used by the suite."""
     config.addinivalue_line("markers", "libreoffice: needs LibreOffice (`soffice`) on PATH; fails without it")
+    config.addinivalue_line("markers", "slow: starts servers, LibreOffice or kill -9 trials (CI runs them all)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the slow suites (and every LibreOffice test) `slow`."""
+    tests_dir = Path(__file__).parent
+    for item in items:
+        relative = item.path.relative_to(tests_dir).as_posix() if item.path.is_relative_to(tests_dir) else ""
+        if relative in SLOW_MODULES or item.get_closest_marker("libreoffice"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

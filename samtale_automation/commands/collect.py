@@ -62,7 +62,8 @@ def _stable_bytes(path: Path) -> bytes | None:
 
 def read_incoming(workspace: Workspace, max_questions: int) -> tuple[list[tuple[Path, Arrival]], list[tuple[str, str]]]:
     """Read every file in innkommende/: (path, Arrival) pairs, and (name, why) for files left alone."""
-    from samtale_automation.prepfile.read import RejectedFile, read_returned
+    from samtale_automation.prepfile.read import read_returned
+    from samtale_automation.prepfile.rejections import RejectedFile
 
     incoming = workspace.folder.root / INCOMING_DIR
     key = workspace.folder.key.read_bytes()

@@ -24,7 +24,8 @@ from samtale_automation.domain.messages import Backend, Cap, IncomingFile
 from samtale_automation.domain.model import OSLO
 from samtale_automation.paths import INCOMING_DIR, QUARANTINE_DIR, sanitize_filename
 from samtale_automation.plans.consolidate import ACCEPTED
-from samtale_automation.prepfile.read import RejectedFile, read_returned
+from samtale_automation.prepfile.read import read_returned
+from samtale_automation.prepfile.rejections import RejectedFile
 from samtale_automation.safe_write import write_private
 from samtale_automation.texts import tr
 

@@ -29,9 +29,9 @@ from samtale_automation.domain.prepsheet import (
     ReturnedFile,
 )
 from samtale_automation.domain.schema import topic_for_label
-from samtale_automation.errors import SamtaleError
 from samtale_automation.prepfile import names as pn
 from samtale_automation.prepfile.identity import verify
+from samtale_automation.prepfile.rejections import RejectedFile, reason
 from samtale_automation.prepfile.untrusted_xlsx import (
     MAX_ENTRIES,
     MAX_FILE_BYTES,
@@ -55,101 +55,6 @@ T = TypeVar("T")
 Grid = list[list[Any]]
 
 
-class RejectedFile(SamtaleError):
-    """A returned file that is not read; `.reason` says what is wrong and what to do."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _reason(kind: str, **values: object) -> str:
-    """The message for one kind of rejection, in the current language."""
-    texts: dict[str, tuple[str, str]] = {
-        "unreadable": ("Filen kunne ikke leses ({detail}). Sjekk at den finnes og ikke er åpen i et annet "
-                       "program, og prøv igjen.",
-                       "The file could not be read ({detail}). Check that it exists and is not open in another "
-                       "program, and try again."),
-        "empty": ("Filen er tom (0 byte). Lagre skjemaet på nytt i Excel og send det igjen.",
-                  "The file is empty (0 bytes). Save the form again in Excel and send it again."),
-        "too_large": ("Filen er for stor (over {limit} MB). Et utfylt skjema er vanligvis under 100 kB. Fjern "
-                      "bilder og innlimte objekter, eller send det opprinnelige skjemaet utfylt på nytt.",
-                      "The file is too large (over {limit} MB). A filled-in form is usually under 100 kB. Remove "
-                      "pictures and pasted objects, or send the original form filled in again."),
-        "text": ("Filen er ikke en Excel-arbeidsbok, men en tekst- eller CSV-fil. Åpne skjemaet du fikk "
-                 "tilsendt i Excel, fyll det ut og lagre det som «Excel-arbeidsbok (*.xlsx)».",
-                 "The file is not an Excel workbook but a text or CSV file. Open the form you were sent in "
-                 "Excel, fill it in and save it as «Excel Workbook (*.xlsx)»."),
-        "xls": ("Filen er i det gamle .xls-formatet (eller er en annen eldre Office-fil). Lagre skjemaet som "
-                "«Excel-arbeidsbok (*.xlsx)» og send det på nytt.",
-                "The file is in the old .xls format (or is another old Office file). Save the form as «Excel "
-                "Workbook (*.xlsx)» and send it again."),
-        "encrypted": ("Filen er passordbeskyttet (kryptert), så samtale kan ikke lese den. Fjern passordet "
-                      "(Fil > Info > Beskytt arbeidsbok) og send filen på nytt.",
-                      "The file is password-protected (encrypted), so samtale cannot read it. Remove the "
-                      "password (File > Info > Protect Workbook) and send the file again."),
-        "ods": ("Filen er lagret i LibreOffice-formatet .ods. Velg «Lagre som», formatet «Excel 2007-365 "
-                "(.xlsx)», og send den på nytt.",
-                "The file is saved in LibreOffice's .ods format. Use «Save As» with the format «Excel "
-                "2007-365 (.xlsx)» and send it again."),
-        "xlsb": ("Filen er lagret som binær Excel-arbeidsbok (.xlsb). Lagre den som «Excel-arbeidsbok "
-                 "(*.xlsx)» og send den på nytt.",
-                 "The file is saved as an Excel binary workbook (.xlsb). Save it as «Excel Workbook (*.xlsx)» "
-                 "and send it again."),
-        "other_office": ("Filen er et Word- eller PowerPoint-dokument, ikke skjemaet. Send det utfylte "
-                         "Excel-skjemaet (.xlsx).",
-                         "The file is a Word or PowerPoint document, not the form. Send the filled-in Excel "
-                         "form (.xlsx)."),
-        "not_xlsx": ("Filen er ikke en Excel-arbeidsbok (.xlsx). Send skjemaet du fikk tilsendt, utfylt og "
-                     "lagret som .xlsx.",
-                     "The file is not an Excel workbook (.xlsx). Send the form you were sent, filled in and "
-                     "saved as .xlsx."),
-        "damaged": ("Filen er skadet og kan ikke leses. Åpne den i Excel: går det, lagre den på nytt som .xlsx "
-                    "og send den igjen; ellers be om et nytt skjema.",
-                    "The file is damaged and cannot be read. Open it in Excel: if that works, save it again as "
-                    ".xlsx and send it again; otherwise ask for a new form."),
-        "zip_entries": ("Filen har for mange deler (over {limit}) til å være et utfylt skjema. Send det "
-                        "opprinnelige skjemaet utfylt på nytt.",
-                        "The file has too many parts (over {limit}) to be a filled-in form. Send the original "
-                        "form filled in again."),
-        "zip_bomb": ("Filen pakkes ut til langt mer enn et skjema kan inneholde (mulig «zip-bombe»), og er "
-                     "ikke åpnet. Send det opprinnelige skjemaet utfylt på nytt.",
-                     "The file expands to far more than a form can hold (possibly a «zip bomb») and was not "
-                     "opened. Send the original form filled in again."),
-        "too_big_sheet": ("Et ark i filen er langt større enn skjemaet (for mange rader, kolonner eller tekster). "
-                          "Send det opprinnelige skjemaet utfylt på nytt.",
-                          "A sheet in the file is far larger than the form (too many rows, columns or texts). "
-                          "Send the original form filled in again."),
-        "identity_missing": ("Filen mangler samtale-identiteten (det skjulte arket som sier hvilken samtale den "
-                             "gjelder). Bruk skjemaet du fikk tilsendt, ikke en kopi i en ny arbeidsbok.",
-                             "The file lacks the conversation identity (the hidden sheet saying which "
-                             "conversation it belongs to). Use the form you were sent, not a copy in a new "
-                             "workbook."),
-        "identity_invalid": ("Identiteten i filen stemmer ikke: den er endret, eller filen er laget for en annen "
-                             "samtale-mappe. Filen er ikke lest. Be HR om et nytt skjema.",
-                             "The identity in the file does not verify: it was changed, or the file was made "
-                             "for another samtale folder. The file was not read. Ask HR for a new form."),
-        "template_unknown": ("Filen er laget med malversjon «{version}», som denne versjonen av samtale ikke "
-                             "kjenner. Oppdater samtale, eller be HR lage skjemaet på nytt.",
-                             "The file was made with template version «{version}», which this version of "
-                             "samtale does not know. Update samtale, or ask HR to make the form again."),
-        "layout": ("Skjemaet er endret slik at området «{name}» ikke finnes lenger (slettet rader eller ark?). "
-                   "Angre endringen og send filen på nytt, eller be om et nytt skjema.",
-                   "The form was changed so that the area «{name}» no longer exists (deleted rows or sheets?). "
-                   "Undo the change and send the file again, or ask for a new form."),
-        "too_many_choices": ("Det er valgt {count} spørsmål, men grensen er {limit}. Fjern «Ja» fra {extra} av "
-                             "dem og send filen på nytt.",
-                             "{count} questions are chosen, but the limit is {limit}. Remove «Ja»/«Yes» from "
-                             "{extra} of them and send the file again."),
-        "minutes": ("Referatet har feil som må rettes før det kan registreres: {items}. Rett dem i arket "
-                    "Referat og send filen på nytt.",
-                    "The minutes have errors that must be fixed before they can be registered: {items}. Fix "
-                    "them in the Minutes sheet and send the file again."),
-    }
-    nb, en = texts[kind]
-    return tr(nb, en).format(**values)
-
-
 def read_returned(source: Path | str | bytes, key: bytes, *, max_questions_default: int = 10) -> ReturnedFile:
     """Read a returned prep/minutes file (a path, or its bytes); raise RejectedFile with a reason when it
     cannot be accepted."""
@@ -157,13 +62,13 @@ def read_returned(source: Path | str | bytes, key: bytes, *, max_questions_defau
     try:
         package = open_package(data)
     except PackageProblem as problem:
-        raise RejectedFile(_reason(problem.kind, limit=_limit_of(problem.kind))) from None
+        raise RejectedFile(reason(problem.kind, limit=_limit_of(problem.kind))) from None
     reader = _Reader(package, data)
     identity, limit, regions = reader.identity(key, max_questions_default)
     result = ReturnedFile(identity=identity, modified=package.modified())
     for name in regions:
         if package.area(name) is None:
-            raise RejectedFile(_reason("layout", name=name))
+            raise RejectedFile(reason("layout", name=name))
     if identity.variant == EMPLOYEE:
         reader.employee_prep(result, limit)
     else:
@@ -180,7 +85,7 @@ def _read_bytes(path: Path) -> bytes:
         with path.open("rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)  # never more: a huge file is refused unread
     except OSError as exc:
-        raise RejectedFile(_reason("unreadable", detail=exc.strerror or type(exc).__name__)) from None
+        raise RejectedFile(reason("unreadable", detail=exc.strerror or type(exc).__name__)) from None
     return data
 
 
@@ -206,7 +111,7 @@ class _Reader:
                 try:
                     self.package.check_sheet(sheet)
                 except PackageProblem as problem:
-                    raise RejectedFile(_reason(problem.kind)) from None
+                    raise RejectedFile(reason(problem.kind)) from None
                 self.grids[sheet] = _guard(
                     lambda: self.workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False))
         return self.grids[sheet]
@@ -233,14 +138,14 @@ class _Reader:
                 fields.setdefault(as_text(row[0]), row[1])
         required = (pn.ID_CONVERSATION, pn.ID_EMPLOYEE, pn.ID_VARIANT, pn.ID_ROUND, pn.ID_TEMPLATE, pn.ID_MAC)
         if any(is_blank(fields.get(k)) for k in required):
-            raise RejectedFile(_reason("identity_missing"))
+            raise RejectedFile(reason("identity_missing"))
         identity = Identity(as_id(fields[pn.ID_CONVERSATION]), as_id(fields[pn.ID_EMPLOYEE]),
                             as_text(fields[pn.ID_VARIANT]), as_text(fields[pn.ID_ROUND]),
                             as_text(fields[pn.ID_TEMPLATE]))
         if not verify(identity, as_text(fields[pn.ID_MAC]), key) or identity.variant not in VARIANTS:
-            raise RejectedFile(_reason("identity_invalid"))
+            raise RejectedFile(reason("identity_invalid"))
         if identity.template_version not in KNOWN_TEMPLATE_VERSIONS:
-            raise RejectedFile(_reason("template_unknown", version=identity.template_version))
+            raise RejectedFile(reason("template_unknown", version=identity.template_version))
         try:
             limit = as_int(fields.get(pn.ID_MAX_CHOICES)) or default_limit
         except CellValueError:
@@ -286,7 +191,7 @@ class _Reader:
                             f"Spørsmål {qid} har notater, men er ikke valgt; notatene er tatt med likevel.",
                             f"Question {qid} has notes but is not chosen; the notes were kept anyway."))
         if len(result.chosen) > limit:
-            raise RejectedFile(_reason("too_many_choices", count=len(result.chosen), limit=limit,
+            raise RejectedFile(reason("too_many_choices", count=len(result.chosen), limit=limit,
                                        extra=len(result.chosen) - limit))
         result.other_topics = self.text(pn.N_OTHER_TOPICS)
         result.feedback_to_leader = self.text(pn.N_FEEDBACK_TO_LEADER)
@@ -331,7 +236,7 @@ class _Reader:
         result.signed_manager_date = self._date_at(pn.N_SIGN_MANAGER_DATE, errors, tr(
             "signeringsdatoen for lederen", "the manager's sign-off date"))
         if errors:
-            raise RejectedFile(_reason("minutes", items="; ".join(errors)))
+            raise RejectedFile(reason("minutes", items="; ".join(errors)))
 
     def _action_rows(self, area: Area) -> list[int]:
         """The rows of the named action table, plus rows people added right below it."""
@@ -403,4 +308,4 @@ def _guard(call: Callable[[], T]) -> T:
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException:  # pyo3 turns Rust panics into PanicException, a BaseException
-        raise RejectedFile(_reason("damaged")) from None
+        raise RejectedFile(reason("damaged")) from None

@@ -20,7 +20,8 @@ from prep_samples import KEY, fill_employee, fill_minutes, name_cells, sample_co
 
 from samtale_automation.domain.prepsheet import MANAGER, ReturnedFile
 from samtale_automation.prepfile import names as pn
-from samtale_automation.prepfile.read import RejectedFile, read_returned
+from samtale_automation.prepfile.read import read_returned
+from samtale_automation.prepfile.rejections import RejectedFile
 from samtale_automation.prepfile.write import write_prep
 
 pytestmark = [pytest.mark.libreoffice, pytest.mark.usefixtures("nb_messages")]

@@ -27,7 +27,8 @@ from prep_samples import (
 from samtale_automation import texts
 from samtale_automation.domain.prepsheet import MANAGER, ReturnedAction
 from samtale_automation.prepfile import names as pn
-from samtale_automation.prepfile.read import RejectedFile, read_returned
+from samtale_automation.prepfile.read import read_returned
+from samtale_automation.prepfile.rejections import RejectedFile
 from samtale_automation.prepfile.untrusted_xlsx import MAX_FILE_BYTES
 from samtale_automation.prepfile.write import write_prep
 

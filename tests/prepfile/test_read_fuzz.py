@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from prep_samples import KEY, fill_employee, fill_minutes, sample_content
 
 from samtale_automation.domain.prepsheet import ReturnedFile
-from samtale_automation.prepfile.read import RejectedFile, read_returned
+from samtale_automation.prepfile.read import read_returned
+from samtale_automation.prepfile.rejections import RejectedFile
 from samtale_automation.prepfile.write import write_prep
 
 pytestmark = [pytest.mark.usefixtures("nb_messages"),
