@@ -1,6 +1,6 @@
 """iCalendar (RFC 5545/5546) for one meeting, shaped the way Outlook and Exchange accept it.
 
-Pure functions, no I/O: the core decides UID, SEQUENCE and recipients (mail_model.Meeting);
+Pure functions, no I/O: the core decides UID, SEQUENCE and recipients (domain.messages.Meeting);
 this module only writes them down. Layout and rules: research/mail.md §3.2–3.5.
 """
 

@@ -1,7 +1,7 @@
 """What goes into a prep file, and what comes back from a returned one (DESIGN.md §5).
 
-Plain data, no I/O: `prep.py` assembles PrepContent from the register, `prepsheets.py` writes
-it, `returned.py` reads a returned file into a ReturnedFile, `guide.py` makes the manager's
+Plain data, no I/O: `plans/prep.py` assembles PrepContent from the master, `prepfile/write.py` writes
+it, `prepfile/read.py` reads a returned file into a ReturnedFile, `prepfile/guide.py` makes the manager's
 conversation guide from one.
 """
 

@@ -95,7 +95,7 @@ class InvitePlan:
 
 @dataclass(frozen=True)
 class InviteInput:
-    """Everything the planner reads besides the register."""
+    """Everything the planner reads besides the master workbook."""
 
     now: datetime
     organizer: Person  # the sending mailbox

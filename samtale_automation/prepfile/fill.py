@@ -1,6 +1,6 @@
 """Fill a generated prep file as a person would (openpyxl): for the demo and for tests.
 
-Finds every input region through the defined names the writer put in (prep_names), so it
+Finds every input region through the defined names the writer put in (prepfile/names.py), so it
 fills exactly what a person would type into.
 """
 

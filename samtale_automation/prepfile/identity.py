@@ -1,7 +1,7 @@
 """Sign and verify the identity a prep file carries (DESIGN.md §5).
 
 The MAC is HMAC-SHA256 with the folder's key (`.samtale/key`) over a canonical encoding of
-every field of `prep_model.Identity`, so a file whose SamtaleID, AnsattID, variant, round or
+every field of `domain.prepsheet.Identity`, so a file whose SamtaleID, AnsattID, variant, round or
 template version was edited no longer verifies and is quarantined instead of guessed at.
 """
 

@@ -1,9 +1,9 @@
 """The layout contract between the prep-file writer and the reader (DESIGN.md §5).
 
-The writer (`prepsheets.py`) marks every input region with a workbook-level defined name and
-the reader (`returned.py`) finds the regions through those names only, so a file still reads
+The writer (`prepfile/write.py`) marks every input region with a workbook-level defined name and
+the reader (`prepfile/read.py`) finds the regions through those names only, so a file still reads
 after a person inserted rows or changed column widths. Changing a name here, or what a region
-holds, changes the template: bump `prep_model.TEMPLATE_VERSION` then.
+holds, changes the template: bump `domain.prepsheet.TEMPLATE_VERSION` then.
 """
 
 from __future__ import annotations

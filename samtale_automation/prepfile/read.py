@@ -1,7 +1,7 @@
 """Read a returned prep/minutes file into a ReturnedFile, or reject it with a reason (DESIGN.md §5, §11).
 
-The package is checked first (untrusted_xlsx: kind, size, zip limits, sheet extent), then
-python-calamine reads the cell values, and the defined names written by prepsheets.py say
+The package is checked first (prepfile/untrusted_xlsx.py: kind, size, zip limits, sheet extent), then
+python-calamine reads the cell values, and the defined names written by prepfile/write.py say
 where each input region is. A file is rejected (RejectedFile, quarantined by the caller) when
 it is not a readable .xlsx, its identity is missing or does not verify, its template version is
 unknown, it has more chosen questions than allowed, or its minutes hold dates that are not

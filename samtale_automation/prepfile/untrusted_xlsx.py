@@ -43,7 +43,7 @@ _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Za-z]{1,3})\$?(\d{1,7}
 
 
 class PackageProblem(Exception):
-    """Why a file cannot be read; `kind` selects the message returned.py shows."""
+    """Why a file cannot be read; `kind` selects the message prepfile/read.py shows."""
 
     def __init__(self, kind: str, detail: str = "") -> None:
         super().__init__(f"{kind}: {detail}" if detail else kind)

@@ -2,7 +2,7 @@
 
 One .xlsx per conversation and variant: a Forberedelse sheet, a Referat sheet and the very
 hidden `_samtale` sheet with the signed identity. Input cells are unlocked and every input
-region carries a workbook-level defined name (prep_names.py), so `returned.py` finds it
+region carries a workbook-level defined name (prepfile/names.py), so `prepfile/read.py` finds it
 again after people inserted rows. Files are written atomically and private to the user.
 """
 
