@@ -177,20 +177,24 @@ def _plan_conversation(master: Master, conv: Conversation, given: InviteInput,
             plan.meetings.append(MeetingSend(
                 f"removal:{key}:{sequence}", "removal", CANCEL, state, tuple(Person(e) for e in removed),
                 conv.start, conv.end, organizer, attendees, rooms, location, "cancellation",
-                {**context, "reason": tr("Du er ikke lenger med i denne samtalen.",
-                                         "You are no longer part of this conversation.")}, lang,
+                {**context, "reason": _removed_reason()}, lang,
                 conversation_id=key))
         plan.meetings.append(MeetingSend(f"{kind}:{key}:{sequence}", kind, REQUEST, state, recipients,
                                          conv.start, conv.end, organizer, attendees, rooms, location, kind,
                                          context, lang, attachment, key))
     else:
-        retry = _undelivered(delivered, current, ("invitation", "update"))
-        if retry:
-            group, kind, recipients = retry
-            plan.meetings.append(MeetingSend(group, kind, REQUEST, current, recipients, conv.start, conv.end,
-                                             organizer, attendees, rooms, location, kind, context, lang,
-                                             attachment, key, retry=True))
-        else:
+        retries = _undelivered(delivered, current, ("removal", "invitation", "update"))
+        for group, kind, recipients in retries:
+            if kind == "removal":
+                plan.meetings.append(MeetingSend(group, kind, CANCEL, current, recipients, conv.start, conv.end,
+                                                 organizer, attendees, rooms, location, "cancellation",
+                                                 {**context, "reason": _removed_reason()}, lang,
+                                                 conversation_id=key, retry=True))
+            else:
+                plan.meetings.append(MeetingSend(group, kind, REQUEST, current, recipients, conv.start, conv.end,
+                                                 organizer, attendees, rooms, location, kind, context, lang,
+                                                 attachment, key, retry=True))
+        if not retries:
             plan.unchanged += 1
     _plan_manager_prep(conv, employee, manager, given, context, plan)
 
@@ -202,7 +206,8 @@ def _plan_manager_prep(conv: Conversation, employee: Employee, manager: Employee
         return
     name = given.prep_file(conv, MANAGER)
     group = f"manager_prep:{conv.conversation_id}"
-    rows = [r for r in given.messages if r.group == group]
+    # Per recipient: a manager who takes over the conversation gets their own copy.
+    rows = [r for r in given.messages if r.group == group and r.recipient == manager.email.casefold()]
     if any(r.state == SENT for r in rows):
         return
     if name is None and employee.employee_id not in plan.needs_prep:
@@ -227,18 +232,17 @@ def _plan_cancellation(master: Master, conv: Conversation, given: InviteInput, p
     context = {**_conversation_context(master, conv, employee, manager, None, previous),
                "reason": conv.cancel_reason}
     attendees = tuple(p for p in everyone if not any(r.email.casefold() == p.email.casefold() for r in rooms))
+    recipients = tuple(p for p in everyone if p.email.casefold() != organizer.email.casefold())
     if previous.state == CANCELLED:
-        retry = _undelivered(delivered, previous, ("cancellation",))
-        if retry:
-            group, kind, recipients = retry
-            plan.meetings.append(MeetingSend(group, kind, CANCEL, previous, recipients, start, end, organizer,
+        for group, kind, missed in _undelivered(delivered, previous, ("cancellation",)):
+            plan.meetings.append(MeetingSend(group, kind, CANCEL, previous, missed, start, end, organizer,
                                              attendees, rooms, location, "cancellation", context,
                                              employee.language, conversation_id=conv.conversation_id, retry=True))
         return
     sequence = previous.sequence + 1
     state = replace(previous, sequence=sequence, state=CANCELLED)
     plan.meetings.append(MeetingSend(f"cancellation:{conv.conversation_id}:{sequence}", "cancellation", CANCEL,
-                                     state, everyone, start, end, organizer, attendees, rooms, location,
+                                     state, recipients, start, end, organizer, attendees, rooms, location,
                                      "cancellation", context, employee.language,
                                      conversation_id=conv.conversation_id))
 
@@ -274,10 +278,10 @@ def _plan_follow_up(master: Master, action: Action, given: InviteInput,
     wanted = (action.follow_up is not None and action.status not in CLOSED_ACTION and employee is not None
               and manager is not None)
     if not wanted:
-        if previous is not None and previous.state == ACTIVE and employee is not None:
+        if previous is not None and employee is not None:
             start = datetime.fromisoformat(previous.start or given.now.isoformat())
             if start > given.now:
-                _cancel_follow_up(master, action, given, previous, start, plan)
+                _cancel_follow_up(master, action, given, previous, start, delivered, plan)
         return
     assert action.follow_up is not None and employee is not None and manager is not None
     day = on_or_before(action.follow_up)
@@ -298,12 +302,11 @@ def _plan_follow_up(master: Master, action: Action, given: InviteInput,
                "action": {"description": action.description, "goal": action.goal, "deadline": action.deadline}}
     recipients = tuple(a for a in attendees if a.email.casefold() != organizer.email.casefold())
     if previous and previous.state == ACTIVE and previous.content_hash == content_hash:
-        retry = _undelivered(delivered, previous, ("follow_up",))
-        if retry:
-            group, kind, who = retry
+        retries = _undelivered(delivered, previous, ("follow_up",))
+        for group, kind, who in retries:
             plan.meetings.append(MeetingSend(group, kind, REQUEST, previous, who, start, end, organizer,
                                              attendees, (), "", "follow_up", context, owner.language, retry=True))
-        else:
+        if not retries:
             plan.unchanged += 1
         return
     sequence = previous.sequence + 1 if previous else 0
@@ -315,7 +318,9 @@ def _plan_follow_up(master: Master, action: Action, given: InviteInput,
 
 
 def _cancel_follow_up(master: Master, action: Action, given: InviteInput, previous: MeetingState,
-                      start: datetime, plan: InvitePlan) -> None:
+                      start: datetime, delivered: dict[tuple[str, int], dict[str, MessageRow]],
+                      plan: InvitePlan) -> None:
+    """Cancel a booked follow-up once (and again only for those a failed send missed)."""
     names = {e.email.casefold(): e for e in master.employees.values()}
     everyone = tuple(Person(email, names[email].name if email in names else "") for email in previous.attendees)
     employee = master.employees[action.employee_id]
@@ -326,13 +331,18 @@ def _cancel_follow_up(master: Master, action: Action, given: InviteInput, previo
                "manager": person(manager) if manager else organizer, "employee": person(employee),
                "start": start, "end": start + timedelta(minutes=FOLLOW_UP_MINUTES),
                "action": {"description": action.description, "goal": action.goal, "deadline": action.deadline}}
-    state = replace(previous, sequence=previous.sequence + 1, state=CANCELLED)
     lang = owner.language if owner else employee.language
+    end = start + timedelta(minutes=FOLLOW_UP_MINUTES)
+    if previous.state == CANCELLED:
+        for group, kind, missed in _undelivered(delivered, previous, ("follow_up_cancellation",)):
+            plan.meetings.append(MeetingSend(group, kind, CANCEL, previous, missed, start, end, organizer, everyone,
+                                             (), "", "follow_up_cancellation", context, lang, retry=True))
+        return
+    state = replace(previous, sequence=previous.sequence + 1, state=CANCELLED)
     recipients = tuple(p for p in everyone if p.email.casefold() != organizer.email.casefold())
     plan.meetings.append(MeetingSend(f"follow_up_cancellation:{previous.key}:{state.sequence}",
-                                     "follow_up_cancellation", CANCEL, state, recipients, start,
-                                     start + timedelta(minutes=FOLLOW_UP_MINUTES), organizer, everyone, (), "",
-                                     "follow_up_cancellation", context, lang))
+                                     "follow_up_cancellation", CANCEL, state, recipients, start, end, organizer,
+                                     everyone, (), "", "follow_up_cancellation", context, lang))
 
 
 # ---- helpers ---------------------------------------------------------------------------
@@ -395,11 +405,16 @@ def _delivered(messages: list[MessageRow]) -> dict[tuple[str, int], dict[str, Me
 
 
 def _undelivered(delivered: dict[tuple[str, int], dict[str, MessageRow]], state: MeetingState,
-                 kinds: tuple[str, ...]) -> tuple[str, str, tuple[Person, ...]] | None:
-    """The group, kind and recipients of a version's message that some did not receive yet."""
-    rows = [r for r in delivered.get((state.key, state.sequence), {}).values() if r.kind in kinds]
-    missing = [r for r in rows if r.state != SENT]
-    if not missing:
-        return None
-    return missing[0].group, missing[0].kind, tuple(Person(r.recipient) for r in missing)
+                 kinds: tuple[str, ...]) -> list[tuple[str, str, tuple[Person, ...]]]:
+    """Per message of a version (in `kinds`' order): its group, kind and the recipients who did not get it yet."""
+    missing: dict[str, list[MessageRow]] = {}
+    for row in delivered.get((state.key, state.sequence), {}).values():
+        if row.kind in kinds and row.state != SENT:
+            missing.setdefault(row.group, []).append(row)
+    groups = sorted(missing.values(), key=lambda rows: kinds.index(rows[0].kind))
+    return [(rows[0].group, rows[0].kind, tuple(Person(r.recipient) for r in rows)) for rows in groups]
+
+
+def _removed_reason() -> str:
+    return tr("Du er ikke lenger med i denne samtalen.", "You are no longer part of this conversation.")
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from samtale_automation.domain import cells
-from samtale_automation.domain.changeset import ChangeSet, merge_row
+from samtale_automation.domain.changeset import ChangeSet, merge_row, seeded_fields
 from samtale_automation.domain.rows import RawRow, RawWorkbook
 
 PENDING_ROW = 0  # excel_row of a row that exists only in a pending change
@@ -19,6 +19,7 @@ def overlay_pending(raw: RawWorkbook, changesets: list[ChangeSet],
                     last_written: Callable[[str], dict[str, dict[str, Any]]]) -> RawWorkbook:
     """Apply pending ChangeSets to raw rows in memory (the workbook file is not touched)."""
     indexes: dict[str, dict[str, RawRow]] = {}
+    written: dict[str, dict[str, dict[str, Any]]] = {}  # like the applier: seeded values as they are written
     for changeset in changesets:
         for change in changeset.changes:
             table = raw.tables.get(change.table)
@@ -36,7 +37,11 @@ def overlay_pending(raw: RawWorkbook, changesets: list[ChangeSet],
                 indexes[change.table] = index
             row = indexes[change.table].get(change.key)
             current = dict(row.values) if row is not None else None
-            writes, _ = merge_row(change, current, last_written(change.table).get(change.key, {}))
+            if change.table not in written:
+                written[change.table] = {key: dict(values) for key, values in last_written(change.table).items()}
+            writes, _ = merge_row(change, current, written[change.table].get(change.key, {}))
+            for field_name in seeded_fields(change.table) & writes.keys():
+                written[change.table].setdefault(change.key, {})[field_name] = writes[field_name]
             if row is None:
                 row = indexes[change.table][change.key] = RawRow(PENDING_ROW, writes)
                 table.rows.append(row)
