@@ -22,7 +22,8 @@ from samtale_automation.domain.schema import ACTIONS, CONVERSATIONS, EMPLOYEES, 
 from samtale_automation.errors import ConfigError
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
-from samtale_automation.plans.invites import InviteInput, InvitePlan, MailSend, MeetingSend, plan_invites
+from samtale_automation.plans.invites import plan_invites
+from samtale_automation.plans.meetings import InviteInput, InvitePlan, MailSend, MeetingSend
 from samtale_automation.prepfile.locations import SUFFIX, prep_path
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.texts import tr

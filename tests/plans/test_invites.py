@@ -25,7 +25,8 @@ from samtale_automation.domain.messages import (
 from samtale_automation.domain.model import OSLO, Action, Conversation, Employee, Settings
 from samtale_automation.domain.rows import RawRow, RawTable, RawWorkbook
 from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, Sheet
-from samtale_automation.plans.invites import InviteInput, InvitePlan, plan_invites
+from samtale_automation.plans.invites import plan_invites
+from samtale_automation.plans.meetings import InviteInput, InvitePlan
 
 pytestmark = pytest.mark.usefixtures("nb_messages")  # problems are asserted in Norwegian
 

@@ -1,0 +1,107 @@
+"""Follow-up meetings for actions: «sett umiddelbart av tid i kalenderen» on the action's Oppfølging date.
+
+Pure, like the invite planner: booked once, moved when the date changes, cancelled when the action
+is closed or the date removed; a message a failed send missed is planned again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from samtale_automation.domain.master import Master
+from samtale_automation.domain.messages import ACTIVE, CANCEL, CANCELLED, REQUEST, MeetingState, Person
+from samtale_automation.domain.model import OSLO, Action
+from samtale_automation.domain.workdays import on_or_before
+from samtale_automation.plans.meetings import (
+    Delivered,
+    InviteInput,
+    InvitePlan,
+    MeetingSend,
+    meeting_hash,
+    person,
+    reachable,
+    uid_for,
+    undelivered,
+)
+from samtale_automation.plans.reminders import resolve_owner
+
+FOLLOW_UP_MINUTES = 30
+CLOSED_ACTION = ("Fullført", "Avbrutt")
+
+
+def plan_follow_up(master: Master, action: Action, given: InviteInput,
+                    delivered: Delivered, plan: InvitePlan) -> None:
+    """«Sett umiddelbart av tid i kalenderen»: a short meeting on the action's Oppfølging date."""
+    key = f"oppfolging-{action.action_id}"
+    previous = given.meetings.get(key)
+    employee = master.employees.get(action.employee_id)
+    manager = master.employees.get(employee.manager_id) if employee and employee.manager_id else None
+    wanted = (action.follow_up is not None and action.status not in CLOSED_ACTION and employee is not None
+              and manager is not None)
+    if not wanted:
+        if previous is not None and employee is not None:
+            start = datetime.fromisoformat(previous.start or given.now.isoformat())
+            if start > given.now:
+                _cancel_follow_up(master, action, given, previous, start, delivered, plan)
+        return
+    assert action.follow_up is not None and employee is not None and manager is not None
+    day = on_or_before(action.follow_up)
+    start = datetime.combine(day, master.settings.workday_start, OSLO)
+    end = start + timedelta(minutes=FOLLOW_UP_MINUTES)
+    if end <= given.now:
+        return
+    owner_id = resolve_owner(master, action)
+    owner = master.employees.get(owner_id or "", employee)
+    other = manager if owner.employee_id != manager.employee_id else employee
+    if not reachable(master, action.action_id, [owner, other], plan):
+        return
+    organizer = person(manager) if given.organizer_is_manager else given.organizer
+    attendees = (person(owner), person(other))
+    content_hash = meeting_hash(organizer.email, start, end, "", (), attendees)
+    context = {"company": master.settings.company, "round": "", "owner": person(owner),
+               "manager": person(manager), "employee": person(employee), "start": start, "end": end,
+               "action": {"description": action.description, "goal": action.goal, "deadline": action.deadline}}
+    recipients = tuple(a for a in attendees if a.email.casefold() != organizer.email.casefold())
+    if previous and previous.state == ACTIVE and previous.content_hash == content_hash:
+        retries = undelivered(delivered, previous, ("follow_up",))
+        for group, kind, who in retries:
+            plan.meetings.append(MeetingSend(group, kind, REQUEST, previous, who, start, end, organizer,
+                                             attendees, (), "", "follow_up", context, owner.language, retry=True))
+        if not retries:
+            plan.unchanged += 1
+        return
+    sequence = previous.sequence + 1 if previous else 0
+    state = MeetingState(key, previous.uid if previous else uid_for(key, organizer), sequence, content_hash,
+                         tuple(a.email.casefold() for a in attendees), start.isoformat(), ACTIVE, given.backend)
+    plan.meetings.append(MeetingSend(f"follow_up:{key}:{sequence}", "follow_up", REQUEST, state, recipients,
+                                     start, end, organizer, attendees, (), "", "follow_up", context,
+                                     owner.language))
+
+
+def _cancel_follow_up(master: Master, action: Action, given: InviteInput, previous: MeetingState,
+                      start: datetime, delivered: Delivered,
+                      plan: InvitePlan) -> None:
+    """Cancel a booked follow-up once (and again only for those a failed send missed)."""
+    names = {e.email.casefold(): e for e in master.employees.values()}
+    everyone = tuple(Person(email, names[email].name if email in names else "") for email in previous.attendees)
+    employee = master.employees[action.employee_id]
+    manager = master.employees.get(employee.manager_id)
+    organizer = person(manager) if given.organizer_is_manager and manager else given.organizer
+    owner = names.get(previous.attendees[0]) if previous.attendees else None
+    context = {"company": master.settings.company, "round": "", "owner": everyone[0] if everyone else organizer,
+               "manager": person(manager) if manager else organizer, "employee": person(employee),
+               "start": start, "end": start + timedelta(minutes=FOLLOW_UP_MINUTES),
+               "action": {"description": action.description, "goal": action.goal, "deadline": action.deadline}}
+    lang = owner.language if owner else employee.language
+    end = start + timedelta(minutes=FOLLOW_UP_MINUTES)
+    if previous.state == CANCELLED:
+        for group, kind, missed in undelivered(delivered, previous, ("follow_up_cancellation",)):
+            plan.meetings.append(MeetingSend(group, kind, CANCEL, previous, missed, start, end, organizer, everyone,
+                                             (), "", "follow_up_cancellation", context, lang, retry=True))
+        return
+    state = replace(previous, sequence=previous.sequence + 1, state=CANCELLED)
+    recipients = tuple(p for p in everyone if p.email.casefold() != organizer.email.casefold())
+    plan.meetings.append(MeetingSend(f"follow_up_cancellation:{previous.key}:{state.sequence}",
+                                     "follow_up_cancellation", CANCEL, state, recipients, start, end, organizer,
+                                     everyone, (), "", "follow_up_cancellation", context, lang))
