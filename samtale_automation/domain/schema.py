@@ -107,7 +107,9 @@ CONVERSATIONS = Sheet(
     (
         Column("SamtaleID", "conversation_id", Kind.ID, P, True, 16),
         Column("AnsattID", "employee_id", Kind.ID, P, True, 11, "Liste_AnsattID"),
+        Column("Navn", "employee_name", Kind.TEXT, T, False, 24),
         Column("Leder", "manager_id", Kind.ID, P, True, 11, "Liste_AnsattID"),
+        Column("Ledernavn", "manager_name", Kind.TEXT, T, False, 24),
         Column("Start", "start", Kind.DATETIME, P, False, 17),
         Column("Slutt", "end", Kind.DATETIME, P, False, 17),
         Column("Sted", "place", Kind.TEXT, P, False, 20),

@@ -16,12 +16,13 @@ from typing import Any
 from samtale_automation.domain.changeset import ChangeSet, Conflict, PendingChanges, merge_row, seeded_fields
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.rows import normalise_header
-from samtale_automation.domain.schema import CONVERSATIONS, LOG, STATUS_LABELS, TABLE_BY_NAME, Kind, Sheet
+from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, LOG, STATUS_LABELS, TABLE_BY_NAME, Kind, Sheet
 from samtale_automation.errors import WorkbookError, WorkbookLockedError
 from samtale_automation.paths import Folder
 from samtale_automation.safe_write import Fingerprint, assert_writable, replace_safely
 from samtale_automation.texts import tr
 from samtale_automation.workbook import loss_guard
+from samtale_automation.workbook.upgrade import upgrade_workbook
 
 DATE_FORMAT = "dd.mm.yyyy"
 DATETIME_FORMAT = "dd.mm.yyyy hh:mm"
@@ -37,6 +38,8 @@ class ApplyResult:
     conflicts: list[Conflict] = field(default_factory=list)
     blocked: str | None = None
     backup: Path | None = None
+    upgraded: list[str] = field(default_factory=list)  # «Samtaler: Navn»: added by upgrade in place
+    upgrade_refused: list[str] = field(default_factory=list)
 
 
 class TableView:
@@ -231,6 +234,27 @@ def refresh_statuses(wb: Any, now: datetime) -> int:
     return changed
 
 
+def refresh_names(wb: Any) -> int:
+    """Write each Samtaler row's employee and manager names from Ansatte where they are out of date."""
+    from samtale_automation.domain.cells import as_id
+
+    conversations, employees = find_table(wb, CONVERSATIONS), find_table(wb, EMPLOYEES)
+    if conversations is None or employees is None or "name" not in employees.columns:
+        return 0
+    names = {key: employees.ws.cell(row, employees.columns["name"]).value or "" for key, row in employees.rows.items()}
+    pairs = [(f, k) for f, k in (("employee_name", "employee_id"), ("manager_name", "manager_id"))
+             if f in conversations.columns and k in conversations.columns]
+    changed = 0
+    for row in conversations.rows.values():
+        values = conversations.current(row)
+        wanted = {name_field: str(names.get(as_id(values.get(id_field)), "")) for name_field, id_field in pairs}
+        stale = {f: v for f, v in wanted.items() if (values.get(f) or "") != v}
+        if stale:
+            conversations.write(row, stale)
+            changed += 1
+    return changed
+
+
 def apply_pending(folder: Folder, journal: PendingChanges, now: datetime) -> ApplyResult:
     """Apply every pending ChangeSet to the master file now, or record why it must wait."""
     result = ApplyResult()
@@ -257,8 +281,16 @@ def _save_with_changes(folder: Folder, master: Path, before: Fingerprint,
 
     keep_vba = master.suffix.lower() == ".xlsm"
     wb = openpyxl.load_workbook(master, keep_vba=keep_vba, rich_text=True, keep_links=True)
+    upgrade = upgrade_workbook(wb)
+    result.upgraded, result.upgrade_refused = upgrade.added, upgrade.refused
     written = apply_changes(wb, pending, journal, result)
     refresh_statuses(wb, now)
+    refresh_names(wb)
+    if upgrade.changed:
+        log = find_table(wb, LOG) or ensure_log_table(wb)
+        log.write(log.new_row(), {"time": datetime.now(OSLO).replace(tzinfo=None, microsecond=0),
+                                  "event": tr("Arbeidsboken oppgradert", "Workbook upgraded"), "who": "samtale",
+                                  "result": tr("La til ", "Added ") + "; ".join(upgrade.added)})
     inventory_before = loss_guard.inventory(master)
 
     def verify(temp: Path) -> None:

@@ -123,7 +123,7 @@ def test_bad_rows_are_reported_with_their_cell_and_the_rest_goes_on(ws: Workspac
     result = run_invite(ws)
     wheres = {p.where: p.message for p in result.plan.problems}
     assert any(w.startswith("Ansatte!C") for w in wheres), wheres  # Cecilie's empty E-post cell
-    assert any(w.startswith("Samtaler!D") and "2027-5" in m for w, m in wheres.items()), wheres  # no Start
+    assert any(w.startswith("Samtaler!F") and "2027-5" in m for w, m in wheres.items()), wheres  # no Start
     assert result.report is not None
     assert {item.state.key for item in result.plan.meetings} == {"2027-2"}
 

@@ -12,7 +12,8 @@ PACKAGE = Path(schema.__file__).parent
 DESIGN_HEADERS = {
     "Innstillinger": ["Innstilling", "Verdi", "Forklaring"],
     "Ansatte": ["AnsattID", "Navn", "E-post", "Avdeling", "Stilling", "Leder", "Aktiv", "Språk"],
-    "Samtaler": ["SamtaleID", "AnsattID", "Leder", "Start", "Slutt", "Sted", "Avlyst", "Avlyst grunn", "Status",
+    "Samtaler": ["SamtaleID", "AnsattID", "Navn", "Leder", "Ledernavn", "Start", "Slutt", "Sted", "Avlyst",
+                 "Avlyst grunn", "Status",
                  "Invitert", "Forberedelse mottatt", "Leder forberedt", "Referat mottatt", "Signert ansatt",
                  "Signert leder", "Merknad"],
     "Spørsmål": ["SpørsmålID", "Tema", "Spørsmål", "Hjelpespørsmål", "Obligatorisk", "Gjelder", "Aktiv"],
@@ -33,7 +34,8 @@ def test_fields_unique_and_owners_as_designed() -> None:
         fields = [c.field for c in sheet.columns]
         assert len(fields) == len(set(fields)), sheet.name
     tool = {c.header for c in schema.CONVERSATIONS.columns if c.owner is schema.Owner.TOOL}
-    assert tool == {"Status", "Invitert", "Forberedelse mottatt", "Leder forberedt", "Referat mottatt",
+    assert tool == {"Navn", "Ledernavn", "Status", "Invitert", "Forberedelse mottatt", "Leder forberedt",
+                    "Referat mottatt",
                     "Signert ansatt", "Signert leder", "Merknad"}
     seeded = {c.header for c in schema.ACTIONS.columns if c.owner is schema.Owner.SEEDED}
     assert seeded == {"Tiltak", "Mål", "Ansvarlig", "Frist", "Status"}

@@ -109,11 +109,11 @@ def _run_check(folder: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_expected_addresses_match_the_sheet_layout() -> None:
-    """Verify the test's address arithmetic gives the cells a person sees (AnsattID in A, Leder in F, Start in D)."""
+    """Verify the test's address arithmetic gives the cells a person sees (AnsattID in A, Leder in F, Start in F)."""
     expected = _expected()
     assert "Ansatte!A4" in expected  # the third person, below the header
     assert "Ansatte!F12" in expected  # Leder of the eleventh person
-    assert "Samtaler!D3" in expected
+    assert "Samtaler!F3" in expected
     assert "Spørsmål!B3" in expected
 
 

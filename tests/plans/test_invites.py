@@ -266,7 +266,7 @@ def test_rows_with_problems_are_skipped_and_named_with_their_cell() -> None:
     assert [(p.where, p.message) for p in plan.problems] == [
         ("Ansatte!C4", "Ola Hansen har ingen e-postadresse; 2027-1002 blir ikke sendt"),
         ("Ansatte!G6", "Per Borte er ikke aktiv; 2027-1003 blir ikke sendt"),
-        ("Samtaler!D5", "2027-1004 har ingen tid og blir ikke invitert"),
+        ("Samtaler!F5", "2027-1004 har ingen tid og blir ikke invitert"),
         ("Samtaler!B6", "2027-1009 1009 finnes ikke i Ansatte"),
     ]
     assert all(p.fix for p in plan.problems)

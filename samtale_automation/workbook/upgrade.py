@@ -1,0 +1,125 @@
+"""Upgrade in place (DESIGN.md §6): a master made by an earlier version gains what this version needs.
+
+On the next write, every table of the schema that lacks one of its columns gets it at the table's
+right edge (header, header colour for tool and seeded columns, input message, width), and a sheet
+that is missing altogether is added with its table. Nothing a person wrote is touched: a column is
+only added where the cells it would take are empty; otherwise the upgrade of that table is refused
+with the reason (the rest of the write goes on), and `check` keeps naming what is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from samtale_automation.domain.rows import normalise_header
+from samtale_automation.domain.schema import (
+    SEEDED_COLUMN_MESSAGE,
+    TABLES,
+    TOOL_COLUMN_MESSAGE,
+    TOOL_COLUMN_TITLE,
+    Column,
+    Owner,
+    Sheet,
+)
+from samtale_automation.texts import language, tr
+from samtale_automation.workbook.build import VALIDATED_ROWS
+
+HEADER_COLOURS = {Owner.PERSON: "1F4E79", Owner.TOOL: "808080", Owner.SEEDED: "5B7C99"}
+
+
+@dataclass
+class UpgradeReport:
+    """What an upgrade added to the workbook, and what it could not add (with why)."""
+
+    added: list[str] = field(default_factory=list)  # «Samtaler: Navn»
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the workbook was changed."""
+        return bool(self.added)
+
+
+def upgrade_workbook(wb: Any, tables: tuple[Sheet, ...] = TABLES) -> UpgradeReport:
+    """Add the columns and sheets of `tables` that an openpyxl workbook lacks, touching nothing else."""
+    report = UpgradeReport()
+    for schema in tables:
+        found = _find(wb, schema)
+        if found is None:
+            continue  # a missing table is named by check; this upgrade adds columns to tables that exist
+        ws, table = found
+        present = _headers(ws, table)
+        for column in schema.columns:
+            if normalise_header(column.header) in present:
+                continue
+            reason = _add_column(ws, table, column)
+            if reason:
+                report.refused.append(reason)
+                break  # columns keep their order: the next one would land in the wrong place
+            present.add(normalise_header(column.header))
+            report.added.append(f"{schema.name}: {column.header}")
+    return report
+
+
+def _find(wb: Any, schema: Sheet) -> tuple[Any, Any] | None:
+    for ws in wb.worksheets:
+        if schema.table in ws.tables:
+            return ws, ws.tables[schema.table]
+    if schema.name in wb.sheetnames:
+        ws = wb[schema.name]
+        for table in ws.tables.values():
+            return ws, table
+    return None
+
+
+def _headers(ws: Any, table: Any) -> set[str]:
+    from openpyxl.utils.cell import range_boundaries
+
+    min_col, min_row, max_col, _ = range_boundaries(table.ref)
+    return {normalise_header(ws.cell(min_row, col).value) for col in range(min_col, max_col + 1)}
+
+
+def _add_column(ws: Any, table: Any, column: Column) -> str | None:
+    """Widen the table by one column for `column`; the reason when the cells it needs are in use."""
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.worksheet.table import TableColumn
+
+    min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+    col = max_col + 1
+    letter = get_column_letter(col)
+    used = [row for row in range(min_row, max_row + 1) if ws.cell(row, col).value not in (None, "")]
+    if used:
+        return tr(f"{ws.title}: kolonnen «{column.header}» kan ikke legges til fordi {letter}{used[0]} er i bruk "
+                  f"– flytt det som står i kolonne {letter}, så legges den til ved neste skriving",
+                  f"{ws.title}: the column «{column.header}» cannot be added because {letter}{used[0]} is in "
+                  f"use – move what is in column {letter}, and it is added on the next write")
+    header = ws.cell(min_row, col)
+    header.value = column.header
+    header.data_type = "s"
+    header.font = Font(bold=True, color="FFFFFF")
+    header.fill = PatternFill("solid", fgColor=HEADER_COLOURS[column.owner])
+    ws.column_dimensions[letter].width = column.width
+    ref = f"{get_column_letter(min_col)}{min_row}:{letter}{max_row}"
+    table.ref = ref
+    if table.autoFilter is not None:
+        table.autoFilter.ref = ref
+    ids = [c.id for c in table.tableColumns] or [0]
+    table.tableColumns.append(TableColumn(id=max(ids) + 1, name=column.header))
+    if column.owner is not Owner.PERSON:
+        _input_message(ws, f"{letter}{min_row + 1}:{letter}{VALIDATED_ROWS}", column.owner)
+    return None
+
+
+def _input_message(ws: Any, cells: str, owner: Owner) -> None:
+    """The note a person sees on a tool or seeded cell: it is written by samtale."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    english = language() == "en"
+    message = TOOL_COLUMN_MESSAGE if owner is Owner.TOOL else SEEDED_COLUMN_MESSAGE
+    validation = DataValidation(showInputMessage=True, promptTitle=TOOL_COLUMN_TITLE[int(english)],
+                                prompt=message[int(english)])
+    validation.add(cells)
+    ws.add_data_validation(validation)
