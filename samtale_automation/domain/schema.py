@@ -200,7 +200,7 @@ STATUS_LABELS: dict[str, str] = {
     "planned": "Planlagt",
     "invited": "Invitert",
     "prepared": "Forberedt",
-    "held": "Gjennomført",
+    "held": "Tidspunkt passert – venter på referat",
     "minutes_returned": "Referat mottatt",
     "signed": "Signert",
     "cancelled": "Avlyst",

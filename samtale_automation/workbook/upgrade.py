@@ -14,6 +14,7 @@ from typing import Any
 
 from samtale_automation.domain.rows import normalise_header
 from samtale_automation.domain.schema import (
+    LISTS_SHEET,
     SEEDED_COLUMN_MESSAGE,
     TABLES,
     TOOL_COLUMN_MESSAGE,
@@ -21,6 +22,7 @@ from samtale_automation.domain.schema import (
     Column,
     Owner,
     Sheet,
+    value_lists,
 )
 from samtale_automation.texts import language, tr
 from samtale_automation.workbook.build import VALIDATED_ROWS
@@ -42,8 +44,9 @@ class UpgradeReport:
 
 
 def upgrade_workbook(wb: Any, tables: tuple[Sheet, ...] = TABLES) -> UpgradeReport:
-    """Add the columns and sheets of `tables` that an openpyxl workbook lacks, touching nothing else."""
+    """Add the columns of `tables` that an openpyxl workbook lacks and renew the value lists; touch nothing else."""
     report = UpgradeReport()
+    report.added += _renew_value_lists(wb)
     for schema in tables:
         found = _find(wb, schema)
         if found is None:
@@ -60,6 +63,39 @@ def upgrade_workbook(wb: Any, tables: tuple[Sheet, ...] = TABLES) -> UpgradeRepo
             present.add(normalise_header(column.header))
             report.added.append(f"{schema.name}: {column.header}")
     return report
+
+
+def _renew_value_lists(wb: Any) -> list[str]:
+    """The hidden Lister sheet is the tool's own: its lists follow this version (e.g. renamed status labels)."""
+    if LISTS_SHEET not in wb.sheetnames:
+        return []
+    ws = wb[LISTS_SHEET]
+    columns = {ws.cell(1, col).value: col for col in range(1, ws.max_column + 1)}
+    english = value_lists("en")
+    lang = "en" if "Liste_Tema" in columns and _list_values(ws, columns["Liste_Tema"]) == list(
+        english["Liste_Tema"]) else "nb"
+    wanted = value_lists(lang)
+    renewed = []
+    for name, col in columns.items():
+        if name not in wanted or name not in wb.defined_names:
+            continue
+        values = list(wanted[name])
+        current = _list_values(ws, col)
+        if current == values:
+            continue
+        for row in range(2, max(len(current), len(values)) + 2):
+            ws.cell(row, col).value = values[row - 2] if row - 2 < len(values) else None
+        letter = ws.cell(1, col).column_letter
+        wb.defined_names[name].attr_text = f"'{LISTS_SHEET}'!${letter}$2:${letter}${len(values) + 1}"
+        renewed.append(f"{LISTS_SHEET}: {name}")
+    return renewed
+
+
+def _list_values(ws: Any, col: int) -> list[Any]:
+    values = [ws.cell(row, col).value for row in range(2, ws.max_row + 1)]
+    while values and values[-1] in (None, ""):
+        values.pop()
+    return values
 
 
 def _find(wb: Any, schema: Sheet) -> tuple[Any, Any] | None:
