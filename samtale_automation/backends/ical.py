@@ -61,14 +61,17 @@ def meeting_calendar(meeting: Meeting, method: str, *, cancel_only: Sequence[Per
         event.add("location", location)
     if meeting.private:
         event.add("class", "PRIVATE")
-    event.add("transp", "OPAQUE")
+    # A cancelled slot is free again in the attendee's calendar, as Outlook marks its own cancellations
+    # (MS-OXOCAL: busy status olFree); otherwise the time would stay blocked after the meeting is gone.
+    busy = "BUSY" if method == REQUEST else "FREE"
+    event.add("transp", "OPAQUE" if method == REQUEST else "TRANSPARENT")
     # Removing some attendees is a CANCEL without STATUS (RFC 5546 §3.2.5): the meeting goes on.
     if method == REQUEST:
         event.add("status", "CONFIRMED")
     elif cancel_only is None:
         event.add("status", "CANCELLED")
-    event.add("x-microsoft-cdo-busystatus", "BUSY")
-    event.add("x-microsoft-cdo-intendedstatus", "BUSY")
+    event.add("x-microsoft-cdo-busystatus", busy)
+    event.add("x-microsoft-cdo-intendedstatus", busy)
 
     # The classic constructor, not Calendar.new(): that one adds a VCALENDAR-level UID (RFC 7986).
     calendar = Calendar()

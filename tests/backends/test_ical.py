@@ -243,6 +243,10 @@ def test_whole_cancel_lists_everyone_as_cancelled() -> None:
     vevent = event(calendar)
     assert str(vevent["STATUS"]) == "CANCELLED"
     assert int(str(vevent["SEQUENCE"])) == 2
+    # The slot is free again in everyone's calendar (Outlook shows a cancelled meeting as free).
+    assert str(vevent["X-MICROSOFT-CDO-BUSYSTATUS"]) == "FREE"
+    assert str(vevent["X-MICROSOFT-CDO-INTENDEDSTATUS"]) == "FREE"
+    assert str(vevent["TRANSP"]) == "TRANSPARENT"
 
 
 def test_partial_cancel_lists_only_the_removed_attendee() -> None:
@@ -250,6 +254,7 @@ def test_partial_cancel_lists_only_the_removed_attendee() -> None:
     raw = meeting_calendar(sample_meeting(sequence=1), CANCEL, cancel_only=[MANAGER])
     vevent = event(check_cancel(raw, whole=False, attendees=[MANAGER.email]))
     assert "STATUS" not in vevent
+    assert str(vevent["X-MICROSOFT-CDO-BUSYSTATUS"]) == "FREE"  # free in the removed attendee's calendar
     assert attendees_of(vevent) == [MANAGER.email]
     assert attendee_params(vevent)[MANAGER.email]["ROLE"] == "REQ-PARTICIPANT"
 

@@ -1,7 +1,7 @@
 """Meeting (iMIP) and ordinary mail messages: MIME layout, Norwegian letters, bytes, golden files.
 
 Regenerate the golden files after an intended change with
-`SAMTALE_UPDATE_GOLDEN=1 python -m pytest tests/test_mime.py` and review the diff.
+`SAMTALE_UPDATE_GOLDEN=1 python -m pytest tests/backends/test_mime.py` and review the diff.
 """
 
 from __future__ import annotations
