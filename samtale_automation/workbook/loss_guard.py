@@ -101,9 +101,6 @@ FEATURES: dict[str, Feature] = {f.key: f for f in (
 _COUNTS: dict[str, re.Pattern[bytes]] = {
     "x14_validation": re.compile(rb"<x14:dataValidation[\s>]"),
     "x14_conditional": re.compile(rb"<x14:cfRule[\s>]"),
-    "shape": re.compile(rb"<xdr:sp[\s>]"),
-    "image": re.compile(rb"<xdr:pic[\s>]"),
-    "chart": re.compile(rb"<c:chart[\s>]"),
     "form_control": re.compile(rb"<control[\s>]"),
     "legacy_drawing": re.compile(rb"<legacyDrawing[\s>]"),
     "table": re.compile(rb"<tablePart[\s>]"),
@@ -117,6 +114,15 @@ _COUNTS: dict[str, re.Pattern[bytes]] = {
 }
 
 
+#: Counted in drawing parts only, whatever namespace prefix the writer chose: Excel writes «xdr:pic»,
+#: openpyxl a default namespace («pic»); a chart is the drawing's reference to its chart part.
+_DRAWING_COUNTS: dict[str, re.Pattern[bytes]] = {
+    "shape": re.compile(rb"<(?:[\w.-]+:)?sp[\s>]"),
+    "image": re.compile(rb"<(?:[\w.-]+:)?pic[\s>]"),
+    "chart": re.compile(rb"<(?:[\w.-]+:)?chart[\s>]"),
+}
+
+
 def inventory(path: Path) -> Counter[str]:
     """Count the features of a workbook package that a save must keep."""
     counts: Counter[str] = Counter()
@@ -126,6 +132,9 @@ def inventory(path: Path) -> Counter[str]:
             if not name.endswith((".xml", ".vml", ".rels")):
                 continue
             data = package.read(name)
+            if name.startswith("xl/drawings/") and name.endswith(".xml"):
+                for key, pattern in _DRAWING_COUNTS.items():
+                    counts[key] += len(pattern.findall(data))
             for key, pattern in _COUNTS.items():
                 found = len(pattern.findall(data))
                 if found:
