@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from samtale_automation.texts import tr
+
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 EXIT_WORKBOOK = 3
 EXIT_BACKEND = 4
+
+ERROR = "error"
+WARNING = "warning"
 
 
 @dataclass(frozen=True)
@@ -22,10 +27,17 @@ class Problem:
     where: str  # «Ansatte!C5», «Samtaler», «samtale.toml: backend»
     message: str
     fix: str = ""
+    severity: str = ERROR  # ERROR blocks (check exits 1); WARNING is shown, HR may mean it
+
+    @property
+    def is_warning(self) -> bool:
+        """Tell whether the problem is only a warning (shown, never blocking)."""
+        return self.severity == WARNING
 
     def render(self) -> str:
-        """One line for a person: place, what is wrong, what to do."""
-        text = f"{self.where}: {self.message}"
+        """One line for a person: place, what is wrong, what to do; a warning says it is one."""
+        label = tr("advarsel: ", "warning: ") if self.is_warning else ""
+        text = f"{self.where}: {label}{self.message}"
         return f"{text} – {self.fix}" if self.fix else text
 
 

@@ -161,8 +161,9 @@ def _demo_changes(workspace: Workspace, employee_ids: list[str], step: Callable[
     assert start is not None
     changes = ChangeSet(tr("Demo: HR flytter én samtale og avlyser én", "Demo: HR moves one conversation and "
                                                                           "cancels one"))
-    changes.upsert(CONVERSATIONS.table, moved, force=True, start=start + timedelta(days=1),
-                   end=start + timedelta(days=1, minutes=75))
+    # The next day, in its free afternoon slot: at the same time of day its room is taken then.
+    new_start = start + timedelta(days=1, hours=3)
+    changes.upsert(CONVERSATIONS.table, moved, force=True, start=new_start, end=new_start + timedelta(minutes=75))
     changes.upsert(CONVERSATIONS.table, cancelled, force=True, cancelled="Ja",
                    cancel_reason=tr("Foreldrepermisjon", "Parental leave"))
     action_id = next(iter(sorted(master.actions)))

@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from samtale_automation.domain.model import OSLO
+from samtale_automation.domain.model import OSLO, ClosedDay
 from samtale_automation.domain.schema import NO, YES
 from samtale_automation.texts import tr
 
@@ -149,6 +149,46 @@ def as_int_list(value: Any) -> tuple[int, ...]:
     except ValueError:
         raise CellValueError(tr(f"«{as_text(value)}» er ikke en liste med tall (f.eks. 7, 2)",
                                 f"«{as_text(value)}» is not a list of numbers (e.g. 7, 2)")) from None
+
+
+_NONE_WORDS = ("ingen", "none", "-")
+_DAY_OF_YEAR = re.compile(r"(\d{1,2})\.(\d{1,2})(?:\.(\d{4}|\d{2}))?\.?")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def as_day_list(value: Any) -> tuple[ClosedDay, ...]:
+    """Read days such as «24.12, 31.12, 02.01.2027»: dd.mm every year, a full date once; «ingen» for none."""
+    if is_blank(value):
+        return ()
+    if isinstance(value, date | int | float) and not isinstance(value, bool):
+        day = as_date(value)  # a real date (Excel turns a lone «24.12» into one): that date only
+        return (ClosedDay(day.month, day.day, day.year),) if day else ()
+    text = as_text(value)
+    if text.casefold() in _NONE_WORDS:
+        return ()
+    found = []
+    for part in (p for p in re.split(r"[,;\s]+", text) if p):
+        found.append(_closed_day(part, text))
+    return tuple(found)
+
+
+def _closed_day(part: str, whole: str) -> ClosedDay:
+    iso = _ISO_DATE.fullmatch(part)
+    match = _DAY_OF_YEAR.fullmatch(part)
+    if iso:
+        year, month, day = int(iso[1]), int(iso[2]), int(iso[3])
+    elif match:
+        day, month = int(match[1]), int(match[2])
+        year = int(match[3]) + (2000 if len(match[3]) == 2 else 0) if match[3] else 0
+    else:
+        year = month = day = -1
+    try:
+        date(year or 2000, month, day)  # 2000 is a leap year: 29.02 is a valid day of the year
+    except ValueError:
+        within = (f" i «{whole}»", f" in «{whole}»") if part != whole else ("", "")
+        raise CellValueError(tr(f"«{part}»{within[0]} er ikke en dag (skriv dd.mm eller dd.mm.åååå)",
+                                f"«{part}»{within[1]} is not a day (write dd.mm or dd.mm.yyyy)")) from None
+    return ClosedDay(month, day, year or None)
 
 
 def as_yes_no(value: Any, default: bool) -> bool:

@@ -128,7 +128,7 @@ def parse_settings(table: RawTable | None, problems: list[Problem]) -> Settings:
                    f"Use a number from {spec.minimum} to {spec.maximum}."),
             ))
             continue
-        if value is not None and value != ():
+        if value is not None and (value != () or spec.kind is SettingKind.DAY_LIST):  # «ingen» closed days
             values[spec.field] = value
     settings = replace(Settings(), **values)
     if settings.workday_end <= settings.workday_start:
@@ -149,6 +149,8 @@ def _parse_setting(kind: SettingKind, raw: Any) -> Any:
         return cells.as_time(raw)
     if kind is SettingKind.INT_LIST:
         return cells.as_int_list(raw)
+    if kind is SettingKind.DAY_LIST:
+        return cells.as_day_list(raw)
     if kind is SettingKind.LANG:
         return cells.as_language(raw)
     return cells.as_text(raw)

@@ -125,6 +125,27 @@ class Action:
 
 
 @dataclass(frozen=True)
+class ClosedDay:
+    """A day the company is closed: every year on a day and month (24.12), or one date (02.01.2027)."""
+
+    month: int
+    day: int
+    year: int | None = None
+
+    def matches(self, when: date) -> bool:
+        """Tell whether a calendar day is this closed day."""
+        return (when.month, when.day) == (self.month, self.day) and self.year in (None, when.year)
+
+    def __str__(self) -> str:
+        text = f"{self.day:02d}.{self.month:02d}"
+        return f"{text}.{self.year}" if self.year else text
+
+
+#: Closed by default: 24 and 31 December (working days by law, but most small companies close).
+DEFAULT_CLOSED_DAYS = (ClosedDay(12, 24), ClosedDay(12, 31))
+
+
+@dataclass(frozen=True)
 class Settings:
     """Business settings from the Innstillinger sheet, parsed and defaulted."""
 
@@ -137,6 +158,7 @@ class Settings:
     max_per_manager_per_day: int = 3
     workday_start: time = time(8, 30)
     workday_end: time = time(16, 0)
+    closed_days: tuple[ClosedDay, ...] = DEFAULT_CLOSED_DAYS
     prep_deadline_days: int = 3
     minutes_deadline_days: int = 7
     reminder_days: tuple[int, ...] = (7, 2)

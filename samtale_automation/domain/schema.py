@@ -253,6 +253,7 @@ class SettingKind(Enum):
     INT = "int"
     TIME = "time"
     INT_LIST = "int_list"
+    DAY_LIST = "day_list"  # days of the year (24.12) or dates (02.01.2027); «ingen» for none
     LANG = "lang"
 
 
@@ -298,6 +299,11 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("Arbeidstid slutt", "workday_end", SettingKind.TIME, "16:00",
                 "Seneste sluttid for en samtale (tt:mm).",
                 "Latest end of a conversation (hh:mm)."),
+    SettingSpec("Stengte dager", "closed_days", SettingKind.DAY_LIST, "24.12, 31.12",
+                "Dager firmaet har stengt, utenom helligdager: dd.mm hvert år eller dd.mm.åååå, skilt med "
+                "komma. Skriv «ingen» om dere ikke har noen.",
+                "Days the company is closed besides public holidays: dd.mm every year or dd.mm.yyyy, "
+                "separated by commas. Write «ingen» for none."),
     SettingSpec("Frist forberedelse (dager før)", "prep_deadline_days", SettingKind.INT, "3",
                 "Hvor mange dager før samtalen forberedelsesskjemaet skal leveres.",
                 "How many days before the conversation the prep sheet is due.", 0, 60),

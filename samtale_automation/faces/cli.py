@@ -291,10 +291,15 @@ def check(obj: Context) -> None:
                  for p in workspace.pending() if p.blocked_reason]
     for problem in problems:
         _echo(problem.render())
-    if problems:
-        _echo(tr(f"\n{len(problems)} problemer funnet.", f"\n{len(problems)} problems found."))
+    warned = sum(p.is_warning for p in problems)  # shown, but alone never exit 1
+    warnings = tr(f"{warned} advarsel" + "er" * (warned > 1), f"{warned} warning" + "s" * (warned > 1))
+    if len(problems) > warned:
+        counted = tr(f"{len(problems) - warned} problemer", f"{len(problems) - warned} problems") + (
+            tr(" og ", " and ") + warnings if warned else "")
+        _echo(tr(f"\n{counted} funnet.", f"\n{counted} found."))
         sys.exit(errors.EXIT_PROBLEMS)
-    _echo(tr("Ingen problemer funnet.", "No problems found."))
+    _echo(tr(f"\nIngen problemer funnet, men {warnings}.", f"\nNo problems found, but {warnings}.")
+          if warned else tr("Ingen problemer funnet.", "No problems found."))
 
 
 @cli.command()

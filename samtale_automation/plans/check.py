@@ -22,6 +22,7 @@ from samtale_automation.domain.schema import (
     topic_for_label,
 )
 from samtale_automation.errors import Problem
+from samtale_automation.plans.schedule_checks import schedule_problems
 from samtale_automation.texts import tr
 
 
@@ -35,7 +36,10 @@ CHOOSE_TOPIC = ("Velg et tema fra listen.", "Choose a topic from the list.")
 
 
 def check_master(master: Master) -> list[Problem]:
-    """Return every problem: parse problems first, then rule checks, sheet by sheet."""
+    """Return every problem: parse problems first, then rule checks, sheet by sheet.
+
+    Schedule warnings (`Problem.is_warning`) are in the list too; only the others are errors.
+    """
     problems = list(master.problems)
     raw = master.raw
     if raw is None:
@@ -45,6 +49,7 @@ def check_master(master: Master) -> list[Problem]:
         problems += _check_employees(master, tables[EMPLOYEES.table])
     if CONVERSATIONS.table in tables:
         problems += _check_conversations(master, tables[CONVERSATIONS.table])
+        problems += schedule_problems(master)  # times, rooms and lengths: errors and warnings
     if QUESTIONS.table in tables:
         problems += _check_questions(tables[QUESTIONS.table])
     if ACTIONS.table in tables:
@@ -203,11 +208,6 @@ def _check_conversations(master: Master, table: RawTable) -> list[Problem]:
                                     tr(f"leder «{conv.manager_id}» finnes ikke i Ansatte",
                                        f"manager «{conv.manager_id}» is not in Ansatte"),
                                     tr(*USE_EMPLOYEE_ID)))
-        if conv.start and conv.end and conv.end <= conv.start:
-            problems.append(Problem(table.cell(row, "end"),
-                                    tr(f"{conv.conversation_id} slutter før den starter",
-                                       f"{conv.conversation_id} ends before it starts"),
-                                    tr("Rett Start eller Slutt.", "Correct Start or Slutt.")))
         if bool(conv.start) != bool(conv.end) and not conv.cancelled:
             missing = "end" if conv.start else "start"
             problems.append(Problem(table.cell(row, missing),

@@ -8,7 +8,7 @@ import pytest
 
 from samtale_automation.domain import cells
 from samtale_automation.domain.cells import CellValueError
-from samtale_automation.domain.model import OSLO
+from samtale_automation.domain.model import OSLO, ClosedDay
 
 pytestmark = pytest.mark.usefixtures("nb_messages")  # messages are asserted in Norwegian
 
@@ -187,6 +187,33 @@ def test_as_int_list_rejects_words() -> None:
     with pytest.raises(CellValueError) as caught:
         cells.as_int_list("7, to")
     assert "«7, to» er ikke en liste med tall" in str(caught.value)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("24.12, 31.12", (ClosedDay(12, 24), ClosedDay(12, 31))),
+    ("24.12.; 02.01.2027", (ClosedDay(12, 24), ClosedDay(1, 2, 2027))),
+    ("2027-01-02 29.02", (ClosedDay(1, 2, 2027), ClosedDay(2, 29))),
+    ("02.01.27", (ClosedDay(1, 2, 2027),)),
+    (date(2027, 12, 27), (ClosedDay(12, 27, 2027),)),  # Excel made a lone «27.12» a date: that date only
+    ("ingen", ()), ("", ()), (None, ()),
+])
+def test_as_day_list(raw: object, expected: tuple[ClosedDay, ...]) -> None:
+    """Verify closed days read as every-year days (dd.mm) or single dates, and «ingen» as none."""
+    assert cells.as_day_list(raw) == expected
+
+
+def test_as_day_list_rejects_impossible_days() -> None:
+    """Verify «31.02» is refused with the part named and the forms to write."""
+    with pytest.raises(CellValueError) as caught:
+        cells.as_day_list("24.12, 31.02")
+    assert "«31.02» i «24.12, 31.02» er ikke en dag (skriv dd.mm eller dd.mm.åååå)" in str(caught.value)
+
+
+def test_closed_day_matches_every_year_or_once() -> None:
+    """Verify 24.12 matches Christmas Eve of any year and 02.01.2027 only that one day."""
+    assert ClosedDay(12, 24).matches(date(2027, 12, 24)) and ClosedDay(12, 24).matches(date(2031, 12, 24))
+    assert ClosedDay(1, 2, 2027).matches(date(2027, 1, 2)) and not ClosedDay(1, 2, 2027).matches(date(2028, 1, 2))
+    assert str(ClosedDay(12, 24)) == "24.12" and str(ClosedDay(1, 2, 2027)) == "02.01.2027"
 
 
 @pytest.mark.parametrize(("raw", "expected"), [(75.0, 75), ("75", 75), (" 15 ", 15), ("-5", -5), (None, None)])

@@ -179,3 +179,16 @@ def test_cli_check_on_new_folder_exits_0(tmp_path: Path) -> None:
     done = _run_check(tmp_path / "ny")
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == "Ingen problemer funnet."
+
+
+def test_cli_check_shows_warnings_but_exits_0(tmp_path: Path) -> None:
+    """Verify schedule warnings alone (a Saturday conversation) are printed, labelled, and leave the exit code 0."""
+    saturday = {"conversation_id": "2027-2", "employee_id": "2", "manager_id": "1",
+                "start": datetime(2027, 1, 16, 10, 0), "end": datetime(2027, 1, 16, 11, 15), "place": "Møterom 1"}
+    build_master(tmp_path / "samtaler.xlsx", settings=ROUND_SETTINGS,
+                 employees=[_person("1", "Sjef", manager=""), _person("2", "Kari")], conversations=[saturday])
+    done = _run_check(tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    where = _cell(CONVERSATIONS, [saturday], saturday, "start")
+    assert f"{where}: advarsel: 2027-2 er på en lørdag (16.01.2027)" in done.stdout
+    assert done.stdout.rstrip().endswith("Ingen problemer funnet, men 1 advarsel.")
