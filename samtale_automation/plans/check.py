@@ -21,7 +21,7 @@ from samtale_automation.domain.schema import (
     Kind,
     topic_for_label,
 )
-from samtale_automation.errors import Problem
+from samtale_automation.errors import WARNING, Problem
 from samtale_automation.plans.schedule_checks import schedule_problems
 from samtale_automation.texts import tr
 
@@ -57,7 +57,24 @@ def check_master(master: Master) -> list[Problem]:
     problems += _check_round_period(master)
     for table in tables.values():
         problems += _check_formula_text(table)
+    problems += _upgrade_due(tables)
     return problems
+
+
+def _upgrade_due(tables: dict[str, RawTable]) -> list[Problem]:
+    """Columns this version adds to a master made by an earlier one: said, and added on the next write."""
+    found = []
+    for table in tables.values():
+        missing = [c.header for c in table.schema.columns if not c.required and c.field not in table.columns]
+        if missing:
+            names = ", ".join(f"«{header}»" for header in missing)
+            found.append(Problem(table.sheet_name, tr(
+                f"arbeidsboken er laget av en eldre versjon av samtale; kolonnene {names} legges til ved neste "
+                "skriving", f"the workbook was made by an earlier version of samtale; the columns {names} are "
+                "added on the next write"), tr("Ingenting å gjøre: det skjer av seg selv. Er kolonnen ved siden av "
+                "tabellen i bruk, flytt det som står der.", "Nothing to do: it happens by itself. If the column "
+                "beside the table is in use, move what is there."), severity=WARNING))
+    return found
 
 
 def _duplicates(table: RawTable, field_name: str) -> Iterable[Problem]:

@@ -131,3 +131,15 @@ def test_libreoffice_opens_the_upgraded_master_and_keeps_the_new_columns(
     resaved = soffice_convert(old_folder / "samtaler.xlsx", "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")
     rows = read_workbook(resaved).tables[CONVERSATIONS.table].rows
     assert {row.values["conversation_id"]: row.values["employee_name"] for row in rows}["2027-2003"] == "Dag Øvrebø"
+
+
+def test_check_says_the_upgrade_is_coming_and_not_after_it(old_folder: Path) -> None:
+    """Verify `check` names the columns the next write adds (a warning, not an error), and not once added."""
+    from samtale_automation.plans.check import check_master
+
+    before = [p for p in check_master(Workspace.open(old_folder, NOW).load()) if "eldre versjon" in p.message]
+    assert [(p.where, p.is_warning) for p in before] == [("Samtaler", True)]
+    assert "«Navn», «Ledernavn»" in before[0].message
+    _write_something(old_folder)
+    after = check_master(Workspace.open(old_folder, NOW).load())
+    assert not [p for p in after if "eldre versjon" in p.message]
