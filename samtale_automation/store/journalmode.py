@@ -27,6 +27,9 @@ NETWORK_FS = frozenset({
     "cifs", "smb3", "smbfs", "nfs", "nfs4", "ncpfs", "afs", "ceph", "glusterfs", "lustre", "gpfs", "ocfs2",
     "gfs2", "davfs", "9p", "v9fs", "drvfs", "virtiofs", "vboxsf", "vmhgfs", "sshfs", "afpfs", "webdav",
 })
+#: FUSE file systems that stay on this machine (rootless containers, encryption, pooling, portals).
+LOCAL_FUSE = frozenset({"fuse.fuse-overlayfs", "fuse.lxcfs", "fuse.gocryptfs", "fuse.encfs", "fuse.cryfs",
+                        "fuse.securefs", "fuse.squashfuse", "fuse.portal", "fuse.mergerfs", "fuse.bindfs"})
 #: Folder names that sync clients use (compared case-insensitively, as a name or its start).
 SYNC_NAMES = ("onedrive", "dropbox", "google drive", "googledrive", "my drive", "min disk", "icloud drive",
               "iclouddrive", "mobile documents", "cloudstorage", "nextcloud", "owncloud", "box sync", "pcloud")
@@ -95,7 +98,7 @@ def shared_folder(folder: Path, *, platform: str | None = None, mounts: str | No
             except OSError:
                 return ""
         point, fs_type = mount_of(folder, mounts)
-        if fs_type in NETWORK_FS or fs_type.startswith("fuse."):
+        if fs_type in NETWORK_FS or (fs_type.startswith("fuse.") and fs_type not in LOCAL_FUSE):
             return tr(f"nettverks- eller delt filsystem ({fs_type} på {point})",
                       f"network or shared file system ({fs_type} at {point})")
     return ""

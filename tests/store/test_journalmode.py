@@ -30,6 +30,7 @@ kari@box:/data /home/kari/fjern fuse.sshfs rw,nosuid,nodev 0 0
 C:\\134 /mnt/c 9p rw,dirsync,aname=drvfs 0 0
 //filserver/felles\\040mappe /mnt/felles\\040mappe smb3 rw 0 0
 tmpfs /tmp tmpfs rw,nosuid,nodev 0 0
+fuse-overlayfs /var/lib/ci fuse.fuse-overlayfs rw 0 0
 """
 
 
@@ -43,6 +44,7 @@ tmpfs /tmp tmpfs rw,nosuid,nodev 0 0
     ("/mnt/hrx", ""),  # a name that only starts like a mount point is not inside it
     ("/srv/personal/hr", "nfs4"),
     ("/home/kari/fjern/samtaler", "fuse.sshfs"),
+    ("/var/lib/ci/work", ""),  # a rootless container's own disk
     ("/mnt/c/Users/kari/samtaler", "9p"),  # WSL: a Windows drive, reached by Windows programs too
     ("/mnt/felles mappe/samtaler", "smb3 på /mnt/felles mappe"),
 ])
