@@ -3,6 +3,8 @@
 Holds pending ChangeSets, the value the tool last wrote into each seeded cell, and run
 history. The schema is versioned with `PRAGMA user_version`; each migration runs once, in
 order, inside a transaction. Later capabilities add their tables as new migrations.
+WAL on a local disk; the rollback journal on a network share or in a synced folder
+(store/journalmode.py decides).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from samtale_automation.domain.changeset import ChangeSet, PendingChange, decode_text, encode_value
+from samtale_automation.store.journalmode import WAL, journal_mode
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: pending ChangeSets, last written cells, run history
@@ -124,21 +127,31 @@ MIGRATIONS: tuple[str, ...] = (
 class Journal:
     """A connection to one folder's journal."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, mode: str | None = None) -> None:
+        """Open (or create) the journal; `mode` `wal` or `delete`, by default as store.journalmode decides."""
         path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not path.exists()
         self.path = path
+        self.mode = mode or journal_mode(path)[0]
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
         try:
             if fresh and os.name == "posix":
                 os.chmod(path, 0o600)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self._set_mode(self.mode)
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except BaseException:
             self.db.close()  # a refused journal (newer version) must not stay open and locked
             raise
+
+    def _set_mode(self, mode: str) -> None:
+        try:
+            self.db.execute(f"PRAGMA journal_mode={'WAL' if mode == WAL else 'DELETE'}")
+        except sqlite3.OperationalError as error:
+            # Leaving WAL needs the only connection; another one is open now: the next open switches.
+            if "locked" not in str(error):
+                raise
 
     def close(self) -> None:
         """Close the connection."""

@@ -47,6 +47,45 @@ def test_journal_uses_wal_mode(journal_path: Path) -> None:
         raw.close()
 
 
+def _stored_mode(path: Path) -> str:
+    raw = sqlite3.connect(path)
+    try:
+        return str(raw.execute("PRAGMA journal_mode").fetchone()[0])
+    finally:
+        raw.close()
+
+
+def test_journal_on_a_share_uses_the_rollback_journal_and_keeps_it(journal_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verify a journal opened in rollback mode (a share) is stored so, and stays so when later opened as local."""
+    with Journal(journal_path, mode="delete") as journal:
+        journal.add_changeset(_changeset("delt"))
+        assert journal.db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert _stored_mode(journal_path) == "delete"
+    assert not journal_path.with_name("journal.sqlite-wal").exists()
+    monkeypatch.delenv("SAMTALE_JOURNAL_MODE", raising=False)
+    with Journal(journal_path) as journal:  # auto, on a local disk: the file server's own view of the share
+        assert journal.mode == "delete"
+        assert len(journal.pending()) == 1
+    assert _stored_mode(journal_path) == "delete"
+    monkeypatch.setenv("SAMTALE_JOURNAL_MODE", "wal")
+    with Journal(journal_path) as journal:
+        assert journal.mode == "wal"
+    assert _stored_mode(journal_path) == "wal"
+
+
+def test_leaving_wal_while_another_connection_is_open_waits_for_the_next_open(journal_path: Path) -> None:
+    """Verify a switch to the rollback journal that cannot happen now (another reader) neither fails nor loses data."""
+    with Journal(journal_path, mode="wal") as first:
+        first.add_changeset(_changeset("a"))
+        with Journal(journal_path, mode="delete") as second:
+            assert len(second.pending()) == 1
+            second.add_changeset(_changeset("b", "8"))
+    with Journal(journal_path, mode="delete") as journal:
+        assert len(journal.pending()) == 2
+    assert _stored_mode(journal_path) == "delete"
+
+
 @pytest.mark.skipif(os.name != "posix", reason="file modes are a posix feature")
 def test_journal_files_are_private(journal_path: Path) -> None:
     """Verify the journal and its WAL files are readable by the running user only (0600)."""
