@@ -85,12 +85,18 @@ class ChangeSet:
 
     def to_json(self) -> str:
         """Serialise for the journal (dates tagged so they come back as dates)."""
-        return json.dumps({
+        data = {
             "id": self.id, "reason": self.reason, "created": self.created,
             "changes": [{"table": c.table, "key": c.key, "force": c.force,
                          "values": {k: _encode(v) for k, v in c.values.items()}}
                         for c in self.changes],
-        }, ensure_ascii=False)
+        }
+        text = json.dumps(data, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (a file name's undecodable byte) is stored escaped
+            text = json.dumps(data)
+        return text
 
     @classmethod
     def from_json(cls, text: str) -> ChangeSet:

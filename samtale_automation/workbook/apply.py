@@ -8,11 +8,12 @@ when either refuses, the ChangeSets stay pending with the reason.
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from samtale_automation.domain.cells import xml_safe, xml_safe_text
 from samtale_automation.domain.changeset import ChangeSet, Conflict, PendingChanges, merge_row, seeded_fields
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.rows import normalise_header
@@ -108,7 +109,7 @@ class TableView:
 
 
 def write_cell(cell: Any, value: Any, kind: Kind) -> None:
-    """Write one value: strings stay strings even when they start with «=»."""
+    """Write one value: strings stay strings even when they start with «=», and hold only what XML can."""
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(OSLO).replace(tzinfo=None)
@@ -118,7 +119,7 @@ def write_cell(cell: Any, value: Any, kind: Kind) -> None:
         cell.value = value
         cell.number_format = DATE_FORMAT
     elif isinstance(value, str):
-        cell.value = value
+        cell.value = xml_safe_text(value)  # a control character would make openpyxl refuse the save
         cell.data_type = "s"  # never a formula: text from data is written as text
     else:
         cell.value = value
@@ -170,7 +171,9 @@ def apply_changes(wb: Any, changesets: list[ChangeSet], journal: PendingChanges,
     written: dict[tuple[str, str, str], Any] = {}
     last_written: dict[str, dict[str, dict[str, Any]]] = {}
     for changeset in changesets:
-        for change in changeset.changes:
+        for unsafe in changeset.changes:
+            # Merged and remembered as written, so the journal's last-written value is the cell's.
+            change = replace(unsafe, values={k: xml_safe(v) for k, v in unsafe.values.items()})
             view = views.get(change.table)
             if view is None:
                 schema = TABLE_BY_NAME[change.table]

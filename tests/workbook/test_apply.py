@@ -11,6 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hostile_text import HOSTILE_TEXTS, xml_ok
 
 from samtale_automation.commands.init import init_folder
 from samtale_automation.commands.workspace import Workspace
@@ -116,6 +117,25 @@ def test_append_to_logg(folder: Path) -> None:
     assert [r["event"] for r in rows] == ["Hendelse 0", "Hendelse 1", "Hendelse 2"]
     assert rows[2]["time"] == datetime(2027, 1, 4, 9, 2)
     assert openpyxl.load_workbook(master)["Logg"]["A4"].number_format == "dd.mm.yyyy hh:mm"
+
+
+def test_text_xml_cannot_hold_never_breaks_a_save(folder: Path) -> None:
+    """Verify control characters, lone surrogates, U+FFFE/U+FFFF and Excel escapes of them in names and Logg
+    text are made safe and saved, and the journal remembers the value the cell holds."""
+    master = folder / "samtaler.xlsx"
+    cs = ChangeSet("vanskelig tekst")
+    for n, text in enumerate(HOSTILE_TEXTS):
+        _employee(cs, f"{n:04d}", text)
+        cs.append("Logg", time=datetime(2027, 1, 4, 9, 0), event=text, who="samtale", result=text)
+    cs.upsert("Tiltak", "2027-0000-1", conversation_id="2027-0000", employee_id="0000",
+              description="Kurs\x0bi Excel", deadline=date(2027, 6, 1))
+    result = _workspace(folder).commit(cs)
+    assert result.blocked is None and result.applied == [cs.id]
+    texts = [r["name"] for r in _rows(master, "Ansatte")] + [r["result"] for r in _rows(master, "Logg")]
+    assert len(texts) == 2 * len(HOSTILE_TEXTS) and all(isinstance(t, str) and xml_ok(t) for t in texts)
+    assert _rows(master, "Tiltak")[0]["description"] == "Kurs\ni Excel"
+    with Journal(folder / ".samtale" / "journal.sqlite") as journal:
+        assert journal.last_written("Tiltak")["2027-0000-1"]["description"] == "Kurs\ni Excel"
 
 
 def test_formula_text_is_written_as_text(folder: Path, sheet_xml: Callable[[Path, str], str]) -> None:
