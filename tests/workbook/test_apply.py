@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -53,6 +54,20 @@ def _table_ref(path: Path, table: str) -> str:
 
 def _rows(path: Path, table: str) -> list[dict[str, object]]:
     return [r.values for r in read_workbook(path).tables[table].rows]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="permission bits are POSIX-only; Windows inherits the folder's ACL")
+def test_master_and_settings_are_private_from_init_and_stay_so(folder: Path) -> None:
+    """Verify init creates the master and samtale.toml 0600, and a write keeps the master 0600 with no temp left."""
+    master = folder / "samtaler.xlsx"
+    assert master.stat().st_mode & 0o777 == 0o600
+    assert (folder / "samtale.toml").stat().st_mode & 0o777 == 0o600
+    cs = ChangeSet("ny ansatt")
+    _employee(cs, "1001", "Kari Nordmann")
+    assert _workspace(folder).commit(cs).applied == [cs.id]
+    assert master.stat().st_mode & 0o777 == 0o600
+    assert [b.stat().st_mode & 0o777 for b in (folder / ".samtale" / "backups").iterdir()] == [0o600]
+    assert not list(folder.glob(".~samtale-*"))
 
 
 def test_upsert_creates_rows_and_grows_table(folder: Path) -> None:
