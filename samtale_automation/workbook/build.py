@@ -199,7 +199,7 @@ def _write_table(ws: Any, schema: Sheet, rows: list[Mapping[str, Any]], formats:
         elif column.field in ("explanation", "follow_ups", "text"):
             spec["format"] = formats.wrap
         columns.append(spec)
-        ws.set_column(index, index, column.width)
+        ws.set_column(index, index, column.width, None, {"hidden": column.hidden})
     last_row = max(len(rows), 1)
     ws.add_table(0, 0, last_row, len(schema.columns) - 1, {
         "name": schema.table, "columns": columns, "style": "Table Style Medium 2",

@@ -127,7 +127,7 @@ def test_append_to_logg(folder: Path) -> None:
         cs.append("Logg", time=datetime(2027, 1, 4, 9, number, tzinfo=OSLO), event=f"Hendelse {number}",
                   who="hr", result="ok")
         assert _workspace(folder).commit(cs).applied == [cs.id]
-    assert _table_ref(master, "Logg") == "A1:D4"
+    assert _table_ref(master, "Logg") == "A1:E4"  # E: the hidden Endringssett column
     rows = _rows(master, "Logg")
     assert [r["event"] for r in rows] == ["Hendelse 0", "Hendelse 1", "Hendelse 2"]
     assert rows[2]["time"] == datetime(2027, 1, 4, 9, 2)
