@@ -8,7 +8,7 @@ from pathlib import Path
 from samtale_automation.config import DEFAULT_TOML
 from samtale_automation.errors import UsageError
 from samtale_automation.paths import MASTER_XLSM, MASTER_XLSX, Folder, make_private_dir
-from samtale_automation.safe_write import write_private
+from samtale_automation.safe_write import make_private, temp_path, write_private
 from samtale_automation.texts import tr
 from samtale_automation.workbook.build import build_master
 
@@ -32,12 +32,15 @@ def init_folder(root: Path, lang: str = "nb") -> list[Path]:
         if not sub.exists():
             make_private_dir(sub)
             created.append(sub)
+    # The master and samtale.toml are private to the running user (0600; on Windows they inherit
+    # the folder's ACL); every later write keeps the master's mode (safe_write.replace_safely).
     master = folder.root / MASTER_XLSX
-    temp = folder.root / f".~samtale-init-{MASTER_XLSX}"
+    temp = temp_path(master)
     build_master(temp, lang)
+    make_private(temp)
     temp.replace(master)
     created.append(master)
-    folder.config.write_text(DEFAULT_TOML, encoding="utf-8")
+    write_private(folder.config, DEFAULT_TOML.encode("utf-8"))
     created.append(folder.config)
     write_private(folder.key, secrets.token_bytes(32))
     created.append(folder.key)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from samtale_automation.domain.changeset import ChangeSet, PendingChange
+from samtale_automation.domain.changeset import ChangeSet, PendingChange, SetAsideChange
 from samtale_automation.domain.master import Master, parse_master
 from samtale_automation.domain.model import OSLO
 from samtale_automation.paths import Folder, make_private_dir
@@ -45,6 +45,13 @@ class Workspace:
             return []
         with self.journal() as journal:
             return journal.pending()
+
+    def set_aside(self) -> list[SetAsideChange]:
+        """ChangeSets set aside because their data could not be written (until retried or discarded)."""
+        if not self.folder.journal.exists():
+            return []
+        with self.journal() as journal:
+            return journal.set_aside()
 
     def load(self, *, with_pending: bool = True) -> Master:
         """Read the master into a Master, with pending changes laid over it by default."""

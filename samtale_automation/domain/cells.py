@@ -2,6 +2,11 @@
 
 Every parser takes what a reader returns (str, float, int, bool, date, datetime or None)
 and either returns the typed value or raises `CellValueError` with a Norwegian reason.
+
+The other way, `xml_safe_text` is what every writer passes text through before it goes into a
+file: the master (workbook/apply.py, workbook/build.py), prep files and guides
+(prepfile/sheetkit.py), and any later XML-based writer (a PDF writer's markup, the live xlwings
+writer) must do the same, so no value from a returned file or a person can break a save.
 """
 
 from __future__ import annotations
@@ -18,6 +23,14 @@ _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 _FORMULA_START = ("=", "+", "-", "@")
 _DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y", "%d/%m/%Y")
+#: Characters XML 1.0 cannot hold: C0 controls other than tab, newline and carriage return, the
+#: surrogates (a lone one cannot even be encoded as UTF-8), and the non-characters U+FFFE, U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Excel's own escape `_xHHHH_`, which a reader that does not decode it hands on as text.
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+#: A vertical tab is the line break Word and Outlook put in pasted text; a form feed a page break.
+_LINE_BREAKS = "\x0b\x0c"
 _DATETIME_FORMATS = ("%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d.%m.%Y kl. %H:%M",
                      "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H.%M")
 
@@ -215,6 +228,41 @@ def as_language(value: Any) -> str:
         return "en"
     raise CellValueError(tr(f"«{as_text(value)}» er ikke et språk (bruk nb eller en)",
                             f"«{as_text(value)}» is not a language (use nb or en)"))
+
+
+def xml_safe_text(text: str) -> str:
+    """Return text every workbook can hold: what XML 1.0 cannot hold is replaced or removed.
+
+    A vertical tab or form feed becomes a line break, other control characters are removed,
+    a surrogate pair split in two is joined again and a lone surrogate becomes U+FFFD, and
+    U+FFFE/U+FFFF are removed. Excel's escape for such a character (`_x000B_`, as a reader that
+    does not decode escapes leaves it) is treated as the character itself, since Excel and
+    calamine would decode it when the file is read back. Other text is returned unchanged.
+    """
+    if "_x" in text:
+        text = _EXCEL_ESCAPE.sub(_decode_unsafe_escape, text)
+    if not _NOT_XML.search(text):
+        return text
+    if _SURROGATE.search(text):
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return _NOT_XML.sub(_replacement, text)
+
+
+def xml_safe(value: Any) -> Any:
+    """A cell value with its text made safe by `xml_safe_text`; other values as they are."""
+    return xml_safe_text(value) if isinstance(value, str) else value
+
+
+def _decode_unsafe_escape(match: re.Match[str]) -> str:
+    char = chr(int(match[1], 16))
+    return char if _NOT_XML.fullmatch(char) else match[0]
+
+
+def _replacement(match: re.Match[str]) -> str:
+    char = match[0]
+    if char in _LINE_BREAKS:
+        return "\n"
+    return "\ufffd" if _SURROGATE.fullmatch(char) else ""
 
 
 def is_email(text: str) -> bool:

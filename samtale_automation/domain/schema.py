@@ -47,6 +47,7 @@ class Column:
     value_list: str | None = None  # defined name of the list validation
     help_nb: str = ""
     help_en: str = ""
+    hidden: bool = False  # a column the tool keeps for itself (hidden, but sorted with its row)
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,9 @@ LOG = Sheet(
         Column("Hendelse", "event", Kind.TEXT, T, True, 40),
         Column("Hvem", "who", Kind.TEXT, T, False, 16),
         Column("Resultat", "result", Kind.TEXT, T, False, 70),
+        # The ChangeSet that wrote the row: a re-applied ChangeSet (after a crash between the save
+        # and the journal's mark) finds its rows here and does not write them twice, however Logg is sorted.
+        Column("Endringssett", "changeset", Kind.TEXT, T, False, 14, hidden=True),
     ),
 )
 

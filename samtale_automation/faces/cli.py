@@ -139,6 +139,8 @@ def _commit(obj: Context, changeset: Any, command: str) -> None:
     _report_apply(result)
     if result.blocked:
         sys.exit(errors.EXIT_WORKBOOK)
+    if result.set_aside:
+        sys.exit(errors.EXIT_PROBLEMS)
 
 
 @contextmanager
@@ -158,6 +160,10 @@ def _progress(label: str) -> Iterator[Callable[[str], None]]:
 def _report_apply(result: Any) -> None:
     for conflict in result.conflicts:
         _echo(tr(f"  konflikt: {conflict.describe()}", f"  conflict: {conflict.describe()}"))
+    for changeset_id, why in result.set_aside:
+        _echo(tr(f"Satt til side (kan ikke skrives): endringssett {changeset_id}: {why}. Se «samtale check».",
+                 f"Set aside (cannot be written): change set {changeset_id}: {why}. See «samtale check»."),
+              err=True)
     if result.blocked:
         _echo(tr(f"Venter: {result.blocked}", f"Waiting: {result.blocked}"), err=True)
         _echo(tr("Endringene er tatt vare på og skrives av neste kommando eller «samtale apply».",
@@ -277,7 +283,7 @@ def check(obj: Context) -> None:
     from samtale_automation.config import load_config
     from samtale_automation.errors import Problem
     from samtale_automation.plans.check import check_master
-    from samtale_automation.plans.status import pending_reason
+    from samtale_automation.plans.status import pending_reason, set_aside_problems
     from samtale_automation.workbook import loss_guard
 
     workspace = obj.workspace()
@@ -289,6 +295,7 @@ def check(obj: Context) -> None:
                  for why in loss_guard.predict(master)]
     problems += [Problem("samtale", tr("venter: ", "waiting: ") + pending_reason(p))
                  for p in workspace.pending() if p.blocked_reason]
+    problems += set_aside_problems(workspace.set_aside())
     for problem in problems:
         _echo(problem.render())
     warned = sum(p.is_warning for p in problems)  # shown, but alone never exit 1
@@ -311,7 +318,7 @@ def status(obj: Context, as_json: bool) -> None:
 
     workspace = obj.workspace()
     pending = workspace.pending()
-    report = status_report(workspace.load(), pending, workspace.now)
+    report = status_report(workspace.load(), pending, workspace.now, workspace.set_aside())
     if as_json:
         _echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -345,17 +352,32 @@ def _print_status(report: dict[str, Any]) -> None:
     for change in report["pending_changes"]:
         console.print(tr(f"Venter på å bli skrevet: {change['reason']}",
                          f"Waiting to be written: {change['reason']}"), markup=False)
+    for change in report["set_aside_changes"]:
+        console.print(tr(f"Satt til side ({change['id']}): {change['reason']}: {change['why']} – se «samtale check»",
+                         f"Set aside ({change['id']}): {change['reason']}: {change['why']} – see «samtale check»"),
+                      markup=False)
 
 
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Vis hva som venter / only list what is waiting.")
+@click.option("--retry", "retry", multiple=True, metavar="ID",
+              help="Prøv et endringssett som er satt til side på nytt / retry a set-aside change set (repeatable).")
+@click.option("--discard", "discard", multiple=True, metavar="ID",
+              help="Forkast et endringssett som er satt til side / discard a set-aside change set (repeatable).")
+@click.option("--yes", is_flag=True, help="Forkast uten å spørre / discard without asking.")
 @click.pass_obj
-def apply(obj: Context, dry_run: bool) -> None:
-    """Skriv ventende endringer nå / apply pending changes now."""
+def apply(obj: Context, dry_run: bool, retry: tuple[str, ...], discard: tuple[str, ...], yes: bool) -> None:
+    """Skriv ventende endringer nå / apply pending changes now (--retry/--discard: those set aside)."""
     from samtale_automation.plans.status import pending_reason
 
+    if retry or discard:
+        _retry_or_discard(obj, retry, discard, yes, dry_run)
+        return
     workspace = obj.workspace()
     pending = workspace.pending()
+    for item in workspace.set_aside():
+        _echo(tr(f"  satt til side: {item.changeset.id}  {item.changeset.reason}: {item.reason}",
+                 f"  set aside: {item.changeset.id}  {item.changeset.reason}: {item.reason}"), err=True)
     if not pending:
         _echo(tr("Ingen endringer venter.", "No changes are waiting."))
         return
@@ -365,6 +387,40 @@ def apply(obj: Context, dry_run: bool) -> None:
         _echo(tr("\nPrøvekjøring: ingenting er skrevet.", "\nDry run: nothing was written."))
         return
     _commit(obj, None, "apply")
+
+
+def _retry_or_discard(obj: Context, retry: tuple[str, ...], discard: tuple[str, ...], yes: bool,
+                      dry_run: bool) -> None:
+    """`apply --retry/--discard`: show the set-aside change sets, confirm a discard, then write."""
+    from samtale_automation.commands.set_aside import describe, discard_set_aside, find_set_aside, retry_set_aside
+    from samtale_automation.commands.workspace import current_user
+
+    workspace = obj.workspace()
+    for item in find_set_aside(workspace, [*retry, *discard]):
+        for line in describe(item):
+            _echo(line)
+    if dry_run:
+        _echo(tr("\nPrøvekjøring: ingenting er endret.", "\nDry run: nothing was changed."))
+        return
+    if discard and not yes:
+        if not sys.stdin.isatty():
+            _echo(tr("Ingen terminal og ingen --yes: ingenting er forkastet. Kjør med --yes for å forkaste.",
+                     "No terminal and no --yes: nothing was discarded. Run with --yes to discard."), err=True)
+            sys.exit(errors.EXIT_PROBLEMS)
+        if not click.confirm(tr(f"Forkaste {', '.join(discard)} for godt (endringene blir aldri skrevet)?",
+                                f"Discard {', '.join(discard)} for good (the changes are never written)?")):
+            _echo(tr("Ingenting er forkastet.", "Nothing was discarded."), err=True)
+            sys.exit(errors.EXIT_PROBLEMS)
+    with _locked(workspace, "apply"):
+        if discard:
+            result = discard_set_aside(workspace, discard, current_user())
+        if retry:
+            result = retry_set_aside(workspace, retry)
+    _report_apply(result)
+    if result.blocked:
+        sys.exit(errors.EXIT_WORKBOOK)
+    if result.set_aside:
+        sys.exit(errors.EXIT_PROBLEMS)
 
 
 def _confirmer(yes: bool, lines: Callable[[Any], list[str]], what: str) -> Callable[[Any, Any], bool]:

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from samtale_automation.domain.changeset import ChangeSet, PendingChange, decode_text, encode_value
+from samtale_automation.domain.changeset import ChangeSet, PendingChange, SetAsideChange, decode_text, encode_value
 from samtale_automation.store.journalmode import WAL, journal_mode
 
 MIGRATIONS: tuple[str, ...] = (
@@ -121,6 +121,29 @@ MIGRATIONS: tuple[str, ...] = (
         recorded TEXT NOT NULL
     );
     """,
+    # 5: a ChangeSet whose data cannot be applied is set aside with its reason (never blocking the
+    # others) until a person retries or discards it; SQLite cannot widen a CHECK, so the table is rebuilt
+    """
+    CREATE TABLE changesets_v5 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        created TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'applied', 'set_aside', 'discarded')),
+        blocked_reason TEXT,
+        applied_at TEXT,
+        set_aside_reason TEXT,
+        set_aside_at TEXT,
+        discarded_at TEXT
+    );
+    INSERT INTO changesets_v5 (seq, id, created, reason, payload, state, blocked_reason, applied_at)
+        SELECT seq, id, created, reason, payload, state, blocked_reason, applied_at FROM changesets;
+    DROP TABLE changesets;
+    ALTER TABLE changesets_v5 RENAME TO changesets;
+    CREATE INDEX changesets_state ON changesets (state, seq);
+    """,
 )
 
 
@@ -214,6 +237,39 @@ class Journal:
         with self.transaction() as db:
             db.executemany("UPDATE changesets SET blocked_reason = ? WHERE id = ?",
                            [(reason, i) for i in ids])
+
+    def mark_set_aside(self, changeset_id: str, reason: str, notice: ChangeSet | None) -> None:
+        """Set a pending ChangeSet aside with its reason, and record its Logg notice as pending, in one go."""
+        with self.transaction() as db:
+            db.execute("UPDATE changesets SET state = 'set_aside', set_aside_reason = ?, set_aside_at = ?, "
+                       "blocked_reason = NULL WHERE id = ? AND state = 'pending'", (reason, _now(), changeset_id))
+            if notice is not None:
+                db.execute(_INSERT_CHANGESET, (notice.id, notice.created, notice.reason, notice.to_json()))
+
+    def set_aside(self) -> list[SetAsideChange]:
+        """Every ChangeSet set aside and neither retried nor discarded, oldest first."""
+        rows = self.db.execute(
+            "SELECT payload, set_aside_reason, set_aside_at FROM changesets WHERE state = 'set_aside' ORDER BY seq"
+        ).fetchall()
+        return [SetAsideChange(ChangeSet.from_json(payload), reason or "", since or "")
+                for payload, reason, since in rows]
+
+    def retry(self, ids: list[str]) -> list[str]:
+        """Make set-aside ChangeSets pending again (applied by the next write); return the ids that were."""
+        with self.transaction() as db:
+            done = [i for i in ids if db.execute(
+                "UPDATE changesets SET state = 'pending', set_aside_reason = NULL, set_aside_at = NULL "
+                "WHERE id = ? AND state = 'set_aside'", (i,)).rowcount]
+        return done
+
+    def discard(self, changeset_id: str, notice: ChangeSet) -> bool:
+        """Discard a set-aside ChangeSet for good (kept in the journal, never applied) and record its Logg notice."""
+        with self.transaction() as db:
+            changed = db.execute("UPDATE changesets SET state = 'discarded', discarded_at = ? "
+                                 "WHERE id = ? AND state = 'set_aside'", (_now(), changeset_id)).rowcount
+            if changed:
+                db.execute(_INSERT_CHANGESET, (notice.id, notice.created, notice.reason, notice.to_json()))
+        return bool(changed)
 
     def mark_applied(self, ids: list[str], written: dict[tuple[str, str, str], Any]) -> None:
         """Mark ChangeSets applied and remember the seeded values written, in one transaction."""

@@ -3,34 +3,52 @@
 Rows are found by their ID, columns by header; tables grow when rows are appended. Text is
 always written as text. The save goes through the loss guard and the safe-write protocol;
 when either refuses, the ChangeSets stay pending with the reason.
+
+A ChangeSet whose data cannot be written (a value openpyxl refuses while writing or saving)
+is set aside in the journal with its reason and a Logg notice, and every other pending
+ChangeSet is applied in the same write: one bad value never blocks the rest, and nothing is
+dropped silently (DESIGN.md §6). Appended rows (Logg) carry their ChangeSet's id in a hidden
+column, so a ChangeSet applied again after a crash between the save and the journal's mark
+does not write them twice.
 """
 
 from __future__ import annotations
 
+import io
 import zipfile
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from samtale_automation.domain.changeset import ChangeSet, Conflict, PendingChanges, merge_row, seeded_fields
+from samtale_automation.domain.cells import as_text, xml_safe, xml_safe_text
+from samtale_automation.domain.changeset import (
+    NOTICE_REASON,
+    ChangeSet,
+    Conflict,
+    PendingChanges,
+    merge_row,
+    seeded_fields,
+    set_aside_notice,
+)
 from samtale_automation.domain.model import OSLO
-from samtale_automation.domain.rows import normalise_header
-from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, LOG, STATUS_LABELS, TABLE_BY_NAME, Kind, Sheet
+from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, LOG, STATUS_LABELS, TABLE_BY_NAME
 from samtale_automation.errors import WorkbookError, WorkbookLockedError
 from samtale_automation.paths import Folder
 from samtale_automation.safe_write import Fingerprint, assert_writable, replace_safely
 from samtale_automation.texts import tr
 from samtale_automation.workbook import loss_guard
+from samtale_automation.workbook.tables import TableView, ensure_log_table, find_table
 from samtale_automation.workbook.upgrade import upgrade_workbook
 
-DATE_FORMAT = "dd.mm.yyyy"
-DATETIME_FORMAT = "dd.mm.yyyy hh:mm"
+#: The hidden Logg column naming the ChangeSet that appended a row.
+MARKER = "changeset"
+MAX_REASON = 300
 
 
 @dataclass
 class ApplyResult:
-    """What one apply did: ChangeSets applied, rows created/updated, conflicts, or why not."""
+    """What one apply did: ChangeSets applied or set aside, rows created/updated, conflicts, or why not."""
 
     applied: list[str] = field(default_factory=list)
     created: int = 0
@@ -38,178 +56,122 @@ class ApplyResult:
     conflicts: list[Conflict] = field(default_factory=list)
     blocked: str | None = None
     backup: Path | None = None
+    set_aside: list[tuple[str, str]] = field(default_factory=list)  # (ChangeSet id, why) set aside now
     upgraded: list[str] = field(default_factory=list)  # «Samtaler: Navn»: added by upgrade in place
     upgrade_refused: list[str] = field(default_factory=list)
 
 
-class TableView:
-    """One Excel table in an openpyxl worksheet, addressed by header and ID."""
+class ChangeSetFailed(Exception):
+    """Writing one ChangeSet's data failed: it is set aside, the others are applied."""
 
-    def __init__(self, ws: Any, table: Any, schema: Sheet) -> None:
-        from openpyxl.utils.cell import range_boundaries
-
-        self.ws, self.table, self.schema = ws, table, schema
-        bounds = range_boundaries(table.ref)
-        self.min_col: int = bounds[0]
-        self.min_row: int = bounds[1]
-        self.max_col: int = bounds[2]
-        self.max_row: int = bounds[3]
-        wanted = {normalise_header(c.header): c.field for c in schema.columns}
-        self.columns: dict[str, int] = {}
-        for col in range(self.min_col, self.max_col + 1):
-            field_name = wanted.get(normalise_header(ws.cell(self.min_row, col).value))
-            if field_name and field_name not in self.columns:
-                self.columns[field_name] = col
-        missing = [c.header for c in schema.columns if c.required and c.field not in self.columns]
-        if missing:
-            raise WorkbookError(
-                tr(f"Tabellen {schema.table} mangler kolonnene {', '.join(missing)}.",
-                   f"Table {schema.table} lacks the columns {', '.join(missing)}."),
-                hint=tr("Kjør «samtale check» for detaljer.", "Run «samtale check» for details."),
-            )
-        self.rows: dict[str, int] = {}
-        if schema.key:
-            from samtale_automation.domain.cells import as_id
-
-            key_col = self.columns[schema.key]
-            for row in range(self.min_row + 1, self.max_row + 1):
-                key = as_id(ws.cell(row, key_col).value)
-                if key and key not in self.rows:
-                    self.rows[key] = row
-
-    def current(self, row: int) -> dict[str, Any]:
-        """The row's values by field."""
-        return {f: self.ws.cell(row, col).value for f, col in self.columns.items()}
-
-    def write(self, row: int, values: dict[str, Any]) -> None:
-        """Write field values into a row (text as text, dates with a date format)."""
-        for field_name, value in values.items():
-            col = self.columns.get(field_name)
-            if col is not None:
-                write_cell(self.ws.cell(row, col), value, self.schema.column(field_name).kind)
-
-    def new_row(self) -> int:
-        """Give a blank row at the end of the table, growing the table when needed."""
-        from openpyxl.utils import get_column_letter
-
-        last = self.max_row
-        # Reuse trailing blank rows inside the table (a new table has one).
-        while last > self.min_row and all(
-                self.ws.cell(last, c).value in (None, "") for c in range(self.min_col, self.max_col + 1)):
-            last -= 1
-        target: int = last + 1
-        if target > self.max_row:
-            self.max_row = target
-            ref = (f"{get_column_letter(self.min_col)}{self.min_row}:"
-                   f"{get_column_letter(self.max_col)}{self.max_row}")
-            self.table.ref = ref
-            if self.table.autoFilter is not None:
-                self.table.autoFilter.ref = ref
-            if target > self.min_row + 1:
-                _copy_row_style(self.ws, target - 1, target, self.min_col, self.max_col)
-        return target
+    def __init__(self, changeset: ChangeSet, why: str) -> None:
+        super().__init__(why)
+        self.changeset = changeset
+        self.why = why
 
 
-def write_cell(cell: Any, value: Any, kind: Kind) -> None:
-    """Write one value: strings stay strings even when they start with «=»."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(OSLO).replace(tzinfo=None)
-        cell.value = value
-        cell.number_format = DATETIME_FORMAT if kind is Kind.DATETIME else DATE_FORMAT
-    elif isinstance(value, date):
-        cell.value = value
-        cell.number_format = DATE_FORMAT
-    elif isinstance(value, str):
-        cell.value = value
-        cell.data_type = "s"  # never a formula: text from data is written as text
-    else:
-        cell.value = value
+def data_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean a value cannot be written (not a locked, missing or damaged file)."""
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
+    return (ValueError, TypeError, KeyError, IndexError, OverflowError, IllegalCharacterError)
 
 
-def _copy_row_style(ws: Any, source: int, target: int, first: int, last: int) -> None:
-    from copy import copy
-
-    for col in range(first, last + 1):
-        above, below = ws.cell(source, col), ws.cell(target, col)
-        if above.has_style:
-            below._style = copy(above._style)
-
-
-def find_table(wb: Any, schema: Sheet) -> TableView | None:
-    """Find a schema table in an openpyxl workbook by table name, else on its sheet."""
-    for ws in wb.worksheets:
-        if schema.table in ws.tables:
-            return TableView(ws, ws.tables[schema.table], schema)
-    if schema.name in wb.sheetnames:
-        ws = wb[schema.name]
-        for table in ws.tables.values():
-            return TableView(ws, table, schema)
-    return None
-
-
-def ensure_log_table(wb: Any) -> TableView:
-    """Return the Logg table, creating its sheet and table when the workbook has none."""
-    view = find_table(wb, LOG)
-    if view is not None:
-        return view
-    from openpyxl.worksheet.table import Table, TableStyleInfo
-
-    name = LOG.name if LOG.name not in wb.sheetnames else f"{LOG.name} samtale"
-    ws = wb.create_sheet(name)
-    for index, column in enumerate(LOG.columns, start=1):
-        write_cell(ws.cell(1, index), column.header, Kind.TEXT)
-    ref = f"A1:{chr(64 + len(LOG.columns))}2"
-    table = Table(displayName=LOG.table, ref=ref)
-    table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
-    ws.add_table(table)
-    return TableView(ws, ws.tables[LOG.table], LOG)
+def describe_error(exc: BaseException) -> str:
+    """A one-line reason for Logg and the journal: the error, made safe to write and kept short."""
+    text = xml_safe_text(as_text(f"{type(exc).__name__}: {exc}"))
+    return text if len(text) <= MAX_REASON else text[:MAX_REASON - 1] + "…"
 
 
 def apply_changes(wb: Any, changesets: list[ChangeSet], journal: PendingChanges,
-                  result: ApplyResult) -> dict[tuple[str, str, str], Any]:
-    """Apply ChangeSets to an open workbook; return the seeded values written."""
-    views: dict[str, TableView] = {}
-    written: dict[tuple[str, str, str], Any] = {}
-    last_written: dict[str, dict[str, dict[str, Any]]] = {}
+                  result: ApplyResult, now: datetime | None = None) -> dict[tuple[str, str, str], Any]:
+    """Apply ChangeSets to an open workbook; return the seeded values written.
+
+    Raises ChangeSetFailed naming the ChangeSet whose data could not be written (the workbook
+    is then half-written and must be reloaded). Rows a ChangeSet appends carry its id; when
+    Logg already holds rows with that id, the ChangeSet was applied before and they are skipped.
+    """
+    applier = _Applier(wb, journal, result)
     for changeset in changesets:
-        for change in changeset.changes:
-            view = views.get(change.table)
-            if view is None:
-                schema = TABLE_BY_NAME[change.table]
-                found = ensure_log_table(wb) if schema is LOG else find_table(wb, schema)
-                if found is None:
-                    raise WorkbookError(
-                        tr(f"Fant ikke tabellen {schema.table} på arket «{schema.name}».",
-                           f"Table {schema.table} on sheet «{schema.name}» not found."),
-                        hint=tr("Kjør «samtale check».", "Run «samtale check»."))
-                view = views[change.table] = found
+        try:
+            applier.apply(changeset)
+        except data_errors() as exc:
+            raise ChangeSetFailed(changeset, f"{applier.at}: {describe_error(exc)}") from exc
+    stamp = (now or datetime.now(OSLO)).astimezone(OSLO).replace(tzinfo=None, microsecond=0)
+    for changeset_id, conflict in applier.conflicts:
+        log = applier.view(LOG.table)
+        log.write(log.new_row(), {"time": stamp, "event": "Konflikt", "who": "samtale",
+                                  "result": conflict.describe(), MARKER: changeset_id})
+    return applier.written
+
+
+class _Applier:
+    """Applies ChangeSets one by one to an open workbook, remembering what it wrote."""
+
+    def __init__(self, wb: Any, journal: PendingChanges, result: ApplyResult) -> None:
+        self.wb, self.journal, self.result = wb, journal, result
+        self.views: dict[str, TableView] = {}
+        self.written: dict[tuple[str, str, str], Any] = {}
+        self.last_written: dict[str, dict[str, dict[str, Any]]] = {}
+        self.conflicts: list[tuple[str, Conflict]] = []
+        self.marked: set[str] | None = None  # ChangeSet ids Logg's marker column holds
+        self.at = ""  # the row being written, for the reason when it fails
+
+    def view(self, table: str) -> TableView:
+        view = self.views.get(table)
+        if view is None:
+            schema = TABLE_BY_NAME[table]
+            found = ensure_log_table(self.wb) if schema is LOG else find_table(self.wb, schema)
+            if found is None:
+                raise WorkbookError(
+                    tr(f"Fant ikke tabellen {schema.table} på arket «{schema.name}».",
+                       f"Table {schema.table} on sheet «{schema.name}» not found."),
+                    hint=tr("Kjør «samtale check».", "Run «samtale check»."))
+            view = self.views[table] = found
+        return view
+
+    def applied_before(self, changeset_id: str) -> bool:
+        """Whether Logg already holds rows this ChangeSet appended (a re-apply after a crash)."""
+        if self.marked is None:
+            log = self.view(LOG.table)
+            col = log.columns.get(MARKER)
+            self.marked = set() if col is None else {
+                as_text(log.ws.cell(row, col).value) for row in range(log.min_row + 1, log.max_row + 1)}
+        return changeset_id in self.marked
+
+    def apply(self, changeset: ChangeSet) -> None:
+        appends = any(change.key is None for change in changeset.changes)
+        repeat = appends and self.applied_before(changeset.id)
+        conflicts: list[Conflict] = []
+        for unsafe in changeset.changes:
+            # Merged and remembered as written, so the journal's last-written value is the cell's.
+            self.at = xml_safe_text(f"{unsafe.table} {unsafe.key or '+'}")
+            change = replace(unsafe, values={k: xml_safe(v) for k, v in unsafe.values.items()})
+            view = self.view(change.table)
             if change.key is None:
-                view.write(view.new_row(), change.values)
-                result.created += 1
+                if not repeat:
+                    view.write(view.new_row(), {**change.values, MARKER: changeset.id})
+                    self.result.created += 1
                 continue
-            if change.table not in last_written:
-                last_written[change.table] = journal.last_written(change.table)
+            if change.table not in self.last_written:
+                self.last_written[change.table] = self.journal.last_written(change.table)
+            last = self.last_written[change.table]
             row = view.rows.get(change.key)
             current = view.current(row) if row is not None else None
-            writes, conflicts = merge_row(change, current, last_written[change.table].get(change.key, {}))
-            result.conflicts.extend(conflicts)
+            writes, found = merge_row(change, current, last.get(change.key, {}))
+            conflicts += found
             if row is None:
                 row = view.rows[change.key] = view.new_row()
-                result.created += 1
+                self.result.created += 1
             elif writes:
-                result.updated += 1
+                self.result.updated += 1
             view.write(row, writes)
             for field_name in seeded_fields(change.table) & writes.keys():
-                written[(change.table, change.key, field_name)] = writes[field_name]
-                last_written[change.table].setdefault(change.key, {})[field_name] = writes[field_name]
-    if result.conflicts:
-        log = views.get(LOG.table) or ensure_log_table(wb)
-        stamp = datetime.now(OSLO).replace(tzinfo=None, microsecond=0)
-        for conflict in result.conflicts:
-            log.write(log.new_row(), {"time": stamp, "event": "Konflikt", "who": "samtale",
-                                      "result": conflict.describe()})
-    return written
+                self.written[(change.table, change.key, field_name)] = writes[field_name]
+                last.setdefault(change.key, {})[field_name] = writes[field_name]
+        self.result.conflicts += conflicts
+        if conflicts and not self.applied_before(changeset.id):
+            self.conflicts += [(changeset.id, conflict) for conflict in conflicts]
 
 
 def refresh_statuses(wb: Any, now: datetime) -> int:
@@ -256,49 +218,109 @@ def refresh_names(wb: Any) -> int:
 
 
 def apply_pending(folder: Folder, journal: PendingChanges, now: datetime) -> ApplyResult:
-    """Apply every pending ChangeSet to the master file now, or record why it must wait."""
+    """Apply every pending ChangeSet to the master file now, or record why it must wait.
+
+    A ChangeSet whose data cannot be written is set aside (with a Logg notice) and the write
+    is made with the others; `result.set_aside` names it.
+    """
     result = ApplyResult()
-    pending = [p.changeset for p in journal.pending()]
-    if not pending:
+    if not journal.pending():
         return result
-    ids = [cs.id for cs in pending]
     master = folder.master()
     try:
         assert_writable(master)
         before = Fingerprint.of(master)
-        result.backup = _save_with_changes(folder, master, before, pending, journal, result, now)
+        result.backup = _Writer(folder, master, journal, result, now).write(before)
     except WorkbookLockedError as exc:
-        journal.mark_blocked(ids, exc.message)
+        journal.mark_blocked([p.changeset.id for p in journal.pending()], exc.message)
         result.blocked = exc.message
-        return result
     return result
 
 
-def _save_with_changes(folder: Folder, master: Path, before: Fingerprint,
-                       pending: list[ChangeSet], journal: PendingChanges, result: ApplyResult,
-                       now: datetime) -> Path:
-    import openpyxl
+class _Writer:
+    """One write of the master: load, apply, save safely; set aside what cannot be written and retry."""
 
-    keep_vba = master.suffix.lower() == ".xlsm"
-    wb = openpyxl.load_workbook(master, keep_vba=keep_vba, rich_text=True, keep_links=True)
-    upgrade = upgrade_workbook(wb)
-    result.upgraded, result.upgrade_refused = upgrade.added, upgrade.refused
-    written = apply_changes(wb, pending, journal, result)
-    refresh_statuses(wb, now)
-    refresh_names(wb)
-    if upgrade.changed:
-        log = find_table(wb, LOG) or ensure_log_table(wb)
-        log.write(log.new_row(), {"time": datetime.now(OSLO).replace(tzinfo=None, microsecond=0),
-                                  "event": tr("Arbeidsboken oppgradert", "Workbook upgraded"), "who": "samtale",
-                                  "result": tr("La til ", "Added ") + "; ".join(upgrade.added)})
-    inventory_before = loss_guard.inventory(master)
+    def __init__(self, folder: Folder, master: Path, journal: PendingChanges, result: ApplyResult,
+                 now: datetime) -> None:
+        self.folder, self.master, self.journal, self.result, self.now = folder, master, journal, result, now
+        self.inventory_before = loss_guard.inventory(master)
 
-    def verify(temp: Path) -> None:
+    def write(self, before: Fingerprint) -> Path:
+        while True:
+            pending = [p.changeset for p in self.journal.pending()]
+            attempt = ApplyResult()
+            wb = self._load()
+            try:
+                written = self._fill(wb, pending, attempt)
+                backup = replace_safely(self.master, before, wb.save, self._verify, self.folder.backups)
+            except ChangeSetFailed as failure:
+                self._set_aside(failure)
+                continue
+            except data_errors() as exc:  # a value openpyxl took but could not save
+                self._set_aside(self._find_unsaveable(pending, exc))
+                continue
+            finally:
+                _close(wb)
+            self.journal.mark_applied([cs.id for cs in pending], written)
+            self.result.applied = [cs.id for cs in pending]
+            self.result.created, self.result.updated = attempt.created, attempt.updated
+            self.result.conflicts = attempt.conflicts
+            self.result.upgraded, self.result.upgrade_refused = attempt.upgraded, attempt.upgrade_refused
+            return backup
+
+    def _load(self) -> Any:
+        import openpyxl
+
+        keep_vba = self.master.suffix.lower() == ".xlsm"
+        return openpyxl.load_workbook(self.master, keep_vba=keep_vba, rich_text=True, keep_links=True)
+
+    def _fill(self, wb: Any, pending: list[ChangeSet], result: ApplyResult) -> dict[tuple[str, str, str], Any]:
+        upgrade = upgrade_workbook(wb)
+        result.upgraded, result.upgrade_refused = upgrade.added, upgrade.refused
+        written = apply_changes(wb, pending, self.journal, result, self.now)
+        refresh_statuses(wb, self.now)
+        refresh_names(wb)
+        if upgrade.changed:
+            log = ensure_log_table(wb)
+            log.write(log.new_row(), {"time": self.now.astimezone(OSLO).replace(tzinfo=None, microsecond=0),
+                                      "event": tr("Arbeidsboken oppgradert", "Workbook upgraded"), "who": "samtale",
+                                      "result": tr("La til ", "Added ") + "; ".join(upgrade.added)})
+        return written
+
+    def _set_aside(self, failure: ChangeSetFailed) -> None:
+        changeset = failure.changeset
+        # A notice that cannot be written itself gets no notice of its own (and so no loop).
+        notice = None if changeset.reason == NOTICE_REASON else set_aside_notice(changeset, failure.why, self.now)
+        self.journal.mark_set_aside(changeset.id, failure.why, notice)
+        self.result.set_aside.append((changeset.id, failure.why))
+
+    def _find_unsaveable(self, pending: list[ChangeSet], error: BaseException) -> ChangeSetFailed:
+        """Find the first ChangeSet whose values make the save fail, by saving ever longer prefixes in memory.
+
+        When the workbook cannot be saved even without any of them, or with all of them, the
+        fault is not one ChangeSet's data and is raised as it is.
+        """
+        for count in range(len(pending) + 1):
+            wb = self._load()
+            try:
+                self._fill(wb, pending[:count], ApplyResult())
+                wb.save(io.BytesIO())
+            except data_errors() as exc:
+                if count == 0:
+                    raise error from exc
+                return ChangeSetFailed(pending[count - 1], describe_error(exc))
+            finally:
+                _close(wb)
+        raise error
+
+    def _verify(self, temp: Path) -> None:
+        import openpyxl
+
         with zipfile.ZipFile(temp) as package:
             if package.testzip() is not None:
                 raise WorkbookError(tr("Den nye arbeidsboken ble skadet under lagring.",
                                        "The new workbook was damaged while saving."))
-        lost = loss_guard.lost_features(inventory_before, loss_guard.inventory(temp))
+        lost = loss_guard.lost_features(self.inventory_before, loss_guard.inventory(temp))
         if lost:
             raise WorkbookLockedError(
                 tr("Arbeidsboken inneholder noe samtale ikke kan lagre uten å miste det: ",
@@ -309,11 +331,7 @@ def _save_with_changes(folder: Folder, master: Path, before: Fingerprint,
             )
         openpyxl.load_workbook(temp, read_only=True).close()
 
-    try:
-        backup = replace_safely(master, before, wb.save, verify, folder.backups)
-    finally:
-        if getattr(wb, "vba_archive", None) is not None:
-            wb.vba_archive.close()  # openpyxl keeps the source zip open for the VBA parts
-    journal.mark_applied([cs.id for cs in pending], written)
-    result.applied = [cs.id for cs in pending]
-    return backup
+
+def _close(wb: Any) -> None:
+    if getattr(wb, "vba_archive", None) is not None:
+        wb.vba_archive.close()  # openpyxl keeps the source zip open for the VBA parts

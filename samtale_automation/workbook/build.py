@@ -7,6 +7,7 @@ get a grey header and an input message; nothing is locked.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from samtale_automation.domain.cells import xml_safe_text
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.schema import (
     ACTIONS,
@@ -58,6 +60,22 @@ class MenuQuestion:
     applies_to: str
     text: dict[str, str]
     follow_ups: dict[str, list[str]]
+
+
+@functools.cache
+def _safe_text_worksheet() -> type:
+    """XlsxWriter's worksheet with every string (plain or rich) passed through `xml_safe_text`."""
+    from xlsxwriter.worksheet import Worksheet
+
+    class SafeTextWorksheet(Worksheet):  # type: ignore[misc]
+        def _write_string(self, row: int, col: int, string: str, cell_format: Any = None) -> int:
+            return int(super()._write_string(row, col, xml_safe_text(string), cell_format))
+
+        def _write_rich_string(self, row: int, col: int, *args: Any) -> int:
+            safe = (xml_safe_text(arg) if isinstance(arg, str) else arg for arg in args)
+            return int(super()._write_rich_string(row, col, *safe))
+
+    return SafeTextWorksheet
 
 
 def default_questions() -> list[MenuQuestion]:
@@ -114,6 +132,7 @@ def build_master(
     })
     workbook.set_properties({"title": "Medarbeidersamtaler", "comments": "Laget av samtale",
                              "created": datetime(2026, 1, 1)})
+    workbook.worksheet_class = _safe_text_worksheet()
     formats = _Formats(workbook)
     data: dict[str, list[Mapping[str, Any]]] = {
         SETTINGS.table: list(settings_rows(lang, settings)),
@@ -180,7 +199,7 @@ def _write_table(ws: Any, schema: Sheet, rows: list[Mapping[str, Any]], formats:
         elif column.field in ("explanation", "follow_ups", "text"):
             spec["format"] = formats.wrap
         columns.append(spec)
-        ws.set_column(index, index, column.width)
+        ws.set_column(index, index, column.width, None, {"hidden": column.hidden})
     last_row = max(len(rows), 1)
     ws.add_table(0, 0, last_row, len(schema.columns) - 1, {
         "name": schema.table, "columns": columns, "style": "Table Style Medium 2",

@@ -12,20 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from samtale_automation.domain.rows import normalise_header
 from samtale_automation.domain.schema import (
     LISTS_SHEET,
     SEEDED_COLUMN_MESSAGE,
     TABLES,
     TOOL_COLUMN_MESSAGE,
     TOOL_COLUMN_TITLE,
-    Column,
     Owner,
     Sheet,
     value_lists,
 )
 from samtale_automation.texts import language, tr
 from samtale_automation.workbook.build import VALIDATED_ROWS
+from samtale_automation.workbook.tables import find_table
 
 HEADER_COLOURS = {Owner.PERSON: "1F4E79", Owner.TOOL: "808080", Owner.SEEDED: "5B7C99"}
 
@@ -45,22 +44,26 @@ class UpgradeReport:
 
 def upgrade_workbook(wb: Any, tables: tuple[Sheet, ...] = TABLES) -> UpgradeReport:
     """Add the columns of `tables` that an openpyxl workbook lacks and renew the value lists; touch nothing else."""
+    from openpyxl.utils import get_column_letter
+
     report = UpgradeReport()
     report.added += _renew_value_lists(wb)
     for schema in tables:
-        found = _find(wb, schema)
-        if found is None:
+        view = find_table(wb, schema)
+        if view is None:
             continue  # a missing table is named by check; this upgrade adds columns to tables that exist
-        ws, table = found
-        present = _headers(ws, table)
         for column in schema.columns:
-            if normalise_header(column.header) in present:
+            if column.field in view.columns:
                 continue
-            reason = _add_column(ws, table, column)
-            if reason:
-                report.refused.append(reason)
+            if not view.add_column(column.field):
+                letter = get_column_letter(view.max_col + 1)
+                report.refused.append(tr(
+                    f"{view.ws.title}: kolonnen «{column.header}» kan ikke legges til fordi kolonne {letter} ved "
+                    f"siden av tabellen er i bruk – flytt det som står der, så legges den til ved neste skriving",
+                    f"{view.ws.title}: the column «{column.header}» cannot be added because column {letter} beside "
+                    f"the table is in use – move what is there, and it is added on the next write"))
                 break  # columns keep their order: the next one would land in the wrong place
-            present.add(normalise_header(column.header))
+            _mark_owner(view.ws, view.min_row, view.columns[column.field], column.owner)
             report.added.append(f"{schema.name}: {column.header}")
     return report
 
@@ -98,55 +101,17 @@ def _list_values(ws: Any, col: int) -> list[Any]:
     return values
 
 
-def _find(wb: Any, schema: Sheet) -> tuple[Any, Any] | None:
-    for ws in wb.worksheets:
-        if schema.table in ws.tables:
-            return ws, ws.tables[schema.table]
-    if schema.name in wb.sheetnames:
-        ws = wb[schema.name]
-        for table in ws.tables.values():
-            return ws, table
-    return None
-
-
-def _headers(ws: Any, table: Any) -> set[str]:
-    from openpyxl.utils.cell import range_boundaries
-
-    min_col, min_row, max_col, _ = range_boundaries(table.ref)
-    return {normalise_header(ws.cell(min_row, col).value) for col in range(min_col, max_col + 1)}
-
-
-def _add_column(ws: Any, table: Any, column: Column) -> str | None:
-    """Widen the table by one column for `column`; the reason when the cells it needs are in use."""
+def _mark_owner(ws: Any, header_row: int, col: int, owner: Owner) -> None:
+    """An added column looks like the builder's: the owner's header colour, and a note on tool cells."""
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
-    from openpyxl.utils.cell import range_boundaries
-    from openpyxl.worksheet.table import TableColumn
 
-    min_col, min_row, max_col, max_row = range_boundaries(table.ref)
-    col = max_col + 1
-    letter = get_column_letter(col)
-    used = [row for row in range(min_row, max_row + 1) if ws.cell(row, col).value not in (None, "")]
-    if used:
-        return tr(f"{ws.title}: kolonnen «{column.header}» kan ikke legges til fordi {letter}{used[0]} er i bruk "
-                  f"– flytt det som står i kolonne {letter}, så legges den til ved neste skriving",
-                  f"{ws.title}: the column «{column.header}» cannot be added because {letter}{used[0]} is in "
-                  f"use – move what is in column {letter}, and it is added on the next write")
-    header = ws.cell(min_row, col)
-    header.value = column.header
-    header.data_type = "s"
+    header = ws.cell(header_row, col)
     header.font = Font(bold=True, color="FFFFFF")
-    header.fill = PatternFill("solid", fgColor=HEADER_COLOURS[column.owner])
-    ws.column_dimensions[letter].width = column.width
-    ref = f"{get_column_letter(min_col)}{min_row}:{letter}{max_row}"
-    table.ref = ref
-    if table.autoFilter is not None:
-        table.autoFilter.ref = ref
-    ids = [c.id for c in table.tableColumns] or [0]
-    table.tableColumns.append(TableColumn(id=max(ids) + 1, name=column.header))
-    if column.owner is not Owner.PERSON:
-        _input_message(ws, f"{letter}{min_row + 1}:{letter}{VALIDATED_ROWS}", column.owner)
-    return None
+    header.fill = PatternFill("solid", fgColor=HEADER_COLOURS[owner])
+    if owner is not Owner.PERSON:
+        letter = get_column_letter(col)
+        _input_message(ws, f"{letter}{header_row + 1}:{letter}{VALIDATED_ROWS}", owner)
 
 
 def _input_message(ws: Any, cells: str, owner: Owner) -> None:

@@ -224,3 +224,12 @@ def test_encode_and_decode_single_values() -> None:
         decoded = decode_text(encode_value(value))
         assert decoded == value
         assert type(decoded) is type(value)
+
+
+def test_json_of_a_lone_surrogate_can_be_stored() -> None:
+    """Verify a value with a lone surrogate (a file name's undecodable byte) gives JSON that UTF-8 can store."""
+    cs = ChangeSet("fil")
+    cs.append("Logg", event="Fil mottatt", result="navn\udcff.xlsx: godtatt")
+    text = cs.to_json()
+    assert text.encode("utf-8")
+    assert ChangeSet.from_json(text) == cs

@@ -19,7 +19,7 @@ DESIGN_HEADERS = {
     "Spørsmål": ["SpørsmålID", "Tema", "Spørsmål", "Hjelpespørsmål", "Obligatorisk", "Gjelder", "Aktiv"],
     "Tiltak": ["TiltakID", "SamtaleID", "AnsattID", "Tiltak", "Mål", "Ansvarlig", "Frist", "Status", "Oppfølging",
                "Kilde"],
-    "Logg": ["Tid", "Hendelse", "Hvem", "Resultat"],
+    "Logg": ["Tid", "Hendelse", "Hvem", "Resultat", "Endringssett"],
 }
 
 

@@ -237,3 +237,50 @@ def test_refused_journal_is_not_left_open(journal_path: Path) -> None:
     with pytest.raises(SamtaleError):
         Journal(journal_path)
     assert open_handles() == []
+
+
+def test_version_4_journal_keeps_its_changesets_when_set_aside_arrives(journal_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verify migration 5 (the set_aside state) rebuilds the changesets table with every row and order kept."""
+    applied, pending = _changeset("skrevet", "1"), _changeset("venter", "2")
+    monkeypatch.setattr("samtale_automation.store.journal.MIGRATIONS", MIGRATIONS[:4])
+    with Journal(journal_path) as journal:
+        journal.add_changeset(applied)
+        journal.add_changeset(pending)
+        journal.mark_applied([applied.id], {})
+        journal.mark_blocked([pending.id], "åpen")
+        assert journal.version == 4
+    monkeypatch.undo()
+    with Journal(journal_path) as journal:
+        assert journal.version == len(MIGRATIONS) == 5
+        assert [(p.changeset, p.blocked_reason) for p in journal.pending()] == [(pending, "åpen")]
+        states = journal.db.execute("SELECT id, state FROM changesets ORDER BY seq").fetchall()
+        assert states == [(applied.id, "applied"), (pending.id, "pending")]
+        later = _changeset("senere", "3")
+        journal.add_changeset(later)
+        assert [p.changeset.id for p in journal.pending()] == [pending.id, later.id]
+
+
+def test_set_aside_retry_and_discard(journal_path: Path) -> None:
+    """Verify a ChangeSet set aside leaves pending with its reason and its notice waits; retry brings it back;
+    discard keeps it as discarded with its notice; neither touches a ChangeSet that is not set aside."""
+    bad, other = _changeset("dårlig", "1"), _changeset("god", "2")
+    notice = ChangeSet("melding")
+    notice.append("Logg", event="Endring satt til side")
+    with Journal(journal_path) as journal:
+        journal.add_changeset(bad)
+        journal.add_changeset(other)
+        journal.mark_set_aside(bad.id, "ValueError: x", notice)
+        assert [p.changeset.id for p in journal.pending()] == [other.id, notice.id]
+        [item] = journal.set_aside()
+        assert (item.changeset, item.reason) == (bad, "ValueError: x") and item.since
+        assert journal.retry([bad.id, other.id, "ukjent"]) == [bad.id]
+        assert journal.set_aside() == []
+        assert [p.changeset.id for p in journal.pending()] == [bad.id, other.id, notice.id], "back in its place"
+        journal.mark_set_aside(bad.id, "ValueError: y", None)
+        assert journal.discard(other.id, ChangeSet("x")) is False
+        gone = ChangeSet("forkastet")
+        assert journal.discard(bad.id, gone) is True
+        assert journal.set_aside() == [] and journal.discard(bad.id, ChangeSet("igjen")) is False
+        assert [p.changeset.id for p in journal.pending()] == [other.id, notice.id, gone.id]
+        assert journal.db.execute("SELECT state FROM changesets WHERE id = ?", (bad.id,)).fetchone() == ("discarded",)

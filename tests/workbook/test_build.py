@@ -11,6 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hostile_text import HOSTILE_TEXTS, xml_ok
 
 from samtale_automation.commands.init import init_folder
 from samtale_automation.domain.master import parse_master
@@ -171,6 +172,20 @@ def test_english_texts_norwegian_names(tmp_path: Path) -> None:
     lister = wb[LISTS_SHEET]
     assert [c.value for c in lister["F"][1:7]] == [t.en for t in TOPICS]
     assert [c.value for c in lister["D"][1:9]] == list(value_lists("en")["Liste_Status"])
+
+
+def test_text_xml_cannot_hold_is_made_safe(tmp_path: Path) -> None:
+    """Verify names and departments with control characters, lone surrogates, U+FFFE/U+FFFF and Excel escapes
+    of them give a master that opens, with only characters XML can hold."""
+    path = tmp_path / "samtaler.xlsx"
+    employees = [{"employee_id": f"{n:04d}", "name": text, "department": text, "email": f"{n}@firma.no",
+                  "active": True} for n, text in enumerate(HOSTILE_TEXTS)]
+    build_master(path, employees=employees)
+    raw = read_workbook(path)
+    names = [row.values["name"] for row in raw.tables["Ansatte"].rows]
+    assert len(names) == len(HOSTILE_TEXTS) and "før\netter" in names
+    every = [c.value for ws in openpyxl.load_workbook(path).worksheets for row in ws.iter_rows() for c in row]
+    assert all(xml_ok(v) for v in names + [v for v in every if isinstance(v, str)])
 
 
 def test_rows_given_to_build_master(tmp_path: Path) -> None:
