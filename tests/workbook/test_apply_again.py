@@ -134,10 +134,12 @@ def test_logg_of_an_earlier_version_gains_the_hidden_marker_column(folder: Path)
     wb = openpyxl.load_workbook(master)
     ws = wb["Logg"]
     table = ws.tables["Logg"]
-    assert table.ref == "A1:E2" and [c.name for c in table.tableColumns][-1] == "Endringssett"
+    assert table.ref == "A1:E3" and [c.name for c in table.tableColumns][-1] == "Endringssett"
     assert ws.column_dimensions["E"].hidden
-    assert _rows(folder, "Logg") == [{"time": datetime(2027, 1, 4, 9, 0), "event": "Hendelse", "who": "hr",
-                                     "result": "ok", "changeset": cs.id}]
+    logged, upgraded = _rows(folder, "Logg")
+    assert logged == {"time": datetime(2027, 1, 4, 9, 0), "event": "Hendelse", "who": "hr", "result": "ok",
+                      "changeset": cs.id}
+    assert upgraded["event"] == "Arbeidsboken oppgradert" and "Logg: Endringssett" in upgraded["result"]
 
 
 def test_logg_with_data_beside_it_is_written_without_marker(folder: Path) -> None:

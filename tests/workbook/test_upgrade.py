@@ -23,7 +23,6 @@ from samtale_automation.workbook.read import read_workbook
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "release-0.1.0"
 NOW = datetime(2027, 1, 20, 18, 0, tzinfo=OSLO)
-NEW_COLUMNS = ["Samtaler: Navn", "Samtaler: Ledernavn"]
 
 
 @pytest.fixture
@@ -138,8 +137,8 @@ def test_check_says_the_upgrade_is_coming_and_not_after_it(old_folder: Path) -> 
     from samtale_automation.plans.check import check_master
 
     before = [p for p in check_master(Workspace.open(old_folder, NOW).load()) if "eldre versjon" in p.message]
-    assert [(p.where, p.is_warning) for p in before] == [("Samtaler", True)]
-    assert "«Navn», «Ledernavn»" in before[0].message
+    assert [(p.where, p.is_warning) for p in before] == [("Samtaler", True), ("Logg", True)]
+    assert "«Navn», «Ledernavn»" in before[0].message and "«Endringssett»" in before[1].message
     _write_something(old_folder)
     after = check_master(Workspace.open(old_folder, NOW).load())
     assert not [p for p in after if "eldre versjon" in p.message]
