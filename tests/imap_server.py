@@ -387,7 +387,7 @@ def shared_dovecot(ca: trustme.CA | None = None) -> Dovecot:
     global _shared
     if _shared is None or not _shared.running:
         _shared = Dovecot(ca).start()
-        atexit.master(_shared.stop)
+        atexit.register(_shared.stop)
     return _shared
 
 

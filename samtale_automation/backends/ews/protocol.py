@@ -74,7 +74,7 @@ def register_tag() -> None:
         try:
             item_class.get_field_by_fieldname("samtale_id")
         except InvalidField:
-            item_class.master("samtale_id", SamtaleId)
+            item_class.register("samtale_id", SamtaleId)
 
 
 class TaggedCreateItem(CreateItem):  # type: ignore[misc]
