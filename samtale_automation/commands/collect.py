@@ -12,29 +12,27 @@ Order of work, so that a crash at any point loses nothing and a re-run converges
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import hashlib
-import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from samtale_automation.commands.prep import GUIDE_SUFFIX, build_content, prep_path
+from samtale_automation.commands.incoming import free_name, ignored_reason, move_file, write_quarantine_note
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.prepsheet import MANAGER
 from samtale_automation.paths import ARCHIVE_DIR, INCOMING_DIR, QUARANTINE_DIR, make_private_dir, sanitize_filename
 from samtale_automation.plans.consolidate import ACCEPTED, QUARANTINED, Arrival, CollectPlan, Counted, plan_collect
+from samtale_automation.plans.prep import build_content
+from samtale_automation.prepfile.locations import GUIDE_SUFFIX, prep_path
+from samtale_automation.prepfile.parallel import run_jobs
 from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
     from samtale_automation.workbook.apply import ApplyResult
 
-IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini"})
 
 
 @dataclass
@@ -46,18 +44,6 @@ class CollectResult:
     moved: list[tuple[str, Path]] = field(default_factory=list)  # (name, where it went)
     guides: list[Path] = field(default_factory=list)
     apply: ApplyResult | None = None
-
-
-def ignored_reason(path: Path) -> str | None:
-    """Why a file in innkommende/ is not touched at all (Office lock files, system files, hidden files)."""
-    name = path.name
-    if name.startswith("~$") or (name.startswith(".~lock.") and name.endswith("#")):
-        return tr("låsefil fra Excel/LibreOffice", "lock file from Excel/LibreOffice")
-    if name.casefold() in IGNORED_NAMES or name.startswith("."):
-        return tr("systemfil eller skjult fil", "system or hidden file")
-    if not path.is_file():
-        return tr("ikke en fil", "not a file")
-    return None
 
 
 def _stable_bytes(path: Path) -> bytes | None:
@@ -156,7 +142,7 @@ def run_collect(workspace: Workspace, *, dry_run: bool = False, who: str = "samt
     for source, target, reason in moves:
         if reason is not None:
             write_quarantine_note(target, source.name, reason)
-        _move(source, target)
+        move_file(source, target)
         result.moved.append((source.name, target))
         if progress:
             progress(source.name)
@@ -165,7 +151,6 @@ def run_collect(workspace: Workspace, *, dry_run: bool = False, who: str = "samt
 
 
 def _write_guides(workspace: Workspace, master: object, plan: CollectPlan) -> list[Path]:
-    from samtale_automation.commands.prep import run_jobs
     from samtale_automation.domain.master import Master
     from samtale_automation.prepfile.guide import make_guide
     from samtale_automation.prepfile.write import write_guide
@@ -186,43 +171,3 @@ def _write_guides(workspace: Workspace, master: object, plan: CollectPlan) -> li
     return [path for path, _ in jobs]
 
 
-def free_name(folder: Path, name: str, taken: set[Path] | frozenset[Path] = frozenset()) -> Path:
-    """A path in `folder` for `name` that does not exist and is not `taken` yet (« (2)» added when needed)."""
-    make_private_dir(folder)
-    name = sanitize_filename(name)
-    target = folder / name
-    stem, suffix = os.path.splitext(name)
-    number = 2
-    while target in taken or target.exists() or target.with_name(target.name + ".txt").exists():
-        target = folder / f"{stem} ({number}){suffix}"
-        number += 1
-    return target
-
-
-def write_quarantine_note(target: Path, original: str, reason: str) -> None:
-    """The `<same name>.txt` beside a quarantined file: what is wrong and what to do."""
-    text = tr(
-        f"Filen «{original}» ble lagt i karantene og er IKKE registrert.\n\nÅrsak: {reason}\n\n"
-        "Når feilen er rettet, legg filen (ikke denne teksten) tilbake i mappen innkommende/, "
-        "så blir den lest på nytt ved neste kjøring.\n",
-        f"The file «{original}» was quarantined and is NOT recorded.\n\nReason: {reason}\n\n"
-        "Once it is fixed, put the file (not this text) back in the innkommende/ folder; "
-        "it is read again on the next run.\n")
-    target.with_name(target.name + ".txt").write_text(text, encoding="utf-8")
-
-
-def _move(source: Path, target: Path) -> None:
-    """Move a file byte-identical; a rename where possible, else copy, fsync, then remove."""
-    try:
-        os.replace(source, target)
-        return
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-    temp = target.with_name(".~samtale-" + target.name)
-    shutil.copy2(source, temp)
-    with open(temp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temp, target)
-    with contextlib.suppress(FileNotFoundError):
-        source.unlink()

@@ -41,10 +41,6 @@ class SendReport:
     retries: int = 0  # how often the backend tried again (throttling, temporary failures)
     waited_seconds: float = 0.0  # and how long it waited for that in all
 
-    def delivered_to(self, kind: str) -> set[tuple[str, str]]:
-        """(group, address) pairs delivered for messages of one kind."""
-        return {(item.group, email) for item, emails in self.delivered if item.kind == kind for email in emails}
-
 
 def dispatch(backend: Backend, store: MessageStore, items: Sequence[Outgoing],
              progress: Callable[[str], None] = lambda _: None) -> SendReport:

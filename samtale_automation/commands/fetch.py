@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from samtale_automation.commands.collect import free_name, ignored_reason, write_quarantine_note
+from samtale_automation.commands.incoming import free_name, ignored_reason, write_quarantine_note
 from samtale_automation.domain.messages import Backend, Cap, IncomingFile
 from samtale_automation.domain.model import OSLO
 from samtale_automation.paths import INCOMING_DIR, QUARANTINE_DIR, sanitize_filename

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from samtale_automation.backends import BackendContext, open_backend
 from samtale_automation.commands.deliver import Outgoing, SendReport, dispatch
-from samtale_automation.commands.prep import SUFFIX, prep_path
 from samtale_automation.config import Config, require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
@@ -24,6 +23,7 @@ from samtale_automation.errors import ConfigError
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
 from samtale_automation.plans.invites import InviteInput, InvitePlan, MailSend, MeetingSend, plan_invites
+from samtale_automation.prepfile.locations import SUFFIX, prep_path
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.texts import tr
 

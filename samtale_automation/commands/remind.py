@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from samtale_automation.backends import BackendContext, open_backend
 from samtale_automation.commands.deliver import Outgoing, SendReport, dispatch
 from samtale_automation.commands.invite import mailbox_of
-from samtale_automation.commands.prep import GUIDE_SUFFIX, prep_path
 from samtale_automation.config import require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
@@ -25,6 +24,7 @@ from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
 from samtale_automation.plans.consolidate import ACCEPTED
 from samtale_automation.plans.reminders import Digest, ReminderItem, group_digests, plan_reminders
+from samtale_automation.prepfile.locations import GUIDE_SUFFIX, prep_path
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.texts import tr
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
     from samtale_automation.workbook.apply import ApplyResult
 
-GUIDE, MINUTES = "guide", "minutes"
+GUIDE = "guide"
 
 
 @dataclass

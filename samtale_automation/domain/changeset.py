@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from samtale_automation.domain import cells
 from samtale_automation.domain.cells import CellValueError
@@ -188,14 +187,25 @@ def seeded_fields(table: str) -> set[str]:
     return {c.field for c in TABLE_BY_NAME[table].columns if c.owner is Owner.SEEDED}
 
 
-def merge_changesets(changesets: Iterable[ChangeSet]) -> list[RowChange]:
-    """Flatten ChangeSets in order (later changes to the same cell win when applied)."""
-    return [change for cs in changesets for change in cs.changes]
-
-
 @dataclass(frozen=True)
 class PendingChange:
     """A ChangeSet waiting to be applied, with why it could not be applied yet."""
 
     changeset: ChangeSet
     blocked_reason: str | None
+
+
+class PendingChanges(Protocol):
+    """Where ChangeSets wait until a writer applies them (the journal): what an applier reads and marks."""
+
+    def pending(self) -> list[PendingChange]:
+        """Every pending ChangeSet, oldest first."""
+
+    def mark_blocked(self, ids: list[str], reason: str) -> None:
+        """Note why pending ChangeSets could not be applied this time."""
+
+    def mark_applied(self, ids: list[str], written: dict[tuple[str, str, str], Any]) -> None:
+        """Mark ChangeSets applied and remember the seeded values written."""
+
+    def last_written(self, table: str) -> dict[str, dict[str, Any]]:
+        """What the tool last wrote into each seeded cell of a table: key -> field -> value."""

@@ -27,7 +27,6 @@ class Cap(Enum):
     SEND_MAIL = "send_mail"
     FREE_BUSY = "free_busy"
     READ_INBOX = "read_inbox"
-    BOOK_ROOM = "book_room"
     SERVER_SIDE_STATE = "server_side_state"
 
 

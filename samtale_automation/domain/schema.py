@@ -70,11 +70,6 @@ class Sheet:
         """Return the exact Norwegian header for an English field name."""
         return self.by_field[field_name].header
 
-    @property
-    def key_column(self) -> Column | None:
-        """The ID column rows are addressed by, if the table has one."""
-        return self.by_field[self.key] if self.key else None
-
 
 P, T, S = Owner.PERSON, Owner.TOOL, Owner.SEEDED
 
@@ -208,7 +203,6 @@ STATUS_LABELS: dict[str, str] = {
     "signed": "Signert",
     "cancelled": "Avlyst",
 }
-STATUS_BY_LABEL = {label: code for code, label in STATUS_LABELS.items()}
 
 ACTION_STATUSES = ("Ikke startet", "Pågår", "Fullført", "Avbrutt")
 

@@ -1,7 +1,7 @@
-"""`samtale status`: where each conversation stands, and keeping the Status column true.
+"""`samtale status`: where each conversation stands, counted by status, with the changes still waiting.
 
-Status is derived (model.derive_status), never typed; `status_changes` gives the upserts
-that bring the workbook's Status column in line with the derived status.
+Status is derived (model.derive_status), never typed; the workbook's Status column is rewritten
+from it on every write (workbook.apply.refresh_statuses).
 """
 
 from __future__ import annotations

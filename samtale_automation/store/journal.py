@@ -241,10 +241,6 @@ class Journal:
 
     # ---- received files ----------------------------------------------------------------
 
-    def record_received(self, rows: list[dict[str, Any]]) -> None:
-        """Remember returned files handled: sha256, name, outcome, what they counted for, destination."""
-        self.record_collect(None, rows)
-
     def record_collect(self, changeset: ChangeSet | None, rows: list[dict[str, Any]]) -> None:
         """Record a collect's ChangeSet (pending) and its received files in one transaction."""
         now = _now()

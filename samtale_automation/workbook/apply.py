@@ -13,14 +13,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from samtale_automation.domain.changeset import ChangeSet, Conflict, merge_row, seeded_fields
+from samtale_automation.domain.changeset import ChangeSet, Conflict, PendingChanges, merge_row, seeded_fields
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.rows import normalise_header
 from samtale_automation.domain.schema import CONVERSATIONS, LOG, STATUS_LABELS, TABLE_BY_NAME, Kind, Sheet
 from samtale_automation.errors import WorkbookError, WorkbookLockedError
 from samtale_automation.paths import Folder
 from samtale_automation.safe_write import Fingerprint, assert_writable, replace_safely
-from samtale_automation.store.journal import Journal
 from samtale_automation.texts import tr
 from samtale_automation.workbook import loss_guard
 
@@ -164,7 +163,7 @@ def ensure_log_table(wb: Any) -> TableView:
     return TableView(ws, ws.tables[LOG.table], LOG)
 
 
-def apply_changes(wb: Any, changesets: list[ChangeSet], journal: Journal,
+def apply_changes(wb: Any, changesets: list[ChangeSet], journal: PendingChanges,
                   result: ApplyResult) -> dict[tuple[str, str, str], Any]:
     """Apply ChangeSets to an open workbook; return the seeded values written."""
     views: dict[str, TableView] = {}
@@ -232,7 +231,7 @@ def refresh_statuses(wb: Any, now: datetime) -> int:
     return changed
 
 
-def apply_pending(folder: Folder, journal: Journal, now: datetime) -> ApplyResult:
+def apply_pending(folder: Folder, journal: PendingChanges, now: datetime) -> ApplyResult:
     """Apply every pending ChangeSet to the master file now, or record why it must wait."""
     result = ApplyResult()
     pending = [p.changeset for p in journal.pending()]
@@ -252,7 +251,7 @@ def apply_pending(folder: Folder, journal: Journal, now: datetime) -> ApplyResul
 
 
 def _save_with_changes(folder: Folder, master: Path, before: Fingerprint,
-                       pending: list[ChangeSet], journal: Journal, result: ApplyResult,
+                       pending: list[ChangeSet], journal: PendingChanges, result: ApplyResult,
                        now: datetime) -> Path:
     import openpyxl
 

@@ -196,8 +196,8 @@ def test_more_hostile_returns(workspace: Workspace) -> None:
     import zipfile
     from dataclasses import replace
 
-    from samtale_automation.commands.prep import build_content
     from samtale_automation.domain.prepsheet import EMPLOYEE
+    from samtale_automation.plans.prep import build_content
     from samtale_automation.prepfile.write import write_prep
 
     ods = io.BytesIO()

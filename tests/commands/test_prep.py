@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from samtale_automation.commands.init import init_folder
-from samtale_automation.commands.prep import plan_prep, run_prep
+from samtale_automation.commands.prep import run_prep
 from samtale_automation.commands.workspace import Workspace
 from samtale_automation.domain.changeset import ChangeSet
-from samtale_automation.domain.model import OSLO
+from samtale_automation.domain.model import OSLO, Employee
 from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER
+from samtale_automation.plans.prep import plan_prep
 from samtale_automation.plans.rounds import plan_new_round
+from samtale_automation.prepfile.locations import SUFFIX, prep_path
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=OSLO)
 
@@ -45,9 +48,15 @@ def workspace(tmp_path: Path) -> Workspace:
     return ws
 
 
+def _locate(workspace: Workspace) -> Callable[[Employee, str], Path]:
+    """Where `samtale prep` puts a variant's file in this workspace's current round."""
+    round_name = workspace.load().current_round().name
+    return lambda employee, variant: prep_path(workspace.folder, round_name, employee, SUFFIX[variant])
+
+
 def test_plan_names_and_skips(workspace: Workspace) -> None:
     """Verify both variants per active conversation, DESIGN §3 file names, and cancelled skipped."""
-    plan = plan_prep(workspace.load(), workspace.folder)
+    plan = plan_prep(workspace.load(), _locate(workspace), Path.exists)
     names = sorted(p.path.relative_to(workspace.folder.root).as_posix() for p in plan.files)
     assert names == [
         "forberedelse/2027/Regnskap/2 Bjørn Ansatt - forberedelse.xlsx",
@@ -60,7 +69,7 @@ def test_plan_names_and_skips(workspace: Workspace) -> None:
 
 def test_content_holds_only_own_data(workspace: Workspace) -> None:
     """Verify a prep file's content: own questions (Gjelder filter), own past actions, the deadline."""
-    plan = plan_prep(workspace.load(), workspace.folder, ["2"])
+    plan = plan_prep(workspace.load(), _locate(workspace), Path.exists, ["2"])
     content = next(p.content for p in plan.files if p.content.identity.variant == EMPLOYEE)
     ids = [q.question_id for q in content.questions]
     assert "X1" in ids and "X2" not in ids
@@ -71,13 +80,13 @@ def test_content_holds_only_own_data(workspace: Workspace) -> None:
     topics = [q.topic for q in content.questions]
     assert topics == sorted(topics, key=["tilbakeblikk", "mal", "kompetanse", "trivsel", "samarbeid",
                                          "leder"].index)
-    other = plan_prep(workspace.load(), workspace.folder, ["3"]).files[0].content
+    other = plan_prep(workspace.load(), _locate(workspace), Path.exists, ["3"]).files[0].content
     assert "X1" not in [q.question_id for q in other.questions], "Gjelder Avdeling:Regnskap excludes others"
 
 
 def test_unknown_employee_is_reported(workspace: Workspace) -> None:
     """Verify --employee with an ID that has no conversation is named in the skipped list."""
-    plan = plan_prep(workspace.load(), workspace.folder, ["99"])
+    plan = plan_prep(workspace.load(), _locate(workspace), Path.exists, ["99"])
     assert plan.files == []
     assert plan.skipped[0][0] == "99"
 

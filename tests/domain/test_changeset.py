@@ -10,7 +10,6 @@ from samtale_automation.domain.changeset import (
     RowChange,
     decode_text,
     encode_value,
-    merge_changesets,
     merge_row,
     same_value,
     seeded_fields,
@@ -225,12 +224,3 @@ def test_encode_and_decode_single_values() -> None:
         decoded = decode_text(encode_value(value))
         assert decoded == value
         assert type(decoded) is type(value)
-
-
-def test_merge_changesets_keeps_order() -> None:
-    """Verify ChangeSets are flattened oldest first, so later changes to a cell win."""
-    first, second = ChangeSet("a"), ChangeSet("b")
-    first.upsert("Ansatte", "1", name="A")
-    second.upsert("Ansatte", "1", name="B")
-    second.upsert("Ansatte", "2", name="C")
-    assert [c.values["name"] for c in merge_changesets([first, second])] == ["A", "B", "C"]
