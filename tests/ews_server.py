@@ -41,7 +41,7 @@ from backend_kit import ORGANIZER, Kit, MailSeen, Seen
 from lxml import etree
 
 from samtale_automation.backends.ews.backend import EwsBackend
-from samtale_automation.backends.ews.settings import EwsSettings
+from samtale_automation.config import EwsSettings
 from samtale_automation.domain.model import OSLO
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"

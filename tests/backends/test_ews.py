@@ -25,8 +25,7 @@ from smtp_server import MemoryKeyring, free_port, memory_keyring, tls_ca  # noqa
 from samtale_automation.backends import BackendContext, open_backend
 from samtale_automation.backends.ews.backend import EwsBackend
 from samtale_automation.backends.ews.protocol import availability_timezone
-from samtale_automation.backends.ews.settings import EwsSettings, read_settings
-from samtale_automation.config import KNOWN_KEYS, Config
+from samtale_automation.config import KNOWN_KEYS, EwsSettings, parse_config
 from samtale_automation.domain.messages import Cap, Job, Mail, Meeting, Person
 from samtale_automation.domain.model import OSLO
 from samtale_automation.errors import EXIT_BACKEND, BackendError, ConfigError
@@ -460,8 +459,8 @@ def test_microsoft_365_blocking_ews_advises_graph(server: EwsStandIn, style: str
 def test_microsoft_365_hosts_are_recognised() -> None:
     for server in ("outlook.office365.com", "https://outlook.office365.com/EWS/Exchange.asmx",
                    "eur03.outlook.com"):
-        assert read_settings(Config(raw={"ews": {"server": server}})).microsoft_365
-    assert not read_settings(Config(raw={"ews": {"server": "mail.firma.no"}})).microsoft_365
+        assert ews_settings({"server": server}).microsoft_365
+    assert not ews_settings({"server": "mail.firma.no"}).microsoft_365
 
 
 # ---- TLS ------------------------------------------------------------------------------------------------
@@ -488,18 +487,24 @@ def test_tls_with_a_company_ca_and_an_untrusted_certificate(tmp_path: Path, tls_
 # ---- settings --------------------------------------------------------------------------------------------
 
 
+def ews_settings(section: dict[str, object]) -> EwsSettings:
+    """The [ews] settings read from a section (which must be valid)."""
+    settings = parse_config({"ews": section}).ews
+    assert settings is not None
+    return settings
+
+
 def test_settings_defaults_and_the_server_address() -> None:
-    settings = read_settings(Config(raw={"ews": {"server": "mail.firma.no"}}))
+    settings = ews_settings({"server": "mail.firma.no"})
     assert settings == EwsSettings(endpoint="https://mail.firma.no/EWS/Exchange.asmx")
     assert (settings.chunk_size, settings.done_folder, settings.max_wait, settings.auth) == (
         20, "Samtale behandlet", 300.0, "ntlm")
-    full = read_settings(Config(raw={"ews": {"server": "https://mail.firma.no:8443/ews/exchange.asmx",
-                                             "access": "impersonation", "chunk_size": 50, "version": "15.1",
-                                             "folder": "Samtaler/ Svar ", "max_wait": 60}}))
+    full = ews_settings({"server": "https://mail.firma.no:8443/ews/exchange.asmx", "access": "impersonation",
+                         "chunk_size": 50, "version": "15.1", "folder": "Samtaler/ Svar ", "max_wait": 60})
     assert full.endpoint == "https://mail.firma.no:8443/ews/exchange.asmx"
     assert (full.access, full.chunk_size, full.version, full.folder, full.max_wait) == (
         "impersonation", 50, "15.1", "Samtaler/Svar", 60.0)
-    assert read_settings(Config(raw={"ews": {"server": "http://127.0.0.1:8080"}})).endpoint == \
+    assert ews_settings({"server": "http://127.0.0.1:8080"}).endpoint == \
         "http://127.0.0.1:8080/EWS/Exchange.asmx"
     assert {"server", "username", "auth", "access", "chunk_size", "folder", "done_folder", "version",
             "max_wait"} <= KNOWN_KEYS["ews"]
@@ -513,18 +518,17 @@ def test_settings_defaults_and_the_server_address() -> None:
     ({"server": "x.no", "max_wait": -1}, "max_wait"), ({"server": "x.no", "done_folder": "  "}, "done_folder"),
     ({"server": "x.no", "folder": "a//b"}, "folder")])
 def test_bad_settings_name_the_key(section: dict[str, object], key: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        read_settings(Config(raw={"ews": section}))
-    assert f"[ews] {key}" in caught.value.message + caught.value.hint
+    config = parse_config({"mail": {"backend": "ews", "mailbox": ORGANIZER.email}, "ews": section})
+    assert config.ews is None
+    assert [p.where for p in config.problems] == [f"samtale.toml: ews.{key}"]
 
 
 def test_open_backend_reads_the_password_from_the_environment(tmp_path: Path, server: EwsStandIn,
                                                               monkeypatch: pytest.MonkeyPatch,
                                                               memory_keyring: MemoryKeyring) -> None:  # noqa: F811
-    raw = {"mail": {"backend": "ews", "mailbox": "HR <hr@fjordlys.example>"},
-           "ews": {"server": server.url, "username": USER}}
-    context = BackendContext(Folder(tmp_path), Config(backend="ews", mailbox="HR <hr@fjordlys.example>", raw=raw),
-                             START)
+    config = parse_config({"mail": {"backend": "ews", "mailbox": "HR <hr@fjordlys.example>"},
+                           "ews": {"server": server.url, "username": USER}})
+    context = BackendContext(Folder(tmp_path), config, START)
     monkeypatch.delenv("SAMTALE_EWS_PASSWORD", raising=False)
     with pytest.raises(ConfigError) as caught:
         open_backend(context)

@@ -1,7 +1,7 @@
 """Invitations, mails, free/busy and returned files through Exchange Web Services (research/mail.md §1).
 
 For on-premises Exchange, through exchangelib (the plumbing in ews_protocol.py, the `[ews]` settings
-in ews_settings.py, connecting and explaining failures in ews_connection.py, the probe, free/busy and
+in samtale_automation/config/ews.py, connecting and explaining failures in ews_connection.py, the probe, free/busy and
 returned files in ews_mailbox.py; this module is the backend: what each job becomes in EWS requests).
 Microsoft 365 blocks EWS (by default from 1 October 2026, for good from 1 April 2027): there the
 graph backend is the one to use, and `probe()` says so.
@@ -88,16 +88,14 @@ from samtale_automation.backends.ews.settings import (
     AUTH_TYPES,
     EXTRAS,
     GONE_ERRORS,
-    MAX_CHUNK_SIZE,
     MEETING_FIELDS,
     SECRET_NAME,
-    EwsSettings,
     T,
     missing_extra,
     missing_secret,
-    read_settings,
 )
-from samtale_automation.backends.smtp.backend import read_mailbox
+from samtale_automation.config import EwsSettings
+from samtale_automation.config.ews import MAX_CHUNK_SIZE
 from samtale_automation.domain.messages import (
     BackendStats,
     Cap,
@@ -458,8 +456,10 @@ class EwsBackend(BatchBackend, EwsConnectionMixin, EwsMailboxMixin):
 
 def create(context: BackendContext) -> EwsBackend:
     """The EWS backend from samtale.toml, with its password; ConfigError when something is missing."""
-    settings = read_settings(context.config)
-    mailbox = read_mailbox(context.config)
+    settings = context.config.ews
+    if settings is None:
+        raise context.config.refusal("ews")
+    mailbox = context.sending_mailbox()
     secret = get_secret(SECRET_NAME) if settings.needs_password else None
     if settings.needs_password and not secret:
         raise missing_secret()

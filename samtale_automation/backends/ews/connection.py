@@ -39,13 +39,9 @@ from samtale_automation.backends.ews.protocol import (
     is_refused,
     is_tls_failure,
 )
-from samtale_automation.backends.ews.settings import (
-    AUTH_TYPES,
-    SECRET_NAME,
-    TOML,
-    EwsSettings,
-)
+from samtale_automation.backends.ews.settings import AUTH_TYPES, SECRET_NAME, TOML
 from samtale_automation.backends.tls import ContextAdapter
+from samtale_automation.config import EwsSettings
 from samtale_automation.domain.messages import BackendStats, Person
 from samtale_automation.errors import BackendError
 from samtale_automation.secrets import env_name, keyring_command

@@ -43,14 +43,8 @@ from samtale_automation.backends.ews.protocol import (
     graph_advice,
     in_oslo,
 )
-from samtale_automation.backends.ews.settings import (
-    BUSY_TYPES,
-    FREE_BUSY_DAYS,
-    FREE_BUSY_MAILBOXES,
-    GONE_ERRORS,
-    TOML,
-    EwsSettings,
-)
+from samtale_automation.backends.ews.settings import BUSY_TYPES, FREE_BUSY_DAYS, FREE_BUSY_MAILBOXES, GONE_ERRORS, TOML
+from samtale_automation.config import EwsSettings
 from samtale_automation.domain.messages import (
     BusySlot,
     IncomingFile,

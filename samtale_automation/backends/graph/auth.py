@@ -20,12 +20,11 @@ import requests
 from samtale_automation.backends.graph.settings import (
     CACHE_NAME,
     CACHE_PART,
-    DEFAULT_AUTHORITY_HOST,
     PERMISSIONS,
     SECRET_NAME,
     TOML,
-    GraphSettings,
 )
+from samtale_automation.config.graph import DEFAULT_AUTHORITY_HOST, GraphSettings
 from samtale_automation.errors import BackendError, ConfigError
 from samtale_automation.secrets import SERVICE, env_name, get_secret, keyring_command
 from samtale_automation.texts import tr

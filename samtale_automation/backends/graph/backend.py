@@ -2,7 +2,7 @@
 
 Tokens come from msal (app-only with a client secret or a certificate, or a delegated device-code
 login: graph_auth.py); every call goes through our own thin `requests` client, `GraphClient`
-(graph_client.py); the `[graph]` settings are read in graph_settings.py; free/busy, returned
+(graph_client.py); the `[graph]` settings are read in samtale_automation/config/graph.py; free/busy, returned
 files and the probe are in graph_mailbox.py. This module is the backend itself: what each job
 (meeting, cancellation, mail) becomes in Graph requests.
 
@@ -74,11 +74,9 @@ from samtale_automation.backends.graph.settings import (
     TAG_ID,
     THROTTLED,
     UPLOAD_CHUNK,
-    GraphSettings,
     missing_secret,
-    read_settings,
 )
-from samtale_automation.backends.smtp.backend import read_mailbox
+from samtale_automation.config import GraphSettings
 from samtale_automation.domain.messages import (
     Attachment,
     Cap,
@@ -553,8 +551,10 @@ class GraphBackend(BatchBackend, GraphMailboxMixin):
 
 def create(context: BackendContext) -> GraphBackend:
     """The Graph backend from samtale.toml, with msal for tokens; ConfigError when something is missing."""
-    settings = read_settings(context.config)
-    mailbox = read_mailbox(context.config)
+    settings = context.config.graph
+    if settings is None:
+        raise context.config.refusal("graph")
+    mailbox = context.sending_mailbox()
     secret: str | None = None
     certificate: Certificate | None = None
     if settings.auth == "secret":

@@ -29,9 +29,8 @@ from samtale_automation.backends.graph.settings import (
     SCHEDULE_WINDOW,
     TOML,
     WELL_KNOWN_FOLDERS,
-    GraphSettings,
 )
-from samtale_automation.config import bad_setting
+from samtale_automation.config import GraphSettings, bad_setting
 from samtale_automation.domain.messages import (
     BackendStats,
     BusySlot,

@@ -14,8 +14,8 @@ What becomes of a message:
 * a setting that cannot work (unknown host, refused connection, TLS or login failure) stops the
   run with BackendError (exit code 4) naming the setting to fix.
 
-Settings: samtale.toml `[smtp]` host, port, security, username, auth, timeout, and `[mail] mailbox`
-as the sender. The password or token comes from `secrets.get_secret` and never appears in a message.
+Settings: `config.smtp` (samtale.toml `[smtp]` host, port, security, username, auth, timeout) and
+`[mail] mailbox` as the sender. The password or token comes from `secrets.get_secret` and never appears in a message.
 
 With `[smtp] imap_host` the backend also reads returned files from the mailbox over IMAP, with the
 same login (backends/imap.py; imap_port, imap_security, imap_folder, imap_done_folder, imap_username).
@@ -29,16 +29,14 @@ import smtplib
 import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import parseaddr
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from samtale_automation.backends import mime
 from samtale_automation.backends.mime_base import MimeBackend
-from samtale_automation.backends.smtp.imap import ImapReader, ImapSettings, read_imap_settings
+from samtale_automation.backends.smtp.imap import ImapReader
 from samtale_automation.backends.smtp.network_errors import explain_network
-from samtale_automation.config import bad_setting
+from samtale_automation.config import SmtpSettings
 from samtale_automation.domain.messages import Cap, Delivery, Failure, IncomingFile, Person
 from samtale_automation.errors import BackendError, ConfigError
 from samtale_automation.secrets import env_name, get_secret, keyring_command
@@ -46,85 +44,11 @@ from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
     from samtale_automation.backends import BackendContext
-    from samtale_automation.config import Config
 
-#: security → the usual port.
-DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
-AUTH_KINDS = ("password", "xoauth2", "none")
-#: auth → the name of its secret (environment SAMTALE_<NAME>, or the keyring).
-SECRET_NAMES = {"password": "smtp_password", "xoauth2": "smtp_oauth_token"}
 #: Waits before the retries of a temporarily failed message.
 RETRY_DELAYS = (1.0, 4.0, 15.0)
-DEFAULT_TIMEOUT = 60.0
 
 _TOML = "samtale.toml"
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """The validated `[smtp]` section."""
-
-    host: str
-    port: int = 587
-    security: str = "starttls"  # starttls | ssl | none
-    username: str = ""  # empty: the mailbox address
-    auth: str = "password"  # password | xoauth2 | none
-    timeout: float = DEFAULT_TIMEOUT
-    imap: ImapSettings | None = None  # reading returned files, when [smtp] imap_host is set
-
-    @property
-    def secret_name(self) -> str | None:
-        """The secret this kind of login needs (None for auth = "none")."""
-        return SECRET_NAMES.get(self.auth)
-
-
-def read_settings(config: Config) -> SmtpSettings:
-    """The `[smtp]` settings, with defaults; ConfigError for a missing host or a bad value."""
-    raw = (config.raw or {}).get("smtp", {})
-    section: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    host = str(section.get("host", "")).strip()
-    if not host:
-        raise ConfigError(tr(f"SMTP-serveren er ikke angitt i {_TOML}.", f"The SMTP server is not set in {_TOML}."),
-                          hint=tr('Sett [smtp] host, f.eks. host = "smtp.office365.com".',
-                                  'Set [smtp] host, e.g. host = "smtp.office365.com".'))
-    security = section.get("security", "starttls")
-    if security not in DEFAULT_PORTS:
-        raise bad_setting("smtp", "security", security, '"starttls", "ssl" ' + tr("eller", "or") + ' "none"')
-    auth = section.get("auth", "password")
-    if auth not in AUTH_KINDS:
-        raise bad_setting("smtp", "auth", auth, '"password", "xoauth2" ' + tr("eller", "or") + ' "none"')
-    port = section.get("port", DEFAULT_PORTS[security])
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise bad_setting("smtp", "port", port, tr("et portnummer, f.eks. 587 (starttls) eller 465 (ssl)",
-                                                    "a port number, e.g. 587 (starttls) or 465 (ssl)"))
-    timeout = section.get("timeout", DEFAULT_TIMEOUT)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise bad_setting("smtp", "timeout", timeout,
-                          tr("et antall sekunder, f.eks. 60", "a number of seconds, e.g. 60"))
-    username = str(section.get("username", "")).strip()
-    imap = read_imap_settings(section)
-    if imap is not None and auth == "none":
-        raise ConfigError(tr(f"[smtp] imap_host er satt, men IMAP trenger en innlogging, og [smtp] auth er \"none\" "
-                             f"i {_TOML}.",
-                             f"[smtp] imap_host is set, but IMAP needs a login, and [smtp] auth is \"none\" in "
-                             f"{_TOML}."),
-                          hint=tr('Sett [smtp] auth = "password" eller "xoauth2" (IMAP bruker samme innlogging som '
-                                  "SMTP), eller fjern imap_host.",
-                                  'Set [smtp] auth = "password" or "xoauth2" (IMAP uses the same login as SMTP), '
-                                  "or remove imap_host."))
-    return SmtpSettings(host=host, port=port, security=security, username=username, auth=auth,
-                        timeout=float(timeout), imap=imap)
-
-
-def read_mailbox(config: Config) -> Person:
-    """`[mail] mailbox` (`hr@firma.no` or `HR <hr@firma.no>`) as the sender; ConfigError when empty."""
-    name, address = parseaddr(config.mailbox.strip())
-    if "@" not in address:
-        raise ConfigError(tr(f"Postkassen som skal sende, er ikke angitt i {_TOML}.",
-                             f"The sending mailbox is not set in {_TOML}."),
-                          hint=tr('Sett [mail] mailbox til adressen det sendes fra, f.eks. mailbox = "hr@firma.no".',
-                                  'Set [mail] mailbox to the address to send from, e.g. mailbox = "hr@firma.no".'))
-    return Person(address, name)
 
 
 def missing_secret(settings: SmtpSettings) -> ConfigError:
@@ -476,8 +400,10 @@ class SmtpBackend(MimeBackend):
 
 def create(context: BackendContext) -> SmtpBackend:
     """The SMTP backend from samtale.toml, with its secret; ConfigError when something is missing."""
-    settings = read_settings(context.config)
-    mailbox = read_mailbox(context.config)
+    settings = context.config.smtp
+    if settings is None:
+        raise context.config.refusal("smtp")
+    mailbox = context.sending_mailbox()
     secret = get_secret(settings.secret_name) if settings.secret_name else None
     if settings.secret_name and secret is None:
         raise missing_secret(settings)

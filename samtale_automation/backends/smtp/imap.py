@@ -28,7 +28,6 @@ import logging
 import re
 import ssl
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from samtale_automation.backends.smtp.imap_syntax import (
@@ -42,18 +41,12 @@ from samtale_automation.backends.smtp.imap_syntax import (
     uid_set,
 )
 from samtale_automation.backends.smtp.network_errors import explain_network
-from samtale_automation.config import bad_setting
+from samtale_automation.config import ImapSettings
 from samtale_automation.domain.messages import BackendStats, IncomingFile
-from samtale_automation.errors import BackendError, ConfigError
+from samtale_automation.errors import BackendError
 from samtale_automation.secrets import env_name, keyring_command
 from samtale_automation.texts import tr
 
-#: imap_security → the usual port.
-DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
-DEFAULT_FOLDER = "INBOX"
-DEFAULT_DONE_FOLDER = "Samtale behandlet"
-#: Plain IMAP sends the password as it is: only for a server on this machine (tests).
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 #: Messages downloaded per FETCH command, and roughly how many bytes at most.
 BATCH_MESSAGES = 25
 BATCH_BYTES = 8 * 1024 * 1024
@@ -63,64 +56,6 @@ _PORTS_NB = 'imap_security = "ssl" hører til port 993, "starttls" til port 143'
 _PORTS_EN = 'imap_security = "ssl" goes with port 993, "starttls" with port 143'
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ImapSettings:
-    """The validated `imap_*` keys of the `[smtp]` section."""
-
-    host: str
-    port: int = 993
-    security: str = "ssl"  # ssl | starttls | none (loopback only)
-    folder: str = DEFAULT_FOLDER
-    done_folder: str = DEFAULT_DONE_FOLDER
-    username: str = ""  # empty: the SMTP login
-
-
-def _folder_setting(section: dict[str, Any], key: str, default: str) -> str:
-    value = section.get(key, default)
-    if not isinstance(value, str) or not value.strip() or any(c in value for c in "\r\n\0"):
-        raise bad_setting("smtp", key, value,
-                          tr(f'et mappenavn, f.eks. "{default}"', f'a folder name, e.g. "{default}"'))
-    return value.strip()
-
-
-def read_imap_settings(section: dict[str, Any]) -> ImapSettings | None:
-    """The IMAP settings from the `[smtp]` section; None without imap_host; ConfigError for a bad value."""
-    host = str(section.get("imap_host", "")).strip()
-    if not host:
-        return None
-    security = section.get("imap_security", "ssl")
-    if security not in DEFAULT_PORTS:
-        raise bad_setting("smtp", "imap_security", security, '"ssl", "starttls" ' + tr("eller", "or") + ' "none"')
-    if security == "none" and host.casefold() not in LOOPBACK:
-        raise ConfigError(
-            tr(f'[smtp] imap_security = "none" sender passordet ukryptert og brukes bare mot denne maskinen, '
-               f"ikke mot «{host}».",
-               f'[smtp] imap_security = "none" sends the password unencrypted and is only for this machine, '
-               f"not for «{host}»."),
-            hint=tr(f'Bruk imap_security = "ssl" (port 993) eller "starttls" (port 143) i {_TOML}.',
-                    f'Use imap_security = "ssl" (port 993) or "starttls" (port 143) in {_TOML}.'))
-    port = section.get("imap_port", DEFAULT_PORTS[security])
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise bad_setting("smtp", "imap_port", port, tr("et portnummer, f.eks. 993 (ssl) eller 143 (starttls)",
-                                                         "a port number, e.g. 993 (ssl) or 143 (starttls)"))
-    folder = _folder_setting(section, "imap_folder", DEFAULT_FOLDER)
-    done = _folder_setting(section, "imap_done_folder", DEFAULT_DONE_FOLDER)
-    if _same_folder(folder, done):
-        raise ConfigError(tr(f"[smtp] imap_done_folder kan ikke være samme mappe som imap_folder («{folder}»).",
-                             f"[smtp] imap_done_folder cannot be the same folder as imap_folder («{folder}»)."),
-                          hint=tr(f'Sett imap_done_folder i {_TOML} til en egen mappe, f.eks. "{DEFAULT_DONE_FOLDER}".',
-                                  f'Set imap_done_folder in {_TOML} to a folder of its own, e.g. '
-                                  f'"{DEFAULT_DONE_FOLDER}".'))
-    username = str(section.get("imap_username", "")).strip()
-    return ImapSettings(host=host, port=port, security=security, folder=folder, done_folder=done, username=username)
-
-
-def _same_folder(a: str, b: str) -> bool:
-    """INBOX is case-insensitive (RFC 3501 §5.1), other names are not."""
-    return a.upper() == b.upper() == "INBOX" or a == b
-
 
 
 # ---- the reader ----------------------------------------------------------------------------------
