@@ -278,7 +278,7 @@ class EwsStandIn:
         """An ews backend logged in to this server (the configured user's password unless given)."""
         settings = self.settings(**changes)
         secret = password if password is not None else self.users.get(settings.username, "")
-        return EwsBackend(settings, mailbox, secret, sleep=sleep or (lambda _seconds: None))
+        return EwsBackend.connect(settings, mailbox, secret, sleep=sleep or (lambda _seconds: None))
 
     def inject_busy(self, count: int, back_off_ms: int = 2000, operation: str = "") -> None:
         """Answer the next `count` SOAP requests (of `operation`) with ErrorServerBusy, without doing them."""

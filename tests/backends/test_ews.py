@@ -129,8 +129,8 @@ def test_a_wrong_password_names_the_secret_and_is_not_retried(tmp_path: Path, au
 
 
 def test_an_unreachable_server_or_a_wrong_address_names_the_setting(server: EwsStandIn) -> None:
-    nobody = EwsBackend(EwsSettings(endpoint=f"http://127.0.0.1:{free_port()}/EWS/Exchange.asmx"), ORGANIZER,
-                        PASSWORD, sleep=lambda _s: None)
+    nobody = EwsBackend.connect(EwsSettings(endpoint=f"http://127.0.0.1:{free_port()}/EWS/Exchange.asmx"), ORGANIZER,
+                                PASSWORD, sleep=lambda _s: None)
     with pytest.raises(BackendError) as refused:
         nobody.upsert_meeting(contract_meeting(), (EMPLOYEE, MANAGER))
     assert "avviste tilkoblingen" in refused.value.message and "[ews] server" in refused.value.hint
@@ -390,8 +390,8 @@ def test_free_busy_splits_long_periods_and_many_people(server: EwsStandIn, backe
 def test_the_time_zone_built_here_is_the_servers(server: EwsStandIn, backend: EwsBackend) -> None:
     from exchangelib.properties import TimeZone
 
-    protocol = backend._box(ORGANIZER.email).account.protocol
-    [definition] = list(protocol.get_timezones(timezones=[backend._zone], return_full_timezone_data=True))
+    protocol = backend.connection.box(ORGANIZER.email).account.protocol
+    [definition] = list(protocol.get_timezones(timezones=[backend.connection.zone], return_full_timezone_data=True))
     for year in (2026, 2027, 2030):
         assert availability_timezone(OSLO, year) == TimeZone.from_server_timezone(tz_definition=definition,
                                                                                   for_year=year)
@@ -474,10 +474,11 @@ def test_tls_with_a_company_ca_and_an_untrusted_certificate(tmp_path: Path, tls_
     client_context = ssl.create_default_context()
     tls_ca.configure_trust(client_context)
     with EwsStandIn(tmp_path, {USER: PASSWORD}, auth="basic", tls=server_context) as server:
-        trusted = EwsBackend(server.settings(), ORGANIZER, PASSWORD, sleep=lambda _s: None, ssl_context=client_context)
+        trusted = EwsBackend.connect(server.settings(), ORGANIZER, PASSWORD, sleep=lambda _s: None,
+                                     ssl_context=client_context)
         assert trusted.probe()[0] == "Logget inn på Exchange (EWS) som CORP\\svc-samtale"
         trusted.close()
-        untrusted = EwsBackend(server.settings(), ORGANIZER, PASSWORD, sleep=lambda _s: None)
+        untrusted = EwsBackend.connect(server.settings(), ORGANIZER, PASSWORD, sleep=lambda _s: None)
         with pytest.raises(BackendError) as caught:
             untrusted.probe()
         assert "sertifikatet kunne ikke godkjennes" in caught.value.message and "[ews] server" in caught.value.hint
@@ -545,5 +546,5 @@ def test_kerberos_without_its_package_says_what_to_install() -> None:
         pytest.skip("requests_gssapi is installed here")
     settings = EwsSettings(endpoint="https://mail.firma.no/EWS/Exchange.asmx", auth="kerberos")
     with pytest.raises(ConfigError) as caught:
-        EwsBackend(settings, ORGANIZER)
+        EwsBackend.connect(settings, ORGANIZER)
     assert "requests_gssapi" in caught.value.message and 'pip install "exchangelib[kerberos]"' in caught.value.hint

@@ -1,5 +1,6 @@
-"""The fixed values of Exchange Web Services the ews backend keeps to, and the errors for a missing
-password or package. The `[ews]` settings themselves are read in samtale_automation/config/ews.py.
+"""The fixed values of Exchange Web Services the ews backend keeps to: our tag, limits, error classes.
+
+The `[ews]` settings themselves are read in samtale_automation/config/ews.py.
 """
 
 from __future__ import annotations
@@ -12,10 +13,6 @@ from exchangelib import (
     NTLM,
     SSPI,
 )
-
-from samtale_automation.errors import ConfigError
-from samtale_automation.secrets import env_name, keyring_command
-from samtale_automation.texts import tr
 
 TOML = "samtale.toml"
 SECRET_NAME = "ews_password"
@@ -47,27 +44,3 @@ MEETING_FIELDS = ("samtale_id", "subject", "start", "end", "location", "required
                    "resources", "is_cancelled")
 
 T = TypeVar("T")
-
-
-def missing_secret() -> ConfigError:
-    """The error for a password that is nowhere to be found."""
-    return ConfigError(
-        tr(f"Fant ikke Exchange-passordet ({SECRET_NAME}).", f"The Exchange password ({SECRET_NAME}) was not found."),
-        hint=tr(f"Sett miljøvariabelen {env_name(SECRET_NAME)}, eller lagre det i nøkkelringen med "
-                f'`{keyring_command(SECRET_NAME)}`. På en Windows-PC i domenet kan [ews] auth = "sspi" i {TOML} '
-                "logge inn som den innloggede brukeren uten passord.",
-                f"Set the environment variable {env_name(SECRET_NAME)}, or store it in the keyring with "
-                f'`{keyring_command(SECRET_NAME)}`. On a Windows PC in the domain, [ews] auth = "sspi" in {TOML} '
-                "logs in as the signed-in user without a password."))
-
-
-def missing_extra(auth: str) -> ConfigError:
-    """The error for Kerberos or SSPI without the package exchangelib needs for it."""
-    extra, module = EXTRAS[auth]
-    return ConfigError(
-        tr(f'[ews] auth = "{auth}" trenger Python-pakken {module}, som ikke er installert.',
-           f'[ews] auth = "{auth}" needs the Python package {module}, which is not installed.'),
-        hint=tr(f'Installer den med `pip install "{extra}"`, eller bruk [ews] auth = "ntlm" i {TOML}. '
-                "(Kerberos og SSPI er ikke prøvd mot en ekte server i denne versjonen.)",
-                f'Install it with `pip install "{extra}"`, or use [ews] auth = "ntlm" in {TOML}. '
-                "(Kerberos and SSPI have not been tried against a real server in this version.)"))
