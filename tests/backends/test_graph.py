@@ -29,7 +29,7 @@ from smtp_server import MemoryKeyring, memory_keyring, tls_ca  # noqa: F401  (py
 from samtale_automation.backends import BackendContext, open_backend
 from samtale_automation.backends.graph.auth import load_token_cache, store_token_cache
 from samtale_automation.backends.graph.backend import GraphBackend
-from samtale_automation.backends.graph.settings import CACHE_NAME, SECRET_NAME, TAG_ID
+from samtale_automation.backends.graph.constants import CACHE_NAME, SECRET_NAME, TAG_ID
 from samtale_automation.config import Config, load_config, parse_config
 from samtale_automation.domain.messages import Attachment, Cap, Job, Mail, Meeting, Person
 from samtale_automation.domain.model import OSLO

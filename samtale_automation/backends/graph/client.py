@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
-from samtale_automation.backends.graph.settings import (
+from samtale_automation.backends.graph.constants import (
     BATCH_BODY_LIMIT,
     BATCH_LIMIT,
     PREFER,

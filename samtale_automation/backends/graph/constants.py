@@ -1,14 +1,11 @@
-"""The fixed values of Microsoft Graph the graph backend keeps to, and the error for a missing secret.
+"""The fixed values of Microsoft Graph the graph backend keeps to: our tag, the time zone, limits.
+
 The `[graph]` settings themselves are read in samtale_automation/config/graph.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-
-from samtale_automation.errors import ConfigError
-from samtale_automation.secrets import env_name, keyring_command
-from samtale_automation.texts import tr
 
 TAG_GUID = "c11ff724-aa03-4555-9952-8fa248a11c3e"
 #: The named MAPI property holding `Meeting.key` (the same property the ews backend uses).
@@ -44,14 +41,3 @@ EVENT_SELECT = "id,changeKey,subject,start,end,location,attendees,sensitivity,ha
 EVENT_EXPAND = f"attachments($select=id,name),singleValueExtendedProperties($filter=id eq '{TAG_ID}')"
 TOML = "samtale.toml"
 PERMISSIONS = "Calendars.ReadWrite, Mail.Send, Mail.ReadWrite"
-
-
-def missing_secret() -> ConfigError:
-    """The error for an app-only login whose client secret is nowhere to be found."""
-    return ConfigError(
-        tr(f"Fant ikke klienthemmeligheten for Microsoft Graph ({SECRET_NAME}).",
-           f"The client secret for Microsoft Graph ({SECRET_NAME}) was not found."),
-        hint=tr(f"Sett miljøvariabelen {env_name(SECRET_NAME)}, eller lagre den i nøkkelringen med "
-                f'`{keyring_command(SECRET_NAME)}`. Med et sertifikat: sett [graph] auth = "certificate".',
-                f"Set the environment variable {env_name(SECRET_NAME)}, or store it in the keyring with "
-                f'`{keyring_command(SECRET_NAME)}`. With a certificate: set [graph] auth = "certificate".'))
