@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from samtale_automation.config.ews import EwsSettings, read_ews
 from samtale_automation.config.graph import GraphSettings, read_graph
@@ -23,6 +23,7 @@ from samtale_automation.config.smtp import ImapSettings, SmtpSettings, read_smtp
 from samtale_automation.errors import ConfigError, Problem
 from samtale_automation.texts import tr
 
+S = TypeVar("S")
 SECRET_WORDS = ("password", "passord", "secret", "token", "hemmelig")
 
 DEFAULT_TOML = """\
@@ -104,17 +105,19 @@ def parse_config(data: Mapping[str, Any], source: str = SOURCE) -> Config:
         blockers["mailbox"] = tuple(p for p in (*mail_section.problems, *mail_section.missing) if p.where == where)
         if mail.backend != "outbox":  # every other backend sends from it
             problems += mail_section.missing
-    read: dict[str, Any] = {}
-    for name, reader in _READERS.items():
+
+    def backend_section(name: str, reader: Callable[[Section], S | None]) -> S | None:
         section = Section(name, tables[name], source)
-        read[name] = reader(section)
-        problems += section.problems
-        if mail.backend == name:
-            problems += section.missing
-        if read[name] is None:
+        settings = reader(section)
+        problems.extend(section.problems)
+        if mail.backend == name:  # what the chosen backend needs is a problem when missing
+            problems.extend(section.missing)
+        if settings is None:
             blockers[name] = (*section.problems, *section.missing)
-    return Config(mail, smtp=read["smtp"], ews=read["ews"], graph=read["graph"], problems=tuple(problems),
-                  blockers=blockers)
+        return settings
+
+    return Config(mail, smtp=backend_section("smtp", read_smtp), ews=backend_section("ews", read_ews),
+                  graph=backend_section("graph", read_graph), problems=tuple(problems), blockers=blockers)
 
 
 def _missing(name: str) -> tuple[Problem, ...]:
