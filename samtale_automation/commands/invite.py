@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samtale_automation.backends import BackendContext, open_backend
-from samtale_automation.commands.deliver import Outgoing, SendReport, dispatch
+from samtale_automation.commands.deliver import Outgoing, SendReport, dispatch, sending_mailbox
 from samtale_automation.config import Config, require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
-from samtale_automation.domain.messages import CANCEL, SENT, Attachment, Backend, Job, Mail, Meeting, MessageRow, Person
+from samtale_automation.domain.messages import CANCEL, SENT, Attachment, Backend, Job, Mail, Meeting, MessageRow
 from samtale_automation.domain.model import Conversation
 from samtale_automation.domain.schema import ACTIONS, CONVERSATIONS, EMPLOYEES, LOG
-from samtale_automation.errors import ConfigError
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
 from samtale_automation.plans.invites import plan_invites
@@ -47,27 +46,6 @@ class InviteResult:
     backend: str = ""
 
 
-def mailbox_of(config: Config, company: str = "") -> Person:
-    """The sending mailbox from samtale.toml (named `sender_name`, else the company); refuses when not set."""
-    if "@" not in config.mailbox:
-        raise ConfigError(tr("Ingen avsender: [mail] mailbox er ikke satt i samtale.toml.",
-                             "No sender: [mail] mailbox is not set in samtale.toml."),
-                          hint=tr("Skriv postkassen som skal sende invitasjonene, f.eks. "
-                                  'mailbox = "hr@firma.no", under [mail] i samtale.toml.',
-                                  'Write the mailbox that sends the invitations, e.g. mailbox = "hr@firma.no", '
-                                  "under [mail] in samtale.toml."))
-    raw = config.raw or {}
-    name = str(raw.get("mail", {}).get("sender_name", "")) if isinstance(raw.get("mail"), dict) else ""
-    return Person(config.mailbox, name or company)
-
-
-def organizer_is_manager(config: Config) -> bool:
-    """`[mail] organizer = "manager"`: the manager organises; default: the mailbox does."""
-    raw = config.raw or {}
-    mail = raw.get("mail", {}) if isinstance(raw.get("mail"), dict) else {}
-    return str(mail.get("organizer", "mailbox")).strip().casefold() in ("manager", "leder")
-
-
 def prep_file_lookup(workspace: Workspace, master: Master) -> Callable[[Conversation, str], str | None]:
     """A function telling the name of a conversation's prep file variant, if it exists."""
     def lookup(conv: Conversation, variant: str) -> str | None:
@@ -83,8 +61,9 @@ def plan(workspace: Workspace, master: Master, config: Config) -> InvitePlan:
     """Plan the invitations from the workbook and the journal."""
     with workspace.journal() as journal:
         store = MessageStore(journal)
-        given = InviteInput(workspace.now, mailbox_of(config, master.settings.company), organizer_is_manager(config),
-                            config.backend, store.meetings(), store.messages(), prep_file_lookup(workspace, master))
+        given = InviteInput(workspace.now, sending_mailbox(config, master.settings.company),
+                            config.mail.organizer_is_manager, config.backend, store.meetings(), store.messages(),
+                            prep_file_lookup(workspace, master))
     planned = plan_invites(master, given)
     # Unreadable cells (a date that is not a date) are why a row is skipped: say so with the cell.
     sheets = (CONVERSATIONS.name, EMPLOYEES.name, ACTIONS.name)

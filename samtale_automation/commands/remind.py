@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samtale_automation.backends import BackendContext, open_backend
-from samtale_automation.commands.deliver import Outgoing, SendReport, dispatch
-from samtale_automation.commands.invite import mailbox_of
+from samtale_automation.commands.deliver import Outgoing, SendReport, dispatch, sending_mailbox
 from samtale_automation.config import require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
@@ -89,7 +88,7 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
     """Plan today's digests, confirm, send; a Logg row for the run."""
     config = require_config(workspace.folder.config)
     master = workspace.load()
-    sender = mailbox_of(config, master.settings.company)
+    sender = sending_mailbox(config, master.settings.company)
     digests, problems, files = plan(workspace, master)
     result = RemindResult(digests, problems, backend=config.backend)
     if dry_run or not digests:
