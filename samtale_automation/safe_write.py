@@ -137,7 +137,7 @@ def replace_safely(
 def make_backup(path: Path, backups: Path, keep: int = BACKUPS_KEPT) -> Path:
     """Copy `path` to `backups/<stem>.<timestamp><suffix>` and keep only the newest `keep`."""
     backups.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")  # real time: when the backup was made
     backup = backups / f"{path.stem}.{stamp}{path.suffix}"
     shutil.copy2(path, backup)
     old = sorted(backups.glob(f"{path.stem}.*{path.suffix}"))

@@ -108,7 +108,7 @@ def run_collect(workspace: Workspace, *, dry_run: bool = False, who: str = "samt
     if dry_run:
         return result
     paths = {arrival.sha256 + arrival.name: path for path, arrival in arrivals}
-    stamp = workspace.now.astimezone(OSLO).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(OSLO).strftime("%Y%m%d-%H%M%S")  # real time: when the files were filed
     moves: list[tuple[Path, Path, str | None]] = []  # (from, to, quarantine reason)
     rows = []
     for decision in plan.decisions:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,7 +103,7 @@ def fetch_from_mailbox(workspace: Workspace, backend: Backend, *, dry_run: bool 
     incoming = workspace.folder.root / INCOMING_DIR
     known |= {hashlib.sha256(p.read_bytes()).hexdigest() for p in incoming.iterdir()
               if ignored_reason(p) is None} if incoming.is_dir() else set()
-    stamp = workspace.now.astimezone(OSLO).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(OSLO).strftime("%Y%m%d-%H%M%S")  # real time: when the files arrived
     result = FetchResult()
     messages: dict[str, None] = {}  # in order; moved only after all their files are stored
     for found in backend.fetch_files(SUFFIXES):

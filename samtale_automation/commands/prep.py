@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.prepsheet import PrepContent
 from samtale_automation.paths import Folder, make_private_dir
 from samtale_automation.plans.prep import PrepPlan, plan_prep
@@ -35,14 +36,15 @@ def _write_one(job: tuple[Path, PrepContent, bytes]) -> tuple[Path, str]:
     return path, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_plan(plan: PrepPlan, folder: Folder, key: bytes, now: datetime) -> list[tuple[Path, str]]:
+def write_plan(plan: PrepPlan, folder: Folder, key: bytes) -> list[tuple[Path, str]]:
     """Write every planned file (moving re-issued ones to backups first); return (path, sha256)."""
+    stamp = datetime.now(OSLO).strftime("%Y%m%d-%H%M%S")  # real time: two re-issues on one --today keep both
     for item in plan.files:
         make_private_dir(item.path.parent)
         if item.reissue and item.path.exists():
             backup_dir = folder.backups / "forberedelse"
             backup_dir.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(item.path), backup_dir / f"{now:%Y%m%d-%H%M%S} {item.path.name}")
+            shutil.move(str(item.path), backup_dir / f"{stamp} {item.path.name}")
     return run_jobs(_write_one, [((item.path, item.content, key),) for item in plan.files])
 
 
@@ -63,7 +65,7 @@ def run_prep(workspace: Workspace, employee_ids: Iterable[str] = (), *, force: b
     if dry_run or not plan.files:
         return plan, None
     key = workspace.folder.key.read_bytes()
-    written = write_plan(plan, workspace.folder, key, workspace.now)
+    written = write_plan(plan, workspace.folder, key)
     root = workspace.folder.root
     with workspace.journal() as journal:
         journal.record_prep_files([

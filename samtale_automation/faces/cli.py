@@ -12,14 +12,13 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time
+from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from samtale_automation import errors
-from samtale_automation.domain.model import OSLO
 from samtale_automation.errors import SamtaleError, UsageError
 from samtale_automation.texts import set_language, tr
 
@@ -27,7 +26,7 @@ from samtale_automation.texts import set_language, tr
 class Context:
     """Global options, given before the command."""
 
-    def __init__(self, folder: Path, today: datetime | None) -> None:
+    def __init__(self, folder: Path, today: date | None) -> None:
         self.folder = folder
         self.today = today
 
@@ -67,7 +66,7 @@ def cli(ctx: click.Context, folder: Path, today: str | None, lang: str | None) -
     if lang:
         set_language(lang)
     day = _parse_day(today, "--today")
-    ctx.obj = Context(folder, datetime.combine(day, time(), OSLO) if day else None)
+    ctx.obj = Context(folder, day)
 
 
 @cli.command()
@@ -98,8 +97,8 @@ def round_group() -> None:
 @click.pass_obj
 def round_new(obj: Context, name: str, start: str | None, end: str | None, dry_run: bool) -> None:
     """Start en runde / start a round: a Samtaler row per active employee."""
-    from samtale_automation.commands.workspace import current_user
     from samtale_automation.plans.rounds import plan_new_round
+    from samtale_automation.runtime import current_user
 
     workspace = obj.workspace()
     plan = plan_new_round(workspace.load(), name, _parse_day(start, "--from"), _parse_day(end, "--to"),
@@ -179,7 +178,7 @@ def _report_apply(result: Any) -> None:
 def prep(obj: Context, employees: tuple[str, ...], force: bool, dry_run: bool) -> None:
     """Lag forberedelsesskjema / write each conversation's prep files."""
     from samtale_automation.commands.prep import run_prep
-    from samtale_automation.commands.workspace import current_user
+    from samtale_automation.runtime import current_user
 
     workspace = obj.workspace()
     with _locked(workspace, "prep"):
@@ -208,8 +207,8 @@ def prep(obj: Context, employees: tuple[str, ...], force: bool, dry_run: bool) -
 def collect(obj: Context, from_mailbox: bool, dry_run: bool) -> None:
     """Hent inn returnerte filer / bring returned files from innkommende/ (and the mailbox) into the register."""
     from samtale_automation.commands.collect import run_collect
-    from samtale_automation.commands.workspace import current_user
     from samtale_automation.plans.consolidate import ACCEPTED, DUPLICATE, QUARANTINED
+    from samtale_automation.runtime import current_user
 
     workspace = obj.workspace()
     fetched_quarantined = 0
@@ -417,7 +416,7 @@ def _finish_send(result: Any, problems: list[Any], unit: str) -> None:
 def invite(obj: Context, dry_run: bool, yes: bool) -> None:
     """Send kalenderinvitasjoner / send the round's calendar invitations, updates and cancellations."""
     from samtale_automation.commands.invite import describe, run_invite
-    from samtale_automation.commands.workspace import current_user
+    from samtale_automation.runtime import current_user
 
     workspace = obj.workspace()
     with _locked(workspace, "invite"), _progress(tr("Sender", "Sending")) as tick:
@@ -456,8 +455,8 @@ def invite(obj: Context, dry_run: bool, yes: bool) -> None:
 def remind(obj: Context, dry_run: bool, yes: bool) -> None:
     """Send dagens påminnelser / send today's reminder digests (one per person)."""
     from samtale_automation.commands.remind import describe, run_remind
-    from samtale_automation.commands.workspace import current_user
     from samtale_automation.domain.workdays import is_working_day
+    from samtale_automation.runtime import current_user
 
     workspace = obj.workspace()
     with _locked(workspace, "remind"), _progress(tr("Sender", "Sending")) as tick:

@@ -7,7 +7,6 @@ order, inside a transaction. Later capabilities add their tables as new migratio
 
 from __future__ import annotations
 
-import getpass
 import os
 import socket
 import sqlite3
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from samtale_automation.domain.changeset import ChangeSet, PendingChange, decode_text, encode_value
+from samtale_automation.runtime import current_user
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: pending ChangeSets, last written cells, run history
@@ -263,7 +263,7 @@ class Journal:
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO runs (command, started, pid, host, user) VALUES (?, ?, ?, ?, ?)",
-                (command, _now(), os.getpid(), socket.gethostname(), _user()))
+                (command, _now(), os.getpid(), socket.gethostname(), current_user()))
         return int(cursor.lastrowid or 0)
 
     def finish_run(self, run_id: int, outcome: str) -> None:
@@ -287,11 +287,5 @@ _INSERT_RECEIVED = (
 
 
 def _now() -> str:
+    """A journal timestamp: real time, whatever `--today` says."""
     return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "ukjent"

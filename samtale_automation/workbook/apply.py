@@ -202,7 +202,7 @@ def apply_changes(wb: Any, changesets: list[ChangeSet], journal: PendingChanges,
                 last_written[change.table].setdefault(change.key, {})[field_name] = writes[field_name]
     if result.conflicts:
         log = views.get(LOG.table) or ensure_log_table(wb)
-        stamp = datetime.now(OSLO).replace(tzinfo=None, microsecond=0)
+        stamp = datetime.now(OSLO).replace(tzinfo=None, microsecond=0)  # real time: when the conflict was logged
         for conflict in result.conflicts:
             log.write(log.new_row(), {"time": stamp, "event": "Konflikt", "who": "samtale",
                                       "result": conflict.describe()})
