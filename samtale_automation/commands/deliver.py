@@ -1,8 +1,9 @@
 """Send planned messages through a backend, journal first: intent before each send, result after.
 
-Shared by `invite` and `remind`. A recipient the server refuses is recorded with the server's
-answer and retried by the next run; the others go on. If the server cannot be reached at all,
-what was sent so far stays recorded and the error goes to the CLI (exit code 4).
+Shared by `invite` and `remind`, with the mailbox they send from. A recipient the server refuses
+is recorded with the server's answer and retried by the next run; the others go on. If the server
+cannot be reached at all, what was sent so far stays recorded and the error travels in the
+SendReport to the presenter (exit code 4).
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from samtale_automation.config import Config
 from samtale_automation.domain.messages import Backend, Delivery, Failure, Job, MeetingState, Person
-from samtale_automation.errors import BackendError
+from samtale_automation.errors import BackendError, ConfigError
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.texts import tr
 
@@ -40,6 +42,20 @@ class SendReport:
     stopped: BackendError | None = None
     retries: int = 0  # how often the backend tried again (throttling, temporary failures)
     waited_seconds: float = 0.0  # and how long it waited for that in all
+
+
+def mailbox_of(config: Config, company: str = "") -> Person:
+    """The sending mailbox from samtale.toml (named `sender_name`, else the company); refuses when not set."""
+    if "@" not in config.mailbox:
+        raise ConfigError(tr("Ingen avsender: [mail] mailbox er ikke satt i samtale.toml.",
+                             "No sender: [mail] mailbox is not set in samtale.toml."),
+                          hint=tr("Skriv postkassen som skal sende invitasjonene, f.eks. "
+                                  'mailbox = "hr@firma.no", under [mail] i samtale.toml.',
+                                  'Write the mailbox that sends the invitations, e.g. mailbox = "hr@firma.no", '
+                                  "under [mail] in samtale.toml."))
+    raw = config.raw or {}
+    name = str(raw.get("mail", {}).get("sender_name", "")) if isinstance(raw.get("mail"), dict) else ""
+    return Person(config.mailbox, name or company)
 
 
 def dispatch(backend: Backend, store: MessageStore, items: Sequence[Outgoing],

@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samtale_automation.backends import BackendContext, open_backend
-from samtale_automation.commands.deliver import Outgoing, SendReport, dispatch
+from samtale_automation.commands.deliver import Outgoing, SendReport, dispatch, mailbox_of
 from samtale_automation.config import Config, require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
-from samtale_automation.domain.messages import CANCEL, SENT, Attachment, Backend, Job, Mail, Meeting, MessageRow, Person
+from samtale_automation.domain.messages import CANCEL, SENT, Attachment, Backend, Job, Mail, Meeting, MessageRow
 from samtale_automation.domain.model import Conversation
 from samtale_automation.domain.schema import ACTIONS, CONVERSATIONS, EMPLOYEES, LOG
-from samtale_automation.errors import ConfigError
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
 from samtale_automation.plans.invites import InviteInput, InvitePlan, MailSend, MeetingSend, plan_invites
@@ -44,20 +43,6 @@ class InviteResult:
     prepared: list[str] = field(default_factory=list)
     confirmed: bool = False
     backend: str = ""
-
-
-def mailbox_of(config: Config, company: str = "") -> Person:
-    """The sending mailbox from samtale.toml (named `sender_name`, else the company); refuses when not set."""
-    if "@" not in config.mailbox:
-        raise ConfigError(tr("Ingen avsender: [mail] mailbox er ikke satt i samtale.toml.",
-                             "No sender: [mail] mailbox is not set in samtale.toml."),
-                          hint=tr("Skriv postkassen som skal sende invitasjonene, f.eks. "
-                                  'mailbox = "hr@firma.no", under [mail] i samtale.toml.',
-                                  'Write the mailbox that sends the invitations, e.g. mailbox = "hr@firma.no", '
-                                  "under [mail] in samtale.toml."))
-    raw = config.raw or {}
-    name = str(raw.get("mail", {}).get("sender_name", "")) if isinstance(raw.get("mail"), dict) else ""
-    return Person(config.mailbox, name or company)
 
 
 def organizer_is_manager(config: Config) -> bool:

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samtale_automation.backends import BackendContext, open_backend
-from samtale_automation.commands.deliver import Outgoing, SendReport, dispatch
-from samtale_automation.commands.invite import mailbox_of
+from samtale_automation.commands.deliver import Outgoing, SendReport, dispatch, mailbox_of
 from samtale_automation.config import require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
