@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from samtale_automation.commands.results import PrepResult
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.prepsheet import PrepContent
 from samtale_automation.paths import Folder, make_private_dir
@@ -25,7 +26,6 @@ from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
-    from samtale_automation.workbook.apply import ApplyResult
 
 
 def _write_one(job: tuple[Path, PrepContent, bytes]) -> tuple[Path, str]:
@@ -49,11 +49,11 @@ def write_plan(plan: PrepPlan, folder: Folder, key: bytes) -> list[tuple[Path, s
 
 
 def run_prep(workspace: Workspace, employee_ids: Iterable[str] = (), *, force: bool = False,
-             dry_run: bool = False, who: str = "samtale") -> tuple[PrepPlan, ApplyResult | None]:
+             dry_run: bool = False, who: str = "samtale") -> PrepResult:
     """Plan, write and record the round's prep files (the one call the CLI, buttons and demo make).
 
-    Returns the plan and the result of writing its Logg row to the workbook (None when nothing
-    was written).
+    The result holds the plan and how writing its Logg row to the workbook went (None when
+    nothing was written).
     """
     from samtale_automation.domain.changeset import ChangeSet
     from samtale_automation.domain.schema import LOG
@@ -62,8 +62,9 @@ def run_prep(workspace: Workspace, employee_ids: Iterable[str] = (), *, force: b
     folder, round_name = workspace.folder, master.current_round().name
     plan = plan_prep(master, lambda employee, variant: prep_path(folder, round_name, employee, SUFFIX[variant]),
                      Path.exists, employee_ids, force)
+    result = PrepResult(plan, folder.root, dry_run=dry_run)
     if dry_run or not plan.files:
-        return plan, None
+        return result
     key = workspace.folder.key.read_bytes()
     written = write_plan(plan, workspace.folder, key)
     root = workspace.folder.root
@@ -78,4 +79,5 @@ def run_prep(workspace: Workspace, employee_ids: Iterable[str] = (), *, force: b
                event=tr("Forberedelsesskjema laget", "Prep files made"), who=who,
                result=tr(f"{len(plan.files)} filer for {conversations} samtaler",
                          f"{len(plan.files)} files for {conversations} conversations"))
-    return plan, workspace.commit(log)
+    result.apply = workspace.commit(log)
+    return result
