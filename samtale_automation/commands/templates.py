@@ -14,12 +14,12 @@ from samtale_automation.texts import tr
 
 
 def run_templates_list(root: Path) -> TemplateList:
-    """Every template with what `root`/maler/ overrides."""
-    from samtale_automation.mail.templates import list_templates
+    """Every template with what `root`/maler/ overrides, and the files there that override nothing."""
+    from samtale_automation.mail.templates import list_templates, stray_overrides
 
     override = root / TEMPLATE_OVERRIDE_DIR
     folder = override if override.is_dir() else None
-    return TemplateList(list_templates(folder), override)
+    return TemplateList(list_templates(folder), override, stray_overrides(folder))
 
 
 def run_templates_show(root: Path, name: str, lang: str) -> TemplateShow:

@@ -341,6 +341,11 @@ def _template_list(say: Say, result: r.TemplateList) -> None:
         mark = tr(f"  (overstyrt: {', '.join(info.overridden)})", f"  (overridden: {', '.join(info.overridden)})") \
             if info.overridden else ""
         say(f"  {info.name:<28} {info.description}{mark}")
+    if result.strays:
+        say(tr("\nDisse filene overstyrer ingen mal (er navnet feilstavet?):",
+               "\nThese files override no template (is the name misspelt?):"))
+        for name in result.strays:
+            say(f"  {name}")
     say(tr(f"\nLegg en fil med samme navn i {result.override_dir} for å endre en mal; "
            "«samtale templates show NAVN» viser den.",
            f"\nPut a file of the same name in {result.override_dir} to change a template; "
