@@ -1,8 +1,8 @@
 """`samtale collect --from-mailbox`: bring returned files from the mailbox into innkommende/ (run_fetch).
 
 The backend lists the files attached to replies (nothing is moved yet). Each file is checked
-against the master workbook: a prep or minutes file must come from the employee or the manager of the
-conversation it belongs to — anything else goes to karantene/ with that reason, so nobody can
+against the master workbook: a prep or minutes file must come from the employee or the manager
+of the conversation it belongs to — anything else goes to karantene/ with that reason, so nobody can
 slip answers into someone else's conversation by mail. Files that are fine are written to
 innkommende/ (durably), where the ordinary collect takes over. Only once every file of a message
 is safely on disk is the message moved to the done folder: a crash in between fetches it again

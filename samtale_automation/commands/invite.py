@@ -1,7 +1,8 @@
 """`samtale invite`: plan → show → confirm → send → tool-owned dates back through a ChangeSet.
 
-The one call the CLI, the Excel button and the demo make. Missing prep files are made first,
-because the invitation carries the employee's file.
+The plan is plans.invites (pure); sending goes through commands.deliver. The one call the CLI,
+the Excel button and the demo make. Missing prep files are made first (run_prep), because the
+invitation carries the employee's file.
 """
 
 from __future__ import annotations

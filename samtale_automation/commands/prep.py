@@ -1,7 +1,7 @@
 """`samtale prep`: plan and write each conversation's prep files (DESIGN.md §3, §5).
 
-Planning is pure (plans.prep); writing goes through prepfile.write (XlsxWriter), in two
-processes for big batches.
+Planning is pure (plans.prep); the files' places are prepfile.locations; writing goes through
+prepfile.write (XlsxWriter), in two processes for big batches (prepfile.parallel).
 A file that exists is never overwritten; `--force` re-issues it after moving the old one to
 `.samtale/backups/`.
 """

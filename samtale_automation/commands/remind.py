@@ -1,7 +1,8 @@
 """`samtale remind` (run nightly): at most one digest per person per day with everything they need to do.
 
-The rules live in `reminders` (pure); this module reads the journal and the files, renders the
-digest in each person's language, and sends through the same dispatcher as `invite`.
+The rules live in plans.reminders (pure); this module reads the journal and the files, renders
+the digest in each person's language (mail.templates), and sends through the same plumbing as
+`invite` (commands.deliver).
 """
 
 from __future__ import annotations

@@ -213,7 +213,7 @@ def prep(obj: Context, employees: tuple[str, ...], force: bool, dry_run: bool) -
 @click.option("--dry-run", is_flag=True, help=DRY_RUN)
 @click.pass_obj
 def collect(obj: Context, from_mailbox: bool, dry_run: bool) -> None:
-    """Hent inn returnerte filer / bring returned files from innkommende/ (and the mailbox) into the workbook."""
+    """Hent inn returnerte filer / bring returned files from innkommende/ (and the mailbox) into the register."""
     from samtale_automation.commands.collect import run_collect
 
     workspace = obj.workspace()
