@@ -159,6 +159,7 @@ def remove_stale_temps(folder: Path, max_age: float = STALE_TEMP_SECONDS) -> lis
     a temp file young enough to belong to a write still running (in this or another process).
     """
     removed: list[Path] = []
+    # temp files older than this, by real time
     limit = time.time() - max_age
     try:
         candidates = [p for p in folder.iterdir() if _OUR_TEMP.fullmatch(p.name)]
@@ -187,7 +188,7 @@ def _create_private(path: Path) -> None:
 def make_backup(path: Path, backups: Path, keep: int = BACKUPS_KEPT) -> Path:
     """Copy `path` to `backups/<stem>.<timestamp><suffix>` and keep only the newest `keep`."""
     backups.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")  # real time: when the backup was made
     backup = backups / f"{path.stem}.{stamp}{path.suffix}"
     shutil.copy2(path, backup)
     old = sorted(backups.glob(f"{path.stem}.*{path.suffix}"))

@@ -1,8 +1,9 @@
-"""`samtale collect`: bring returned files from innkommende/ into the register (DESIGN.md §3–§6).
+"""`samtale collect`: bring returned files from innkommende/ into the master workbook (DESIGN.md §3–§6).
 
 Order of work, so that a crash at any point loses nothing and a re-run converges:
+0. with --from-mailbox, first fetch returned files from the mailbox into innkommende/ (commands.fetch);
 1. read every file in innkommende/ (files still being written are left for the next run);
-2. plan: one ChangeSet and a decision per file (consolidate.plan_collect, pure);
+2. plan: one ChangeSet and a decision per file (plans.consolidate.plan_collect, pure);
 3. record the ChangeSet in the journal as pending;
 4. write the managers' conversation guides;
 5. per file: record the outcome in the journal, then MOVE it to arkiv/ or karantene/ (a rename:
@@ -14,12 +15,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from samtale_automation.commands.fetch import run_fetch
 from samtale_automation.commands.incoming import free_name, ignored_reason, move_file, write_quarantine_note
+from samtale_automation.commands.results import CollectResult
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.prepsheet import MANAGER
 from samtale_automation.paths import ARCHIVE_DIR, INCOMING_DIR, QUARANTINE_DIR, make_private_dir, sanitize_filename
@@ -31,19 +33,6 @@ from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
-    from samtale_automation.workbook.apply import ApplyResult
-
-
-
-@dataclass
-class CollectResult:
-    """What one collect did."""
-
-    plan: CollectPlan | None = None
-    ignored: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
-    moved: list[tuple[str, Path]] = field(default_factory=list)  # (name, where it went)
-    guides: list[Path] = field(default_factory=list)
-    apply: ApplyResult | None = None
 
 
 def _stable_bytes(path: Path) -> bytes | None:
@@ -95,21 +84,22 @@ def _counted(rows: list[dict[str, object]]) -> list[Counted]:
             for r in rows if r["conversation_id"] and r["saved"]]
 
 
-def run_collect(workspace: Workspace, *, dry_run: bool = False, who: str = "samtale",
-                progress: Callable[[str], None] | None = None) -> CollectResult:
-    """Collect returned files: plan, record, write guides, move files, apply (see the module's steps)."""
-    result = CollectResult()
+def run_collect(workspace: Workspace, *, from_mailbox: bool = False, dry_run: bool = False, who: str = "samtale",
+                progress: Callable[[str], None] | None = None,
+                fetch_progress: Callable[[str], None] | None = None) -> CollectResult:
+    """Collect returned files: fetch, plan, record, write guides, move files, apply (see the module's steps)."""
+    fetched = run_fetch(workspace, dry_run=dry_run, progress=fetch_progress) if from_mailbox else None
     master = workspace.load()
-    arrivals, result.ignored = read_incoming(workspace, master.settings.max_questions)
+    arrivals, ignored = read_incoming(workspace, master.settings.max_questions)
     with workspace.journal() as journal:
         accepted = journal.received(ACCEPTED)
     seen = {str(r["sha256"]) for r in accepted}
     plan = plan_collect(master, [a for _, a in arrivals], _counted(accepted), seen, workspace.now, who)
-    result.plan = plan
+    result = CollectResult(plan, workspace.folder.root, dry_run=dry_run, ignored=ignored, fetched=fetched)
     if dry_run:
         return result
     paths = {arrival.sha256 + arrival.name: path for path, arrival in arrivals}
-    stamp = workspace.now.astimezone(OSLO).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(OSLO).strftime("%Y%m%d-%H%M%S")  # real time: when the files were filed
     moves: list[tuple[Path, Path, str | None]] = []  # (from, to, quarantine reason)
     rows = []
     for decision in plan.decisions:

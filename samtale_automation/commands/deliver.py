@@ -1,9 +1,9 @@
 """Send planned messages through a backend, journal first: intent before each send, result after.
 
-Shared by `invite` and `remind`, with the mailbox both send from. A recipient the server refuses
+Shared by `invite` and `remind`, with the mailbox they send from. A recipient the server refuses
 is recorded with the server's answer and retried by the next run; the others go on. If the server
-cannot be reached at all, what was sent so far stays recorded and the error goes to the CLI (exit
-code 4).
+cannot be reached at all, what was sent so far stays recorded and the error travels in the
+SendReport to the presenter (exit code 4).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from samtale_automation.config import Config
 from samtale_automation.domain.messages import Backend, Delivery, Failure, Job, MeetingState, Person
 from samtale_automation.errors import BackendError
 from samtale_automation.store.messages import MessageStore

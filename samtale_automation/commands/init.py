@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from samtale_automation.commands.results import InitResult
 from samtale_automation.config import DEFAULT_TOML
 from samtale_automation.errors import UsageError
 from samtale_automation.paths import MASTER_XLSM, MASTER_XLSX, Folder, make_private_dir
@@ -45,3 +46,10 @@ def init_folder(root: Path, lang: str = "nb") -> list[Path]:
     write_private(folder.key, secrets.token_bytes(32))
     created.append(folder.key)
     return created
+
+
+def run_init(target: Path, lang: str = "nb") -> InitResult:
+    """`samtale init DIR`: make the folder; the result names `target` as the person wrote it."""
+    created = init_folder(target, lang)
+    master = next(path for path in created if path.name == MASTER_XLSX)
+    return InitResult(target, created, master)

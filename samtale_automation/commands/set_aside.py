@@ -8,8 +8,10 @@ discarding keeps it in the journal as discarded, never written, and says so in L
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from samtale_automation.commands.results import SetAsideResult
 from samtale_automation.domain.cells import as_text
 from samtale_automation.domain.changeset import SetAsideChange, discard_notice
 from samtale_automation.errors import UsageError
@@ -64,3 +66,21 @@ def discard_set_aside(workspace: Workspace, ids: tuple[str, ...] | list[str], wh
         for item in items:
             journal.discard(item.changeset.id, discard_notice(item.changeset, item.reason, who, workspace.now))
     return workspace.commit(None)
+
+
+def run_set_aside(workspace: Workspace, retry: tuple[str, ...], discard: tuple[str, ...], *, who: str,
+                  dry_run: bool = False, confirm_discard: Callable[[list[str]], bool] = lambda _ids: True
+                  ) -> SetAsideResult:
+    """`apply --retry/--discard`: name the change sets, ask before a discard, then write under the run lock."""
+    result = SetAsideResult(find_set_aside(workspace, [*retry, *discard]), discarding=bool(discard), dry_run=dry_run)
+    if dry_run:
+        return result
+    if discard and not confirm_discard(list(discard)):
+        result.declined = True
+        return result
+    with workspace.locked("apply"):
+        if discard:
+            result.apply = discard_set_aside(workspace, discard, who)
+        if retry:
+            result.apply = retry_set_aside(workspace, retry)
+    return result

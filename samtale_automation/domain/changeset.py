@@ -65,6 +65,7 @@ class ChangeSet:
     reason: str
     changes: list[RowChange] = field(default_factory=list)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # real time: when the change was recorded (the journal's own timestamp, not a rule's day)
     created: str = field(default_factory=lambda: datetime.now().isoformat(timespec="seconds"))
 
     def upsert(self, table: str, key: str, *, force: bool = False, **values: Any) -> None:

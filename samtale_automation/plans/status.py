@@ -1,6 +1,6 @@
 """`samtale status`: where each conversation stands, counted by status, with the changes still waiting.
 
-Status is derived (model.derive_status), never typed; the workbook's Status column is rewritten
+Status is derived (domain.model.derive_status), never typed; the workbook's Status column is rewritten
 from it on every write (workbook.apply.refresh_statuses).
 """
 

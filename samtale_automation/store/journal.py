@@ -9,7 +9,6 @@ WAL on a local disk; the rollback journal on a network share or in a synced fold
 
 from __future__ import annotations
 
-import getpass
 import os
 import socket
 import sqlite3
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from samtale_automation.domain.changeset import ChangeSet, PendingChange, SetAsideChange, decode_text, encode_value
+from samtale_automation.runtime import current_user
 from samtale_automation.store.journalmode import WAL, journal_mode
 
 MIGRATIONS: tuple[str, ...] = (
@@ -332,7 +332,7 @@ class Journal:
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO runs (command, started, pid, host, user) VALUES (?, ?, ?, ?, ?)",
-                (command, _now(), os.getpid(), socket.gethostname(), _user()))
+                (command, _now(), os.getpid(), socket.gethostname(), current_user()))
         return int(cursor.lastrowid or 0)
 
     def finish_run(self, run_id: int, outcome: str) -> None:
@@ -356,11 +356,5 @@ _INSERT_RECEIVED = (
 
 
 def _now() -> str:
+    """A journal timestamp: real time, whatever `--today` says."""
     return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "ukjent"

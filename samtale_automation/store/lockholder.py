@@ -48,6 +48,7 @@ class Holder:
     @classmethod
     def me(cls, command: str) -> Holder:
         """A note for this process, new token, heartbeat now."""
+        # heartbeats are real time
         now = time.time()
         return cls(this_host(), os.getpid(), _user(), command, now, now, secrets.token_hex(8))
 
@@ -72,6 +73,7 @@ class Holder:
 
     def gone(self, stale_seconds: float = STALE_SECONDS, now: float | None = None) -> str:
         """Why this holder no longer holds the lock (`stale`, `dead`), or `` while it may still run."""
+        # real time: a holder's heartbeat
         if (now if now is not None else time.time()) - self.heartbeat > stale_seconds:
             return "stale"
         if self.same_host() and not pid_alive(self.pid):
@@ -139,6 +141,7 @@ def renew(path: Path, me: Holder) -> Holder | None:
         return me  # unreadable for a moment (being replaced): try again next beat
     if current is None or current.token != me.token:
         return None
+    # real time: a heartbeat
     renewed = Holder(me.host, me.pid, me.user, me.command, me.started, time.time(), me.token)
     try:
         write_note(path, renewed)
@@ -186,6 +189,7 @@ def _create(path: Path, holder: Holder) -> bool:
 
 def _older_than(path: Path, seconds: float) -> bool:
     try:
+        # real time: the file's age
         return time.time() - path.stat().st_mtime > seconds
     except OSError:
         return False

@@ -97,6 +97,7 @@ def apply_changes(wb: Any, changesets: list[ChangeSet], journal: PendingChanges,
             applier.apply(changeset)
         except data_errors() as exc:
             raise ChangeSetFailed(changeset, f"{applier.at}: {describe_error(exc)}") from exc
+    # real time when the run gives no moment
     stamp = (now or datetime.now(OSLO)).astimezone(OSLO).replace(tzinfo=None, microsecond=0)
     for changeset_id, conflict in applier.conflicts:
         log = applier.view(LOG.table)

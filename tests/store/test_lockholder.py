@@ -157,11 +157,11 @@ def test_a_forked_child_does_not_keep_the_lock(lock_path: Path) -> None:
         from samtale_automation.store.runlock import run_lock
 
         with run_lock(Path(sys.argv[1]), "prep", wait_seconds=0):
-            child = os.fork()
-            if child == 0:
+            if os.fork() == 0:
+                # the child speaks, so the test goes on only after the child's fork handlers ran
+                print(os.getpid(), flush=True)
                 time.sleep(60)
                 os._exit(0)
-            print(child, flush=True)
             time.sleep(60)
     """)
     holder = subprocess.Popen([sys.executable, "-c", script, str(lock_path)], stdout=subprocess.PIPE, text=True)
