@@ -150,8 +150,6 @@ def test_the_saved_time_is_the_files_own_unless_it_is_the_templates() -> None:
     assert _arrival(_file(saved=None), arrived=arrived.replace(tzinfo=None)).saved == arrived
 
 
-@pytest.mark.xfail(strict=True, reason="dates are taken from the UTC save time: a file saved 00:30 Oslo time "
-                                       "is registered the day before (the Kilde text uses the Oslo day)")
 def test_dates_are_the_oslo_day_the_file_was_saved() -> None:
     """A file saved at 00:30 on 4 February in Oslo (23:30 UTC the day before) counts for 4 February."""
     saved = datetime(2027, 2, 3, 23, 30, tzinfo=UTC)
