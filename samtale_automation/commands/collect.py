@@ -183,7 +183,7 @@ def _plan(master: Master, arrivals: list[tuple[Path, Arrival]], counted: list[Co
                 plan_collect(master, [arrival], counted, set(seen), now, who)
             except Exception as exc:
                 arrival = replace(arrival, returned=None, issued=None,
-                                  rejection=reason("read_error", detail=type(exc).__name__))
+                                  rejection=reason("plan_error", detail=type(exc).__name__))
             safe.append((path, arrival))
         arrivals = safe
         plan = plan_collect(master, [a for _, a in arrivals], counted, set(seen), now, who)

@@ -87,6 +87,12 @@ def reason(kind: str, **values: object) -> str:
                        "drifter samtale.",
                        "The file could not be read ({detail}) and was not recorded. Open it in Excel and save it "
                        "again as .xlsx, or ask for a new form. If it happens again, tell whoever runs samtale."),
+        "plan_error": ("Filen ble lest, men kunne ikke behandles ({detail}), og er ikke registrert. De andre "
+                       "filene er behandlet. Legg filen tilbake i innkommende/ for å prøve igjen; skjer det igjen, "
+                       "meld fra til den som drifter samtale.",
+                       "The file was read but could not be processed ({detail}) and was not recorded. The other "
+                       "files were processed. Put the file back in innkommende/ to try again; if it happens "
+                       "again, tell whoever runs samtale."),
         "identity_missing": ("Filen mangler samtale-identiteten (det skjulte arket som sier hvilken samtale den "
                              "gjelder). Bruk skjemaet du fikk tilsendt, ikke en kopi i en ny arbeidsbok.",
                              "The file lacks the conversation identity (the hidden sheet saying which "
