@@ -55,6 +55,10 @@ MAX_EXTRA_ACTION_ROWS = 200
 EMPLOYEE_REGIONS = (pn.N_QUESTION_ID, pn.N_CHOOSE, pn.N_NOTES, pn.N_OTHER_TOPICS, pn.N_FEEDBACK_TO_LEADER,
                     *pn.MINUTES_NAMES)
 MANAGER_REGIONS = (pn.N_MANAGER_VIEW, pn.N_FEEDBACK_TO_GIVE, pn.N_DEVELOPMENT_IDEAS, *pn.MINUTES_NAMES)
+#: Every region the reader may read; a sheet is converted only down to the last row of these.
+READ_REGIONS = frozenset((*EMPLOYEE_REGIONS, *MANAGER_REGIONS, pn.N_PAST_ACTION_ID, pn.N_ASSESSMENT))
+#: Rows always converted (the identity sheet has no named regions and a dozen rows).
+MIN_ROWS_READ = 100
 
 T = TypeVar("T")
 Grid = list[list[Any]]
@@ -130,9 +134,17 @@ class _Reader:
                     self.package.check_sheet(sheet)
                 except PackageProblem as problem:
                     raise RejectedFile(reason(problem.kind)) from None
+                rows = self._rows_needed(sheet)
                 self.grids[sheet] = _guard(
-                    lambda: self.workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False))
+                    lambda: self.workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=rows))
         return self.grids[sheet]
+
+    def _rows_needed(self, sheet: str) -> int:
+        """How many rows of a sheet reading can touch: to the last row of a region read on it, plus the
+        rows people may add below the action table. A far-away cell costs no Python objects."""
+        last = max((area.last_row for name in READ_REGIONS
+                    if (area := self.area(name)) is not None and area.sheet == sheet), default=0)
+        return max(MIN_ROWS_READ, last + MAX_EXTRA_ACTION_ROWS + 2)
 
     def area(self, name: str) -> Area | None:
         """A named region, refused when it spans more than the form's region can (prepfile/names.py)."""

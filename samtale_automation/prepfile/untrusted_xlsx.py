@@ -1,13 +1,16 @@
 """Open an untrusted .xlsx package safely: the zip half of reading returned files.
 
 Returned files come from anyone with an e-mail address (DESIGN.md §11). Before python-calamine
-sees a byte, this module checks the file's kind, its size, the number of zip entries, each
-entry's name and real (not declared) expanded size and ratio, every XML part for a DTD in any
-encoding (prepfile/untrusted_xml.py) and for its number of elements, and the extent of every
-sheet that will be read: calamine allocates a dense grid up to the farthest cell and a string
+sees a byte, this module checks the file's kind, its size, the number of zip entries and each
+entry's name and declared sizes. The parts that are read at all (by calamine or by us: workbook,
+its relationships, shared strings, styles, core properties, and each sheet before calamine reads
+it) are expanded from their raw bytes with their real (not declared) size, ratio and CRC checked,
+refused with a DTD in any encoding (prepfile/untrusted_xml.py) or more elements than any form has;
+a sheet also for its extent: calamine allocates a dense grid up to the farthest cell and a string
 table from the declared count, and a Rust allocation failure aborts the whole process instead of
-raising. The limits also bound the time one file may take: every step below is linear in bytes or
-elements, and both are capped a few dozen times above what a filled-in form holds.
+raising. Parts nobody reads (pictures, themes, anything added) are never expanded. So the time and
+memory one file takes is bounded: each step is linear in the bytes or elements of a read part, and
+both are capped a few dozen times above what a filled-in form holds.
 It also reads what calamine has no API for: defined names, sheet parts and the saved time.
 """
 
@@ -30,7 +33,9 @@ MAX_RATIO = 100  # expanded / compressed, per entry
 RATIO_FLOOR = 64 * 1024  # small entries may compress well without being a bomb
 MAX_TOTAL_UNCOMPRESSED = 8 * 1024 * 1024
 MAX_XML_PART = 2 * 1024 * 1024  # a 60-question prep sheet is about 32 kB
-MAX_XML_TAGS = 40_000  # '<' in one XML part; a 60-question prep sheet has about 1,500
+MAX_XML_TAGS = 16_000  # '<' in one XML part; a 60-question prep sheet has about 1,500
+#: Rows and cells of a sheet whose writer leaves out r="…" or writes it otherwise (followed one by one).
+MAX_WALKED_TAGS = 2_000
 MAX_ROWS = 5000  # far beyond any prep file, far below what would exhaust memory
 MAX_COLUMNS = 50
 MAX_SHARED_STRINGS = 50_000
@@ -42,14 +47,21 @@ EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
 
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")
-#: Parts never parsed as XML (pictures, printer settings), when nothing names them as a sheet.
+#: Parts never parsed as XML (pictures, printer settings): no size limit for XML parts applies to them.
 _BINARY_SUFFIXES = (".bin", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".jfif")
+#: The parts read when the package is opened: what calamine's Xlsx::new reads, and core properties.
+OPENED_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/sharedStrings.xml", "xl/styles.xml",
+                "docProps/core.xml")
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*)>")
-# Only rows and cells have an r attribute; the literal form is what writers use, and much faster to find.
-_R_PLAIN = re.compile(rb' r="([A-Za-z]*)([0-9]+)"')
-_TAG_OPEN = re.compile(rb"<(?:c|row)[ />]")
+_ATTRIBUTE = re.compile(rb"""([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_POSITION = re.compile(rb"([A-Za-z]*)([0-9]*)")
+# Excel, LibreOffice, openpyxl and XlsxWriter write r="…" first in every row and cell: then the
+# farthest position is found by a few searches over the bytes, without a Python loop per cell.
+_CELL_OR_ROW = re.compile(rb"<(?:c|row)[\s/>]")
+_ANY_R = re.compile(rb"\sr\s*=")
 _PREFIXED_TAG = re.compile(rb"<\w+:(?:c|row)\b")
-_R_ATTR = re.compile(rb"""\sr\s*=\s*["']([A-Za-z]*)(\d+)["']""")
+_FAR_ROW = re.compile(rb'<(?:c|row) r="[A-Za-z]*([0-9]{4,})"')
+_WIDE_COLUMN = re.compile(rb'<c r="([A-Za-z]{2,})')
 _DIMENSION = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?dimension\s[^>]*?ref\s*=\s*["']([^"']{0,40})["']""")
 _CELL_REF = re.compile(rb"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
 _SST_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sst(?=[\s/>])[^>]*>")
@@ -79,16 +91,34 @@ class Area:
 
 @dataclass
 class Package:
-    """The checked, expanded parts of an .xlsx and what its workbook part says."""
+    """An .xlsx whose entries were checked, the parts read so far (expanded and checked), and what its
+    workbook part says."""
 
-    parts: dict[str, bytes]
+    data: bytes
+    entries: dict[str, zipfile.ZipInfo]  # case-folded name -> entry (names differing only in case are refused)
+    parts: dict[str, bytes] = field(default_factory=dict)  # case-folded name -> checked content
     sheet_parts: dict[str, str] = field(default_factory=dict)  # sheet name -> part path
     names: dict[str, str] = field(default_factory=dict)  # workbook-level defined name -> reference
     _areas: dict[str, Area | None] = field(default_factory=dict, repr=False)
 
+    def has(self, name: str) -> bool:
+        """Whether the package has an entry of this name (ignoring case, as calamine does)."""
+        return name.casefold() in self.entries
+
     def part(self, name: str) -> bytes | None:
-        """A part by name, ignoring case as calamine does (names differing only in case are refused)."""
-        return self.parts.get(name.casefold())
+        """A part's content, expanded and checked on first use; None when there is no such entry."""
+        key = name.casefold()
+        if key not in self.parts:
+            info = self.entries.get(key)
+            if info is None:
+                return None
+            content = _entry_bytes(self.data, info)
+            if sum(map(len, self.parts.values())) + len(content) > MAX_TOTAL_UNCOMPRESSED:
+                raise PackageProblem("zip_bomb", "total size")
+            if not key.endswith(_BINARY_SUFFIXES) or key in {p.casefold() for p in self.sheet_parts.values()}:
+                _check_xml(key, content)  # a part read as XML is checked whatever its name says
+            self.parts[key] = content
+        return self.parts[key]
 
     def area(self, name: str) -> Area | None:
         """Resolve a defined name to an Area, or None when it is missing or broken (#REF!)."""
@@ -99,7 +129,7 @@ class Package:
 
     def modified_text(self) -> str:
         """The file's own last-saved time from docProps/core.xml as written there ('' when it says none)."""
-        root = parse_xml(self.part("docProps/core.xml"))
+        root = parse_xml(self.parts.get("docprops/core.xml"))  # expanded and checked when opened
         if root is None:
             return ""
         for element in root:
@@ -113,7 +143,8 @@ class Package:
         return parse_w3cdtf(text) if text else None
 
     def check_sheet(self, sheet: str) -> None:
-        """Refuse a sheet whose farthest cell lies beyond MAX_ROWS x MAX_COLUMNS (see module doc)."""
+        """Expand and check a sheet's part before calamine reads it: no DTD, a bounded size, element
+        count, declared dimension and farthest cell (MAX_ROWS x MAX_COLUMNS; see module doc)."""
         part = self.sheet_parts.get(sheet)
         data = self.part(part) if part is not None else None
         if data is None:
@@ -122,7 +153,8 @@ class Package:
 
 
 def open_package(data: bytes) -> Package:
-    """Check and expand an .xlsx held in memory; raise PackageProblem with the reason otherwise."""
+    """Check an .xlsx held in memory and the parts read when it is opened; raise PackageProblem with the
+    reason otherwise. Sheets are checked by Package.check_sheet before each is read."""
     if not data:
         raise PackageProblem("empty")
     if len(data) > MAX_FILE_BYTES:
@@ -133,12 +165,11 @@ def open_package(data: bytes) -> Package:
     # entry it parses starts with this signature, so counting them first bounds that work.
     if data.count(b"PK\x01\x02") > MAX_ENTRIES:
         raise PackageProblem("zip_entries")
-    package = Package(_expand(data))
-    if package.part("xl/workbook.xml") is None:
+    package = Package(data, _entries(data))
+    if not package.has("xl/workbook.xml"):
         raise PackageProblem(_kind_of_zip(package))
-    for name, content in package.parts.items():
-        if not name.endswith(_BINARY_SUFFIXES):
-            _check_xml(name, content)
+    for name in OPENED_PARTS:
+        package.part(name)
     _read_workbook(package)
     # calamine reads every shared string, and may reserve room for the declared number first.
     strings = package.part("xl/sharedStrings.xml") or b""
@@ -186,38 +217,53 @@ def check_extent(xml: bytes) -> None:
         for letters, number in _CELL_REF.findall(dimension[1]):
             if int(number) > MAX_ROWS or column_index(letters.decode()) >= MAX_COLUMNS:
                 raise PackageProblem("too_big_sheet", "dimension")
-    positions = _R_PLAIN.findall(xml)
-    tags = len(_TAG_OPEN.findall(xml))
-    if len(positions) == tags and not _PREFIXED_TAG.search(xml):
-        # Every row and cell says where it is (Excel, LibreOffice and openpyxl always write r): the
-        # farthest position is the largest r, found without a Python loop over every cell.
-        if not positions:
-            return
-        letters, numbers = zip(*positions, strict=True)
-        if max(map(len, numbers)) > 7 or max(map(int, numbers)) > MAX_ROWS:
+    first = xml.count(b'<c r="') + xml.count(b'<row r="')
+    tags, prefixed = len(_CELL_OR_ROW.findall(xml)), len(_PREFIXED_TAG.findall(xml))
+    # Fast path only when every row and cell tag starts with r="…" and no other r attribute exists
+    # anywhere (not hidden in another attribute's value, not a second one): then these are all.
+    if tags == first and len(_ANY_R.findall(xml)) == first and not prefixed:
+        if any(len(n) > 7 or int(n) > MAX_ROWS for n in set(_FAR_ROW.findall(xml))):
             raise PackageProblem("too_big_sheet", "rows")
-        if any(len(c) > 3 or column_index(c.decode()) >= MAX_COLUMNS for c in set(letters)):
+        if any(len(c) > 3 or column_index(c.decode()) >= MAX_COLUMNS for c in set(_WIDE_COLUMN.findall(xml))):
             raise PackageProblem("too_big_sheet", "columns")
         return
+    if tags + prefixed > MAX_WALKED_TAGS:
+        raise PackageProblem("too_big_sheet", "rows and cells to follow one by one")
     _walk_extent(xml)
 
 
 def _walk_extent(xml: bytes) -> None:
-    """check_extent for sheets with rows or cells that leave out r: count positions one by one."""
+    """check_extent for other writers: follow each row and cell tag, with r or without, one by one."""
     row = col = max_row = max_col = 0
-    for match in _TAG.finditer(xml):
-        position = _R_ATTR.search(match[2])
-        if position and (len(position[1]) > 3 or len(position[2]) > 7):
-            raise PackageProblem("too_big_sheet", "cell reference")
-        if match[1] == b"row":
-            row = int(position[2]) if position else row + 1
+    columns: dict[bytes, int] = {}
+    for tag, attributes in _TAG.findall(xml):
+        given_row = given_col = -1
+        # Every attribute named exactly r (calamine reads no other); the farthest if there are several.
+        for name, double, single in _ATTRIBUTE.findall(attributes) if b"=" in attributes else ():
+            if name != b"r":
+                continue
+            position = _POSITION.fullmatch(double or single)
+            if position is None or len(position[1]) > 3 or len(position[2]) > 7:
+                raise PackageProblem("too_big_sheet", "cell reference")
+            if position[2]:
+                given_row = max(given_row, int(position[2]))
+            if position[1]:
+                letters = position[1]
+                if letters not in columns:
+                    columns[letters] = column_index(letters.decode())
+                given_col = max(given_col, columns[letters])
+        if tag == b"row":
+            row = given_row if given_row >= 0 else row + 1
             col = 0
         else:
             # A cell without r sits right after the previous one; count it, or a sheet of such
             # cells would slip past a check that only reads r attributes.
-            col = column_index(position[1].decode()) + 1 if position and position[1] else col + 1
-            row = max(row, int(position[2]) if position else row, 1)
-        max_row, max_col = max(max_row, row), max(max_col, col)
+            col = given_col + 1 if given_col >= 0 else col + 1
+            row = max(row, given_row, 1)
+        if row > max_row:
+            max_row = row
+        if col > max_col:
+            max_col = col
         if max_row > MAX_ROWS or max_col > MAX_COLUMNS:
             raise PackageProblem("too_big_sheet", f"{max_row} x {max_col}")
 
@@ -244,19 +290,18 @@ def _sniff_other(data: bytes) -> str:
 
 
 def _kind_of_zip(package: Package) -> str:
-    if (package.part("mimetype") or b"").startswith(b"application/vnd.oasis.opendocument"):
+    if package.has("mimetype") and (package.part("mimetype") or b"").startswith(b"application/vnd.oasis.opendocument"):
         return "ods"
-    if package.part("xl/workbook.bin") is not None:
+    if package.has("xl/workbook.bin"):
         return "xlsb"
-    word_or_slides = package.part("word/document.xml") or package.part("ppt/presentation.xml")
-    return "other_office" if word_or_slides is not None else "not_xlsx"
+    return "other_office" if package.has("word/document.xml") or package.has("ppt/presentation.xml") else "not_xlsx"
 
 
-def _expand(data: bytes) -> dict[str, bytes]:
-    """Expand every entry from its raw bytes, checking names, real sizes, ratio, CRC and limits.
+def _entries(data: bytes) -> dict[str, zipfile.ZipInfo]:
+    """Every entry by case-folded name, checked by name and declared sizes (nothing expanded yet).
 
-    Keys are the entry names case-folded: calamine finds parts ignoring case, so two entries that
-    differ only in case would let it read another part than the one checked here.
+    Case-folded: calamine finds parts ignoring case, so two entries that differ only in case would
+    let it read another part than the one checked here.
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -267,11 +312,10 @@ def _expand(data: bytes) -> dict[str, bytes]:
         raise PackageProblem("zip_entries", str(len(infos)))
     if sum(i.file_size for i in infos) > MAX_TOTAL_UNCOMPRESSED:
         raise PackageProblem("zip_bomb", "total size")
-    parts: dict[str, bytes] = {}
-    total = 0
+    entries: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
         name = info.filename
-        if name.casefold() in parts:
+        if name.casefold() in entries:
             raise PackageProblem("damaged", f"duplicate entry {name!r}")
         if name.startswith("/") or "\\" in name or ".." in name.split("/") or "\x00" in name:
             raise PackageProblem("damaged", f"entry name {name!r}")
@@ -281,12 +325,8 @@ def _expand(data: bytes) -> dict[str, bytes]:
             raise PackageProblem("zip_bomb", f"ratio of {name!r}")
         if info.file_size > MAX_XML_PART and not name.casefold().endswith(_BINARY_SUFFIXES):
             raise PackageProblem("too_big_sheet", f"size of {name!r}")
-        content = _entry_bytes(data, info)
-        total += len(content)
-        if total > MAX_TOTAL_UNCOMPRESSED:
-            raise PackageProblem("zip_bomb", "total size")
-        parts[name.casefold()] = content
-    return parts
+        entries[name.casefold()] = info
+    return entries
 
 
 def _entry_bytes(data: bytes, info: zipfile.ZipInfo) -> bytes:
@@ -356,11 +396,7 @@ def _add_sheet(package: Package, element: Any, targets: dict[str, str]) -> None:
         return  # calamine finds no sheet by this name either
     if name.casefold() in {n.casefold() for n in package.sheet_parts} or len(package.sheet_parts) >= MAX_SHEETS:
         raise PackageProblem("damaged", f"sheet {name!r} twice, or too many sheets")
-    path = targets[rel_ids[0]]
-    content = package.part(path)
-    if content is not None and path.casefold().endswith(_BINARY_SUFFIXES):
-        _check_xml(path, content)  # read as XML whatever its name says
-    package.sheet_parts[name] = path
+    package.sheet_parts[name] = targets[rel_ids[0]]
 
 
 def _local(tag: object) -> str:
