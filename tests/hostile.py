@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from samtale_automation.prepfile.untrusted_xlsx import MAX_WALKED_TAGS, MAX_XML_TAGS
+
 GIB = 1 << 30
 
 #: The phrases a decision's note uses when a file's own saved time is not believed (nb).
@@ -273,6 +275,18 @@ def _range_cases(base: bytes, prep_sheet: str) -> list[Case]:
         return edit_part(base, "xl/workbook.xml", lambda old: old.replace(
             b"</definedNames>", f'<definedName name="{defined}">{reference}</definedName></definedNames>'.encode()))
 
+    def at_limits(quote: str) -> bytes:
+        """Cells right up to every limit: as many elements as allowed (or, with r='…', as many row and
+        cell tags as are followed one by one), the farthest row and column."""
+        sheet = dict(parts_of(base))[prep_sheet]
+        if quote == '"':
+            count = (MAX_XML_TAGS - sheet.count(b"<") - 20) // 4
+        else:
+            count = MAX_WALKED_TAGS - len(re.findall(rb"<(?:c|row)[\s/>]", sheet)) - 5
+        cells = "".join(f"<c r={quote}{_column(n % 49)}{300 + n // 49}{quote}><v>{n}</v></c>" for n in range(count))
+        far = f"<c r={quote}AX5000{quote}><v>1</v></c>"
+        return append(f"<row r={quote}300{quote}>{cells}{far}</row>".encode())
+
     absurd = edit_part(base, prep_sheet, lambda old: re.sub(rb'<dimension ref="[^"]*"/>',
                                                             b'<dimension ref="A1:XFD1048576"/>', old))
     assert absurd != base
@@ -289,5 +303,23 @@ def _range_cases(base: bytes, prep_sheet: str) -> list[Case]:
         Case("rows_100000", append(rows(100_000, cells=True)), "too_big_sheet"),
         Case("rows_100000_empty", append(rows(100_000, cells=False)), "too_big_sheet"),
         Case("cell_at_last_row", append(b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'), "too_big_sheet"),
+        # Positions a check of r="…" alone would miss: cells and rows without r, r in single quotes,
+        # a harmless r="A1" inside another attribute's value before the real one.
+        Case("cells_without_r", append(b'<row r="300">' + b"<c><v>1</v></c>" * 60 + b"</row>"), "too_big_sheet"),
+        Case("rows_without_r", append(b"<row><c><v>1</v></c></row>" * 5100), "too_big_sheet"),
+        Case("r_single_quoted", append(b"<row r='300'><c r='XFD300'><v>1</v></c></row>"), "too_big_sheet"),
+        Case("r_hidden_in_attribute", append(b'<row r="300"><c x=\'r="A1"\' r="XFD300"><v>1</v></c></row>'),
+             "too_big_sheet"),
+        Case("sheet_at_every_limit", at_limits('"'), None),
+        Case("sheet_at_every_limit_single_quotes", at_limits("'"), None),
         Case("shared_strings_60000", rezip(base, extra=[deflated("xl/sharedStrings.xml", strings)]), "too_big_sheet"),
     ]
+
+
+def _column(index: int) -> str:
+    """Column letters of a 0-based index."""
+    letters, index = "", index + 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
