@@ -2,14 +2,15 @@
 
 Run from the repository root: `python benchmarks/hostile_bench.py [--repeat 21] [--collect-repeat 5]`.
 
-Reading: each file is read in its own child process (address space limited to 3 GiB) after one
-warm-up read of the normal file, alternating with reads of the normal file so both see the same load;
-the child reports both medians of `--repeat` reads (the ratio is of these), the Python heap's peak
-(tracemalloc), and how far the resident size rose while reading each file (Linux: the peak is reset
-through /proc/self/clear_refs first, so Rust allocations count and the imports do not).
-Collect: one whole `samtale collect` process over a folder whose innkommende/ holds the normal file,
-or the hostile file that was slowest (and the one that used most memory) to read; fresh copy of the
-folder each time, median of `--collect-repeat`, and the process's peak resident size.
+Reading: each hostile file is read in its own child process (address space limited to 3 GiB) after
+one warm-up read of the normal file, alternating with reads of the normal file so both see the same
+load; the child reports both medians of `--repeat` reads, in wall-clock and in CPU time (the ratio
+is of CPU time, which other work on a shared machine disturbs least), the Python heap's peak
+(tracemalloc), and how far the resident size rose while reading (Linux: the peak is reset through
+/proc/self/clear_refs first, so Rust allocations count and the imports do not).
+Collect: whole `samtale collect` processes over a fresh copy of a folder whose innkommende/ holds the
+normal file or one hostile file (the slowest to read, the one that used most memory, the 2 GiB bomb,
+the 5 MiB file), alternating; medians of `--collect-repeat`, and each process's peak resident size.
 The goal (DESIGN.md §11): a hostile file takes at most 5x the time of a normal one and at most
 200 MiB more memory. Prints medians and ratios; asserts nothing.
 """
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -47,7 +49,7 @@ ADDRESS_SPACE = 3 * 1024 * MIB
 TODAY = "2027-01-20"
 
 READ_CHILD = """
-import json, re, resource, statistics, sys, time, tracemalloc
+import json, re, statistics, sys, time, tracemalloc
 from samtale_automation.prepfile.read import read_returned
 from samtale_automation.prepfile.rejections import RejectedFile
 
@@ -55,16 +57,15 @@ normal, target, key, repeat = open(sys.argv[1], "rb").read(), open(sys.argv[2], 
     sys.argv[3]), int(sys.argv[4])
 
 def once(data):
-    started = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     try:
         read_returned(data, key)
         outcome = "read"
     except RejectedFile as exc:
         outcome = exc.reason[:60]
-    return time.perf_counter() - started, outcome
+    return time.perf_counter() - wall, time.process_time() - cpu, outcome
 
 def peak_rise(data):
-    # Linux: reset the peak resident size, read, and how far it rose (Rust allocations included).
     with open("/proc/self/clear_refs", "w") as handle:
         handle.write("5")
     status = lambda: open("/proc/self/status").read()
@@ -73,17 +74,19 @@ def peak_rise(data):
     return (int(re.search(r"VmHWM:\\s+(\\d+)", status())[1]) - before) * 1024
 
 once(normal)
-normal_times, times = [], []
+runs = {"normal": [], "target": []}
 for _ in range(repeat):  # alternating, so both see the same load on the machine
-    normal_times.append(once(normal)[0])
-    seconds, outcome = once(target)
-    times.append(seconds)
-rss_normal, rss = max(peak_rise(normal) for _ in range(3)), max(peak_rise(target) for _ in range(3))
+    runs["normal"].append(once(normal))
+    runs["target"].append(once(target))
+median = lambda name, i: statistics.median(r[i] for r in runs[name])
 tracemalloc.start()
 once(target)
 heap = tracemalloc.get_traced_memory()[1]
-print(json.dumps({"seconds": statistics.median(times), "normal": statistics.median(normal_times),
-                  "rss": rss, "rss_normal": rss_normal, "heap": heap, "outcome": outcome}))
+tracemalloc.stop()
+print(json.dumps({"wall": median("target", 0), "cpu": median("target", 1), "normal_wall": median("normal", 0),
+                  "normal_cpu": median("normal", 1), "rss": max(peak_rise(target) for _ in range(3)),
+                  "normal_rss": max(peak_rise(normal) for _ in range(3)), "heap": heap,
+                  "outcome": runs["target"][0][2]}))
 """
 
 COLLECT_CHILD = """
@@ -93,12 +96,35 @@ try:
     runpy.run_module("samtale_automation", run_name="__main__")
 except SystemExit:
     pass
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, file=sys.stderr)
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, file=sys.stderr)
 """
+
+
+@dataclass
+class Read:
+    """What reading one file in a child process measured (seconds, bytes)."""
+
+    wall: float
+    cpu: float
+    normal_wall: float
+    normal_cpu: float
+    rss: int
+    normal_rss: int
+    heap: int
+    outcome: str
+
+    @property
+    def ratio(self) -> float:
+        return self.cpu / self.normal_cpu
 
 
 def _limit() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "SAMTALE_LANG": "nb", "PYTHONPATH": str(ROOT)}
 
 
 def make_folder(root: Path) -> tuple[Path, bytes]:
@@ -118,37 +144,38 @@ def make_folder(root: Path) -> tuple[Path, bytes]:
     return folder, filled.read_bytes()
 
 
-def measure_read(normal: Path, target: Path, key: bytes, repeat: int) -> dict[str, object]:
-    """One child process: warm up on the normal file, then read `target` `repeat` times."""
+def measure_read(normal: Path, target: Path, key: bytes, repeat: int) -> Read:
+    """One child process: warm up on the normal file, then read `target` and the normal file in turn."""
     done = subprocess.run([sys.executable, "-c", READ_CHILD, str(normal), str(target), key.hex(), str(repeat)],
-                          capture_output=True, text=True, preexec_fn=_limit, check=False,
-                          env={**os.environ, "SAMTALE_LANG": "nb", "PYTHONPATH": str(ROOT)})
+                          capture_output=True, text=True, preexec_fn=_limit, check=False, env=_env())
     if done.returncode:
-        return {"seconds": float("nan"), "normal": 1.0, "rss": 0, "rss_normal": 0, "heap": 0,
-                "outcome": f"child failed: {done.stderr[-200:]}"}
-    result: dict[str, object] = json.loads(done.stdout)
-    return result
+        return Read(float("nan"), float("nan"), 1, 1, 0, 0, 0, f"child failed: {done.stderr[-200:]}")
+    return Read(**json.loads(done.stdout))
 
 
-def measure_collect(folder: Path, name: str, data: bytes, repeat: int, scratch: Path) -> tuple[float, int]:
-    """Median seconds and the largest peak resident size of a whole collect process over one file."""
-    times, peaks = [], []
+def measure_collects(folder: Path, files: dict[str, bytes], repeat: int, scratch: Path
+                     ) -> dict[str, tuple[float, float, int]]:
+    """Per file: median wall and CPU seconds and the largest peak resident size of whole collect
+    processes over a fresh copy of the folder with that one file in innkommende/ (files in turn)."""
+    runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in files}
     for n in range(repeat):
-        copy = scratch / f"run-{n}"
-        shutil.copytree(folder, copy)
-        (copy / "innkommende" / name).write_bytes(data)
-        started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", COLLECT_CHILD, str(copy), TODAY], capture_output=True,
-                              text=True, preexec_fn=_limit, check=False,
-                              env={**os.environ, "SAMTALE_LANG": "nb", "PYTHONPATH": str(ROOT)})
-        times.append(time.perf_counter() - started)
-        peaks.append(int(done.stderr.strip().splitlines()[-1]))
-        shutil.rmtree(copy)
-    return statistics.median(times), max(peaks)
+        for name, data in files.items():
+            copy = scratch / f"run-{n}"
+            shutil.copytree(folder, copy)
+            (copy / "innkommende" / f"{name}.xlsx").write_bytes(data)
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", COLLECT_CHILD, str(copy), TODAY], capture_output=True,
+                                  text=True, preexec_fn=_limit, check=False, env=_env())
+            wall = time.perf_counter() - started
+            cpu, peak = done.stderr.strip().splitlines()[-1].split()
+            runs[name].append((wall, float(cpu), int(peak)))
+            shutil.rmtree(copy)
+    return {name: (statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows),
+                   max(r[2] for r in rows)) for name, rows in runs.items()}
 
 
 def main() -> None:
-    """Measure reading every case and collecting the worst; print the table and the ratios."""
+    """Measure reading every case and collecting the worst; print the tables and the ratios."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--collect-repeat", type=int, default=5)
@@ -163,40 +190,37 @@ def main() -> None:
         corpus = {case.name: case.data for case in cases(normal)}
         for name, data in corpus.items():
             (files / f"{name}.xlsx").write_bytes(data)
-        rows = {name: measure_read(files / "normal.xlsx", files / f"{name}.xlsx", key, args.repeat) for name in corpus}
-
-        def ratio(row: dict[str, object]) -> float:
-            return float(str(row["seconds"])) / float(str(row["normal"]))
-
+        reads = {name: measure_read(files / "normal.xlsx", files / f"{name}.xlsx", key, args.repeat)
+                 for name in corpus}
         print(f"reading, median of {args.repeat} alternating with the normal file, each case in its own process")
-        print(f"{'file':32} {'ms':>8} {'normal':>7} {'ratio':>6} {'rss MiB':>8} {'normal':>7} {'heap MiB':>9}  "
-              "outcome")
-        for name, row in sorted(rows.items(), key=lambda r: -ratio(r[1])):
-            print(f"{name:32} {float(str(row['seconds'])) * 1000:8.2f} {float(str(row['normal'])) * 1000:7.2f} "
-                  f"{ratio(row):6.2f} {int(str(row['rss'])) / MIB:8.1f} {int(str(row['rss_normal'])) / MIB:7.1f} "
-                  f"{int(str(row['heap'])) / MIB:9.1f}  {row['outcome']}")
-        slowest = max(rows, key=lambda n: ratio(rows[n]))
-        hungriest = max(rows, key=lambda n: (int(str(rows[n]["rss"])), int(str(rows[n]["heap"]))))
-        normal_ms = statistics.median(float(str(r["normal"])) for r in rows.values()) * 1000
-        print(f"\nnormal file: {normal_ms:.2f} ms (median over all children)")
-        worst = rows[slowest]
-        print(f"worst read time: {slowest} {ratio(worst):.2f}x the normal file in the same process "
-              f"({float(str(worst['seconds'])) * 1000:.2f} ms vs {float(str(worst['normal'])) * 1000:.2f} ms; "
-              "goal <= 5x)")
-        most = rows[hungriest]
-        print(f"worst read memory: {hungriest}: resident size rose {int(str(most['rss'])) / MIB:.1f} MiB "
-              f"(normal file {int(str(most['rss_normal'])) / MIB:.1f} MiB), heap peak "
-              f"{int(str(most['heap'])) / MIB:.1f} MiB (goal: under 200 MiB more than normal)")
+        print(f"{'file':36} {'wall ms':>8} {'cpu ms':>7} {'normal':>7} {'ratio':>6} {'rss MiB':>8} {'normal':>7} "
+              f"{'heap MiB':>8}  outcome")
+        for name, read in sorted(reads.items(), key=lambda r: -r[1].ratio):
+            print(f"{name:36} {read.wall * 1000:8.2f} {read.cpu * 1000:7.2f} {read.normal_cpu * 1000:7.2f} "
+                  f"{read.ratio:6.2f} {read.rss / MIB:8.1f} {read.normal_rss / MIB:7.1f} {read.heap / MIB:8.1f}  "
+                  f"{read.outcome}")
+        slowest = max(reads, key=lambda n: reads[n].ratio)
+        hungriest = max(reads, key=lambda n: (reads[n].rss, reads[n].heap))
+        normal_cpu = statistics.median(r.normal_cpu for r in reads.values())
+        normal_wall = statistics.median(r.normal_wall for r in reads.values())
+        worst, most = reads[slowest], reads[hungriest]
+        print(f"\nnormal file: {normal_wall * 1000:.2f} ms wall, {normal_cpu * 1000:.2f} ms CPU (medians over all "
+              "children)")
+        print(f"worst read time: {slowest}: {worst.ratio:.2f}x the normal file's CPU time in the same process "
+              f"({worst.cpu * 1000:.2f} ms vs {worst.normal_cpu * 1000:.2f} ms; wall {worst.wall * 1000:.2f} ms vs "
+              f"{worst.normal_wall * 1000:.2f} ms, {worst.wall / worst.normal_wall:.2f}x); goal <= 5x")
+        print(f"worst read memory: {hungriest}: resident size rose {most.rss / MIB:.1f} MiB (normal file "
+              f"{most.normal_rss / MIB:.1f} MiB), Python heap peak {most.heap / MIB:.1f} MiB; goal < 200 MiB more")
         scratch = root / "scratch"
         scratch.mkdir()
-        normal_seconds, normal_peak = measure_collect(folder, "normal.xlsx", normal, args.collect_repeat, scratch)
+        chosen = {"normal": normal} | {n: corpus[n] for n in (slowest, hungriest, "zip_bomb_sheet_2gib", "over_5_mib")}
+        collects = measure_collects(folder, chosen, args.collect_repeat, scratch)
+        base_wall, base_cpu, base_peak = collects["normal"]
         print(f"\nwhole `samtale collect` process, median of {args.collect_repeat}, one file in innkommende/")
-        print(f"{'file':32} {'s':>7} {'ratio':>6} {'peak RSS MiB':>13} {'+MiB':>7}")
-        print(f"{'normal':32} {normal_seconds:7.3f} {1:6.2f} {normal_peak / MIB:13.1f} {0:7.1f}")
-        for name in dict.fromkeys((slowest, hungriest, "zip_bomb_sheet_2gib", "over_5_mib")):
-            seconds, peak = measure_collect(folder, f"{name}.xlsx", corpus[name], args.collect_repeat, scratch)
-            print(f"{name:32} {seconds:7.3f} {seconds / normal_seconds:6.2f} {peak / MIB:13.1f} "
-                  f"{(peak - normal_peak) / MIB:7.1f}")
+        print(f"{'file':36} {'wall s':>7} {'ratio':>6} {'cpu s':>6} {'ratio':>6} {'peak RSS MiB':>13} {'+MiB':>6}")
+        for name, (wall, cpu, peak) in collects.items():
+            print(f"{name:36} {wall:7.3f} {wall / base_wall:6.2f} {cpu:6.3f} {cpu / base_cpu:6.2f} "
+                  f"{peak / MIB:13.1f} {(peak - base_peak) / MIB:6.1f}")
 
 
 if __name__ == "__main__":
