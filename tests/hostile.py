@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from samtale_automation.prepfile.untrusted_xlsx import MAX_WALKED_TAGS, MAX_XML_TAGS
+from samtale_automation.prepfile.untrusted_sheet import MAX_WALKED_TAGS, MAX_XML_TAGS
 
 GIB = 1 << 30
 
