@@ -320,3 +320,18 @@ def test_collect_module_reads_the_issue_times_from_the_journal(small: Workspace)
     with small.journal() as journal:
         issued = collect_module._issued(journal)
     assert set(issued) == {(f"2027-{n}", v) for n in (2, 3) for v in ("ansatt", "leder")}
+
+
+def test_a_saved_time_an_older_version_recorded_after_arrival_is_capped() -> None:
+    """A journal row from before this check (saved 2099) counts as received, so newer files still win."""
+    received = "2027-01-20T18:00:00+01:00"
+    rows: list[dict[str, object]] = [
+        {"conversation_id": "2027-2", "variant": "ansatt", "saved": "2099-01-01T00:00:00+00:00",
+         "received_at": received, "has_prep": 1, "has_minutes": 0, "manager_signed": 0},
+        {"conversation_id": "2027-3", "variant": "ansatt", "saved": "2027-01-19T10:00:00+01:00",
+         "received_at": received, "has_prep": 1, "has_minutes": 0, "manager_signed": 0},
+        {"conversation_id": None, "variant": None, "saved": received, "received_at": received, "has_prep": 0,
+         "has_minutes": 0, "manager_signed": 0},
+    ]
+    assert [(c.conversation_id, c.saved) for c in collect_module._counted(rows)] == [
+        ("2027-2", datetime.fromisoformat(received)), ("2027-3", datetime(2027, 1, 19, 10, tzinfo=OSLO))]
