@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from samtale_automation.domain.changeset import ChangeSet, PendingChange, SetAsideChange, decode_text, encode_value
+from samtale_automation.domain.model import OSLO
 from samtale_automation.runtime import current_user
 from samtale_automation.store.journalmode import WAL, journal_mode
 
@@ -318,6 +319,19 @@ class Journal:
                 db.execute(_INSERT_CHANGESET,
                            (changeset.id, changeset.created, changeset.reason, changeset.to_json()))
             db.executemany(_INSERT_RECEIVED, [{**row, "now": now} for row in rows])
+
+    def first_issued(self) -> dict[tuple[str, str], datetime]:
+        """When each conversation's prep file of each variant was first made (conversation id, variant)."""
+        rows = self.db.execute("SELECT conversation_id, variant, MIN(created) FROM prep_files "
+                               "GROUP BY conversation_id, variant").fetchall()
+        found: dict[tuple[str, str], datetime] = {}
+        for conversation_id, variant, created in rows:
+            try:
+                moment = datetime.fromisoformat(str(created))
+            except ValueError:
+                continue
+            found[(str(conversation_id), str(variant))] = moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
+        return found
 
     def received(self, outcome: str) -> list[dict[str, Any]]:
         """Every received file with this outcome, oldest first."""

@@ -80,14 +80,15 @@ def _staff_change(name: str) -> ChangeSet:
 
 def test_vertical_tab_in_minutes_and_file_name_is_written_and_later_commands_work(workspace: Workspace) -> None:
     """Verify minutes whose action holds a pasted vertical tab, in a file whose name holds one, are accepted
-    and written (the tab a line break), and the next commands write as usual with nothing set aside."""
+    and written (the tab a line break; the file name shown with «?» for each control character), and the next
+    commands write as usual with nothing set aside."""
     _returned_minutes(workspace, "referat\x0bBjørn\x01.xlsx", PASTED)
     result = run_collect(workspace)
     assert result.plan is not None and [d.outcome for d in result.plan.decisions] == [ACCEPTED]
     assert result.apply is not None and result.apply.set_aside == [] and result.apply.blocked is None
     assert [a["description"] for a in _rows(workspace, "Tiltak")] == [WRITTEN]
     received = [r["result"] for r in _rows(workspace, "Logg") if r["event"] == "Fil mottatt"]
-    assert len(received) == 1 and received[0].startswith("referat\nBjørn.xlsx")
+    assert len(received) == 1 and received[0].startswith("referat?Bjørn?.xlsx")
     assert workspace.commit(_staff_change("Dag Ny")).applied
     assert workspace.commit(plan_new_round(workspace.load(), "2028", None, None, NOW, "test").changeset).applied
     assert workspace.pending() == [] and workspace.set_aside() == []
