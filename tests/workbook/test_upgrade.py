@@ -138,8 +138,10 @@ def test_check_says_the_upgrade_is_coming_and_not_after_it(old_folder: Path) -> 
     from samtale_automation.plans.check import check_master
 
     before = [p for p in check_master(Workspace.open(old_folder, NOW).load()) if "eldre versjon" in p.message]
-    assert [(p.where, p.is_warning) for p in before] == [("Samtaler", True)]
-    assert "«Navn», «Ledernavn»" in before[0].message
+    assert sorted((p.where, p.is_warning) for p in before) == [("Ansatte", True), ("Rom", True), ("Samtaler", True)]
+    said = {p.where: p.message for p in before}
+    assert "«Navn», «Ledernavn»" in said["Samtaler"] and "«Arbeidsdager», «Borte»" in said["Ansatte"]
+    assert "arket «Rom»" in said["Rom"]
     _write_something(old_folder)
     after = check_master(Workspace.open(old_folder, NOW).load())
     assert not [p for p in after if "eldre versjon" in p.message]
