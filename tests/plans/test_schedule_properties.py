@@ -328,7 +328,8 @@ def test_check_finds_nothing_to_say_about_a_plan_in_the_workbook(given_input: Sc
     table = RawTable(CONVERSATIONS, "Samtaler", columns, 1, rows)
     raw = RawWorkbook(Path("samtaler.xlsx"), {CONVERSATIONS.table: table}, [], ["Samtaler"])
     master = Master(settings=Settings(
-        round="2027", period_start=rules.first_day, period_end=rules.last_day, duration_minutes=rules.duration,
+        round="2027", period_start=min(rules.first_day, rules.last_day), period_end=rules.last_day,
+        duration_minutes=rules.duration,
         break_minutes=rules.break_minutes, buffer_minutes=rules.buffer_minutes,
         max_per_manager_per_day=rules.max_per_day, workday_start=rules.day_start, workday_end=rules.day_end,
         closed_days=rules.closed_days, latest_start=rules.latest_start, preferred_time=rules.preferred),
