@@ -10,8 +10,9 @@ plus the prep deadline plus the first reminder's lead time. Part-time days and d
 (Ansatte «Arbeidsdager», «Borte») are honoured for both the employee and the manager.
 
 What people find fair: each manager's conversations are spread over the period (the i-th of n aims at
-the i-th n-th of the manager's days; a day gets a second conversation only when no day with fewer has
-room), and on a day with several they follow each other as a block with the break between. The
+the i-th n-th of the manager's days, managers staggered within it; a day gets a second conversation only
+when no day with fewer has room), and on a day with several they follow each other as a block with the
+break between. The
 preferred time of day, when set, wins over the block. Same input, same plan: every choice is ordered.
 
 Cost: each conversation looks at one day's few intervals per person and room, day by day outward from
@@ -24,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from fractions import Fraction
 
 from samtale_automation.domain.model import ClosedDay, Employee, Room, Settings
 from samtale_automation.domain.workdays import is_working_day
@@ -176,8 +178,8 @@ def plan_schedule(given: ScheduleInput) -> SchedulePlan:
     """Place every wanted conversation that fits; list the others with their reason."""
     planner = _Planner(given)
     plan = SchedulePlan()
-    for wanted, index, count in _order(given.wanted):
-        placed = planner.place(wanted, index, count)
+    for wanted, aim in _order(given.wanted):
+        placed = planner.place(wanted, aim)
         if isinstance(placed, Placement):
             plan.placed.append(placed)
         else:
@@ -187,18 +189,22 @@ def plan_schedule(given: ScheduleInput) -> SchedulePlan:
     return plan
 
 
-def _order(wanted: Sequence[Wanted]) -> list[tuple[Wanted, int, int]]:
+def _order(wanted: Sequence[Wanted]) -> list[tuple[Wanted, Fraction]]:
     """Round robin over the managers (each one's first, then each one's second, …), so no manager's
-    conversations take all the rooms; within a manager by SamtaleID. With each its index and the count."""
+    conversations take all the rooms; within a manager by SamtaleID. With each where in the manager's
+    days it aims, as a fraction: the i-th of n at (i + s) / n, where s staggers the managers evenly
+    over one n-th, so that not every manager's first conversation aims at the same day."""
     by_manager: dict[str, list[Wanted]] = defaultdict(list)
     for item in wanted:
         by_manager[item.manager_id].append(item)
     ordered = []
-    for manager in sorted(by_manager):
+    managers = sorted(by_manager)
+    for rank, manager in enumerate(managers):
         theirs = sorted(by_manager[manager], key=lambda w: w.conversation_id)
-        ordered += [(w, index, len(theirs)) for index, w in enumerate(theirs)]
-    ordered.sort(key=lambda item: (item[1], item[0].manager_id, item[0].conversation_id))
-    return ordered
+        stagger = Fraction(2 * rank + 1, 2 * len(managers))
+        ordered += [(index, w, (index + stagger) / len(theirs)) for index, w in enumerate(theirs)]
+    ordered.sort(key=lambda item: (item[0], item[1].manager_id, item[1].conversation_id))
+    return [(w, aim) for _, w, aim in ordered]
 
 
 class _Planner:
@@ -264,13 +270,13 @@ class _Planner:
 
     # ---- placing one ----------------------------------------------------------------------------
 
-    def place(self, wanted: Wanted, index: int, count: int) -> Placement | str:
-        """Place one conversation on the best day near its target; else the reason it cannot be."""
+    def place(self, wanted: Wanted, aim: Fraction) -> Placement | str:
+        """Place one conversation on the best day near where it aims in the manager's days; else why not."""
         manager, employee = wanted.manager_id, wanted.employee_id
         days = self.manager_days.get(manager)
         if days is None:
             days = self.manager_days[manager] = [d for d in self.days if self.available(manager, d)]
-        target = (2 * index + 1) * len(days) // (2 * count) if days else 0
+        target = int(aim * len(days))
         order = _outward(target, len(days))
         tried: set[int] = set()
         for level in range(1, self.rules.max_per_day + 1):
@@ -292,7 +298,8 @@ class _Planner:
 
     def best(self, wanted: Wanted, day: date) -> tuple[int, str | None] | None:
         """The best start and room on a day: preferred time, then next to the manager's other
-        conversations (a block), then early, then a room the manager already has that day."""
+        conversations (a block), then early, then a room the manager already has that day, then the
+        room where it fits most tightly (best fit keeps the rooms' long free stretches whole)."""
         manager_free = self.free(wanted.manager_id, day, manager=True)
         pair = intersect(manager_free, self.free(wanted.employee_id, day, manager=False)) if manager_free else []
         if not pair:
@@ -303,14 +310,18 @@ class _Planner:
         elif wanted.room is not None:
             rooms = [wanted.room]
         else:
-            used = self.rooms_used.get((wanted.manager_id, day), [])
-            rooms = [*sorted(self.room_by_key, key=lambda key: (key not in used, self.room_rank[key]))]
+            rooms = [*self.room_by_key]
+        used = self.rooms_used.get((wanted.manager_id, day), [])
         theirs = self.convs.get((wanted.manager_id, day), [])
-        best: tuple[tuple[bool, bool, int, int], int, str | None] | None = None
-        for rank, room in enumerate(rooms):
-            free = pair if room is None else intersect(pair, self.room_free(room, day))
+        best: tuple[tuple[bool, bool, int, bool, int, int], int, str | None] | None = None
+        for room in rooms:
+            room_free = self.room_free(room, day) if room is not None else []
+            free = pair if room is None else intersect(pair, room_free)
             for start in self._starts(free, theirs):
-                key = (not self._preferred(start), not self._adjacent(start, theirs), start, rank)
+                # Among rooms: the manager's room of the day, then the tightest fit (big gaps stay whole).
+                slack = next((end - begin for begin, end in room_free if begin <= start < end), 0)
+                key = (not self._preferred(start), not self._adjacent(start, theirs), start, room not in used,
+                       slack, self.room_rank.get(room or "", 0))
                 if best is None or key < best[0]:
                     best = (key, start, room)
         return (best[1], best[2]) if best else None

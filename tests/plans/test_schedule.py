@@ -57,6 +57,12 @@ def test_five_over_ten_days_take_every_other_day() -> None:
                                                        date(2027, 1, 20), date(2027, 1, 22)]
 
 
+def test_managers_are_staggered_so_not_everyone_aims_at_the_same_days() -> None:
+    """Verify two managers' two conversations each over ten days take four different days, not the same two."""
+    result = plan(wanted("A", 2) + wanted("B", 2))
+    assert len({p.start.date() for p in result.placed}) == 4
+
+
 def test_more_than_the_days_hold_come_in_blocks_with_the_break_between() -> None:
     """Verify six conversations over two days are two blocks of three, 15 minutes apart, never four a day."""
     result = plan(wanted("A", 6), replace(TWO_WEEKS, last_day=MONDAY + timedelta(days=1)))
