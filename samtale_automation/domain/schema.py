@@ -389,6 +389,6 @@ TOOL_COLUMN_MESSAGE = (
     "This column is written by the tool. Changes here are overwritten.",
 )
 SEEDED_COLUMN_MESSAGE = (
-    "Fylles fra referatet. Retter du verdien, beholdes din versjon.",
-    "Filled from the minutes. If you change it, your version is kept.",
+    "Fylles av samtale (fra referatet eller planleggingen). Retter du verdien, beholdes din versjon.",
+    "Filled in by samtale (from the minutes or the planning). If you change it, your version is kept.",
 )
