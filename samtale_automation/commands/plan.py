@@ -18,7 +18,7 @@ from samtale_automation.config import load_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
 from samtale_automation.domain.messages import ACTIVE, Backend, Cap
-from samtale_automation.domain.schema import CONVERSATIONS, SETTING_BY_FIELD, SETTINGS
+from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, ROOMS, SETTING_BY_FIELD, SETTINGS
 from samtale_automation.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_WORKBOOK, Problem
 from samtale_automation.plans.plan_round import ManagerSummary, Prepared, changes, prepare, summaries
 from samtale_automation.plans.schedule import Busy, Rules, SchedulePlan, plan_schedule
@@ -79,7 +79,9 @@ def run_plan(workspace: Workspace, *, managers: Collection[str] = (), replan: bo
         result.prepared.given = replace(result.prepared.given, busy=busy, room_busy=room_busy)
     result.plan = plan_schedule(result.prepared.given)
     result.managers = summaries(master, result.prepared, result.plan)
-    result.problems += [p for p in master.problems if p.where.startswith((CONVERSATIONS.name, SETTINGS.name))]
+    # Unreadable cells the plan depends on (a date that is not a date, «Borte» that is not a period): named.
+    sheets = (CONVERSATIONS.name, SETTINGS.name, EMPLOYEES.name, ROOMS.name)
+    result.problems += [p for p in master.problems if p.where.startswith(sheets)]
     if not result.plan.placed and not result.prepared.moved:
         return result
     source = tr(f"ledig/opptatt fra {result.busy_source}", f"free/busy from {result.busy_source}") \

@@ -185,6 +185,16 @@ def test_what_cannot_be_placed_is_listed_with_its_reason(tmp_path: Path) -> None
     assert lines[-1] == "3 samtaler fikk tid, 1 uten tid."
 
 
+def test_an_unreadable_borte_cell_is_named_with_its_cell(tmp_path: Path) -> None:
+    """Verify a «Borte» that is not a period is reported at its cell (and the run exits 1), the rest planned."""
+    ws = company(tmp_path / "f", 2, extra={"101": {"away": "hele februar"}})
+    result = run_plan(ws)
+    assert len(result.plan.placed) == 2 and plan_exit_code(result) == EXIT_PROBLEMS
+    assert [line for line in plan_lines(result) if line.startswith("Ansatte!")] == [
+        "Ansatte!J4: «hele februar» er ikke en dato eller en periode (skriv dd.mm.åååå–dd.mm.åååå) – Skriv datoer "
+        "eller perioder, f.eks. «01.03.2027–14.03.2027, 02.04.2027»."]
+
+
 def test_only_the_managers_asked_for(tmp_path: Path) -> None:
     """Verify --manager 2 places only Per's conversations, around Åse's times."""
     ws = company(tmp_path / "f", 4)
