@@ -103,7 +103,7 @@ def _memory(workspace: Workspace) -> tuple[dict[str, dict[str, Any]], set[str]]:
             written[key] = dict(values)
         for pending in journal.pending():
             for change in pending.changeset.changes:
-                if change.table == CONVERSATIONS.table and change.key:
+                if change.table == CONVERSATIONS.table and change.key and not change.force:  # forced: a person's
                     seeded = {k: v for k, v in change.values.items() if k in ("start", "end", "place")}
                     written.setdefault(change.key, {}).update(seeded)
         invited = {key for key, state in MessageStore(journal).meetings().items() if state.state == ACTIVE}
