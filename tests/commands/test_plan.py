@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -17,7 +18,7 @@ from samtale_automation.commands.workspace import Workspace
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.schema import CONVERSATIONS, LOG, STATUS_LABELS
-from samtale_automation.errors import EXIT_OK, EXIT_PROBLEMS
+from samtale_automation.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_WORKBOOK
 from samtale_automation.plans.rounds import plan_new_round
 from samtale_automation.workbook.read import read_workbook
 
@@ -135,6 +136,22 @@ def person_writes_employee(ws: Workspace, employee_id: str, **values: Any) -> No
     for field_name, value in values.items():
         sheet.cell(row, headers[EMPLOYEES.header(field_name)]).value = value
     workbook.save(path)
+
+
+def test_a_plan_waiting_for_an_open_workbook_is_still_the_planners(tmp_path: Path,
+                                                                     excel_owner_file: Callable[[str], bytes]) -> None:
+    """Verify a plan that cannot be written while Excel has the file waits (exit 3), and --replan treats the
+    waiting times as the planner's own (it may move them), giving the same plan again."""
+    ws = company(tmp_path / "f", 4)
+    (ws.folder.root / "~$samtaler.xlsx").write_bytes(excel_owner_file("Kari HR"))
+    first = run_plan(ws)
+    assert first.apply is not None and first.apply.blocked and plan_exit_code(first) == EXIT_WORKBOOK
+    assert ws.load().conversations["2027-101"].start is not None  # the pending change, laid over the file
+    again = run_plan(ws, replan=True, dry_run=True)
+    assert again.prepared is not None and sorted(again.prepared.moved) == ["2027-101", "2027-102", "2027-103",
+                                                                          "2027-104"]
+    assert [(p.conversation_id, p.start) for p in again.plan.placed] == [
+        (p.conversation_id, p.start) for p in first.plan.placed]
 
 
 def test_an_edit_made_while_the_plan_waits_is_kept_as_a_conflict(tmp_path: Path) -> None:
