@@ -286,3 +286,80 @@ def _from_serial(serial: float) -> datetime:
     # Round to the second: a serial stored with 15 digits (46407.4166666667) is a hair off
     # 10:00, and cutting off the fraction would turn it into 09:59.
     return _EXCEL_EPOCH + timedelta(seconds=round(serial * 86400))
+
+
+_WEEKDAY_WORDS = {
+    **{word: n for n, word in enumerate(("man", "tir", "ons", "tor", "fre", "lør", "søn"))},
+    **{word: n for n, word in enumerate(("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"))},
+    **{word: n for n, word in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
+    **{word: n for n, word in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                                         "sunday"))},
+    "lor": 5, "son": 6, "ma": 0, "ti": 1, "on": 2, "to": 3, "fr": 4,
+}
+_DATE_TOKEN = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}\.\d{1,2}\.\d{2,4}|\d{1,2}/\d{1,2}/\d{4}")
+_RANGE_JOINER = re.compile(r"^\s*(?:–|—|-|til|to)?\s*$", re.IGNORECASE)
+
+
+def as_weekdays(value: Any) -> tuple[int, ...]:
+    """Read working days such as «man, tir, ons» or «man–tor» (0 = Monday), sorted; blank gives ()."""
+    if is_blank(value):
+        return ()
+    text = as_text(value).casefold().replace(".", " ")
+    days: set[int] = set()
+    for part in (p for p in re.split(r"[,;/\s]+|\bog\b|\band\b", text.replace(" – ", "–").replace(" - ", "-"))
+                 if p):
+        ends = re.split(r"[–—-]", part)
+        numbers = [_WEEKDAY_WORDS.get(end.strip()) for end in ends]
+        if len(ends) > 2 or any(n is None for n in numbers):
+            raise CellValueError(tr(f"«{part}» er ikke en ukedag (skriv f.eks. «man, tir, ons» eller «man–tor»)",
+                                    f"«{part}» is not a weekday (write e.g. «man, tir, ons» or «man–tor»)"))
+        first, last = numbers[0], numbers[-1]
+        assert first is not None and last is not None
+        days.update(range(first, last + 1) if first <= last else (*range(first, 7), *range(0, last + 1)))
+    return tuple(sorted(days))
+
+
+def as_date_ranges(value: Any) -> tuple[tuple[date, date], ...]:
+    """Read days away such as «01.03.2027–14.03.2027, 02.04.2027» as (first, last) pairs; blank gives ()."""
+    if is_blank(value):
+        return ()
+    if isinstance(value, date | int | float) and not isinstance(value, bool):
+        day = as_date(value)
+        return ((day, day),) if day else ()
+    found = []
+    for part in (p.strip() for p in re.split(r"[,;\n]+", as_text(value)) if p.strip()):
+        tokens = _DATE_TOKEN.findall(part)
+        rest = _DATE_TOKEN.sub("", part)
+        if not ((len(tokens) == 1 and not rest.strip()) or (len(tokens) == 2 and _RANGE_JOINER.match(rest))):
+            raise CellValueError(tr(f"«{part}» er ikke en dato eller en periode (skriv dd.mm.åååå–dd.mm.åååå)",
+                                    f"«{part}» is not a date or a period (write dd.mm.yyyy–dd.mm.yyyy)"))
+        first, last = as_date(tokens[0]), as_date(tokens[-1])
+        assert first is not None and last is not None
+        if last < first:
+            raise CellValueError(tr(f"«{part}» slutter før den begynner", f"«{part}» ends before it starts"))
+        found.append((first, last))
+    return tuple(found)
+
+
+_DAY_PARTS = {"formiddag": (time(0, 0), time(12, 0)), "morning": (time(0, 0), time(12, 0)),
+              "ettermiddag": (time(12, 0), time(23, 59)), "afternoon": (time(12, 0), time(23, 59))}
+
+
+def as_time_range(value: Any) -> tuple[time, time] | None:
+    """Read a time of day such as «09:00–12:00», «formiddag» or «ettermiddag»; blank gives None."""
+    if is_blank(value):
+        return None
+    text = as_text(value).casefold()
+    if text in _DAY_PARTS:
+        return _DAY_PARTS[text]
+    parts = [p.strip() for p in re.split(r"[–—-]|\btil\b", text) if p.strip()]
+    try:
+        first, last = (as_time(parts[0]), as_time(parts[1])) if len(parts) == 2 else (None, None)
+    except CellValueError:
+        first = last = None
+    if first is None or last is None or last <= first:
+        raise CellValueError(tr(f"«{as_text(value)}» er ikke en tid på dagen (skriv formiddag, ettermiddag "
+                                "eller tt:mm–tt:mm)",
+                                f"«{as_text(value)}» is not a time of day (write formiddag, ettermiddag or "
+                                "hh:mm–hh:mm)"))
+    return first, last

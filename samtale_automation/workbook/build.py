@@ -26,6 +26,7 @@ from samtale_automation.domain.schema import (
     NO,
     OVERVIEW_SHEET,
     QUESTIONS,
+    ROOMS,
     SEEDED_COLUMN_MESSAGE,
     SETTING_SPECS,
     SETTINGS,
@@ -122,6 +123,7 @@ def build_master(
     conversations: Iterable[Mapping[str, Any]] = (),
     questions: Iterable[Mapping[str, Any]] | None = None,
     actions: Iterable[Mapping[str, Any]] = (),
+    rooms: Iterable[Mapping[str, Any]] = (),
 ) -> None:
     """Write a new master workbook at `path` (rows given as field -> value mappings)."""
     import xlsxwriter
@@ -140,6 +142,7 @@ def build_master(
         CONVERSATIONS.table: list(conversations),
         QUESTIONS.table: list(question_rows(lang) if questions is None else questions),
         ACTIONS.table: list(actions),
+        ROOMS.table: list(rooms),
         LOG.table: [],
     }
     _write_start(workbook.add_worksheet(START_SHEET), formats, lang)

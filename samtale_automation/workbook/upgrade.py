@@ -15,6 +15,7 @@ from typing import Any
 from samtale_automation.domain.schema import (
     LISTS_SHEET,
     SEEDED_COLUMN_MESSAGE,
+    SHEET_ORDER,
     TABLES,
     TOOL_COLUMN_MESSAGE,
     TOOL_COLUMN_TITLE,
@@ -48,10 +49,19 @@ def upgrade_workbook(wb: Any, tables: tuple[Sheet, ...] = TABLES) -> UpgradeRepo
 
     report = UpgradeReport()
     report.added += _renew_value_lists(wb)
+    # A sheet of a later version goes only into a samtale master (one with our own tables besides Logg).
+    ours = any(find_table(wb, schema) is not None for schema in TABLES if not schema.added_later and schema.key)
     for schema in tables:
         view = find_table(wb, schema)
+        if view is None and schema.added_later and ours:
+            reason = _add_sheet(wb, schema)
+            if reason:
+                report.refused.append(reason)
+            else:
+                report.added.append(tr(f"arket {schema.name}", f"the sheet {schema.name}"))
+            continue
         if view is None:
-            continue  # a missing table is named by check; this upgrade adds columns to tables that exist
+            continue  # a table a person removed is named by check; only sheets of later versions are added
         for column in schema.columns:
             if column.field in view.columns:
                 continue
@@ -112,6 +122,42 @@ def _mark_owner(ws: Any, header_row: int, col: int, owner: Owner) -> None:
     if owner is not Owner.PERSON:
         letter = get_column_letter(col)
         _input_message(ws, f"{letter}{header_row + 1}:{letter}{VALIDATED_ROWS}", owner)
+
+
+def _add_sheet(wb: Any, schema: Sheet) -> str | None:
+    """Add a sheet of a later version with its empty table, where SHEET_ORDER puts it; the reason when not."""
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+
+    taken = {name.casefold() for ws in wb.worksheets for name in ws.tables}
+    if schema.name in wb.sheetnames or schema.table.casefold() in taken:
+        return tr(f"arket «{schema.name}» kan ikke legges til fordi et ark eller en tabell med det navnet finnes "
+                  f"– gi det nytt navn, så legges det til ved neste skriving",
+                  f"the sheet «{schema.name}» cannot be added because a sheet or table of that name exists – "
+                  "rename it, and it is added on the next write")
+    later = SHEET_ORDER[SHEET_ORDER.index(schema.name) + 1:]
+    index = next((wb.sheetnames.index(name) for name in later if name in wb.sheetnames), len(wb.sheetnames))
+    ws = wb.create_sheet(schema.name, index)
+    for col, column in enumerate(schema.columns, start=1):
+        header = ws.cell(1, col)
+        header.value = column.header
+        header.data_type = "s"
+        header.font = Font(bold=True, color="FFFFFF")
+        header.fill = PatternFill("solid", fgColor=HEADER_COLOURS[column.owner])
+        letter = get_column_letter(col)
+        ws.column_dimensions[letter].width = column.width
+        if column.value_list and column.value_list in wb.defined_names:
+            validation = DataValidation(type="list", formula1=f"={column.value_list}", allow_blank=True,
+                                        showErrorMessage=True, errorStyle="warning")
+            validation.add(f"{letter}2:{letter}{VALIDATED_ROWS}")
+            ws.add_data_validation(validation)
+    table = Table(displayName=schema.table, ref=f"A1:{get_column_letter(len(schema.columns))}2")
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    ws.add_table(table)
+    ws.freeze_panes = "A2"
+    return None
 
 
 def _input_message(ws: Any, cells: str, owner: Owner) -> None:

@@ -172,10 +172,10 @@ def test_seeded_column_with_force_overwrites_without_conflict() -> None:
     assert conflicts == []
 
 
-def test_seeded_fields_of_tiltak() -> None:
-    """Verify exactly the seeded columns of Tiltak are remembered in the journal."""
+def test_seeded_fields_of_tiltak_and_samtaler() -> None:
+    """Verify exactly the seeded columns of Tiltak and Samtaler (the planner's time and place) are remembered."""
     assert seeded_fields("Tiltak") == {"description", "goal", "owner", "deadline", "status"}
-    assert seeded_fields("Samtaler") == set()
+    assert seeded_fields("Samtaler") == {"start", "end", "place"}
 
 
 # ---- ChangeSet building and JSON -------------------------------------------------------

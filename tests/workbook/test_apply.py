@@ -73,7 +73,7 @@ def test_master_and_settings_are_private_from_init_and_stay_so(folder: Path) -> 
 def test_upsert_creates_rows_and_grows_table(folder: Path) -> None:
     """Verify upserts create rows by ID, the table's range grows to hold them, and nothing stays pending."""
     master = folder / "samtaler.xlsx"
-    assert _table_ref(master, "Ansatte") == "A1:H2"
+    assert _table_ref(master, "Ansatte") == "A1:J2"
     cs = ChangeSet("nye ansatte")
     _employee(cs, "1001", "Kari Nordmann", "1003")
     _employee(cs, "1002", "Ola Hansen", "1003")
@@ -82,7 +82,7 @@ def test_upsert_creates_rows_and_grows_table(folder: Path) -> None:
     assert result.blocked is None
     assert result.applied == [cs.id]
     assert (result.created, result.updated) == (3, 0)
-    assert _table_ref(master, "Ansatte") == "A1:H4"
+    assert _table_ref(master, "Ansatte") == "A1:J4"
     rows = _rows(master, "Ansatte")
     assert [r["employee_id"] for r in rows] == ["1001", "1002", "1003"]
     assert rows[2]["name"] == "Åse Ødegård"
@@ -90,7 +90,7 @@ def test_upsert_creates_rows_and_grows_table(folder: Path) -> None:
     assert _workspace(folder).pending() == []
     wb = openpyxl.load_workbook(master)
     table = wb["Ansatte"].tables["Ansatte"]
-    assert table.autoFilter.ref == "A1:H4"
+    assert table.autoFilter.ref == "A1:J4"
 
 
 def test_upsert_updates_by_id_after_rows_were_sorted(folder: Path) -> None:

@@ -32,7 +32,7 @@ from samtale_automation.workbook.read import read_workbook
 pytestmark = pytest.mark.usefixtures("nb_messages")
 
 GREY = "FF808080"
-TABLE_NAMES = {"Innstillinger", "Ansatte", "Samtaler", "Sporsmal", "Tiltak", "Logg"}
+TABLE_NAMES = {"Innstillinger", "Ansatte", "Samtaler", "Sporsmal", "Tiltak", "Rom", "Logg"}
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,8 @@ def book(master: Path) -> openpyxl.Workbook:
     return openpyxl.load_workbook(master)
 
 
-def test_sheets_and_six_tables(book: openpyxl.Workbook) -> None:
-    """Verify the sheets come in the designed order and the six tables sit on their sheets with exact headers."""
+def test_sheets_and_seven_tables(book: openpyxl.Workbook) -> None:
+    """Verify the sheets come in the designed order and the seven tables sit on their sheets with exact headers."""
     assert tuple(book.sheetnames) == SHEET_ORDER
     found = {name: ws.title for ws in book.worksheets for name in ws.tables}
     assert set(found) == TABLE_NAMES
@@ -124,7 +124,7 @@ def test_nothing_a_headless_save_would_lose(master: Path) -> None:
     assert loss_guard.predict(master) == []
     counts = loss_guard.inventory(master)
     assert counts["x14_validation"] == counts["x14_conditional"] == counts["shape"] == 0
-    assert counts["table"] == 6
+    assert counts["table"] == 7
     assert counts["conditional_format"] >= 1
 
 
@@ -203,7 +203,7 @@ def test_rows_given_to_build_master(tmp_path: Path) -> None:
     assert employee["G2"].value == "Ja"
     assert wb["Tiltak"]["G2"].value == datetime(2027, 3, 1)
     assert wb["Tiltak"]["G2"].number_format == "dd.mm.yyyy"
-    assert wb["Ansatte"].tables["Ansatte"].ref == "A1:H2"
+    assert wb["Ansatte"].tables["Ansatte"].ref == "A1:J2"  # Arbeidsdager and Borte
 
 
 # ---- LibreOffice interop ----------------------------------------------------------------
