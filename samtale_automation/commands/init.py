@@ -8,6 +8,7 @@ from pathlib import Path
 from samtale_automation.config import DEFAULT_TOML
 from samtale_automation.errors import UsageError
 from samtale_automation.paths import MASTER_XLSM, MASTER_XLSX, Folder, make_private_dir
+from samtale_automation.plans.overview import plan_overview
 from samtale_automation.safe_write import write_private
 from samtale_automation.texts import tr
 from samtale_automation.workbook.build import build_master
@@ -34,7 +35,7 @@ def init_folder(root: Path, lang: str = "nb") -> list[Path]:
             created.append(sub)
     master = folder.root / MASTER_XLSX
     temp = folder.root / f".~samtale-init-{MASTER_XLSX}"
-    build_master(temp, lang)
+    build_master(temp, lang, overview=plan_overview)
     temp.replace(master)
     created.append(master)
     folder.config.write_text(DEFAULT_TOML, encoding="utf-8")

@@ -22,6 +22,7 @@ from samtale_automation.paths import Folder
 from samtale_automation.safe_write import Fingerprint, assert_writable, replace_safely
 from samtale_automation.texts import tr
 from samtale_automation.workbook import loss_guard
+from samtale_automation.workbook.overview import OverviewPlanner, refresh_overview
 from samtale_automation.workbook.upgrade import upgrade_workbook
 
 DATE_FORMAT = "dd.mm.yyyy"
@@ -255,8 +256,12 @@ def refresh_names(wb: Any) -> int:
     return changed
 
 
-def apply_pending(folder: Folder, journal: PendingChanges, now: datetime) -> ApplyResult:
-    """Apply every pending ChangeSet to the master file now, or record why it must wait."""
+def apply_pending(folder: Folder, journal: PendingChanges, now: datetime, *,
+                  overview: OverviewPlanner) -> ApplyResult:
+    """Apply every pending ChangeSet to the master file now, or record why it must wait.
+
+    `overview` works out the Oversikt sheet, written on every write (plans.overview.plan_overview).
+    """
     result = ApplyResult()
     pending = [p.changeset for p in journal.pending()]
     if not pending:
@@ -266,7 +271,7 @@ def apply_pending(folder: Folder, journal: PendingChanges, now: datetime) -> App
     try:
         assert_writable(master)
         before = Fingerprint.of(master)
-        result.backup = _save_with_changes(folder, master, before, pending, journal, result, now)
+        result.backup = _save_with_changes(folder, master, before, pending, journal, result, now, overview)
     except WorkbookLockedError as exc:
         journal.mark_blocked(ids, exc.message)
         result.blocked = exc.message
@@ -276,7 +281,7 @@ def apply_pending(folder: Folder, journal: PendingChanges, now: datetime) -> App
 
 def _save_with_changes(folder: Folder, master: Path, before: Fingerprint,
                        pending: list[ChangeSet], journal: PendingChanges, result: ApplyResult,
-                       now: datetime) -> Path:
+                       now: datetime, overview: OverviewPlanner) -> Path:
     import openpyxl
 
     keep_vba = master.suffix.lower() == ".xlsm"
@@ -286,6 +291,9 @@ def _save_with_changes(folder: Folder, master: Path, before: Fingerprint,
     written = apply_changes(wb, pending, journal, result)
     refresh_statuses(wb, now)
     refresh_names(wb)
+    if refresh_overview(wb, now, overview):  # a master from an earlier version had formulas there
+        upgrade.added.append(tr("Oversikt: tall og diagram i stedet for formler",
+                                "Oversikt: numbers and a chart instead of formulas"))
     if upgrade.changed:
         log = find_table(wb, LOG) or ensure_log_table(wb)
         log.write(log.new_row(), {"time": datetime.now(OSLO).replace(tzinfo=None, microsecond=0),
