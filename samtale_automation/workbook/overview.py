@@ -129,7 +129,7 @@ def _block(ws: Any, row: int, title: str, first_header: str, headers: tuple[str,
         cell = _text(ws, header_row, col, text, bold=True)
         cell.fill, cell.border = fill, bottom
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="left" if col == 1 else "center")
-    ws.row_dimensions[header_row].height = 48
+    ws.row_dimensions[header_row].height = 62  # four lines for «Tidspunkt passert – venter på referat»
     for offset, line in enumerate((*lines, total), start=1):
         at = header_row + offset
         _text(ws, at, 1, line.name)
