@@ -253,6 +253,19 @@ def test_a_chart_a_person_moved_stays_where_they_put_it(folder: Path) -> None:
     assert ours[0].series[0].cat.strRef.f == "'Oversikt'!$A$7:$A$9"
 
 
+def test_english_workbook_texts(tmp_path: Path) -> None:
+    """Verify `init --lang en` writes the sheet's texts in English; the status labels stay the Status column's."""
+    init_folder(tmp_path / "en", lang="en")
+    rows = overview_values(tmp_path / "en" / "samtaler.xlsx")
+    assert rows[0][0] == "Overview" and str(rows[1][0]).startswith("Updated ")
+    assert rows[2][0] == "Days left in the round:"
+    assert [row[0] for row in rows if row and row[0] in ("By department", "By manager")] == ["By department",
+                                                                                            "By manager"]
+    header = next(row for row in rows if row[0] == "Department")
+    assert header[1:12] == [*STATUS_HEADERS, "All conversations", "Actions open", "Actions overdue"]
+    assert "Total" in [row[0] for row in rows]
+
+
 def test_rendering_twice_in_one_session_keeps_one_chart(folder: Path) -> None:
     """Verify writing the overview twice into an open workbook leaves one chart and only the new lines."""
     wb = openpyxl.load_workbook(folder / "samtaler.xlsx")
@@ -338,3 +351,20 @@ def test_libreoffice_prints_the_numbers(folder: Path, tmp_path: Path,
     assert lines["Salg"] == ["0", "0", "1", "0", "0", "0", "0", "0", "1", "0", "0"], page
     assert lines["Ledelse"] == ["0"] * 11, page
     assert lines["Totalt"] == ["0", "0", "2", "0", "0", "0", "0", "1", "3", "0", "0"], page
+
+
+@pytest.mark.libreoffice
+def test_a_master_saved_by_libreoffice_keeps_one_chart(folder: Path, tmp_path: Path,
+                                                      soffice_convert: Callable[[Path, str, Path], Path]) -> None:
+    """Verify the chart as another program saved it (unquoted sheet name, two-cell anchor) is still found and
+    replaced on the next write: one chart, its ranges fitted to the new number of departments."""
+    fill_staff(folder)
+    master = folder / "samtaler.xlsx"
+    resaved = soffice_convert(master, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")
+    shutil.copyfile(resaved, master)
+    assert loss_guard.inventory(master)["chart"] == 1
+    change = ChangeSet("test: a fourth department")
+    change.upsert(EMPLOYEES.table, "13", name="Per Hansen", email="13@firma.no", department="Økonomi",
+                  manager_id="1", active="Ja")
+    commit(folder, change)
+    chart_covers(master, ["Lager", "Ledelse", "Salg", "Økonomi"])
