@@ -9,6 +9,7 @@ from samtale_automation.commands.results import InitResult
 from samtale_automation.config import DEFAULT_TOML
 from samtale_automation.errors import UsageError
 from samtale_automation.paths import MASTER_XLSM, MASTER_XLSX, Folder, make_private_dir
+from samtale_automation.plans.overview import plan_overview
 from samtale_automation.safe_write import make_private, temp_path, write_private
 from samtale_automation.texts import tr
 from samtale_automation.workbook.build import build_master
@@ -37,7 +38,7 @@ def init_folder(root: Path, lang: str = "nb") -> list[Path]:
     # the folder's ACL); every later write keeps the master's mode (safe_write.replace_safely).
     master = folder.root / MASTER_XLSX
     temp = temp_path(master)
-    build_master(temp, lang)
+    build_master(temp, lang, overview=plan_overview)
     make_private(temp)
     temp.replace(master)
     created.append(master)

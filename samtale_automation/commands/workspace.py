@@ -20,6 +20,7 @@ from samtale_automation.domain.changeset import ChangeSet, PendingChange, SetAsi
 from samtale_automation.domain.master import Master, parse_master
 from samtale_automation.paths import Folder, make_private_dir
 from samtale_automation.plans.overlay import overlay_pending
+from samtale_automation.plans.overview import plan_overview
 from samtale_automation.store.journal import Journal
 from samtale_automation.workbook.apply import ApplyResult, apply_pending
 from samtale_automation.workbook.read import read_workbook
@@ -71,7 +72,7 @@ class Workspace:
         with self.journal() as journal:
             if changeset:
                 journal.add_changeset(changeset)
-            return apply_pending(self.folder, journal, self.now)
+            return apply_pending(self.folder, journal, self.now, overview=plan_overview)
 
     @contextmanager
     def locked(self, command: str) -> Iterator[None]:

@@ -38,6 +38,7 @@ from samtale_automation.paths import Folder
 from samtale_automation.safe_write import Fingerprint, assert_writable, replace_safely
 from samtale_automation.texts import tr
 from samtale_automation.workbook import loss_guard
+from samtale_automation.workbook.overview import OverviewPlanner, refresh_overview
 from samtale_automation.workbook.tables import TableView, ensure_log_table, find_table
 from samtale_automation.workbook.upgrade import upgrade_workbook
 
@@ -218,11 +219,13 @@ def refresh_names(wb: Any) -> int:
     return changed
 
 
-def apply_pending(folder: Folder, journal: PendingChanges, now: datetime) -> ApplyResult:
+def apply_pending(folder: Folder, journal: PendingChanges, now: datetime, *,
+                  overview: OverviewPlanner) -> ApplyResult:
     """Apply every pending ChangeSet to the master file now, or record why it must wait.
 
     A ChangeSet whose data cannot be written is set aside (with a Logg notice) and the write
-    is made with the others; `result.set_aside` names it.
+    is made with the others; `result.set_aside` names it. `overview` works out the Oversikt
+    sheet, written on every write (plans.overview.plan_overview).
     """
     result = ApplyResult()
     if not journal.pending():
@@ -231,7 +234,7 @@ def apply_pending(folder: Folder, journal: PendingChanges, now: datetime) -> App
     try:
         assert_writable(master)
         before = Fingerprint.of(master)
-        result.backup = _Writer(folder, master, journal, result, now).write(before)
+        result.backup = _Writer(folder, master, journal, result, now, overview).write(before)
     except WorkbookLockedError as exc:
         journal.mark_blocked([p.changeset.id for p in journal.pending()], exc.message)
         result.blocked = exc.message
@@ -242,8 +245,9 @@ class _Writer:
     """One write of the master: load, apply, save safely; set aside what cannot be written and retry."""
 
     def __init__(self, folder: Folder, master: Path, journal: PendingChanges, result: ApplyResult,
-                 now: datetime) -> None:
+                 now: datetime, overview: OverviewPlanner) -> None:
         self.folder, self.master, self.journal, self.result, self.now = folder, master, journal, result, now
+        self.overview = overview
         self.inventory_before = loss_guard.inventory(master)
 
     def write(self, before: Fingerprint) -> Path:
@@ -281,6 +285,9 @@ class _Writer:
         written = apply_changes(wb, pending, self.journal, result, self.now)
         refresh_statuses(wb, self.now)
         refresh_names(wb)
+        if refresh_overview(wb, self.now, self.overview):  # a master from an earlier version had formulas there
+            upgrade.added.append(tr("Oversikt: tall og diagram i stedet for formler",
+                                    "Oversikt: numbers and a chart instead of formulas"))
         if upgrade.changed:
             log = ensure_log_table(wb)
             log.write(log.new_row(), {"time": self.now.astimezone(OSLO).replace(tzinfo=None, microsecond=0),
