@@ -6,7 +6,11 @@ Pure (DESIGN.md §4–§6): nothing is read or written here. Rules:
 - a returned prep sets «Forberedelse mottatt» (employee) or «Leder forberedt» (manager) and asks
   for the manager's conversation guide;
 - returned minutes set «Referat mottatt», the sign-off dates and the agreed actions as Tiltak rows
-  `<SamtaleID>-<n>` (seeded columns); an action missing from a newer version is marked, not deleted;
+  `<SamtaleID>-<n>` (seeded columns); an action missing from a newer version is marked, not deleted,
+  also when the older version came in the same run;
+- a sign-off counts only from the signer's own variant (the employee's date from `ansatt`, the
+  manager's from `leder`): the other person's sign-off field in a file is ignored and the decision
+  says so, so nobody can sign for someone else;
 - of two returns of the same conversation and variant the one saved last counts; the manager's
   signed minutes outrank the employee's; the private note never reaches the register;
 - a file's own saved time (docProps/core.xml, written by whoever made the file) is believed only
@@ -139,6 +143,7 @@ def plan_collect(master: Master, arrivals: list[Arrival], counted: list[Counted]
     plan = CollectPlan(ChangeSet(tr("Innsamling av returnerte filer", "Collecting returned files")))
     best_prep: dict[tuple[str, str], datetime] = {}
     best_minutes: dict[str, tuple[bool, datetime]] = {}
+    written: dict[str, str] = {}  # action ID → source, for actions this run creates or rewrites
     for item in counted:
         if item.has_prep:
             key = (item.conversation_id, item.variant)
@@ -165,11 +170,14 @@ def plan_collect(master: Master, arrivals: list[Arrival], counted: list[Counted]
                 plan.guides = [g for g in plan.guides if g.conversation is not conv] + [decision]
         manager_signed = returned.signed_manager_date is not None
         rank = _minutes_rank(variant, manager_signed, arrival.saved)
+        own_signature = _own_signature(returned)
         if returned.minutes_filled and rank >= best_minutes.get(conv.conversation_id, rank):
             best_minutes[conv.conversation_id] = rank
             decision.counts_minutes = True
-            _minutes_changes(plan.changeset, master, conv, returned, arrival)
-        decision.note = arrival.saved_time()[1]
+            _minutes_changes(plan.changeset, master, conv, returned, arrival, written, own_signature)
+        elif own_signature:  # older minutes than the ones that count: the signer's own sign-off still does
+            plan.changeset.upsert_row(CONVERSATIONS.table, conv.conversation_id, own_signature)
+        decision.note = "; ".join(n for n in (arrival.saved_time()[1], _foreign_signature(returned)) if n)
         decision.reason = _summary(decision)
         plan.changeset.append(LOG.table, time=now.astimezone(OSLO).replace(tzinfo=None, microsecond=0),
                               event=tr("Fil mottatt", "File received"), who=who,
@@ -209,14 +217,34 @@ def _decide(master: Master, arrival: Arrival, seen: set[str]) -> Decision:
     return Decision(arrival, ACCEPTED, conversation=conv)
 
 
+def _own_signature(returned: ReturnedFile) -> dict[str, object]:
+    """The sign-off field this file's own signer may set, if they signed; empty otherwise."""
+    if returned.identity.variant == EMPLOYEE and returned.signed_employee_date:
+        return {"signed_employee": returned.signed_employee_date}
+    if returned.identity.variant == MANAGER and returned.signed_manager_date:
+        return {"signed_manager": returned.signed_manager_date}
+    return {}
+
+
+def _foreign_signature(returned: ReturnedFile) -> str:
+    """Why the other person's sign-off in this file was ignored ("" when there is none)."""
+    if returned.identity.variant == EMPLOYEE and returned.signed_manager_date:
+        return tr("lederens signering i medarbeiderens fil er ikke regnet med; bare lederens egen fil kan "
+                  "signere for lederen",
+                  "the manager's sign-off in the employee's file was ignored; only the manager's own file can "
+                  "sign for the manager")
+    if returned.identity.variant == MANAGER and returned.signed_employee_date:
+        return tr("medarbeiderens signering i lederens fil er ikke regnet med; bare medarbeiderens egen fil kan "
+                  "signere for medarbeideren",
+                  "the employee's sign-off in the manager's file was ignored; only the employee's own file can "
+                  "sign for the employee")
+    return ""
+
+
 def _minutes_changes(changeset: ChangeSet, master: Master, conv: Conversation, returned: ReturnedFile,
-                     arrival: Arrival) -> None:
-    values: dict[str, object] = {"minutes_returned": arrival.saved.date()}
-    if returned.signed_employee_date:
-        values["signed_employee"] = returned.signed_employee_date
-    if returned.signed_manager_date:
-        values["signed_manager"] = returned.signed_manager_date
-    changeset.upsert_row(CONVERSATIONS.table, conv.conversation_id, values)
+                     arrival: Arrival, written: dict[str, str], signature: dict[str, object]) -> None:
+    changeset.upsert_row(CONVERSATIONS.table, conv.conversation_id,
+                         {"minutes_returned": arrival.saved.date(), **signature})
     source = tr(f"Referat ({returned.identity.variant}) {arrival.saved:%d.%m.%Y}",
                 f"Minutes ({returned.identity.variant}) {arrival.saved:%d.%m.%Y}")
     for number, action in enumerate(returned.actions, start=1):
@@ -224,15 +252,19 @@ def _minutes_changes(changeset: ChangeSet, master: Master, conv: Conversation, r
         fields: dict[str, object] = {"conversation_id": conv.conversation_id, "employee_id": conv.employee_id,
                                      "description": action.description, "goal": action.goal,
                                      "owner": action.owner, "deadline": action.deadline, "source": source}
-        if action_id not in master.actions:
+        if action_id not in master.actions and action_id not in written:
             fields["status"] = ACTION_STATUSES[0]
         changeset.upsert_row(ACTIONS.table, action_id, fields)
+        written[action_id] = source
     prefix = f"{conv.conversation_id}-"
-    for existing in master.actions.values():
-        suffix = existing.action_id[len(prefix):]
-        if (existing.action_id.startswith(prefix) and suffix.isdigit() and int(suffix) > len(returned.actions)
-                and not existing.source.endswith(REMOVED_MARK)):
-            changeset.upsert(ACTIONS.table, existing.action_id, source=existing.source + REMOVED_MARK)
+    # Actions in the workbook, and those an older version in this same run created: both are marked.
+    sources = {a.action_id: a.source for a in master.actions.values()} | written
+    for action_id, old_source in sources.items():
+        suffix = action_id[len(prefix):]
+        if (action_id.startswith(prefix) and suffix.isdigit() and int(suffix) > len(returned.actions)
+                and not old_source.endswith(REMOVED_MARK)):
+            changeset.upsert(ACTIONS.table, action_id, source=old_source + REMOVED_MARK)
+            written[action_id] = old_source + REMOVED_MARK
 
 
 def _summary(decision: Decision) -> str:
