@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 #: Bump when the layout of prep files changes in a way the reader must know about.
-TEMPLATE_VERSION = "1"
-KNOWN_TEMPLATE_VERSIONS = frozenset({TEMPLATE_VERSION})
+#: 2: the MAC covers every hidden value, and the file shows its identity (checked against the hidden one).
+TEMPLATE_VERSION = "2"
+#: Versions the reader accepts: "1" is what release 0.1.0 sent out, still valid for a round in progress.
+KNOWN_TEMPLATE_VERSIONS = frozenset({"1", TEMPLATE_VERSION})
 
 EMPLOYEE = "ansatt"
 MANAGER = "leder"
@@ -28,6 +30,10 @@ class Identity:
     variant: str  # EMPLOYEE or MANAGER
     round: str
     template_version: str = TEMPLATE_VERSION
+
+    def visible(self) -> str:
+        """The identity as the file shows it to people (checked against the hidden one on return)."""
+        return f"{self.conversation_id} · {self.employee_id} · {self.variant}"
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,12 @@ ID_TEMPLATE = "Malversjon"
 ID_MAC = "MAC"
 ID_MAX_CHOICES = "MaksValg"  # the limit of chosen questions this file was made with
 ID_REGIONS = "Områder"  # comma-separated defined names this file was made with
+ID_VISIBLE = "Synlig"  # the visible identity text, as written in the cell named N_VISIBLE_ID (version 2)
 
 # ---- defined names (workbook scope) -------------------------------------------------------
+
+# Forberedelse, both variants (template version 2): the identity shown to people, «SamtaleID · AnsattID · variant».
+N_VISIBLE_ID = "SynligID"
 
 # Forberedelse, employee variant: one row per question; topic heading rows have no ID.
 N_QUESTION_ID = "SporsmalID"

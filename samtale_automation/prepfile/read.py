@@ -35,7 +35,7 @@ from samtale_automation.domain.prepsheet import (
 )
 from samtale_automation.domain.schema import topic_for_label
 from samtale_automation.prepfile import names as pn
-from samtale_automation.prepfile.identity import verify
+from samtale_automation.prepfile.identity import IDENTITY_ONLY_VERSIONS, verify_file
 from samtale_automation.prepfile.rejections import RejectedFile, reason
 from samtale_automation.prepfile.untrusted_xlsx import (
     MAX_ENTRIES,
@@ -56,7 +56,8 @@ EMPLOYEE_REGIONS = (pn.N_QUESTION_ID, pn.N_CHOOSE, pn.N_NOTES, pn.N_OTHER_TOPICS
                     *pn.MINUTES_NAMES)
 MANAGER_REGIONS = (pn.N_MANAGER_VIEW, pn.N_FEEDBACK_TO_GIVE, pn.N_DEVELOPMENT_IDEAS, *pn.MINUTES_NAMES)
 #: Every region the reader may read; a sheet is converted only down to the last row of these.
-READ_REGIONS = frozenset((*EMPLOYEE_REGIONS, *MANAGER_REGIONS, pn.N_PAST_ACTION_ID, pn.N_ASSESSMENT))
+READ_REGIONS = frozenset((*EMPLOYEE_REGIONS, *MANAGER_REGIONS, pn.N_PAST_ACTION_ID, pn.N_ASSESSMENT,
+                          pn.N_VISIBLE_ID))
 #: Rows always converted (the identity sheet has no named regions and a dozen rows).
 MIN_ROWS_READ = 100
 
@@ -98,6 +99,12 @@ def _read(source: Path | str | bytes, key: bytes, max_questions_default: int) ->
     reader.assessments(result)
     reader.minutes(result)
     return result
+
+
+def _clip(text: str) -> str:
+    """Text from a file for a message: printable, at most 60 characters."""
+    cleaned = "".join(c if c.isprintable() else "?" for c in text)
+    return cleaned if len(cleaned) <= 60 else cleaned[:59] + "…"
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -172,16 +179,20 @@ class _Reader:
     def identity(self, key: bytes, default_limit: int) -> tuple[Identity, int, tuple[str, ...]]:
         """Read, verify and check the identity sheet; return it with the choice limit and region names."""
         fields: dict[str, Any] = {}
+        rows: list[tuple[str, str]] = []  # every row but the MAC's, in order: what a version 2 MAC covers
         for row in self.grid(pn.IDENTITY_SHEET):
-            if len(row) >= 2 and not is_blank(row[0]):
-                fields.setdefault(as_text(row[0]), row[1])
+            if row and not is_blank(row[0]):
+                name, value = as_text(row[0]), row[1] if len(row) >= 2 else ""
+                fields.setdefault(name, value)
+                if name != pn.ID_MAC:
+                    rows.append((name, as_text(value)))
         required = (pn.ID_CONVERSATION, pn.ID_EMPLOYEE, pn.ID_VARIANT, pn.ID_ROUND, pn.ID_TEMPLATE, pn.ID_MAC)
         if any(is_blank(fields.get(k)) for k in required):
             raise RejectedFile(reason("identity_missing"))
         identity = Identity(as_id(fields[pn.ID_CONVERSATION]), as_id(fields[pn.ID_EMPLOYEE]),
                             as_text(fields[pn.ID_VARIANT]), as_text(fields[pn.ID_ROUND]),
                             as_text(fields[pn.ID_TEMPLATE]))
-        if not verify(identity, as_text(fields[pn.ID_MAC]), key) or identity.variant not in VARIANTS:
+        if not verify_file(identity, rows, as_text(fields[pn.ID_MAC]), key) or identity.variant not in VARIANTS:
             raise RejectedFile(reason("identity_invalid"))
         if identity.template_version not in KNOWN_TEMPLATE_VERSIONS:
             raise RejectedFile(reason("template_unknown", version=identity.template_version))
@@ -189,6 +200,14 @@ class _Reader:
             limit = as_int(fields.get(pn.ID_MAX_CHOICES)) or default_limit
         except CellValueError:
             limit = default_limit
+        if identity.template_version in IDENTITY_ONLY_VERSIONS:
+            # Not signed in these older files: the workbook's limit caps whatever the file says.
+            limit = min(limit, default_limit)
+        else:
+            shown = self.text(pn.N_VISIBLE_ID)
+            if shown != identity.visible():
+                raise RejectedFile(reason("identity_mismatch", shown=_clip(shown) or "—",
+                                          hidden=identity.visible()))
         listed = as_text(fields.get(pn.ID_REGIONS))
         regions = tuple(n.strip() for n in listed.split(",") if n.strip()) if listed else (
             EMPLOYEE_REGIONS if identity.variant == EMPLOYEE else MANAGER_REGIONS)

@@ -102,6 +102,13 @@ def reason(kind: str, **values: object) -> str:
                              "samtale-mappe. Filen er ikke lest. Be HR om et nytt skjema.",
                              "The identity in the file does not verify: it was changed, or the file was made "
                              "for another samtale folder. The file was not read. Ask HR for a new form."),
+        "identity_mismatch": ("Skjemaet viser «{shown}» under «Skjema for», men den skjulte identiteten gjelder "
+                              "«{hidden}»: det skjulte arket er kopiert fra en annen fil, eller feltet er endret. "
+                              "Filen er ikke lest. Send skjemaet du fikk selv, eller be HR om et nytt.",
+                              "The form shows «{shown}» under «Form for», but its hidden identity is for "
+                              "«{hidden}»: the hidden sheet was copied from another file, or the field was "
+                              "changed. The file was not read. Send the form you were given, or ask HR for a "
+                              "new one."),
         "template_unknown": ("Filen er laget med malversjon «{version}», som denne versjonen av samtale ikke "
                              "kjenner. Oppdater samtale, eller be HR lage skjemaet på nytt.",
                              "The file was made with template version «{version}», which this version of "

@@ -16,6 +16,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "employee": ("Medarbeider", "Employee"),
     "manager": ("Leder", "Manager"),
     "when": ("Tid og sted", "Time and place"),
+    "file_id": ("Skjema for", "Form for"),  # «SamtaleID · AnsattID · variant», checked on return
     "deadline": ("Frist", "Deadline"),
     "not_scheduled": ("Ikke avtalt ennå", "Not scheduled yet"),
     "purpose_head": ("Formål", "Purpose"),

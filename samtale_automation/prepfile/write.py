@@ -14,10 +14,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from samtale_automation.domain.cells import as_text
 from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER, GuideContent, PastAction, PrepContent, PrepQuestion
 from samtale_automation.domain.schema import TOPICS
 from samtale_automation.prepfile import names as pn
-from samtale_automation.prepfile.identity import sign
+from samtale_automation.prepfile.identity import sign_rows
 from samtale_automation.prepfile.sheetkit import Formats, Page, lines_needed, new_workbook
 from samtale_automation.prepfile.texts import format_date, format_when, text
 from samtale_automation.safe_write import write_private
@@ -103,6 +104,8 @@ def _intro(page: Page, content: PrepContent, title_key: str, deadline_key: str) 
     manager = f"{content.manager_name} ({content.manager_email})" if content.manager_email else content.manager_name
     page.info(text(lang, "manager"), manager)
     page.info(text(lang, "when"), format_when(lang, content.start, content.place))
+    page.info(text(lang, "file_id"), content.identity.visible())
+    page.define(pn.N_VISIBLE_ID, page.row - 1, 1, page.row - 1, 1)  # compared with the signed identity
     if content.prep_deadline:
         page.info(text(lang, "deadline"), text(lang, deadline_key, date=format_date(content.prep_deadline)))
     page.skip()
@@ -279,6 +282,8 @@ def _minutes(page: Page, content: PrepContent) -> None:
     page.info(text(lang, "employee"), content.employee_name)
     page.info(text(lang, "manager"), content.manager_name)
     page.info(text(lang, "when"), format_when(lang, content.start, content.place))
+    page.info(text(lang, "file_id"), content.identity.visible())
+    page.define(pn.N_VISIBLE_ID, page.row - 1, 1, page.row - 1, 1)  # compared with the signed identity
     page.skip()
     page.paragraph(text(lang, "minutes_intro", days=content.minutes_deadline_days))
     page.paragraph(text(lang, "register_line"), fm.hint)
@@ -343,13 +348,16 @@ def _date_validation(page: Page, first_row: int, col: int, last_row: int, last_c
 
 
 def _identity_sheet(workbook: Any, content: PrepContent, key: bytes, regions: list[str]) -> None:
-    """The very hidden sheet: identity fields, their MAC, and what the reader should find."""
+    """The very hidden sheet: identity fields, what the reader should find, and the MAC over all of them."""
     identity = content.identity
     sheet = workbook.add_worksheet(pn.IDENTITY_SHEET)
-    rows = ((pn.ID_CONVERSATION, identity.conversation_id), (pn.ID_EMPLOYEE, identity.employee_id),
-            (pn.ID_VARIANT, identity.variant), (pn.ID_ROUND, identity.round),
-            (pn.ID_TEMPLATE, identity.template_version), (pn.ID_MAC, sign(identity, key)),
-            (pn.ID_MAX_CHOICES, str(content.max_questions)), (pn.ID_REGIONS, ",".join(regions)))
+    signed = [(pn.ID_CONVERSATION, identity.conversation_id), (pn.ID_EMPLOYEE, identity.employee_id),
+              (pn.ID_VARIANT, identity.variant), (pn.ID_ROUND, identity.round),
+              (pn.ID_TEMPLATE, identity.template_version), (pn.ID_MAX_CHOICES, str(content.max_questions)),
+              (pn.ID_REGIONS, ",".join(regions)), (pn.ID_VISIBLE, identity.visible())]
+    # Signed as the reader will read them back (trimmed text), so spacing in a value cannot break the MAC.
+    mac = sign_rows([(field, as_text(value)) for field, value in signed], key)
+    rows = [*signed[:5], (pn.ID_MAC, mac), *signed[5:]]
     for row, (field, value) in enumerate(rows):
         sheet.write_string(row, 0, field)
         sheet.write_string(row, 1, value)

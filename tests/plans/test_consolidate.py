@@ -335,7 +335,8 @@ def test_a_signature_counts_only_from_the_signers_own_variant() -> None:
                      signed_manager=date(2027, 2, 9))
     row = _final(_collect([_arrival(returned)]).changeset, CONVERSATIONS.table)[CID]
     assert row["signed_employee"] == date(2027, 2, 9) and "signed_manager" not in row
-    assert "lederens signering i medarbeiderens fil er ikke regnet med" in _collect([_arrival(returned)]).decisions[0].reason
+    reason = _collect([_arrival(returned)]).decisions[0].reason
+    assert "lederens signering i medarbeiderens fil er ikke regnet med" in reason
 
 
 def test_the_employees_sign_off_counts_even_when_the_managers_minutes_outrank_it() -> None:

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from samtale_automation.domain.prepsheet import Identity
-from samtale_automation.prepfile.identity import canonical, sign, verify
+from samtale_automation.prepfile.identity import canonical, sign, sign_rows, verify, verify_file, verify_rows
 
 KEY = b"k" * 32
 IDENTITY = Identity("2027-1001", "1001", "ansatt", "2027", "1")
@@ -60,3 +60,35 @@ def test_empty_key_is_refused() -> None:
     """Verify signing with an empty key raises instead of producing a worthless MAC."""
     with pytest.raises(ValueError, match="empty"):
         sign(IDENTITY, b"")
+
+
+# ---- version 2: every hidden row ----------------------------------------------------------------
+
+ROWS = [("SamtaleID", "2027-1001"), ("AnsattID", "1001"), ("Variant", "ansatt"), ("Runde", "2027"),
+        ("Malversjon", "2"), ("MaksValg", "10"), ("Områder", "Velg,Notater"), ("Synlig", "2027-1001 · 1001 · ansatt")]
+
+
+@pytest.mark.parametrize("index", range(len(ROWS)))
+def test_version_2_covers_every_hidden_value(index: int) -> None:
+    """Verify changing any one hidden row's value (the choice limit, the regions, the visible copy too) fails."""
+    mac = sign_rows(ROWS, KEY)
+    changed = [(k, v + "0") if i == index else (k, v) for i, (k, v) in enumerate(ROWS)]
+    assert verify_rows(ROWS, mac, KEY) and not verify_rows(changed, mac, KEY)
+
+
+def test_version_2_covers_added_dropped_and_reordered_rows() -> None:
+    """Verify a row added, dropped or moved makes the MAC fail: the rows are signed in their order."""
+    mac = sign_rows(ROWS, KEY)
+    assert not verify_rows([*ROWS, ("MaksValg", "60")], mac, KEY)
+    assert not verify_rows(ROWS[:-1], mac, KEY)
+    assert not verify_rows([ROWS[1], ROWS[0], *ROWS[2:]], mac, KEY)
+
+
+def test_each_template_version_verifies_under_its_own_rule() -> None:
+    """Verify a version 1 file checks the identity-only MAC and a version 2 file the all-rows MAC, never the other."""
+    old = Identity("2027-1001", "1001", "ansatt", "2027", "1")
+    new = Identity("2027-1001", "1001", "ansatt", "2027", "2")
+    assert verify_file(old, [("MaksValg", "60")], sign(old, KEY), KEY)  # 0.1.0 did not sign MaksValg
+    assert not verify_file(old, ROWS, sign_rows(ROWS, KEY), KEY)
+    assert verify_file(new, ROWS, sign_rows(ROWS, KEY), KEY)
+    assert not verify_file(new, ROWS, sign(new, KEY), KEY)  # a version 2 file cannot fall back to the weaker rule

@@ -299,15 +299,80 @@ def test_reject_identity_missing(prep: Path, tmp_path: Path) -> None:
     assert "mangler samtale-identiteten" in _rejected(tmp_path / "copy.xlsx")
 
 
-@pytest.mark.parametrize("field", ["SamtaleID", "AnsattID", "Variant", "Runde", "Malversjon", "MAC"])
+@pytest.mark.parametrize("field", ["SamtaleID", "AnsattID", "Variant", "Runde", "Malversjon", "MAC", "MaksValg",
+                                   "Områder", "Synlig"])
 def test_reject_tampered_identity(prep: Path, tmp_path: Path, field: str) -> None:
-    """Verify changing any identity field (or the MAC) in the hidden sheet makes the file fail verification."""
+    """Verify changing any value of the hidden sheet (the identity, the MAC, the choice limit raised, the region
+    list, the visible identity's copy) makes the file fail verification."""
     workbook = openpyxl.load_workbook(prep)
     sheet = workbook[pn.IDENTITY_SHEET]
     row = next(r for r in sheet.iter_rows() if r[0].value == field)
-    set_text(row[1], {"Variant": "leder", "MAC": "0" * 64}.get(field, str(row[1].value) + "9"))
+    set_text(row[1], {"Variant": "leder", "MAC": "0" * 64, "MaksValg": "60"}.get(field, str(row[1].value) + "9"))
     workbook.save(tmp_path / "tampered.xlsx")
     assert "Identiteten i filen stemmer ikke" in _rejected(tmp_path / "tampered.xlsx")
+
+
+def test_reject_a_row_added_to_the_hidden_sheet(prep: Path, tmp_path: Path) -> None:
+    """Verify a row added to the hidden sheet (a second MaksValg) makes the file fail verification."""
+    workbook = openpyxl.load_workbook(prep)
+    sheet = workbook[pn.IDENTITY_SHEET]
+    sheet.append(["MaksValg", "60"])
+    workbook.save(tmp_path / "added.xlsx")
+    assert "Identiteten i filen stemmer ikke" in _rejected(tmp_path / "added.xlsx")
+
+
+def _with_identity_of(target: Path, donor: Path, out: Path) -> Path:
+    """`target` with its hidden identity sheet replaced by `donor`'s (as a person copying the sheet would)."""
+    donor_rows = [[c.value for c in row] for row in openpyxl.load_workbook(donor)[pn.IDENTITY_SHEET].iter_rows()]
+    workbook = openpyxl.load_workbook(target)
+    sheet = workbook[pn.IDENTITY_SHEET]
+    sheet.delete_rows(1, sheet.max_row)
+    for values in donor_rows:
+        sheet.append(values)
+    workbook.save(out)
+    return out
+
+
+def test_reject_an_identity_sheet_copied_from_another_employees_file(prep: Path, tmp_path: Path) -> None:
+    """Verify Kari's answers under Per's copied identity sheet are quarantined: the visible and hidden identity
+    disagree, and the reason names both."""
+    per = tmp_path / "per.xlsx"
+    content = sample_content(employee_id="2002", employee_name="Per Annen")
+    write_prep(per, replace(content, identity=replace(content.identity, conversation_id="2027-2002",
+                                                      employee_id="2002")), KEY)
+    filled = tmp_path / "kari-filled.xlsx"
+    fill_employee(prep, filled, chosen=["S01", "S02"], notes={"S01": "Kari skrev dette."})
+    reason = _rejected(_with_identity_of(filled, per, tmp_path / "forged.xlsx"))
+    kari = read_returned(prep, KEY).identity.visible()
+    assert f"viser «{kari}» under «Skjema for»" in reason and "gjelder «2027-2002 · 2002 · ansatt»" in reason
+    assert "kopiert fra en annen fil" in reason
+
+
+def test_reject_a_changed_visible_identity(prep: Path, tmp_path: Path) -> None:
+    """Verify editing the visible «Skjema for» cell (to match a copied sheet, say) is refused too."""
+    workbook = openpyxl.load_workbook(prep)
+    set_name(workbook, pn.N_VISIBLE_ID, "2027-2002 · 2002 · ansatt")
+    workbook.save(tmp_path / "edited.xlsx")
+    assert "viser «2027-2002 · 2002 · ansatt»" in _rejected(tmp_path / "edited.xlsx")
+
+
+def test_release_0_1_files_verify_under_their_own_rule_and_the_workbook_caps_their_limit(tmp_path: Path) -> None:
+    """A file made by release 0.1.0 (template version 1: MAC over the identity only, no visible identity)
+    still reads; its unsigned MaksValg raised to 60 is capped at the workbook's limit."""
+    old = Path(__file__).parent.parent / "fixtures" / "release-0.1.0-still-out" / "2002 forberedelse.xlsx"
+    fixture_key = (Path(__file__).parent.parent / "fixtures" / "release-0.1.0" / ".samtale" / "key").read_bytes()
+    returned = read_returned(old, fixture_key)
+    assert returned.identity.template_version == "1" and returned.chosen
+    workbook = openpyxl.load_workbook(old)
+    row = next(r for r in workbook[pn.IDENTITY_SHEET].iter_rows() if r[0].value == "MaksValg")
+    set_text(row[1], "60")
+    workbook.save(tmp_path / "raised.xlsx")
+    _, ids = name_cells(workbook, pn.N_QUESTION_ID)
+    every = [str(cell.value) for (cell,) in ids if cell.value]
+    fill_employee(tmp_path / "raised.xlsx", tmp_path / "all.xlsx", chosen=every)
+    assert len(every) > 10
+    reason = _rejected(tmp_path / "all.xlsx", fixture_key)
+    assert f"valgt {len(every)} spørsmål, men grensen er 10" in reason
 
 
 def test_reject_other_key(prep: Path) -> None:

@@ -18,7 +18,7 @@ from prep_samples import KEY, TRICKY, name_cells, sample_content, with_tricky_te
 from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER, GuideContent, Identity, PrepContent
 from samtale_automation.domain.schema import TOPICS
 from samtale_automation.prepfile import names as pn
-from samtale_automation.prepfile.identity import verify
+from samtale_automation.prepfile.identity import verify, verify_rows
 from samtale_automation.prepfile.write import write_guide, write_prep
 
 
@@ -135,7 +135,7 @@ def test_manager_variant(tmp_path: Path) -> None:
     workbook = openpyxl.load_workbook(path)
     names = set(workbook.defined_names)
     assert {pn.N_MANAGER_VIEW, pn.N_FEEDBACK_TO_GIVE, pn.N_DEVELOPMENT_IDEAS, pn.N_PAST_ACTION_ID,
-            pn.N_ASSESSMENT, *pn.MINUTES_NAMES} == names
+            pn.N_ASSESSMENT, pn.N_VISIBLE_ID, *pn.MINUTES_NAMES} == names
     assert "Spørsmål nummer 1" not in text
 
 
@@ -240,7 +240,8 @@ def test_print_setup(tmp_path: Path) -> None:
 
 
 def test_identity_sheet(tmp_path: Path) -> None:
-    """Verify the very hidden, protected _samtale sheet holds the identity, a MAC that verifies, the limit and names."""
+    """Verify the very hidden, protected _samtale sheet holds the identity, the limit, the names and the visible
+    identity, and a MAC over every one of those rows that verifies (template version 2)."""
     content = sample_content(max_questions=8)
     workbook = openpyxl.load_workbook(_write(tmp_path, content))
     sheet = workbook[pn.IDENTITY_SHEET]
@@ -249,9 +250,15 @@ def test_identity_sheet(tmp_path: Path) -> None:
     identity = Identity(values["SamtaleID"], values["AnsattID"], values["Variant"], values["Runde"],
                         values["Malversjon"])
     assert identity == content.identity
-    assert verify(identity, values["MAC"], KEY)
+    assert identity.template_version == "2"
+    rows = [(str(row[0].value), str(row[1].value)) for row in sheet.iter_rows() if row[0].value != "MAC"]
+    assert verify_rows(rows, values["MAC"], KEY) and not verify(identity, values["MAC"], KEY)
     assert values["MaksValg"] == "8"
     assert set(values["Områder"].split(",")) == set(workbook.defined_names)
+    assert values["Synlig"] == f"{identity.conversation_id} · {identity.employee_id} · ansatt"
+    prep_sheet = workbook[workbook.defined_names[pn.N_VISIBLE_ID].attr_text.split("!")[0].strip("'")]
+    assert any(row[1].value == values["Synlig"] and row[0].value == "Skjema for"
+               for row in prep_sheet.iter_rows(max_col=2))
 
 
 def test_only_own_data_in_the_file(tmp_path: Path) -> None:
@@ -327,4 +334,4 @@ def _values(path: Path) -> dict[str, Any]:
 def test_input_cells_start_empty(tmp_path: Path) -> None:
     """Verify every named input starts empty (nothing pre-typed that could be mistaken for an answer)."""
     values = _values(_write(tmp_path, sample_content(MANAGER)))
-    assert all(v is None for k, v in values.items() if k not in (pn.N_PAST_ACTION_ID,)), values
+    assert all(v is None for k, v in values.items() if k not in (pn.N_PAST_ACTION_ID, pn.N_VISIBLE_ID)), values
