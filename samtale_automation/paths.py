@@ -28,6 +28,9 @@ NO_DEPARTMENT = "Uten avdeling"
 # and lone surrogates (bytes that were not UTF-8 in a name from a Linux folder).
 _UNSAFE = re.compile('[/\\\\:*?"<>|\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]')
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)", re.IGNORECASE)  # Windows device names
+#: UTF-16 code units of a name (what Windows counts, an emoji is two): with the time stamp, « (2)», «.txt»
+#: and a folder of ordinary depth (`C:\Users\…\OneDrive - Firma\HR\Samtaler\arkiv\2027\1001\`, ~90
+#: characters) the whole path stays within Windows' 260.
 MAX_NAME = 120
 #: UTF-8 bytes of a name: most file systems allow 255, and a time stamp, « (2)» and «.txt» may be added.
 MAX_NAME_BYTES = 200
@@ -120,12 +123,12 @@ class Folder:
 
 def sanitize_filename(name: str) -> str:
     """Make a safe file name, on Windows as on Linux: no / \\ : * ? \" < > |, control or direction characters,
-    no leading dot or trailing dot or space, no device name (CON, NUL…), at most 120 characters and 200
-    UTF-8 bytes (the extension kept)."""
+    no leading dot or trailing dot or space, no device name (CON, NUL…), at most 120 UTF-16 code units
+    (Windows' count) and 200 UTF-8 bytes (Linux's), the extension kept."""
     cleaned = _UNSAFE.sub("_", name).strip().lstrip(".").strip().rstrip(". ")
     if _RESERVED.match(cleaned):
         cleaned = "_" + cleaned
-    if len(cleaned) > MAX_NAME or len(cleaned.encode("utf-8")) > MAX_NAME_BYTES:
+    if _units(cleaned) > MAX_NAME or len(cleaned.encode("utf-8")) > MAX_NAME_BYTES:
         stem, dot, ext = cleaned.rpartition(".")
         if dot and len(ext) <= 5:
             room = MAX_NAME_BYTES - len(ext.encode("utf-8")) - 1
@@ -135,10 +138,15 @@ def sanitize_filename(name: str) -> str:
     return cleaned or "_"
 
 
+def _units(text: str) -> int:
+    """UTF-16 code units: what Windows counts in a name or path (a character outside the BMP is two)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def _cut(text: str, chars: int, size: int) -> str:
-    """`text` shortened to at most `chars` characters and `size` UTF-8 bytes."""
+    """`text` shortened to at most `chars` UTF-16 code units and `size` UTF-8 bytes."""
     text = text[:chars]
-    while len(text.encode("utf-8")) > size:
+    while _units(text) > chars or len(text.encode("utf-8")) > size:
         text = text[:-1]
     return text
 

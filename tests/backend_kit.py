@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
 from email.parser import BytesParser
+from typing import Protocol
 
 from itip import check_cancel, check_request, parse_eml
 
@@ -51,6 +52,13 @@ class MailSeen:
     attachments: tuple[str, ...]
 
 
+class AddReply(Protocol):
+    """Put a reply from `sender` with files (name, bytes) in the mailbox, with these internet headers first."""
+
+    def __call__(self, sender: str, subject: str, files: list[tuple[str, bytes]],
+                 headers: list[tuple[str, str]] | None = None) -> None: ...
+
+
 @dataclass
 class Kit:
     """A backend and what its peer received."""
@@ -63,7 +71,7 @@ class Kit:
     #: Put a busy period in a calendar (backends with Cap.FREE_BUSY).
     add_busy: Callable[[str, datetime, datetime], None] | None = None
     #: Put a reply from `sender` with files (name, bytes) in the mailbox (backends with Cap.READ_INBOX).
-    add_reply: Callable[[str, str, list[tuple[str, bytes]]], None] | None = None
+    add_reply: AddReply | None = None
 
 
 def mime_seen(raw_messages: Iterable[tuple[list[str], bytes]]) -> tuple[dict[str, Seen], list[MailSeen]]:

@@ -59,7 +59,8 @@ MAILBOX_OPERATIONS = {"CreateItem", "UpdateItem", "DeleteItem", "FindItem", "Get
 REQUIRED_ATTRIBUTES = {"FindItem": ("Traversal",), "FindFolder": ("Traversal",), "MoveItem": (),
                        "UpdateItem": ("ConflictResolution",), "DeleteItem": ("DeleteType",)}
 #: Properties FindItem cannot return (real Exchange answers ErrorInvalidPropertyRequest); GetItem can.
-NOT_IN_FIND = {"item:Body", "item:Attachments", "calendar:RequiredAttendees", "calendar:OptionalAttendees",
+NOT_IN_FIND = {"item:Body", "item:Attachments", "item:InternetMessageHeaders", "calendar:RequiredAttendees",
+               "calendar:OptionalAttendees",
                "calendar:Resources", "message:ToRecipients", "message:CcRecipients", "message:BccRecipients"}
 BLOCKED_TEXT = ("ExchangeWebServicesDisabled: EWS is blocked for this tenant or application. "
                 "Use Microsoft Graph instead.")
@@ -186,6 +187,7 @@ class Item:
     sender: Person | None = None
     received: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     is_read: bool = False
+    headers: list[tuple[str, str]] = field(default_factory=list)  # internet headers of a received message
 
     def attendees(self) -> list[Person]:
         """Everybody invited: required, optional and rooms."""
@@ -302,7 +304,8 @@ class EwsStandIn:
             self.busy.setdefault(address.casefold(), []).append(Busy(start, end, busy_type))
 
     def add_reply(self, mailbox: str, sender: str, subject: str, files: list[tuple[str, bytes]],
-                  received: dt.datetime | None = None, folder: str = "inbox") -> str:
+                  received: dt.datetime | None = None, folder: str = "inbox",
+                  headers: list[tuple[str, str]] | None = None) -> str:
         """Put a message from `sender` with these files in the mailbox's inbox (or another folder); its id."""
         with self.lock:
             target = self.well_known(mailbox, folder)
@@ -311,7 +314,7 @@ class EwsStandIn:
                         received=received or dt.datetime.now(dt.UTC),
                         attachments=[FileAttachment(self._id("att"), name, content,
                                                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-                                     for name, content in files])
+                                     for name, content in files], headers=list(headers or ()))
             self.items[item.id] = item
             return item.id
 
@@ -738,6 +741,10 @@ def item_xml(parent: Any, item: Item, paths: set[str], tag: bool) -> None:
             sub(file_el, "t:IsInline", "false")
     if "item:DateTimeReceived" in paths:
         sub(element, "t:DateTimeReceived", ews_time(item.received))
+    if "item:InternetMessageHeaders" in paths and item.headers:
+        holder = sub(element, "t:InternetMessageHeaders")
+        for name, value in item.headers:
+            sub(holder, "t:InternetMessageHeader", value, HeaderName=name)
     if "item:HasAttachments" in paths:
         sub(element, "t:HasAttachments", "true" if item.attachments else "false")
     if tag and item.tag is not None:
@@ -1461,6 +1468,6 @@ def contract_kit(tmp_path: Path) -> Iterator[Kit]:
     with EwsStandIn(tmp_path, {"CORP\\svc-samtale": "hemmelig"}) as server:
         backend = server.backend()
         yield Kit(backend, server.seen, server.sent_count, add_busy=server.add_busy,
-                  add_reply=lambda sender, subject, files: server.add_reply(ORGANIZER.email, sender, subject, files) and
-                  None)
+                  add_reply=lambda sender, subject, files, headers=None: server.add_reply(
+                      ORGANIZER.email, sender, subject, files, headers=headers) and None)
         assert server.violations == []

@@ -172,13 +172,18 @@ class Message:
     files: list[StoredFile]
     to: list[str] = field(default_factory=list)
     body: str = ""
+    headers: list[tuple[str, str]] = field(default_factory=list)  # internet headers of a received message
 
-    def json(self) -> dict[str, Any]:
-        """As Graph shows a message."""
+    def json(self, select: str = "") -> dict[str, Any]:
+        """As Graph shows a message (internetMessageHeaders only when selected, as Graph does)."""
         address = {"emailAddress": {"address": self.sender, "name": self.sender}}
-        return {"id": self.id, "subject": self.subject, "from": address, "sender": address,
-                "receivedDateTime": self.received.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "hasAttachments": bool(self.files), "parentFolderId": self.folder}
+        shown: dict[str, Any] = {
+            "id": self.id, "subject": self.subject, "from": address, "sender": address,
+            "receivedDateTime": self.received.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "hasAttachments": bool(self.files), "parentFolderId": self.folder}
+        if "internetMessageHeaders" in select.split(",") and self.headers:
+            shown["internetMessageHeaders"] = [{"name": n, "value": v} for n, v in self.headers]
+        return shown
 
 
 @dataclass
@@ -381,13 +386,14 @@ class GraphServer:
             self.mailbox(address).busy.append((start, end, status))
 
     def add_reply(self, mailbox: str, sender: str, subject: str, files: list[tuple[str, bytes]],
-                  received: datetime | None = None) -> str:
+                  received: datetime | None = None, headers: list[tuple[str, str]] | None = None) -> str:
         """Put a reply with files in the mailbox's inbox; its id."""
         with self._lock:
             box = self.mailbox(mailbox)
             message = Message(f"msg-{self._next()}", self._well_known(box, "inbox").id, sender, subject,
                               received or datetime(2027, 3, 31, 8, 0, tzinfo=UTC),
-                              [StoredFile(f"att-{self._next()}", name, data) for name, data in files])
+                              [StoredFile(f"att-{self._next()}", name, data) for name, data in files],
+                              headers=list(headers or ()))
             box.messages[message.id] = message
             return message.id
 
@@ -929,7 +935,7 @@ class GraphServer:
         messages = [m for m in box.messages.values() if m.folder == folder.id and (text is None or m.files)]
         top = int(query.get("$top", "10"))
         skip = int(query.get("$skip", "0"))
-        body: dict[str, Any] = {"value": [m.json() for m in messages[skip:skip + top]]}
+        body: dict[str, Any] = {"value": [m.json(query.get("$select", "")) for m in messages[skip:skip + top]]}
         if skip + top < len(messages):
             folder_path = f"/users/{quote(box.address)}/mailFolders/{quote(folder.id, safe='')}/messages"
             body["@odata.nextLink"] = (f"{self.base_url}{folder_path}?"
@@ -1107,8 +1113,9 @@ def contract_kit(tmp_path: Path) -> Iterator[Kit]:
     try:
         backend = static_backend(server)
 
-        def add_reply(sender: str, subject: str, files: list[tuple[str, bytes]]) -> None:
-            server.add_reply(ORGANIZER.email, sender, subject, files)
+        def add_reply(sender: str, subject: str, files: list[tuple[str, bytes]],
+                      headers: list[tuple[str, str]] | None = None) -> None:
+            server.add_reply(ORGANIZER.email, sender, subject, files, headers=headers)
 
         yield Kit(backend, server.seen, server.sent_count, add_busy=server.add_busy, add_reply=add_reply)
     finally:

@@ -504,9 +504,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def reply_message(sender: str, subject: str, files: list[tuple[str, bytes]], *, to: str = USER,
-                  date: str | None = None) -> bytes:
-    """A reply as a mail program sends it: text, then the files as attachments (names RFC 2231-encoded)."""
+                  date: str | None = None, headers: list[tuple[str, str]] | None = None) -> bytes:
+    """A reply as a mail program sends it: text, then the files as attachments (names RFC 2231-encoded);
+    `headers` first, as the receiving server prepends its Authentication-Results."""
     message = EmailMessage()
+    for name, value in headers or ():
+        message[name] = value
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
@@ -539,8 +542,9 @@ def contract_kit(tmp_path: Path) -> Iterator[Kit]:
         assert settings is not None
         backend = SmtpBackend(settings, ORGANIZER, PASSWORD, sleep=lambda _s: None, ssl_context=smtp.client_context)
 
-        def add_reply(sender: str, subject: str, files: list[tuple[str, bytes]]) -> None:
-            server.append(USER, "INBOX", reply_message(sender, subject, files))
+        def add_reply(sender: str, subject: str, files: list[tuple[str, bytes]],
+                      headers: list[tuple[str, str]] | None = None) -> None:
+            server.append(USER, "INBOX", reply_message(sender, subject, files, headers=headers))
 
         yield Kit(backend, lambda: mime_seen((m.rcpt_tos, m.data) for m in smtp.messages),
                   lambda: len(smtp.messages), add_reply=add_reply)

@@ -206,10 +206,16 @@ def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:
                  actions=[("Kurs i rådgivningssamtaler", "Tryggere i kundemøter", "Åse", date(2027, 4, 30)),
                           ("Fast ukesmøte med leder", "Bedre oppfølging", "Åse", date(2027, 2, 15))],
                  private="Privat notat: tas ikke inn i registeret.",
-                 signed=("Bjørn Sæther", date(2027, 1, 11), "Åse Kjærstad", date(2027, 1, 12)))
+                 signed=("", None, "Åse Kjærstad", date(2027, 1, 12)))
     minutes = incoming / f"{first} referat signert.xlsx"
     workbook.save(minutes)
     names.append(minutes.name)
+    # Each signs in their own file: a sign-off counts only from the signer's own variant.
+    workbook = openpyxl.load_workbook(next(prep_root.rglob(f"{first} * - forberedelse.xlsx")))
+    fill_minutes(workbook, signed=("Bjørn Sæther", date(2027, 1, 11), "", None))
+    signed = incoming / f"{first} referat signert av medarbeider.xlsx"
+    workbook.save(signed)
+    names.append(signed.name)
     wrong = incoming / "ansattliste.xlsx"
     wrong.write_text("AnsattID;Navn\n1001;Åse Kjærstad\n", encoding="utf-8")
     names.append(wrong.name)

@@ -9,6 +9,16 @@ is safely on disk is the message moved to the done folder: a crash in between fe
 next time, and collect recognises the second copy by its checksum, so nothing is lost or counted
 twice. Files samtale cannot read at all go to innkommende/ too: collect quarantines them with
 the exact reason.
+
+Every name in a mail is someone else's typing: it is made safe in bytes (paths.sanitize_filename)
+before it touches the disk. A file that still cannot be stored under its name is stored in
+karantene/ under a plain one with a note saying why, and its message moves on; only when it cannot
+be stored at all (a full disk) does its message stay in the mailbox for the next run — and the
+messages behind it are fetched all the same. An Excel lock file (`~$…xlsx`, a few hundred bytes
+naming who has the file open) attached by mistake is left out; a real workbook with such a name is
+stored without the `~$` so collect reads it. Where the receiving server judged the sender
+(Authentication-Results: dmarc or spf `fail`), the file goes to karantene/: the From address alone
+can be forged.
 """
 
 from __future__ import annotations
@@ -19,10 +29,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from samtale_automation.commands.incoming import free_name, ignored_reason, write_quarantine_note
-from samtale_automation.commands.results import ALREADY_HERE, TO_INCOMING, TO_QUARANTINE, FetchedFile, FetchResult
+from samtale_automation.commands.incoming import free_name, ignored_reason, shown_name, write_quarantine_note
+from samtale_automation.commands.results import (
+    ALREADY_HERE,
+    LEFT_OUT,
+    NOT_STORED,
+    TO_INCOMING,
+    TO_QUARANTINE,
+    FetchedFile,
+    FetchResult,
+)
 from samtale_automation.domain.messages import Backend, Cap, IncomingFile
 from samtale_automation.domain.model import OSLO
+from samtale_automation.mail.authresults import authentication_problem
 from samtale_automation.paths import INCOMING_DIR, QUARANTINE_DIR, sanitize_filename
 from samtale_automation.plans.consolidate import ACCEPTED
 from samtale_automation.prepfile.read import read_returned
@@ -35,8 +54,11 @@ if TYPE_CHECKING:
     from samtale_automation.domain.master import Master
 
 SUFFIXES = (".xlsx",)
-__all__ = ["ALREADY_HERE", "TO_INCOMING", "TO_QUARANTINE", "FetchResult", "FetchedFile", "fetch_from_mailbox",
-           "run_fetch", "sender_problem"]
+__all__ = ["ALREADY_HERE", "LEFT_OUT", "NOT_STORED", "TO_INCOMING", "TO_QUARANTINE", "FetchResult", "FetchedFile",
+           "fetch_from_mailbox", "run_fetch", "sender_problem"]
+#: How the start of every .xlsx file looks (a zip); an Excel lock file does not.
+ZIP_MAGIC = b"PK\x03\x04"
+_CHUNK = 1024 * 1024
 
 
 def sender_problem(master: Master, data: bytes, sender: str, key: bytes) -> str:
@@ -78,33 +100,93 @@ def fetch_from_mailbox(workspace: Workspace, backend: Backend, *, dry_run: bool 
     with workspace.journal() as journal:
         known = {str(row["sha256"]) for row in journal.received(ACCEPTED)}
     incoming = workspace.folder.root / INCOMING_DIR
-    known |= {hashlib.sha256(p.read_bytes()).hexdigest() for p in incoming.iterdir()
-              if ignored_reason(p) is None} if incoming.is_dir() else set()
+    for waiting in incoming.iterdir() if incoming.is_dir() else ():
+        if ignored_reason(waiting) is None:
+            known.add(_file_digest(waiting))
+    known.discard("")
     stamp = datetime.now(OSLO).strftime("%Y%m%d-%H%M%S")  # real time: when the files arrived
     result = FetchResult()
-    messages: dict[str, None] = {}  # in order; moved only after all their files are stored
+    messages: dict[str, bool] = {}  # in order: may the message move on (every file of it safe on disk)?
     for found in backend.fetch_files(SUFFIXES):
-        messages.setdefault(found.message_id)
-        fetched = _place(workspace, master, found, key, known, stamp, dry_run)
+        fetched = _place_safely(workspace, master, found, key, known, stamp, dry_run)
+        messages[found.message_id] = messages.get(found.message_id, True) and fetched.outcome != NOT_STORED
         result.files.append(fetched)
-        progress(found.filename)
+        progress(shown_name(found.filename))
     if dry_run:
         return result
-    for message_id in messages:
+    for message_id, safe in messages.items():
+        if not safe:
+            result.kept_messages += 1  # fetched again next time; the others move on
+            continue
         backend.mark_handled(message_id)
         result.handled_messages += 1
     return result
+
+
+def _file_digest(path: Path) -> str:
+    """The sha256 of a file read in chunks (a huge one is never held in memory); "" when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+    except OSError:
+        return ""  # locked or gone: collect deals with it
+    return digest.hexdigest()
+
+
+def _place_safely(workspace: Workspace, master: Master, found: IncomingFile, key: bytes, known: set[str],
+                  stamp: str, dry_run: bool) -> FetchedFile:
+    """`_place`, and when the file cannot be stored under its own name, karantene/ under a plain one."""
+    try:
+        return _place(workspace, master, found, key, known, stamp, dry_run)
+    except (OSError, ValueError) as exc:  # a name the file system still refuses, a full disk, a bad path
+        return _store_plainly(workspace, found, stamp, getattr(exc, "strerror", None) or type(exc).__name__,
+                              dry_run)
+
+
+def _store_plainly(workspace: Workspace, found: IncomingFile, stamp: str, detail: str, dry_run: bool) -> FetchedFile:
+    """Store a file that could not be stored under its name in karantene/ as `<stamp> vedlegg-<sha>.xlsx`."""
+    shown = shown_name(found.filename)
+    digest = hashlib.sha256(found.content).hexdigest()
+    plain = f"{stamp} vedlegg-{digest[:12]}.xlsx"
+    why = tr(f"vedlegget «{shown}» kunne ikke lagres under navnet sitt ({detail}) og er lagret som «{plain}». "
+             "Sjekk filen; er den riktig, legg den i innkommende/ (gjerne med et kortere navn).",
+             f"the attachment «{shown}» could not be stored under its name ({detail}) and was stored as "
+             f"«{plain}». Check the file; if it is right, put it in innkommende/ (preferably with a shorter name).")
+    if dry_run:
+        return FetchedFile(shown, found.sender, TO_QUARANTINE, why)
+    try:
+        target = free_name(workspace.folder.root / QUARANTINE_DIR, plain)
+        write_private(target, found.content)
+        write_quarantine_note(target, shown, why)
+    except (OSError, ValueError) as again:
+        detail = getattr(again, "strerror", None) or type(again).__name__
+        return FetchedFile(shown, found.sender, NOT_STORED, tr(
+            f"kunne ikke lagres ({detail}); meldingen blir liggende i postkassen og hentes på nytt neste gang. "
+            "Sjekk at det er plass på disken og at mappen kan skrives til.",
+            f"could not be stored ({detail}); the message stays in the mailbox and is fetched again next time. "
+            "Check that the disk has room and the folder can be written to."))
+    return FetchedFile(shown, found.sender, TO_QUARANTINE, why, target)
 
 
 def _place(workspace: Workspace, master: Master, found: IncomingFile, key: bytes, known: set[str],
            stamp: str, dry_run: bool) -> FetchedFile:
     """Decide where one file goes and, unless a dry run, write it there durably."""
     digest = hashlib.sha256(found.content).hexdigest()
-    name = sanitize_filename(Path(found.filename).name) or "vedlegg.xlsx"
+    original = Path(found.filename.replace("\\", "/")).name.strip()
+    name = sanitize_filename(original) or "vedlegg.xlsx"
+    if original.startswith("~$"):
+        if not found.content.startswith(ZIP_MAGIC):
+            return FetchedFile(name, found.sender, LEFT_OUT, tr(
+                "en låsefil fra Excel (~$…), ikke et skjema; ikke lagret",
+                "a lock file from Excel (~$…), not a form; not stored"))
+        name = sanitize_filename(original[2:]) or "vedlegg.xlsx"  # a real workbook: collect would skip «~$»
     if digest in known:
         return FetchedFile(name, found.sender, ALREADY_HERE,
                            tr("samme fil er allerede mottatt", "the same file was received before"))
-    problem = sender_problem(master, found.content, found.sender, key)
+    problem = (authentication_problem(found.authentication)
+               or sender_problem(master, found.content, found.sender, key))
     root = workspace.folder.root
     if problem:
         target = free_name(root / QUARANTINE_DIR, f"{stamp} {name}") if not dry_run else None

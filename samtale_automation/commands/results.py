@@ -147,6 +147,8 @@ class PrepResult:
 TO_INCOMING = "innkommende"
 TO_QUARANTINE = "karantene"
 ALREADY_HERE = "kjent"
+LEFT_OUT = "utelatt"  # an Excel lock file attached by mistake: nothing to store
+NOT_STORED = "ikke lagret"  # could not be written at all: its message stays in the mailbox
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ class FetchedFile:
 
     name: str
     sender: str
-    outcome: str  # TO_INCOMING | TO_QUARANTINE | ALREADY_HERE
+    outcome: str  # TO_INCOMING | TO_QUARANTINE | ALREADY_HERE | LEFT_OUT | NOT_STORED
     reason: str = ""
     path: Path | None = None
 
@@ -167,6 +169,7 @@ class FetchResult:
     files: list[FetchedFile] = field(default_factory=list)
     handled_messages: int = 0
     backend: str = ""
+    kept_messages: int = 0  # left in the mailbox because a file of theirs could not be stored
 
     def count(self, outcome: str) -> int:
         """How many files had this outcome."""

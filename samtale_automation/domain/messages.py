@@ -179,6 +179,8 @@ class IncomingFile:
     filename: str
     content: bytes
     subject: str = ""
+    #: The message's Authentication-Results header values (RFC 8601), as the receiving server added them.
+    authentication: tuple[str, ...] = ()
 
 
 @dataclass

@@ -318,7 +318,8 @@ def _prep(say: Say, result: r.PrepResult) -> None:
 
 def _fetched(say: Say, fetched: r.FetchResult) -> None:
     labels = {r.TO_INCOMING: tr("hentet", "fetched"), r.TO_QUARANTINE: tr("karantene", "quarantined"),
-              r.ALREADY_HERE: tr("kjent", "known")}
+              r.ALREADY_HERE: tr("kjent", "known"), r.LEFT_OUT: tr("utelatt", "left out"),
+              r.NOT_STORED: tr("IKKE lagret", "NOT stored")}
     for item in fetched.files:
         why = f": {item.reason}" if item.reason else ""
         say(f"  {labels[item.outcome]:<10} {item.name} ({item.sender}){why}")
@@ -328,7 +329,12 @@ def _fetched(say: Say, fetched: r.FetchResult) -> None:
            f"Mailbox ({fetched.backend}): {fetched.count(r.TO_INCOMING)} files fetched into innkommende/, "
            f"{fetched.count(r.TO_QUARANTINE)} quarantined, {fetched.handled_messages} messages moved to the done "
            "folder.\n"))
-    if fetched.count(r.TO_QUARANTINE):
+    if fetched.kept_messages:
+        say(tr(f"{fetched.kept_messages} meldinger ble liggende i postkassen fordi et vedlegg ikke kunne lagres; "
+               "de hentes på nytt neste gang.\n",
+               f"{fetched.kept_messages} messages were left in the mailbox because an attachment could not be "
+               "stored; they are fetched again next time.\n"))
+    if fetched.count(r.TO_QUARANTINE) or fetched.kept_messages:
         say.exit_code = EXIT_PROBLEMS
 
 

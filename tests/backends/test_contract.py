@@ -197,6 +197,20 @@ def test_returned_files_are_fetched_and_handled_once(kit: Kit) -> None:
     assert list(kit.backend.fetch_files()) == []
 
 
+def test_the_receiving_servers_verdict_and_an_emoji_name_come_through(kit: Kit) -> None:
+    """Authentication-Results reach IncomingFile.authentication as the server wrote them; a 120-emoji file
+    name (480 UTF-8 bytes) comes through whole: making it safe is the fetch's job, not the backend's."""
+    if Cap.READ_INBOX not in kit.backend.capabilities or kit.add_reply is None:
+        pytest.skip(f"{kit.backend.name} reads no mailbox (checked in test_capabilities_are_declared_and_kept)")
+    verdict = "mx.fjordlys.example; spf=fail smtp.mailfrom=annet.example; dmarc=fail (p=reject) header.from=x"
+    name = "\U0001F600" * 120 + ".xlsx"
+    kit.add_reply(EMPLOYEE.email, "SV: skjema", [(name, b"PK\x03\x04 emoji")],
+                  headers=[("Authentication-Results", verdict)])
+    kit.add_reply(MANAGER.email, "SV: uten dom", [("leder.xlsx", b"PK\x03\x04 plain")])
+    files = list(kit.backend.fetch_files())
+    assert [(f.filename, f.authentication) for f in files] == [(name, (verdict,)), ("leder.xlsx", ())]
+
+
 def test_a_second_invite_through_the_backend_sends_nothing(kit: Kit, tmp_path: Path) -> None:
     from folders import make_folder
 

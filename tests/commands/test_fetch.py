@@ -16,7 +16,14 @@ from folders import make_folder
 from imap_server import contract_kit
 
 from samtale_automation.commands.collect import run_collect
-from samtale_automation.commands.fetch import ALREADY_HERE, TO_INCOMING, TO_QUARANTINE, fetch_from_mailbox
+from samtale_automation.commands.fetch import (
+    ALREADY_HERE,
+    LEFT_OUT,
+    NOT_STORED,
+    TO_INCOMING,
+    TO_QUARANTINE,
+    fetch_from_mailbox,
+)
 from samtale_automation.commands.prep import run_prep
 from samtale_automation.commands.workspace import Workspace
 from samtale_automation.paths import INCOMING_DIR, QUARANTINE_DIR
@@ -123,3 +130,137 @@ def test_cli_from_mailbox_with_the_outbox_says_what_to_do(tmp_path: Path) -> Non
     result = samtale("--dir", str(ws.folder.root), "collect", "--from-mailbox", env={"SAMTALE_LANG": "nb"})
     assert result.returncode == 2
     assert "leser ingen postkasse" in result.stderr and "imap_host" in result.stderr
+
+
+# ---- hostile mail: names, storage, lock files, the server's verdict -----------------------------------
+
+
+def test_an_emoji_name_is_stored_safely_and_the_messages_behind_it_are_read(kit: Kit, tmp_path: Path) -> None:
+    """A 120-emoji attachment name (480 UTF-8 bytes, past every file system's limit) is stored under a safe
+    name; its message moves on, the reply behind it is read, and collect records both."""
+    ws = make_folder(tmp_path / "f")
+    _, data = returned_file(ws, "2", tmp_path)
+    name = "\U0001F600" * 120 + ".xlsx"
+    assert kit.add_reply is not None
+    kit.add_reply(BJORN, "SV: 😀", [(name, data)])
+    kit.add_reply(ASE, "SV: min", [("leder.xlsx", returned_file(ws, "2", tmp_path, "Lederens kopi.")[1])])
+    fetched = fetch_from_mailbox(ws, kit.backend)
+    assert [f.outcome for f in fetched.files] == [TO_INCOMING, TO_INCOMING] and fetched.handled_messages == 2
+    stored = fetched.files[0].path
+    assert stored is not None and stored.read_bytes() == data
+    assert len(stored.name.encode("utf-8")) <= 200 and len(stored.name.encode("utf-16-le")) // 2 <= 120
+    assert stored.name.endswith(".xlsx") and stored.name.startswith("\U0001F600")
+    assert list(kit.backend.fetch_files()) == []
+    collected = run_collect(ws)
+    assert collected.plan is not None
+    assert [d.outcome for d in collected.plan.decisions] == [ACCEPTED, ACCEPTED]
+
+
+def test_an_attachment_the_disk_refuses_under_its_name_is_quarantined_plainly(
+        kit: Kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name the file system still refuses: the bytes go to karantene/ as «<time> vedlegg-<sha>.xlsx» with a note
+    naming the original, the message moves on, and the next message is fetched as usual."""
+    import errno
+
+    from samtale_automation.commands import fetch
+
+    ws = make_folder(tmp_path / "f")
+    name, data = returned_file(ws, "2", tmp_path)
+    real_write = fetch.write_private
+
+    def refusing(target: Path, content: bytes, **kw: object) -> None:
+        if "skummelt" in target.name:  # as a file system refusing this one name would
+            raise OSError(errno.ENAMETOOLONG, "File name too long")
+        real_write(target, content)
+    monkeypatch.setattr(fetch, "write_private", refusing)
+    assert kit.add_reply is not None
+    kit.add_reply(BJORN, "SV: 1", [("skummelt.xlsx", data)])
+    kit.add_reply(BJORN, "SV: 2", [(name, data[:-1] + b"\x00")])
+    fetched = fetch_from_mailbox(ws, kit.backend)
+    assert [f.outcome for f in fetched.files] == [TO_QUARANTINE, TO_INCOMING] and fetched.handled_messages == 2
+    plain = fetched.files[0].path
+    assert plain is not None and plain.parent == ws.folder.root / QUARANTINE_DIR and plain.read_bytes() == data
+    assert " vedlegg-" in plain.name and plain.name.endswith(".xlsx")
+    note = plain.with_name(plain.name + ".txt").read_text(encoding="utf-8")
+    assert "«skummelt.xlsx» kunne ikke lagres under navnet sitt (File name too long)" in note
+    assert list(kit.backend.fetch_files()) == []
+
+
+def test_when_a_file_cannot_be_stored_at_all_its_message_waits_and_the_others_move_on(
+        kit: Kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk for one file: that message stays in the mailbox (fetched again next run), the message
+    behind it is stored and moved; nothing is lost."""
+    import errno
+
+    from samtale_automation.commands import fetch
+
+    ws = make_folder(tmp_path / "f")
+    name, data = returned_file(ws, "2", tmp_path)
+    big = data + b"\x00" * 10
+    real_write = fetch.write_private
+
+    def full(target: Path, content: bytes, **kw: object) -> None:
+        if content == big:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(target, content)
+    monkeypatch.setattr(fetch, "write_private", full)
+    assert kit.add_reply is not None
+    kit.add_reply(BJORN, "SV: stor", [("stor.xlsx", big)])
+    kit.add_reply(BJORN, "SV: vanlig", [(name, data)])
+    fetched = fetch_from_mailbox(ws, kit.backend)
+    assert [f.outcome for f in fetched.files] == [NOT_STORED, TO_INCOMING]
+    assert (fetched.handled_messages, fetched.kept_messages) == (1, 1)
+    assert "No space left on device" in fetched.files[0].reason and "hentes på nytt" in fetched.files[0].reason
+    assert [f.filename for f in kit.backend.fetch_files()] == ["stor.xlsx"]
+    monkeypatch.setattr(fetch, "write_private", real_write)  # room again
+    again = fetch_from_mailbox(ws, kit.backend)
+    assert [f.outcome for f in again.files] == [TO_INCOMING] and again.handled_messages == 1
+    assert list(kit.backend.fetch_files()) == []
+
+
+def test_an_excel_lock_file_is_left_out_and_a_workbook_named_like_one_is_read(kit: Kit, tmp_path: Path) -> None:
+    """`~$…xlsx` attached by mistake (Excel's owner file: a name, not a workbook) is left out, not stored and not
+    quarantined; the real file beside it is fetched and the message moves on. A real workbook that happens to
+    be named `~$…` is stored without the prefix, so collect reads it instead of skipping it for ever."""
+    ws = make_folder(tmp_path / "f")
+    name, data = returned_file(ws, "2", tmp_path)
+    owner_file = b"\x0bBjorn Berg" + b" " * 43 + b"\x0b\x00B\x00j\x00" + b"\x00" * 100
+    assert kit.add_reply is not None
+    kit.add_reply(BJORN, "SV: to vedlegg", [("~$" + name, owner_file), (name, data)])
+    _, other = returned_file(ws, "2", tmp_path, "Andre versjon.")
+    kit.add_reply(BJORN, "SV: rart navn", [("~$kopi.xlsx", other)])
+    fetched = fetch_from_mailbox(ws, kit.backend)
+    assert [(f.outcome, f.name) for f in fetched.files] == [(LEFT_OUT, "~$" + name), (TO_INCOMING, name),
+                                                          (TO_INCOMING, "kopi.xlsx")]
+    assert "låsefil fra Excel" in fetched.files[0].reason and fetched.handled_messages == 2
+    assert sorted(p.name for p in (ws.folder.root / INCOMING_DIR).iterdir()) == sorted([name, "kopi.xlsx"])
+    assert not list((ws.folder.root / QUARANTINE_DIR).iterdir())
+    collected = run_collect(ws)
+    assert collected.plan is not None
+    assert [d.outcome for d in collected.plan.decisions] == [ACCEPTED, ACCEPTED]
+
+
+@pytest.mark.parametrize(("verdict", "outcome"), [
+    ("mx.firma.example; spf=pass smtp.mailfrom=firma.example; dmarc=fail (p=quarantine) header.from=firma.example",
+     TO_QUARANTINE),
+    ("spf=fail (sender IP is 203.0.113.9) smtp.mailfrom=firma.example; dkim=none; dmarc=none action=none "
+     "header.from=firma.example;compauth=fail reason=001", TO_QUARANTINE),  # Microsoft 365: no authserv-id
+    ("mx.firma.example; spf=softfail smtp.mailfrom=firma.example; dmarc=pass header.from=firma.example",
+     TO_INCOMING),
+    ("mx.firma.example; none", TO_INCOMING),
+])
+def test_the_receiving_servers_fail_verdict_quarantines(kit: Kit, tmp_path: Path, verdict: str,
+                                                        outcome: str) -> None:
+    """From is the employee's own address, but the receiving server says dmarc or spf failed: karantene/ with
+    the verdict and what to do. A pass, softfail or no verdict leaves it to the From check."""
+    ws = make_folder(tmp_path / "f")
+    name, data = returned_file(ws, "2", tmp_path)
+    assert kit.add_reply is not None
+    kit.add_reply(BJORN, "SV: skjema", [(name, data)], headers=[("Authentication-Results", verdict)])
+    fetched = fetch_from_mailbox(ws, kit.backend)
+    assert [f.outcome for f in fetched.files] == [outcome] and fetched.handled_messages == 1
+    if outcome == TO_QUARANTINE:
+        path = fetched.files[0].path
+        assert path is not None and path.read_bytes() == data
+        note = path.with_name(path.name + ".txt").read_text(encoding="utf-8")
+        assert "avsenderen ikke kan bekreftes" in note and "=fail" in note and "kan være forfalsket" in note

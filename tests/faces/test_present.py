@@ -12,6 +12,8 @@ import pytest
 from samtale_automation import texts
 from samtale_automation.commands.deliver import Outgoing, SendReport
 from samtale_automation.commands.results import (
+    LEFT_OUT,
+    NOT_STORED,
     TO_INCOMING,
     TO_QUARANTINE,
     ApplyPendingResult,
@@ -181,6 +183,18 @@ def test_the_plan_before_sending_and_the_question() -> None:
     assert shown.question == "Sende påminnelsene via smtp?"
     assert "--yes" in shown.refusal
     assert confirmation(InvitePlan(), "ews").question == "Sende invitasjonene via ews?"
+
+
+def test_a_fetch_that_left_a_message_in_the_mailbox_says_so_and_exits_1(tmp_path: Path) -> None:
+    """Verify a file that could not be stored (its message kept) and a left-out lock file are named; exit 1."""
+    fetched = FetchResult([FetchedFile("stor.xlsx", "x@y.example", NOT_STORED, "kunne ikke lagres (disk full)"),
+                           FetchedFile("~$a.xlsx", "x@y.example", LEFT_OUT, "en låsefil fra Excel")], 1, "graph",
+                          kept_messages=1)
+    shown = present(CollectResult(CollectPlan(ChangeSet("collect")), tmp_path, fetched=fetched))
+    assert shown.lines[:2] == ["  IKKE lagret stor.xlsx (x@y.example): kunne ikke lagres (disk full)",
+                               "  utelatt    ~$a.xlsx (x@y.example): en låsefil fra Excel"]
+    assert any("1 meldinger ble liggende i postkassen" in line for line in shown.lines)
+    assert shown.exit_code == EXIT_PROBLEMS
 
 
 def test_collect_with_quarantined_files_exits_1_but_not_on_a_dry_run(tmp_path: Path) -> None:

@@ -131,7 +131,7 @@ def test_file_names_are_made_safe_on_windows_and_linux(name: str, safe: str) -> 
 
 @given(st.text(min_size=1, max_size=400))
 def test_a_safe_file_name_fits_any_file_system(name: str) -> None:
-    """At most 120 characters and 200 UTF-8 bytes, encodable, no separators or control characters."""
+    """At most 120 UTF-16 code units (Windows) and 200 UTF-8 bytes, encodable, no separators or control characters."""
     safe = sanitize_filename(name)
-    assert safe and len(safe) <= 120 and len(safe.encode("utf-8")) <= 200
+    assert safe and len(safe.encode("utf-16-le")) // 2 <= 120 and len(safe.encode("utf-8")) <= 200
     assert not any(c in safe for c in '/\\:*?"<>|') and all(ord(c) >= 32 for c in safe)

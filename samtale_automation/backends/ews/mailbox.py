@@ -204,7 +204,8 @@ class EwsMailbox:
         try:
             folder = self._reply_folder(box)
             messages = [m for m in folder.filter(has_attachments=True).only(
-                "subject", "sender", "author", "datetime_received", "attachments").order_by("datetime_received")
+                "subject", "sender", "author", "datetime_received", "attachments", "headers").order_by(
+                "datetime_received")
                 if isinstance(m, Message)]
         except (EWSError, requests.RequestException, OSError) as exc:
             raise self.connection.explain(exc) from None
@@ -225,7 +226,9 @@ class EwsMailbox:
                 received = message.datetime_received
                 yield IncomingFile(message_id=message.id, sender=sender.email_address if sender else "",
                                    received=in_oslo(received) if received else dt.datetime.now(OSLO),
-                                   filename=attachment.name, content=content.content, subject=message.subject or "")
+                                   filename=attachment.name, content=content.content, subject=message.subject or "",
+                                   authentication=tuple(str(h.value or "") for h in message.headers or ()
+                                                        if (h.name or "").casefold() == "authentication-results"))
 
     def mark_handled(self, message_id: str) -> None:
         """Move the message to the done folder (made below the inbox the first time)."""

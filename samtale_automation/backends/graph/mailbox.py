@@ -140,7 +140,9 @@ class GraphMailbox:
         box = box_path(self.mailbox.email)
         folder = self._folder_id(self.settings.folder, create=False, key="folder")
         call = Call("GET", with_query(f"{box}/mailFolders/{quote(folder, safe='')}/messages", {
-            "$filter": "hasAttachments eq true", "$select": "id,subject,from,sender,receivedDateTime", "$top": "50"}))
+            "$filter": "hasAttachments eq true", "$top": "50",
+            # internetMessageHeaders: the receiving server's Authentication-Results (returned only when asked)
+            "$select": "id,subject,from,sender,receivedDateTime,internetMessageHeaders"}))
         while True:
             answer = self.client.call(call)
             if not answer.ok:
@@ -179,7 +181,8 @@ class GraphMailbox:
                     if not raw.ok or not isinstance(raw.body, bytes):
                         raise self._explain(raw, tr(f"vedlegget «{name}»", f"the attachment «{name}»"), key="folder")
                     data = raw.body
-                yield IncomingFile(message_id, sender, received, name, data, str(message.get("subject") or ""))
+                yield IncomingFile(message_id, sender, received, name, data, str(message.get("subject") or ""),
+                                   authentication=_authentication(message))
             next_link = answer.json().get("@odata.nextLink")
             if not next_link:
                 return
@@ -260,3 +263,12 @@ class GraphMailbox:
                                f"Microsoft Graph answered with an error for {what} in {box} ({detail})."),
                             hint=tr(f"Kontroller [graph] base_url i {TOML} og [mail] mailbox; prøv igjen senere.",
                                     f"Check [graph] base_url in {TOML} and [mail] mailbox; try again later."))
+
+
+def _authentication(message: Mapping[str, Any]) -> tuple[str, ...]:
+    """The Authentication-Results values of a message's internetMessageHeaders ([] when Graph gave none)."""
+    headers = message.get("internetMessageHeaders")
+    if not isinstance(headers, list):
+        return ()
+    return tuple(str(h.get("value", "")) for h in headers
+                 if isinstance(h, Mapping) and str(h.get("name", "")).casefold() == "authentication-results")

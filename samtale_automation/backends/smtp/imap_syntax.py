@@ -273,5 +273,15 @@ def incoming_files(message_id: str, raw: bytes, suffixes: tuple[str, ...],
         return []
     received = _date(message) or arrived or dt.datetime.now(dt.UTC)
     subject = str(message["Subject"] or "")
+    verdicts = authentication_results(message)
     return [IncomingFile(message_id=message_id, sender=_sender(message), received=received, filename=name,
-                         content=content, subject=subject) for name, content in files]
+                         content=content, subject=subject, authentication=verdicts) for name, content in files]
+
+
+def authentication_results(message: Message) -> tuple[str, ...]:
+    """The Authentication-Results header values (a malformed one read as its raw text)."""
+    values: list[str] = []
+    for raw in message.raw_items():
+        if raw[0].strip().casefold() == "authentication-results":
+            values.append(" ".join(str(raw[1]).split()))
+    return tuple(values)
