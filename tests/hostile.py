@@ -2,7 +2,8 @@
 
 `cases(base)` turns one good returned file (a filled-in employee prep whose identity verifies) into
 the corpus: XML entity attacks in every encoding, zip bombs, truncated and foreign files, absurd
-sizes and ranges, and saved times from outside any sane bound. Used by tests/prepfile/test_hostile.py
+sizes and ranges, saved times from outside any sane bound, and a hidden identity tampered with
+(the choice limit raised, a row added, the visible identity changed). Used by tests/prepfile/test_hostile.py
 (reading), tests/commands/test_collect_hostile.py (whole collect runs) and benchmarks/hostile_bench.py.
 """
 
@@ -209,6 +210,7 @@ def cases(base: bytes) -> list[Case]:
     out += _zip_cases(base, prep_sheet)
     out += _foreign_cases()
     out += _range_cases(base, prep_sheet)
+    out += _identity_cases(base)
     out += [Case(name, with_saved(base, text), None, saved=(text, moment), note=note)
             for name, text, moment, note in SAVED_TIMES]
     return out
@@ -313,6 +315,35 @@ def _range_cases(base: bytes, prep_sheet: str) -> list[Case]:
         Case("sheet_at_every_limit", at_limits('"'), None),
         Case("sheet_at_every_limit_single_quotes", at_limits("'"), None),
         Case("shared_strings_60000", rezip(base, extra=[deflated("xl/sharedStrings.xml", strings)]), "too_big_sheet"),
+    ]
+
+
+def _identity_cases(base: bytes) -> list[Case]:
+    """The hidden identity edited as a person with Excel could: each is quarantined, none is believed."""
+    import openpyxl
+
+    from samtale_automation.prepfile import names as pn
+    from samtale_automation.prepfile.fill import set_name, set_text
+
+    def edited(change: Callable[[Any], None]) -> bytes:
+        workbook = openpyxl.load_workbook(io.BytesIO(base))
+        change(workbook)
+        out = io.BytesIO()
+        workbook.save(out)
+        return out.getvalue()
+
+    def hidden(workbook: Any, key: str) -> Any:
+        return next(row[1] for row in workbook[pn.IDENTITY_SHEET].iter_rows() if row[0].value == key)
+
+    shown = str(hidden(openpyxl.load_workbook(io.BytesIO(base)), pn.ID_VISIBLE).value)
+    other = "2027-99 · 99 · ansatt"
+    return [
+        Case("hidden_limit_raised", edited(lambda wb: set_text(hidden(wb, pn.ID_MAX_CHOICES), "60")),
+             "identity_invalid"),
+        Case("hidden_row_added", edited(lambda wb: wb[pn.IDENTITY_SHEET].append([pn.ID_MAX_CHOICES, "60"])),
+             "identity_invalid"),
+        Case("visible_identity_changed", edited(lambda wb: set_name(wb, pn.N_VISIBLE_ID, other)),
+             "identity_mismatch", {"shown": other, "hidden": shown}),
     ]
 
 

@@ -121,6 +121,28 @@ def test_manager_signed_minutes_outrank_and_removed_action_is_marked(workspace: 
     assert master.actions["2027-2-1"].source.endswith(REMOVED_MARK)
 
 
+def test_the_employees_file_cannot_sign_for_the_manager(workspace: Workspace) -> None:
+    """Verify an employee's file with the manager's sign-off filled in sets only «Signert ansatt»: «Signert leder»
+    and the status «Signert» wait for the manager's own file, and the decision (its Logg row) says why."""
+    _filled_minutes(workspace, "2", "forberedelse", "signert av meg.xlsx",
+                    [("Kurs", "Mål", "Bjørn", date(2027, 5, 1))],
+                    signed=("Bjørn Ansatt", date(2027, 1, 19), "Åse Leder", date(2027, 1, 19)))
+    result = run_collect(workspace)
+    assert result.plan is not None
+    [decision] = result.plan.decisions
+    assert decision.outcome == ACCEPTED
+    assert "lederens signering i medarbeiderens fil er ikke regnet med" in decision.reason
+    conv = workspace.load().conversations["2027-2"]
+    assert (conv.signed_employee, conv.signed_manager) == (date(2027, 1, 19), None)
+    assert conv.status(workspace.now) == "minutes_returned"
+    _filled_minutes(workspace, "2", "leder", "leder.xlsx", [("Kurs", "Mål", "Bjørn", date(2027, 5, 1))],
+                    signed=("", None, "Åse Leder", date(2027, 1, 20)))
+    run_collect(workspace)
+    conv = workspace.load().conversations["2027-2"]
+    assert (conv.signed_employee, conv.signed_manager) == (date(2027, 1, 19), date(2027, 1, 20))
+    assert conv.status(workspace.now) == "signed"
+
+
 def test_hostile_files_are_quarantined_with_a_note(workspace: Workspace) -> None:
     """Verify empty, csv, tampered and unknown-conversation files go to karantene/ with a Norwegian reason."""
     _incoming(workspace, "tom.xlsx").write_bytes(b"")

@@ -151,7 +151,8 @@ HOSTILE_NAMES = list((
     "csv_renamed", "csv_utf16_renamed", "empty", "over_5_mib", "dimension_whole_sheet", "name_whole_sheet",
     "name_whole_sheet_on_identity", "name_unread_whole_sheet", "name_beyond_excel", "rows_100000",
     "rows_100000_empty", "cell_at_last_row", "cells_without_r", "rows_without_r", "r_single_quoted",
-    "r_hidden_in_attribute", "sheet_at_every_limit", "sheet_at_every_limit_single_quotes", "shared_strings_60000"))
+    "r_hidden_in_attribute", "sheet_at_every_limit", "sheet_at_every_limit_single_quotes", "shared_strings_60000",
+    "hidden_limit_raised", "hidden_row_added", "visible_identity_changed"))
 
 
 def test_the_corpus_is_the_listed_one(run: Run) -> None:

@@ -133,6 +133,7 @@ CASE_NAMES = [
     "name_beyond_excel", "rows_100000", "rows_100000_empty", "cell_at_last_row", "cells_without_r",
     "rows_without_r", "r_single_quoted", "r_hidden_in_attribute", "sheet_at_every_limit",
     "sheet_at_every_limit_single_quotes", "shared_strings_60000",
+    "hidden_limit_raised", "hidden_row_added", "visible_identity_changed",
     "saved_9999", "saved_0001", "saved_0001_offset", "saved_2099", "saved_garbage", "saved_month_13", "saved_long",
 ]
 
