@@ -132,7 +132,7 @@ def sanitize_filename(name: str) -> str:
         stem, dot, ext = cleaned.rpartition(".")
         if dot and len(ext) <= 5:
             room = MAX_NAME_BYTES - len(ext.encode("utf-8")) - 1
-            cleaned = _cut(stem, MAX_NAME - len(ext) - 1, room).rstrip() + "." + ext
+            cleaned = _cut(stem, MAX_NAME - _units(ext) - 1, room).rstrip() + "." + ext
         else:
             cleaned = _cut(cleaned, MAX_NAME, MAX_NAME_BYTES).rstrip()
     return cleaned or "_"
