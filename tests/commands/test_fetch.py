@@ -264,3 +264,26 @@ def test_the_receiving_servers_fail_verdict_quarantines(kit: Kit, tmp_path: Path
         assert path is not None and path.read_bytes() == data
         note = path.with_name(path.name + ".txt").read_text(encoding="utf-8")
         assert "avsenderen ikke kan bekreftes" in note and "=fail" in note and "kan være forfalsket" in note
+
+
+def test_files_waiting_in_innkommende_are_hashed_without_holding_them_in_memory(kit: Kit, tmp_path: Path) -> None:
+    """A 64 MiB file waiting in innkommende/ is hashed in chunks: the fetch recognises a copy of it by checksum
+    and its peak heap stays far below the file's size."""
+    import tracemalloc
+
+    ws = make_folder(tmp_path / "f")
+    big = ws.folder.root / INCOMING_DIR / "stor.xlsx"
+    with big.open("wb") as handle:
+        handle.write(b"PK\x03\x04")
+        handle.truncate(64 * 1024 * 1024)
+    small = b"PK\x03\x04" + b"\x00" * 60
+    (ws.folder.root / INCOMING_DIR / "liten.xlsx").write_bytes(small)
+    assert kit.add_reply is not None
+    kit.add_reply(BJORN, "SV: igjen", [("liten kopi.xlsx", small)])
+    tracemalloc.start()
+    fetched = fetch_from_mailbox(ws, kit.backend)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [f.outcome for f in fetched.files] == [ALREADY_HERE] and fetched.handled_messages == 1
+    assert peak < 16 * 1024 * 1024
+    assert big.stat().st_size == 64 * 1024 * 1024  # left as it was, for collect to refuse as too large
