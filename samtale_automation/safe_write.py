@@ -31,6 +31,7 @@ TEMP_PREFIX = ".~samtale-"
 #: the folder's run lock); older ones were left by a killed run.
 STALE_TEMP_SECONDS = 600
 _OUR_TEMP = re.compile(r"\.~samtale-(?:\d+|init)-.+")
+_OUR_TEMP_PID = re.compile(r"\.~samtale-(\d+)-.+")
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,34 @@ def remove_stale_temps(folder: Path, max_age: float = STALE_TEMP_SECONDS) -> lis
             if candidate.is_file() and not candidate.is_symlink() and candidate.stat().st_mtime < limit:
                 candidate.unlink()
                 removed.append(candidate)
+    return removed
+
+
+def remove_orphaned_temps(root: Path, alive: Callable[[int], bool],
+                          max_age: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Remove our temp files anywhere below `root` whose writing process is gone (`alive(pid)` false) or
+    that are older than `max_age` seconds; return them. Call it holding the folder's run lock.
+
+    A killed `prep` leaves half-written `.~samtale-<pid>-<name>.xlsx` beside the prep files, where
+    no write of the master ever looks. Under the run lock no other samtale run writes in the folder,
+    so a temp whose process has ended belongs to no running write; a live process of that number
+    (this process, its workers, or an unrelated one that reused the number) keeps it until it is old.
+    """
+    removed: list[Path] = []
+    limit = time.time() - max_age  # real time: the age of a file on disk
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            match = _OUR_TEMP.fullmatch(name)
+            if match is None:
+                continue
+            candidate = Path(folder) / name
+            owner = _OUR_TEMP_PID.fullmatch(name)
+            with contextlib.suppress(OSError):
+                if candidate.is_symlink() or not candidate.is_file():
+                    continue
+                if (owner is not None and not alive(int(owner.group(1)))) or candidate.stat().st_mtime < limit:
+                    candidate.unlink()
+                    removed.append(candidate)
     return removed
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from samtale_automation.safe_write import (
     assert_writable,
     make_backup,
     owner_file_user,
+    remove_orphaned_temps,
     remove_stale_temps,
     replace_safely,
     write_private,
@@ -300,3 +302,28 @@ def test_write_private(tmp_path: Path) -> None:
     if os.name == "posix":
         assert target.stat().st_mode & 0o777 == 0o600
     assert _leftovers(tmp_path) == []
+
+
+def test_temps_of_a_killed_run_are_removed_anywhere_in_the_folder(tmp_path: Path) -> None:
+    """Verify temp files whose process is gone are removed at once in any subfolder (a killed prep's, beside the
+    prep files), a live process's only once old; other files, and names that only look alike, are kept."""
+    import subprocess
+    import sys
+
+    from samtale_automation.store.lockholder import pid_alive
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    prep = tmp_path / "forberedelse" / "2027" / "Lønn"
+    prep.mkdir(parents=True)
+    dead = prep / f".~samtale-{ended.pid}-2003 Dag - forberedelse.xlsx"
+    mine = prep / f".~samtale-{os.getpid()}-2004 Eva - forberedelse.xlsx"
+    old_mine = tmp_path / f".~samtale-{os.getpid()}-samtaler.xlsx"
+    keep = [prep / "2003 Dag - forberedelse.xlsx", prep / ".~samtale-kopi.xlsx", prep / "~$2003.xlsx"]
+    for path in (dead, mine, old_mine, *keep):
+        path.write_bytes(b"half")
+    os.utime(old_mine, (time.time() - 3600, time.time() - 3600))
+    assert not pid_alive(ended.pid)
+    removed = remove_orphaned_temps(tmp_path, pid_alive)
+    assert sorted(removed) == sorted([dead, old_mine])
+    assert mine.exists() and all(path.exists() for path in keep)

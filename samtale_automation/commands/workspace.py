@@ -76,10 +76,14 @@ class Workspace:
 
     @contextmanager
     def locked(self, command: str) -> Iterator[None]:
-        """Hold the folder's run lock; a second run waits SAMTALE_LOCK_WAIT seconds (default 30), then refuses."""
+        """Hold the folder's run lock; a second run waits SAMTALE_LOCK_WAIT seconds (default 30), then refuses.
+        Holding it, temp files a killed run left anywhere in the folder are removed first."""
+        from samtale_automation.safe_write import remove_orphaned_temps
+        from samtale_automation.store.lockholder import pid_alive
         from samtale_automation.store.runlock import run_lock
 
         with run_lock(self.folder.run_lock, command, wait_seconds=float(os.environ.get("SAMTALE_LOCK_WAIT", "30"))):
+            remove_orphaned_temps(self.folder.root, pid_alive)
             yield
 
     def commit_run(self, changeset: ChangeSet | None, command: str) -> ApplyResult:
