@@ -250,7 +250,7 @@ def test_an_excel_lock_file_is_left_out_and_a_workbook_named_like_one_is_read(ki
     ("mx.firma.example; none", TO_INCOMING),
 ])
 def test_the_receiving_servers_fail_verdict_quarantines(kit: Kit, tmp_path: Path, verdict: str,
-                                                        outcome: str) -> None:
+                                                        outcome: str, nb_messages: None) -> None:
     """From is the employee's own address, but the receiving server says dmarc or spf failed: karantene/ with
     the verdict and what to do. A pass, softfail or no verdict leaves it to the From check."""
     ws = make_folder(tmp_path / "f")
@@ -287,3 +287,32 @@ def test_files_waiting_in_innkommende_are_hashed_without_holding_them_in_memory(
     assert [f.outcome for f in fetched.files] == [ALREADY_HERE] and fetched.handled_messages == 1
     assert peak < 16 * 1024 * 1024
     assert big.stat().st_size == 64 * 1024 * 1024  # left as it was, for collect to refuse as too large
+
+
+def test_collect_from_mailbox_with_an_emoji_name_and_a_lock_file_runs_through_and_says_what_happened(
+        kit: Kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nb_messages: None) -> None:
+    """The whole `collect --from-mailbox` step (run_collect opening the configured backend, here the IMAP one)
+    with a 120-emoji name, a lock file and a forged sender: no exception, every file accounted for in the
+    presenter's lines, the good files recorded, and a second run finds the mailbox empty."""
+    import samtale_automation.backends as backends
+    from samtale_automation.faces.present import present
+
+    ws = make_folder(tmp_path / "f")
+    name, data = returned_file(ws, "2", tmp_path)
+    emoji = "\U0001F600" * 120 + ".xlsx"
+    assert kit.add_reply is not None
+    kit.add_reply(BJORN, "SV: 😀", [(emoji, data), ("~$" + name, b"\x0bBjorn")])
+    kit.add_reply(BJORN, "SV: falsk", [(name, returned_file(ws, "2", tmp_path, "Forfalsket.")[1])],
+                  headers=[("Authentication-Results", "mx.firma.example; dmarc=fail header.from=firma.example")])
+    monkeypatch.setattr(backends, "open_backend", lambda *_a, **_k: kit.backend)
+    result = run_collect(ws, from_mailbox=True)
+    assert result.fetched is not None and result.plan is not None
+    assert [f.outcome for f in result.fetched.files] == [TO_INCOMING, LEFT_OUT, TO_QUARANTINE]
+    assert [d.outcome for d in result.plan.decisions] == [ACCEPTED]
+    shown = present(result)
+    assert any(line.startswith("  hentet     😀") for line in shown.lines)
+    assert any("utelatt" in line and "låsefil fra Excel" in line for line in shown.lines)
+    assert any("karantene" in line and "dmarc=fail" in line for line in shown.lines)
+    assert ws.load().conversations["2027-2"].prep_returned is not None
+    again = run_collect(ws, from_mailbox=True)
+    assert again.fetched is not None and again.fetched.files == []
