@@ -30,6 +30,8 @@ from samtale_automation.paths import INCOMING_DIR, QUARANTINE_DIR
 from samtale_automation.plans.consolidate import ACCEPTED
 from samtale_automation.prepfile.fill import fill_employee
 
+pytestmark = pytest.mark.usefixtures("nb_messages")  # reasons are asserted in Norwegian
+
 BJORN = "bjorn@firma.example"  # employee 2, conversation 2027-2
 ASE = "ase@firma.example"  # manager 1
 STRANGER = "noen@annet.example"
