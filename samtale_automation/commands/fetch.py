@@ -138,6 +138,12 @@ def _file_digest(path: Path) -> str:
 def _place_safely(workspace: Workspace, master: Master, found: IncomingFile, key: bytes, known: set[str],
                   stamp: str, dry_run: bool) -> FetchedFile:
     """`_place`, and when the file cannot be stored under its own name, karantene/ under a plain one."""
+    if found.problem:
+        return FetchedFile(shown_name(found.filename), found.sender, NOT_STORED, tr(
+            f"kunne ikke hentes fra postkassen ({found.problem}); meldingen blir liggende og hentes på nytt neste "
+            "gang",
+            f"could not be downloaded from the mailbox ({found.problem}); the message stays and is fetched again "
+            "next time"))
     try:
         return _place(workspace, master, found, key, known, stamp, dry_run)
     except (OSError, ValueError) as exc:  # a name the file system still refuses, a full disk, a bad path

@@ -181,6 +181,9 @@ class IncomingFile:
     subject: str = ""
     #: The message's Authentication-Results header values (RFC 8601), as the receiving server added them.
     authentication: tuple[str, ...] = ()
+    #: Why the file could not be downloaded ("" when it was; then `content` is empty): its message stays
+    #: in the mailbox for the next run, and the other messages go on.
+    problem: str = ""
 
 
 @dataclass

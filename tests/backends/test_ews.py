@@ -432,6 +432,28 @@ def test_replies_in_a_subfolder_are_fetched_and_moved_to_a_new_done_folder(tmp_p
         backend.close()
 
 
+def test_an_attachment_gone_before_its_download_is_named_and_the_others_still_come(tmp_path: Path) -> None:
+    """GetAttachment answers ErrorInvalidAttachmentId for one file (removed after the listing): it comes as a
+    problem with Exchange's words, not silently skipped, and the next file of the same run still arrives."""
+    with EwsStandIn(tmp_path, {USER: PASSWORD}) as server:
+        backend = server.backend(chunk_size=1)
+        server.add_reply(ORGANIZER.email, MANAGER.email, "SV 1", [("a.xlsx", b"PK1")],
+                         received=dt.datetime(2027, 3, 2, 8, 0, tzinfo=dt.UTC))
+        second = server.add_reply(ORGANIZER.email, EMPLOYEE.email, "SV 2", [("b.xlsx", b"PK2")],
+                                  received=dt.datetime(2027, 3, 2, 9, 0, tzinfo=dt.UTC))
+        third = server.add_reply(ORGANIZER.email, EMPLOYEE.email, "SV 3", [("c.xlsx", b"PK3")],
+                                 received=dt.datetime(2027, 3, 2, 10, 0, tzinfo=dt.UTC))
+        files = backend.fetch_files()
+        first = next(files)  # listed all three, downloaded the first
+        server.items[second].attachments.clear()  # removed in Outlook meanwhile
+        rest = list(files)
+        assert [(f.filename, f.content) for f in (first, *rest)] == [("a.xlsx", b"PK1"), ("b.xlsx", b""),
+                                                                     ("c.xlsx", b"PK3")]
+        assert "No such attachment" in rest[0].problem and not rest[1].problem
+        assert rest[1].message_id == third
+        backend.close()
+
+
 def test_a_missing_reply_folder_names_the_setting(server: EwsStandIn) -> None:
     backend = server.backend(folder="Finnes ikke")
     with pytest.raises(BackendError) as caught:

@@ -405,6 +405,31 @@ def test_returned_files_are_paged_filtered_and_moved_to_a_created_done_folder(se
     assert len(list(backend.fetch_files())) == 53
 
 
+def test_an_attachment_that_cannot_be_downloaded_is_named_and_the_others_still_come(server: GraphServer,
+                                                                                   tmp_path: Path) -> None:
+    """One attachment's download fails (gone meanwhile: 404): it comes as a problem, not an exception; the files
+    behind it still arrive; the fetch keeps only that message in the mailbox and moves the other."""
+    from folders import make_folder
+
+    from samtale_automation.commands.fetch import NOT_STORED, TO_INCOMING, fetch_from_mailbox
+
+    backend = static_backend(server)
+    server.add_reply(ORGANIZER.email, EMPLOYEE.email, "SV: 1", [("borte.xlsx", b"PK\x03\x04 1")])
+    server.add_reply(ORGANIZER.email, MANAGER.email, "SV: 2", [("her.xlsx", b"PK\x03\x04 2")])
+    server.fail_kind("GET $value", status=404)
+    files = list(backend.fetch_files())
+    assert [(f.filename, f.content, bool(f.problem)) for f in files] == [
+        ("borte.xlsx", b"", True), ("her.xlsx", b"PK\x03\x04 2", False)]
+    assert "borte.xlsx" in files[0].problem
+
+    server.fail_kind("GET $value", status=404)
+    fetched = fetch_from_mailbox(make_folder(tmp_path / "f"), backend)
+    assert [f.outcome for f in fetched.files] == [NOT_STORED, TO_INCOMING]
+    assert (fetched.handled_messages, fetched.kept_messages) == (1, 1)
+    assert "kunne ikke hentes fra postkassen" in fetched.files[0].reason
+    assert [f.filename for f in backend.fetch_files()] == ["borte.xlsx"]  # there for the next run
+
+
 # ---- settings and probe ---------------------------------------------------------------------------
 
 

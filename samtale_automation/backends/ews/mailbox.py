@@ -22,7 +22,7 @@ from exchangelib import (
     Message,
     Q,
 )
-from exchangelib.errors import EWSError
+from exchangelib.errors import EWSError, ResponseMessageError
 from exchangelib.fields import FieldPath
 from exchangelib.folders import SHALLOW
 from exchangelib.properties import (
@@ -213,22 +213,39 @@ class EwsMailbox:
                  if isinstance(attachment, FileAttachment) and (attachment.name or "").casefold().endswith(wanted)]
         for offset in range(0, len(files), self.settings.chunk_size):
             chunk = files[offset:offset + self.settings.chunk_size]
-            try:
-                contents = list(GetAttachment(account=box.account, chunk_size=len(chunk)).call(
-                    items=[attachment.attachment_id for _, attachment in chunk], include_mime_content=False,
-                    body_type=None, filter_html_content=None, additional_fields=None))
-            except (EWSError, requests.RequestException, OSError) as exc:
-                raise self.connection.explain(exc) from None
+            contents = self._download(box, [attachment for _, attachment in chunk])
             for (message, attachment), content in zip(chunk, contents, strict=True):
-                if isinstance(content, Exception) or content.content is None:
-                    continue  # gone meanwhile, or unreadable: it stays in the mailbox for the next run
+                # Gone meanwhile, or unreadable: said, and its message stays in the mailbox for the next run.
+                if isinstance(content, Exception):
+                    problem, data = str(content) or type(content).__name__, b""
+                elif content.content is None:
+                    problem, data = tr("vedlegget er tomt", "the attachment is empty"), b""
+                else:
+                    problem, data = "", content.content
                 sender = message.sender or message.author
                 received = message.datetime_received
                 yield IncomingFile(message_id=message.id, sender=sender.email_address if sender else "",
                                    received=in_oslo(received) if received else dt.datetime.now(OSLO),
-                                   filename=attachment.name, content=content.content, subject=message.subject or "",
+                                   filename=attachment.name, content=data,
+                                   subject=message.subject or "", problem=problem,
                                    authentication=tuple(str(h.value or "") for h in message.headers or ()
                                                         if (h.name or "").casefold() == "authentication-results"))
+
+    def _download(self, box: Any, attachments: list[FileAttachment]) -> list[Any]:
+        """The attachments' contents in one GetAttachment, an exception in place of each that Exchange refused.
+
+        exchangelib gives a refused file of a larger request as an exception in the list, but raises
+        it for a request of one; either way it is that file's problem, not the connection's."""
+        try:
+            return list(GetAttachment(account=box.account, chunk_size=len(attachments)).call(
+                items=[attachment.attachment_id for attachment in attachments], include_mime_content=False,
+                body_type=None, filter_html_content=None, additional_fields=None))
+        except ResponseMessageError as exc:
+            if len(attachments) == 1:
+                return [exc]
+            return [content for attachment in attachments for content in self._download(box, [attachment])]
+        except (EWSError, requests.RequestException, OSError) as exc:
+            raise self.connection.explain(exc) from None
 
     def mark_handled(self, message_id: str) -> None:
         """Move the message to the done folder (made below the inbox the first time)."""

@@ -179,7 +179,12 @@ class GraphMailbox:
                     raw = self.client.call(Call("GET", f"{path}/{quote(str(attachment.get('id', '')), safe='')}/$value",
                                                 raw=True))
                     if not raw.ok or not isinstance(raw.body, bytes):
-                        raise self._explain(raw, tr(f"vedlegget «{name}»", f"the attachment «{name}»"), key="folder")
+                        # This file only: its message waits for the next run, the others go on.
+                        problem = str(self._explain(raw, tr(f"vedlegget «{name}»", f"the attachment «{name}»"),
+                                                    key="folder"))
+                        yield IncomingFile(message_id, sender, received, name, b"", str(message.get("subject") or ""),
+                                           authentication=_authentication(message), problem=problem)
+                        continue
                     data = raw.body
                 yield IncomingFile(message_id, sender, received, name, data, str(message.get("subject") or ""),
                                    authentication=_authentication(message))
