@@ -60,7 +60,7 @@ def test_employee_file_has_every_section(tmp_path: Path) -> None:
                      "Mål: Mål 1", "Frist: 01.06.2026", "Fullført", "Din vurdering", "Andre tema du vil ta opp",
                      "Tilbakemelding til lederen din", "Referat fra medarbeidersamtale 2027", "Sammendrag per tema",
                      "Avtalte tiltak", "Ansvarlig", "Privat notat (valgfritt)",
-                     "blir stående i den arkiverte filen, men samtale kopierer det aldri til registeret",
+                     "blir stående i din arkiverte fil. samtale kopierer det aldri til registeret",
                      "Medarbeider (Kari Nordmann)", "Leder (Åse Leder)", "Dette kopierer samtale til registeret",
                      "innen 7 dager"):
         assert expected in text, expected
@@ -106,14 +106,15 @@ def test_counter_cached_value_counts_mandatory(tmp_path: Path, sheet_xml: Callab
 
 
 def test_referat_has_room_for_actions_with_date_validation(tmp_path: Path) -> None:
-    """Verify the action table has ≥15 rows of 4 input columns and its deadlines and sign dates only take dates."""
+    """Verify the action table has ≥15 rows of 5 input columns (the fifth the follow-up date) and its deadlines,
+    follow-ups and sign dates only take dates."""
     workbook = openpyxl.load_workbook(_write(tmp_path, sample_content()))
     sheet, rows = name_cells(workbook, pn.N_ACTIONS)
-    assert len(rows) >= 15 and all(len(r) == 4 for r in rows)
-    deadline_col = rows[0][3].column_letter
+    assert len(rows) >= 15 and all(len(r) == 5 for r in rows)
+    deadline_col, follow_col = rows[0][3].column_letter, rows[0][4].column_letter
     dates = [v for v in sheet.data_validations.dataValidation if v.type == "date"]
     ranges = " ".join(str(v.sqref) for v in dates)
-    assert f"{deadline_col}{rows[0][3].row}:{deadline_col}{rows[-1][3].row}" in ranges
+    assert f"{deadline_col}{rows[0][3].row}:{follow_col}{rows[-1][4].row}" in ranges
     for name in (pn.N_SIGN_EMPLOYEE_DATE, pn.N_SIGN_MANAGER_DATE):
         _, (cell,), = name_cells(workbook, name)
         assert cell[0].coordinate in ranges
