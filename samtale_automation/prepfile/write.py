@@ -14,8 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER, GuideContent, PastAction, PrepContent, PrepQuestion
 from samtale_automation.domain.minutes import short
+from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER, GuideContent, PastAction, PrepContent, PrepQuestion
 from samtale_automation.domain.schema import TOPICS
 from samtale_automation.prepfile import names as pn
 from samtale_automation.prepfile.identity import sign
