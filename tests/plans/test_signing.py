@@ -21,7 +21,6 @@ from samtale_automation.plans.signing import (
 from samtale_automation.texts import language, set_language
 
 
-
 @contextmanager
 def use_language(lang: str) -> Iterator[None]:
     before = language()

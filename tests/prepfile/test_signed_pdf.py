@@ -99,6 +99,6 @@ def test_poppler_renders_and_reads_it(tmp_path: Path) -> None:
 def test_a_pdf_needs_both_signatures(tmp_path: Path) -> None:
     content = _content()
     assert content.minutes is not None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="both signatures"):
         write_signed_pdf(tmp_path / "x.pdf", replace(content, minutes=replace(content.minutes,
                                                                               manager_signature=None)))
