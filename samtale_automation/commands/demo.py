@@ -14,21 +14,30 @@ from typing import Any
 
 from samtale_automation.commands.collect import run_collect
 from samtale_automation.commands.init import init_folder
+from samtale_automation.commands.plan import run_plan
 from samtale_automation.commands.prep import run_prep
 from samtale_automation.commands.results import DemoResult
 from samtale_automation.commands.status import report_of
 from samtale_automation.commands.workspace import Workspace
 from samtale_automation.domain.changeset import ChangeSet
+from samtale_automation.domain.messages import place_parts
 from samtale_automation.domain.model import OSLO
-from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, SETTING_BY_FIELD, SETTINGS, STATUS_LABELS
+from samtale_automation.domain.schema import (
+    CONVERSATIONS,
+    EMPLOYEES,
+    ROOMS,
+    SETTING_BY_FIELD,
+    SETTINGS,
+    STATUS_LABELS,
+)
 from samtale_automation.paths import data_dir
 from samtale_automation.plans.check import check_master
 from samtale_automation.plans.rounds import plan_new_round
-from samtale_automation.texts import tr
+from samtale_automation.texts import short_date, tr
 
 DEMO_ROUND = "2027"
 DEMO_PERIOD = (date(2027, 1, 11), date(2027, 2, 26))
-REMINDER_DAY = date(2027, 1, 12)
+REMINDER_DAY = date(2027, 1, 18)  # a Monday with prep deadlines and minutes due in the planned round
 #: The private notes the demo's employee and manager write; no file the demo sends may hold them.
 DEMO_NOTES = ("Privat notat fra Bjørn: vurderer å søke annen stilling.", "Privat notat fra Åse: følg med på trivselen.")
 
@@ -68,16 +77,22 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
     step(tr(f"samtale round new {DEMO_ROUND}: {len(plan.added)} samtaler lagt til; hoppet over: {skipped}.",
             f"samtale round new {DEMO_ROUND}: {len(plan.added)} conversations added; skipped: {skipped}."))
 
-    schedule = ChangeSet(tr("Demo: tidspunkter satt av HR", "Demo: times set by HR"))
-    rooms = company["rom"]
-    for index, employee in enumerate(plan.added):
-        day = _working_day(DEMO_PERIOD[0], index // 3)
-        start = datetime.combine(day, time(9, 0), OSLO) + timedelta(minutes=90 * (index % 3))
-        schedule.upsert(CONVERSATIONS.table, f"{DEMO_ROUND}-{employee.employee_id}", force=True,
-                        start=start, end=start + timedelta(minutes=75), place=rooms[index % len(rooms)])
-    workspace.commit(schedule)
-    step(tr("Satte tid og rom for hver samtale (som HR gjør i arket Samtaler).",
-            "Set a time and room for each conversation (as HR does in the Samtaler sheet)."))
+    rooms = ChangeSet(tr("Demo: møterom fra HR", "Demo: meeting rooms from HR"))
+    for room in company["rom"]:
+        name, bookable = place_parts(room)  # «Møterom Fjorden <rom-fjorden@…>»: a room with its own calendar
+        rooms.upsert(ROOMS.table, name, email=bookable[0].email if bookable else "", active="Ja")
+    workspace.commit(rooms)
+    planned = run_plan(workspace, who="demo")
+    busiest = max((m for m in planned.managers), key=lambda m: m.placed, default=None)
+    shown = (tr(f" {busiest.name} har {busiest.placed} samtaler, {short_date(busiest.first_day, 'nb')}–"
+                f"{short_date(busiest.last_day, 'nb')}.",
+                f" {busiest.name} has {busiest.placed} conversations, {short_date(busiest.first_day, 'en')}–"
+                f"{short_date(busiest.last_day, 'en')}.")
+             if busiest and busiest.first_day and busiest.last_day else "")
+    step(tr(f"samtale plan: {len(planned.plan.placed)} samtaler fikk tid og rom (arket Rom har "
+            f"{len(company['rom'])} rom), spredt over perioden med pause mellom samtalene.{shown}",
+            f"samtale plan: {len(planned.plan.placed)} conversations got a time and a room (the Rom sheet has "
+            f"{len(company['rom'])} rooms), spread over the period with a break between them.{shown}"))
 
     prepared = run_prep(workspace, who="demo")
     step(tr(f"samtale prep: {len(prepared.plan.files)} forberedelsesskjema i forberedelse/{DEMO_ROUND}/ "
@@ -198,6 +213,10 @@ def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], 
     root = workspace.folder.root
     prep_root = root / "forberedelse" / DEMO_ROUND
     cid = f"{DEMO_ROUND}-{employee_id}"
+    # The days after the conversation: the manager finalises, the employee countersigns, the PDF goes out.
+    finalised = _next_weekday(max(_minutes_day(workspace, cid), REMINDER_DAY))  # after the demo's reminder day
+    countersigned = _next_weekday(finalised)
+    final_mail = _next_weekday(countersigned)
 
     def collect_on(day: date) -> Workspace:
         later = Workspace.open(root, datetime.combine(day, time(18), OSLO))
@@ -207,9 +226,9 @@ def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], 
     copy = next(prep_root.rglob(f"{employee_id} * - referat til leder.xlsx"))
     workbook = openpyxl.load_workbook(copy)
     fill_minutes(workbook, summaries={3: "Trives godt, men ønsker mer variasjon i oppgavene."}, private=DEMO_NOTES[1],
-                 signed=("", None, "Åse Kjærstad", date(2027, 1, 12)))
+                 signed=("", None, "Åse Kjærstad", finalised))
     workbook.save(root / INCOMING_DIR / f"{employee_id} referat fra leder.xlsx")
-    conv = collect_on(date(2027, 1, 12)).load().conversations[cid]
+    conv = collect_on(finalised).load().conversations[cid]
     step(tr(f"Lederen fikk en ny kopi av referatet (uten medarbeiderens private notat), la til et sammendrag og "
             f"signerte: versjonen er en annen enn den medarbeideren signerte, så status er fortsatt "
             f"«{STATUS_LABELS[conv.status(workspace.now)]}» og medarbeideren får den endelige versjonen "
@@ -217,25 +236,39 @@ def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], 
             f"The manager got a fresh copy of the minutes (without the employee's private note), added a summary "
             f"and signed: the version differs from the one the employee signed, so the status is still "
             f"«{STATUS_LABELS[conv.status(workspace.now)]}» and the employee gets the final version to countersign."))
-    day = date(2027, 1, 13)
+    day = countersigned
     reminded = run_remind(Workspace.open(root, datetime.combine(day, time(6, 30), OSLO)), who="demo")
     kinds = sorted({item.kind for digest in reminded.digests for item in digest.items})
     step(tr(f"samtale remind den {day:%d.%m.%Y}: {', '.join(kinds)} (utboks/{day.isoformat()}/digest/).",
             f"samtale remind on {day.isoformat()}: {', '.join(kinds)} (utboks/{day.isoformat()}/digest/)."))
     final = next(prep_root.rglob(f"{employee_id} * - referat til signering.xlsx"))
     workbook = openpyxl.load_workbook(final)
-    fill_minutes(workbook, signed=("Bjørn Sæther", date(2027, 1, 13), "", None))
+    fill_minutes(workbook, signed=("Bjørn Sæther", countersigned, "", None))
     workbook.save(root / INCOMING_DIR / f"{employee_id} referat kontrasignert.xlsx")
     later = collect_on(day)
     conv = later.load().conversations[cid]
     pdf = next((root / "arkiv" / DEMO_ROUND / employee_id).glob("*.pdf"))
-    run_remind(Workspace.open(root, datetime.combine(date(2027, 1, 14), time(6, 30), OSLO)), who="demo")
+    run_remind(Workspace.open(root, datetime.combine(final_mail, time(6, 30), OSLO)), who="demo")
     step(tr(f"Medarbeideren kontrasignerte: {cid} er «{STATUS_LABELS[conv.status(later.now)]}» (begge på versjon "
             f"{conv.signed_manager_version[:8]}). Referatet ligger som PDF for personalmappen i "
-            f"{pdf.relative_to(root)}, og den gikk til begge i sammendraget 14.01.2027.",
+            f"{pdf.relative_to(root)}, og den gikk til begge i sammendraget {final_mail:%d.%m.%Y}.",
             f"The employee countersigned: {cid} is «{STATUS_LABELS[conv.status(later.now)]}» (both on version "
             f"{conv.signed_manager_version[:8]}). The minutes are kept as a PDF for the personnel file in "
-            f"{pdf.relative_to(root)}, sent to both in the digest of 2027-01-14."))
+            f"{pdf.relative_to(root)}, sent to both in the digest of {final_mail.isoformat()}."))
+
+
+def _minutes_day(workspace: Workspace, conversation_id: str) -> date:
+    """The day the employee writes and signs the minutes: the conversation's day (its planned start)."""
+    conv = workspace.load().conversations[conversation_id]
+    return conv.start.astimezone(OSLO).date() if conv.start else DEMO_PERIOD[0]
+
+
+def _next_weekday(day: date) -> date:
+    """The next Monday–Friday after `day`."""
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
 
 
 def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:
@@ -262,7 +295,8 @@ def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:
                  actions=[("Kurs i rådgivningssamtaler", "Tryggere i kundemøter", "Åse", date(2027, 4, 30),
                            date(2027, 3, 1)),
                           ("Fast ukesmøte med leder", "Bedre oppfølging", "Åse", date(2027, 2, 15))],
-                 private=DEMO_NOTES[0], signed=("Bjørn Sæther", date(2027, 1, 11), "", None))
+                 private=DEMO_NOTES[0], signed=("Bjørn Sæther", _minutes_day(workspace, f"{DEMO_ROUND}-{first}"),
+                                                "", None))
     minutes = incoming / f"{first} referat signert.xlsx"
     workbook.save(minutes)
     names.append(minutes.name)
@@ -270,15 +304,3 @@ def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:
     wrong.write_text("AnsattID;Navn\n1001;Åse Kjærstad\n", encoding="utf-8")
     names.append(wrong.name)
     return names
-
-
-def _working_day(first: date, offset: int) -> date:
-    """The `offset`-th weekday from `first` (three conversations a day per the settings)."""
-    day = first
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    for _ in range(offset):
-        day += timedelta(days=1)
-        while day.weekday() >= 5:
-            day += timedelta(days=1)
-    return day
