@@ -230,3 +230,23 @@ def test_an_employee_who_edits_instead_of_signing_sends_it_back_to_the_manager(f
     log = [str(row.values.get("result", "")) for row in ws.load().raw.tables["Logg"].rows]  # type: ignore[union-attr]
     assert any("det går tilbake til lederen" in line for line in log)
     assert any("går til medarbeideren for kontrasignering" in line for line in log)
+
+
+def test_a_pdf_that_cannot_be_written_stops_nothing_else(folder: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure writing one PDF is named in the result; the files are archived and the workbook written."""
+    import samtale_automation.prepfile.signed_pdf as signed_pdf
+
+    def broken(path: Path, content: object) -> None:
+        raise OSError("disk full")
+
+    _returned(folder, _prep(folder, "forberedelse"), "bjørn referat.xlsx", summaries={0: SUMMARY_A},
+              signed=("Bjørn Sæther", date(2027, 1, 21), "", None))
+    ws = _collect(folder, 21)
+    _returned(ws, _prep(ws, "referat til leder"), "åse referat.xlsx",
+              signed=("", None, "Åse Kjærstad", date(2027, 1, 22)))
+    monkeypatch.setattr(signed_pdf, "write_signed_pdf", broken)
+    result = run_collect(Workspace.open(ws.folder.root, _at(22)), who="test")
+    assert [(path.name, why) for path, why in result.signing_failed] == [
+        (f"{CID} referat signert.pdf", "OSError: disk full")]
+    assert Workspace.open(ws.folder.root, _at(22)).load().conversations[CID].status(_at(22)) == "signed"
+    assert not list((ws.folder.root / "innkommende").iterdir())
