@@ -59,6 +59,7 @@ class SignStep:
     event: str  # NOTHING, SIGNED_ONE, SIGNED, COUNTERSIGN or BACK_TO_MANAGER
     values: dict[str, object] = field(default_factory=dict)  # Samtaler fields to write
     ignored: str = ""  # the other party's sign-off found in this file and not counted (message language)
+    earlier: str = ""  # BACK_TO_MANAGER: the version the manager had signed, now no longer counted
 
 
 def sign_step(state: SignState, returned: ReturnedFile, version: str) -> SignStep:
@@ -83,9 +84,10 @@ def sign_step(state: SignState, returned: ReturnedFile, version: str) -> SignSte
             return SignStep(after, SIGNED_ONE, values, ignored)
         if _same(version, after.manager_version):
             return SignStep(after, SIGNED, values, ignored)
+        earlier = after.manager_version
         after = replace(after, manager_day=None, manager_version="")
         values.update(signed_manager=None, signed_manager_version="")
-        return SignStep(after, BACK_TO_MANAGER, values, ignored)
+        return SignStep(after, BACK_TO_MANAGER, values, ignored, earlier)
     after = replace(state, manager_day=day, manager_version=version)
     values = {"signed_manager": day, "signed_manager_version": version}
     if after.employee_day is not None and _same(version, after.employee_version):

@@ -71,7 +71,7 @@ def _file_for(master: Master, decision: Decision) -> SigningFile | None:
                                                                              and decision.counts_minutes)):
         signature = (Signature(returned.signed_employee_name or employee.name, state.employee_day, version)
                      if state.employee_day is not None and step.event != NOTHING else None)
-        draft = MinutesDraft(minutes, signature, None, "")
+        draft = MinutesDraft(minutes, signature, None, step.earlier)  # beside the manager's sign-off
         content = replace(build_content(master, conv, MANAGER), questions=(), past_actions=(), minutes=draft)
         return SigningFile(FINALISE, conv.conversation_id, conv.employee_id, conv.round, content)
     return None

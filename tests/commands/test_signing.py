@@ -220,13 +220,17 @@ def test_an_employee_who_edits_instead_of_signing_sends_it_back_to_the_manager(f
     _returned(ws, _prep(ws, "referat til leder"), "åse referat.xlsx", summaries={0: SUMMARY_B},
               signed=("", None, "Åse Kjærstad", date(2027, 1, 22)))
     ws = _collect(ws, 22)
+    manager_version = ws.load().conversations[CID].signed_manager_version
     _returned(ws, _prep(ws, "referat til signering"), "bjørn igjen.xlsx", summaries={1: "Mitt tillegg."},
               signed=("Bjørn Sæther", date(2027, 1, 25), "", None))
     ws = _collect(ws, 25)
     conv = ws.load().conversations[CID]
     assert conv.signed_employee == date(2027, 1, 25) and conv.signed_manager is None
     assert conv.status(ws.now) == "minutes_returned"
-    assert "Mitt tillegg." in _cell_texts(_prep(ws, "referat til leder"))
+    back = _prep(ws, "referat til leder")
+    assert "Mitt tillegg." in _cell_texts(back)
+    assert _version_cells(back) == [f"versjon {conv.signed_employee_version[:8]}",
+                                    f"du signerte versjon {manager_version[:8]}"]
     log = [str(row.values.get("result", "")) for row in ws.load().raw.tables["Logg"].rows]  # type: ignore[union-attr]
     assert any("det går tilbake til lederen" in line for line in log)
     assert any("går til medarbeideren for kontrasignering" in line for line in log)

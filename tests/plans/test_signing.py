@@ -65,7 +65,7 @@ def test_the_manager_signing_first_asks_the_employee_to_countersign() -> None:
 def test_an_employee_who_signs_an_edited_version_sends_it_back_to_the_manager() -> None:
     state = SignState(None, A, TUE, B)
     step = sign_step(state, _file(EMPLOYEE, employee=WED), "c" * 64)
-    assert step.event == BACK_TO_MANAGER and not step.state.signed
+    assert step.event == BACK_TO_MANAGER and not step.state.signed and step.earlier == B
     assert step.values == {"signed_employee": WED, "signed_employee_version": "c" * 64, "signed_manager": None,
                            "signed_manager_version": ""}
 
