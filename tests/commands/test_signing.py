@@ -254,3 +254,20 @@ def test_a_pdf_that_cannot_be_written_stops_nothing_else(folder: Workspace, monk
         (f"{CID} referat signert.pdf", "OSError: disk full")]
     assert Workspace.open(ws.folder.root, _at(22)).load().conversations[CID].status(_at(22)) == "signed"
     assert not list((ws.folder.root / "innkommende").iterdir())
+
+
+def test_the_same_content_in_two_languages_is_the_same_version(folder: Workspace) -> None:
+    """Cecilie writes in English (Språk = en), her manager reads the copy in Norwegian and signs it unchanged:
+    the version is the same (topics by key, not label), so the minutes are «Signert» at once."""
+    root = folder.folder.root / "forberedelse" / "2027"
+    source = next(root.rglob("3 * - forberedelse.xlsx"))
+    _returned(folder, source, "cecilie minutes.xlsx", summaries={0: "A good year.", 5: "Clear feedback."},
+              actions=[("Course in Python", "Automate reports", "Cecilie", date(2027, 4, 1), date(2027, 3, 1))],
+              signed=("Cecilie Berg", date(2027, 1, 22), "", None))
+    ws = _collect(folder, 22)
+    copy = next(root.rglob("3 * - referat til leder.xlsx"))
+    assert openpyxl.load_workbook(copy).sheetnames[0] == "Referat"  # the manager's language
+    _returned(ws, copy, "åse ferdig.xlsx", signed=("", None, "Åse Kjærstad", date(2027, 1, 25)))
+    ws = _collect(ws, 25)
+    conv = ws.load().conversations["2027-3"]
+    assert conv.status(ws.now) == "signed" and conv.signed_employee_version == conv.signed_manager_version
