@@ -13,6 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from samtale_automation.domain.messages import place_parts
 from samtale_automation.domain.minutes import Minutes
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.prepsheet import PrepContent, Signature
@@ -83,7 +84,7 @@ def signed_pdf_bytes(content: PrepContent) -> bytes:
     writer.gap(3)
     when = content.start.astimezone(OSLO).strftime("%d.%m.%Y %H:%M") if content.start else ""
     for key, value in (("employee", content.employee_name), ("manager", content.manager_name),
-                       ("when", ", ".join(p for p in (when, content.place) if p))):
+                       ("when", ", ".join(p for p in (when, place_parts(content.place)[0]) if p))):
         if value:
             writer.pair(_label(lang, key), value)
     writer.pair("SamtaleID", content.identity.conversation_id)

@@ -30,7 +30,8 @@ def _content(employee: str = "Nguyễn Văn An", lang: str = "nb", summary_extra
     draft = MinutesDraft(minutes, Signature(employee, date(2027, 1, 21), version),
                          Signature("Åse Kjærstad", date(2027, 1, 22), version))
     return replace(sample_content(lang=lang), employee_name=employee, manager_name="Åse Kjærstad", questions=(),
-                   past_actions=(), minutes=draft, start=datetime(2027, 1, 20, 9, 0, tzinfo=OSLO))
+                   past_actions=(), minutes=draft, start=datetime(2027, 1, 20, 9, 0, tzinfo=OSLO),
+                   place="Møterom Fjorden <rom-fjorden@firma.example>")
 
 
 def _text(data: bytes) -> str:
@@ -46,8 +47,9 @@ def test_the_pdf_holds_topics_actions_signatures_and_the_version() -> None:
                      "Et godt år – ærlig og åpent.", "Ærlig, Øyvind og Åse", "Kurs i rådgivning",
                      "Ansvarlig: Nguyễn Văn An", "Frist: 30.04.2027", "Oppfølging: 01.03.2027",
                      "Medarbeider: Nguyễn Văn An, signert 21.01.2027", "Leder: Åse Kjærstad, signert 22.01.2027",
-                     MINUTES.version(), "20.01.2027 09:00"):
+                     MINUTES.version(), "20.01.2027 09:00, Møterom Fjorden"):
         assert expected in text, expected
+    assert "rom-fjorden@" not in text  # the room's mailbox is for booking, not for the record
     reader = pypdf.PdfReader(io.BytesIO(data))
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
