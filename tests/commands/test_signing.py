@@ -271,3 +271,29 @@ def test_the_same_content_in_two_languages_is_the_same_version(folder: Workspace
     ws = _collect(ws, 25)
     conv = ws.load().conversations["2027-3"]
     assert conv.status(ws.now) == "signed" and conv.signed_employee_version == conv.signed_manager_version
+
+
+def test_a_follow_up_date_in_the_minutes_books_the_follow_up_meeting(folder: Workspace) -> None:
+    """The minutes' «Oppfølging (dato)» is seeded into Tiltak, and `invite` books the follow-up meeting from it;
+    a date HR typed over it afterwards is kept when newer minutes arrive."""
+    from samtale_automation.commands.invite import run_invite
+
+    _returned(folder, _prep(folder, "forberedelse"), "bjørn referat.xlsx", summaries={0: SUMMARY_A},
+              actions=[("Kurs i rådgivning", "", "Bjørn", date(2027, 4, 30), date(2027, 3, 1))],
+              signed=("Bjørn Sæther", date(2027, 1, 21), "", None))
+    ws = _collect(folder, 21)
+    sent = run_invite(Workspace.open(ws.folder.root, _at(21)), who="test")
+    assert sent.report is not None
+    follow_ups = [item for item, _ in sent.report.delivered if item.kind == "follow_up"]
+    assert len(follow_ups) == 1 and f"{CID}-1" in follow_ups[0].group
+    master_path = ws.folder.root / "samtaler.xlsx"
+    workbook = openpyxl.load_workbook(master_path)  # HR types another date into Tiltak «Oppfølging» in Excel
+    sheet = workbook["Tiltak"]
+    headers = [cell.value for cell in sheet[1]]
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == f"{CID}-1")
+    sheet.cell(row, headers.index("Oppfølging") + 1).value = datetime(2027, 3, 8)
+    workbook.save(master_path)
+    _returned(ws, _prep(ws, "referat til leder"), "åse referat.xlsx",
+              signed=("", None, "Åse Kjærstad", date(2027, 1, 22)))
+    ws = _collect(ws, 22)
+    assert ws.load().actions[f"{CID}-1"].follow_up == date(2027, 3, 8)
