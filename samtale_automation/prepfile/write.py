@@ -298,7 +298,9 @@ def _minutes(page: Page, content: PrepContent) -> None:
     for topic in TOPICS:
         page.height(max(5, lines_needed(summaries.get(topic.key, ""), sum(page.widths[1:]))))
         sheet.write_string(page.row, 0, topic.label(lang), fm.topic)
-        sheet.merge_range(page.row, 1, page.row, page.last_col, summaries.get(topic.key, ""), fm.input)
+        sheet.merge_range(page.row, 1, page.row, page.last_col, "", fm.input)
+        if summaries.get(topic.key):  # always as text: «=1+1» from a returned file must not become a formula
+            sheet.write_string(page.row, 1, summaries[topic.key], fm.input)
         page.row += 1
     page.define(pn.N_SUMMARY, first, 1, page.row - 1, 1)
     page.skip()
@@ -313,9 +315,15 @@ def _minutes(page: Page, content: PrepContent) -> None:
         page.height(max(2, lines_needed(action.description if action else "", page.widths[0])))
         texts = (action.description, action.goal, action.owner) if action else ("", "", "")
         for col, value in enumerate(texts):
-            sheet.write(page.row, col, value or None, fm.input)  # None: a blank input cell
+            if value:  # always as text, never a formula or a number
+                sheet.write_string(page.row, col, value, fm.input)
+            else:
+                sheet.write_blank(page.row, col, None, fm.input)
         for col, day in ((3, action.deadline if action else None), (4, action.follow_up if action else None)):
-            sheet.write(page.row, col, day, fm.input_date)
+            if day is not None:
+                sheet.write_datetime(page.row, col, day, fm.input_date)
+            else:
+                sheet.write_blank(page.row, col, None, fm.input_date)
         page.row += 1
     page.define(pn.N_ACTIONS, first, 0, page.row - 1, pn.ACTION_COLUMNS - 1)
     _date_validation(page, first, 3, page.row - 1, 4)

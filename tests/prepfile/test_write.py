@@ -329,3 +329,26 @@ def test_input_cells_start_empty(tmp_path: Path) -> None:
     """Verify every named input starts empty (nothing pre-typed that could be mistaken for an answer)."""
     values = _values(_write(tmp_path, sample_content(MANAGER)))
     assert all(v is None for k, v in values.items() if k not in (pn.N_PAST_ACTION_ID,)), values
+
+
+def test_a_fresh_copy_writes_every_text_as_text_and_reads_back_the_same(tmp_path: Path) -> None:
+    """Verify a copy for signing made from hostile minutes (a formula, a phone number, a long text) holds them
+    as text, no formula, and reads back to the same minutes and version; the private note box is empty."""
+    from datetime import date
+
+    from samtale_automation.domain.minutes import Minutes, MinutesAction
+    from samtale_automation.domain.prepsheet import MinutesDraft, Signature
+    from samtale_automation.prepfile.read import read_returned
+
+    minutes = Minutes("2027-1001", {"tilbakeblikk": "=1+1", "leder": "+47 99 99 99 99\nlinje to"},
+                      (MinutesAction("=HYPERLINK(\"http://x\")", "@SUM(A1)", "-3", date(2027, 3, 1)),
+                       MinutesAction("Mentor " * 40, "", "Åse", date(2027, 6, 1), date(2027, 4, 1))))
+    draft = MinutesDraft(minutes, None, Signature("Åse Leder", date(2027, 1, 22), minutes.version()))
+    path = tmp_path / "kopi.xlsx"
+    write_prep(path, replace(sample_content(), questions=(), past_actions=(), minutes=draft), KEY)
+    with zipfile.ZipFile(path) as package:
+        assert not any(b"<f>" in package.read(n) for n in package.namelist() if n.startswith("xl/worksheets/"))
+    back = read_returned(path, KEY)
+    assert back.minutes().version() == minutes.version()
+    assert back.private_note == "" and back.signed_employee_date is None
+    assert openpyxl.load_workbook(path).sheetnames == ["Referat", "_samtale"]  # the minutes only
