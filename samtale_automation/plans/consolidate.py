@@ -5,12 +5,10 @@ Pure (DESIGN.md §4–§6): nothing is read or written here. Rules:
   quarantined;
 - a returned prep sets «Forberedelse mottatt» (employee) or «Leder forberedt» (manager) and asks
   for the manager's conversation guide;
-- returned minutes set «Referat mottatt», the sign-off dates and the agreed actions as Tiltak rows
-  `<SamtaleID>-<n>` (seeded columns); an action missing from a newer version is marked, not deleted,
-  also when the older version came in the same run;
-- a sign-off counts only from the signer's own variant (the employee's date from `ansatt`, the
-  manager's from `leder`): the other person's sign-off field in a file is ignored and the decision
-  says so, so nobody can sign for someone else;
+- returned minutes set «Referat mottatt» and the agreed actions as Tiltak rows `<SamtaleID>-<n>` (seeded
+  columns, the follow-up date into «Oppfølging»); an action missing from a newer version is marked, not
+  deleted, also when the older version came in the same run; every signature is recorded with the
+  version of the content it covers (plans/signing.py);
 - of two returns of the same conversation and variant the one saved last counts; the manager's
   signed minutes outrank the employee's; the private note never reaches the register;
 - a file's own saved time (docProps/core.xml, written by whoever made the file) is believed only
@@ -28,6 +26,7 @@ from samtale_automation.domain.master import Master
 from samtale_automation.domain.model import OSLO, Conversation
 from samtale_automation.domain.prepsheet import EMPLOYEE, FIXED_CREATED, MANAGER, ReturnedFile
 from samtale_automation.domain.schema import ACTION_STATUSES, ACTIONS, CONVERSATIONS, LOG
+from samtale_automation.plans.signing import SignState, SignStep, describe, sign_step
 from samtale_automation.texts import tr
 
 ACCEPTED = "accepted"
@@ -121,6 +120,8 @@ class Decision:
     counts_prep: bool = False
     counts_minutes: bool = False
     note: str = ""  # why the file's own saved time was not believed, if it was not
+    signing: SignStep | None = None  # what the file's signature did (plans/signing.py); None: no minutes
+    version: str = ""  # the version of the minutes' content the file holds
 
 
 @dataclass
@@ -130,6 +131,10 @@ class CollectPlan:
     changeset: ChangeSet
     decisions: list[Decision] = field(default_factory=list)
     guides: list[Decision] = field(default_factory=list)  # accepted employee preps that count
+
+    def signing(self, *events: str) -> list[Decision]:
+        """The accepted files whose signature did one of `events` (plans/signing.py), in order."""
+        return [d for d in self.decisions if d.signing is not None and d.signing.event in events]
 
 
 def _minutes_rank(variant: str, manager_signed: bool, saved: datetime) -> tuple[bool, datetime]:
@@ -151,6 +156,7 @@ def plan_collect(master: Master, arrivals: list[Arrival], counted: list[Counted]
         if item.has_minutes:
             rank = _minutes_rank(item.variant, item.manager_signed, item.saved)
             best_minutes[item.conversation_id] = max(best_minutes.get(item.conversation_id, rank), rank)
+    states: dict[str, SignState] = {}
     for arrival in sorted(arrivals, key=lambda a: (a.saved, a.name)):
         decision = _decide(master, arrival, seen)
         plan.decisions.append(decision)
@@ -170,14 +176,19 @@ def plan_collect(master: Master, arrivals: list[Arrival], counted: list[Counted]
                 plan.guides = [g for g in plan.guides if g.conversation is not conv] + [decision]
         manager_signed = returned.signed_manager_date is not None
         rank = _minutes_rank(variant, manager_signed, arrival.saved)
-        own_signature = _own_signature(returned)
         if returned.minutes_filled and rank >= best_minutes.get(conv.conversation_id, rank):
             best_minutes[conv.conversation_id] = rank
             decision.counts_minutes = True
-            _minutes_changes(plan.changeset, master, conv, returned, arrival, written, own_signature)
-        elif own_signature:  # older minutes than the ones that count: the signer's own sign-off still does
-            plan.changeset.upsert_row(CONVERSATIONS.table, conv.conversation_id, own_signature)
-        decision.note = "; ".join(n for n in (arrival.saved_time()[1], _foreign_signature(returned)) if n)
+            _minutes_changes(plan.changeset, master, conv, returned, arrival, written)
+        if returned.minutes_filled:
+            # Every signature counts in its order, whichever version's content the register keeps.
+            decision.version = returned.minutes().version()
+            state = states.get(conv.conversation_id) or SignState.of(conv)
+            decision.signing = sign_step(state, returned, decision.version)
+            states[conv.conversation_id] = decision.signing.state
+            if decision.signing.values:
+                plan.changeset.upsert_row(CONVERSATIONS.table, conv.conversation_id, decision.signing.values)
+        decision.note = arrival.saved_time()[1]
         decision.reason = _summary(decision)
         plan.changeset.append(LOG.table, time=now.astimezone(OSLO).replace(tzinfo=None, microsecond=0),
                               event=tr("Fil mottatt", "File received"), who=who,
@@ -217,34 +228,10 @@ def _decide(master: Master, arrival: Arrival, seen: set[str]) -> Decision:
     return Decision(arrival, ACCEPTED, conversation=conv)
 
 
-def _own_signature(returned: ReturnedFile) -> dict[str, object]:
-    """The sign-off field this file's own signer may set, if they signed; empty otherwise."""
-    if returned.identity.variant == EMPLOYEE and returned.signed_employee_date:
-        return {"signed_employee": returned.signed_employee_date}
-    if returned.identity.variant == MANAGER and returned.signed_manager_date:
-        return {"signed_manager": returned.signed_manager_date}
-    return {}
-
-
-def _foreign_signature(returned: ReturnedFile) -> str:
-    """Why the other person's sign-off in this file was ignored ("" when there is none)."""
-    if returned.identity.variant == EMPLOYEE and returned.signed_manager_date:
-        return tr("lederens signering i medarbeiderens fil er ikke regnet med; bare lederens egen fil kan "
-                  "signere for lederen",
-                  "the manager's sign-off in the employee's file was ignored; only the manager's own file can "
-                  "sign for the manager")
-    if returned.identity.variant == MANAGER and returned.signed_employee_date:
-        return tr("medarbeiderens signering i lederens fil er ikke regnet med; bare medarbeiderens egen fil kan "
-                  "signere for medarbeideren",
-                  "the employee's sign-off in the manager's file was ignored; only the employee's own file can "
-                  "sign for the employee")
-    return ""
-
-
 def _minutes_changes(changeset: ChangeSet, master: Master, conv: Conversation, returned: ReturnedFile,
-                     arrival: Arrival, written: dict[str, str], signature: dict[str, object]) -> None:
-    changeset.upsert_row(CONVERSATIONS.table, conv.conversation_id,
-                         {"minutes_returned": arrival.saved.date(), **signature})
+                     arrival: Arrival, written: dict[str, str]) -> None:
+    # The sign-off dates are plans/signing.py's: each only from its signer's own file, with its version.
+    changeset.upsert_row(CONVERSATIONS.table, conv.conversation_id, {"minutes_returned": arrival.saved.date()})
     source = tr(f"Referat ({returned.identity.variant}) {arrival.saved:%d.%m.%Y}",
                 f"Minutes ({returned.identity.variant}) {arrival.saved:%d.%m.%Y}")
     for number, action in enumerate(returned.actions, start=1):
@@ -252,6 +239,8 @@ def _minutes_changes(changeset: ChangeSet, master: Master, conv: Conversation, r
         fields: dict[str, object] = {"conversation_id": conv.conversation_id, "employee_id": conv.employee_id,
                                      "description": action.description, "goal": action.goal,
                                      "owner": action.owner, "deadline": action.deadline, "source": source}
+        if action.follow_up is not None:  # seeded into Tiltak «Oppfølging» (a date a person typed is kept)
+            fields["follow_up"] = action.follow_up
         if action_id not in master.actions and action_id not in written:
             fields["status"] = ACTION_STATUSES[0]
         changeset.upsert_row(ACTIONS.table, action_id, fields)
@@ -273,5 +262,10 @@ def _summary(decision: Decision) -> str:
         parts.append(tr("forberedelse registrert", "preparation recorded"))
     if decision.counts_minutes:
         parts.append(tr("referat registrert", "minutes recorded"))
+    signing = decision.signing
+    if signing is not None and signing.event:
+        parts.append(describe(signing, decision.version))
+    if signing is not None and signing.ignored:
+        parts.append(signing.ignored)
     summary = ", ".join(parts) or tr("arkivert; en nyere versjon gjelder", "archived; a newer version counts")
     return f"{summary}; {decision.note}" if decision.note else summary

@@ -101,6 +101,12 @@ def _read(source: Path | str | bytes, key: bytes, max_questions_default: int) ->
     return result
 
 
+def rows_named(rows: list[tuple[str, str]], key: str) -> set[str]:
+    """The comma-separated names of the first hidden row `key` (signed in a version 2 file)."""
+    value = next((v for k, v in rows if k == key), "")
+    return {n.strip() for n in value.split(",") if n.strip()}
+
+
 def _clip(text: str) -> str:
     """Text from a file for a message: printable, at most 60 characters."""
     cleaned = "".join(c if c.isprintable() else "?" for c in text)
@@ -203,7 +209,7 @@ class _Reader:
         if identity.template_version in IDENTITY_ONLY_VERSIONS:
             # Not signed in these older files: the workbook's limit caps whatever the file says.
             limit = min(limit, default_limit)
-        else:
+        elif pn.N_VISIBLE_ID in rows_named(rows, pn.ID_REGIONS):  # a copy of the minutes alone shows none
             shown = self.text(pn.N_VISIBLE_ID)
             if shown != identity.visible():
                 raise RejectedFile(reason("identity_mismatch", shown=_clip(shown) or "—",
@@ -314,12 +320,15 @@ class _Reader:
         return rows
 
     def _action_values(self, area: Area, row: int) -> list[Any]:
+        """Description, goal, owner, deadline and follow-up ('' in a file made before the follow-up column)."""
         grid = self.grid(area.sheet)
-        return [_at(grid, row, area.first_col + c) for c in range(pn.ACTION_COLUMNS)]
+        width = pn.ACTION_COLUMNS if area.columns >= pn.ACTION_COLUMNS else pn.OLD_ACTION_COLUMNS
+        values = [_at(grid, row, area.first_col + c) for c in range(width)]
+        return values + [""] * (pn.ACTION_COLUMNS - width)
 
     def _action(self, area: Area, row: int, errors: list[str]) -> ReturnedAction | None:
-        description, goal, owner, deadline_raw = self._action_values(area, row)
-        if all(is_blank(v) for v in (description, goal, owner, deadline_raw)):
+        description, goal, owner, deadline_raw, follow_raw = self._action_values(area, row)
+        if all(is_blank(v) for v in (description, goal, owner, deadline_raw, follow_raw)):
             return None
         line = row + 1
         if is_blank(description):
@@ -328,7 +337,9 @@ class _Reader:
         deadline = self._date(deadline_raw, errors, tr(f"fristen i rad {line}", f"the deadline in row {line}"))
         if is_blank(deadline_raw):
             errors.append(tr(f"tiltaket i rad {line} mangler frist", f"the action in row {line} has no deadline"))
-        return ReturnedAction(as_text(description), as_text(goal), as_text(owner), deadline, line)
+        follow_up = self._date(follow_raw, errors, tr(f"oppfølgingsdatoen i rad {line}",
+                                                        f"the follow-up date in row {line}"))
+        return ReturnedAction(as_text(description), as_text(goal), as_text(owner), deadline, line, follow_up)
 
     def _date_at(self, name: str, errors: list[str], what: str) -> date | None:
         area = self.area(name)

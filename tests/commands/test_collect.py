@@ -131,7 +131,7 @@ def test_the_employees_file_cannot_sign_for_the_manager(workspace: Workspace) ->
     assert result.plan is not None
     [decision] = result.plan.decisions
     assert decision.outcome == ACCEPTED
-    assert "lederens signering i medarbeiderens fil er ikke regnet med" in decision.reason
+    assert "lederens signering i medarbeiderens fil er ikke tatt med" in decision.reason
     conv = workspace.load().conversations["2027-2"]
     assert (conv.signed_employee, conv.signed_manager) == (date(2027, 1, 19), None)
     assert conv.status(workspace.now) == "minutes_returned"

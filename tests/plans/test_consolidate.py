@@ -248,8 +248,8 @@ def test_the_same_file_again_is_a_duplicate() -> None:
 
 
 def test_minutes_set_their_dates_and_actions_get_ids_from_the_conversation() -> None:
-    """Minutes: «Referat mottatt», the signer's own sign-off date, and Tiltak `<SamtaleID>-<n>`; only new ones
-    get a status. The employee's date in the manager's file is ignored and the decision says so."""
+    """Minutes: «Referat mottatt», the manager's own sign-off with its version (the employee's cells in the
+    manager's file are not a signature), and Tiltak `<SamtaleID>-<n>`; only new ones get a status."""
     actions = [ReturnedAction("Kurs i Excel", "Pivottabeller", "Kari", date(2027, 6, 1), 30),
                ReturnedAction("Mentor", "", "Sjef Sjefsen", None, 31)]
     returned = _file(MANAGER, _at(9), prep=False, minutes=True, actions=actions,
@@ -257,10 +257,14 @@ def test_minutes_set_their_dates_and_actions_get_ids_from_the_conversation() -> 
     plan = _collect([_arrival(returned, "sjef.xlsx")], actions=[_action(1)])
     [decision] = plan.decisions
     assert (decision.outcome, decision.counts_minutes, decision.counts_prep) == (ACCEPTED, True, False)
-    assert decision.reason == ("referat registrert; medarbeiderens signering i lederens fil er ikke regnet med; "
-                               "bare medarbeiderens egen fil kan signere for medarbeideren")
-    assert _upserts(plan.changeset, CONVERSATIONS.table) == [(CID, {
-        "conversation_id": CID, "minutes_returned": date(2027, 2, 9), "signed_manager": date(2027, 2, 9)})]
+    version = returned.minutes().version()
+    assert decision.reason == (
+        f"referat registrert, lederens endelige versjon {version[:8]} går til medarbeideren for kontrasignering, "
+        "medarbeiderens signering i lederens fil er ikke tatt med (bare medarbeiderens egen fil kan signere for "
+        "medarbeideren)")
+    assert _final(plan.changeset, CONVERSATIONS.table)[CID] == {
+        "conversation_id": CID, "minutes_returned": date(2027, 2, 9), "signed_employee": None,
+        "signed_manager": date(2027, 2, 9), "signed_manager_version": version}
     source = "Referat (leder) 09.02.2027"
     assert _upserts(plan.changeset, ACTIONS.table) == [
         (f"{CID}-1", {"action_id": f"{CID}-1", "conversation_id": CID, "employee_id": "1001",
@@ -335,15 +339,3 @@ def test_a_signature_counts_only_from_the_signers_own_variant() -> None:
                      signed_manager=date(2027, 2, 9))
     row = _final(_collect([_arrival(returned)]).changeset, CONVERSATIONS.table)[CID]
     assert row["signed_employee"] == date(2027, 2, 9) and "signed_manager" not in row
-    reason = _collect([_arrival(returned)]).decisions[0].reason
-    assert "lederens signering i medarbeiderens fil er ikke regnet med" in reason
-
-
-def test_the_employees_sign_off_counts_even_when_the_managers_minutes_outrank_it() -> None:
-    """The manager's signed minutes count for the content; the employee's later file still signs for the employee."""
-    manager = _file(MANAGER, _at(8), prep=False, minutes=True, signed_manager=date(2027, 2, 8))
-    employee = _file(EMPLOYEE, _at(9), prep=False, minutes=True, signed_employee=date(2027, 2, 9))
-    plan = _collect([_arrival(manager, "sjef.xlsx"), _arrival(employee, "kari.xlsx")])
-    assert [d.counts_minutes for d in plan.decisions] == [True, False]
-    row = _final(plan.changeset, CONVERSATIONS.table)[CID]
-    assert (row["signed_manager"], row["signed_employee"]) == (date(2027, 2, 8), date(2027, 2, 9))
