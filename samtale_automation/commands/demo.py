@@ -20,11 +20,11 @@ from samtale_automation.commands.status import report_of
 from samtale_automation.commands.workspace import Workspace
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.model import OSLO
-from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, SETTING_BY_FIELD, SETTINGS
+from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, SETTING_BY_FIELD, SETTINGS, STATUS_LABELS
 from samtale_automation.paths import data_dir
 from samtale_automation.plans.check import check_master
 from samtale_automation.plans.rounds import plan_new_round
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, tr
 
 DEMO_ROUND = "2027"
 DEMO_PERIOD = (date(2027, 1, 11), date(2027, 2, 26))
@@ -46,7 +46,7 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
         say(text)
 
     company = demo_company()
-    init_folder(target)
+    init_folder(target, command="demo")
     step(tr(f"Laget mappen {result.folder} med samtaler.xlsx, samtale.toml og nøkkel.",
             f"Made the folder {result.folder} with samtaler.xlsx, samtale.toml and key."))
     workspace = Workspace.open(target, datetime.combine(date(2026, 12, 1), time(9), OSLO))
@@ -103,10 +103,10 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
     step(tr(f"Tiltaksregisteret (arket Tiltak) har nå {len(master.actions)} tiltak fra referatet.",
             f"The action register (sheet Tiltak) now holds {len(master.actions)} actions from the minutes."))
     problems = check_master(master)
-    step(tr(f"samtale check: {len(problems)} problemer.", f"samtale check: {len(problems)} problems.")
+    step(f"samtale check: {count(len(problems), 'problem', 'problemer', 'problem', 'problems')}."
          + "".join(f"\n    {p.render()}" for p in problems))
     result.status = report_of(master, workspace.pending(), workspace.now)
-    counts = ", ".join(f"{code}: {n}" for code, n in result.status["counts"].items() if n)
+    counts = ", ".join(f"{tr(STATUS_LABELS[code], code)}: {n}" for code, n in result.status["counts"].items() if n)
     step(tr(f"samtale status: {counts}.", f"samtale status: {counts}."))
     return result
 
@@ -120,10 +120,11 @@ def _demo_invite(workspace: Workspace, company: dict[str, Any], step: Callable[[
                       encoding="utf-8")
     sent = run_invite(workspace, who="demo")
     assert sent.report is not None
-    step(tr(f"samtale invite (backend outbox): {len(sent.report.delivered)} meldinger i utboks/ – en "
+    messages = count(len(sent.report.delivered), "melding", "meldinger", "message", "messages")
+    step(tr(f"samtale invite (backend outbox): {messages} lagt i utboks/ – en "
             "kalenderinvitasjon per samtale til ansatt og leder med forberedelsesskjemaet vedlagt, og lederens "
             "eget skjema i egen e-post. Hver .ics kan åpnes i Outlook.",
-            f"samtale invite (backend outbox): {len(sent.report.delivered)} messages in utboks/ – one calendar "
+            f"samtale invite (backend outbox): {messages} put in utboks/ – one calendar "
             "invitation per conversation to employee and manager with the prep file attached, and the manager's "
             "own file by separate mail. Each .ics opens in Outlook."))
 
@@ -145,7 +146,7 @@ def _demo_doctor(workspace: Workspace, step: Callable[[str], None]) -> None:
 
 def _demo_changes(workspace: Workspace, employee_ids: list[str], step: Callable[[str], None]) -> None:
     """A move, a cancellation and a follow-up meeting (invite again), then a day of reminders."""
-    from samtale_automation.commands.invite import run_invite
+    from samtale_automation.commands.invite import kind_label, run_invite
     from samtale_automation.commands.remind import run_remind
     from samtale_automation.domain.schema import ACTIONS
 
@@ -165,12 +166,13 @@ def _demo_changes(workspace: Workspace, employee_ids: list[str], step: Callable[
     workspace.commit(changes)
     again = run_invite(workspace, who="demo")
     assert again.report is not None
-    kinds = ", ".join(sorted({item.kind for item, _ in again.report.delivered}))
+    kinds = ", ".join(sorted({kind_label(item.kind) for item, _ in again.report.delivered}))
+    messages = count(len(again.report.delivered), "melding", "meldinger", "message", "messages")
     step(tr(f"HR flyttet {moved}, avlyste {cancelled} og satte oppfølging på tiltak {action_id}; samtale invite "
-            f"igjen: {len(again.report.delivered)} meldinger ({kinds}) – samme møte med høyere SEQUENCE, de "
+            f"igjen: {messages} ({kinds}) – samme møte med høyere SEQUENCE, de "
             "andre sendes ikke på nytt.",
             f"HR moved {moved}, cancelled {cancelled} and set a follow-up on action {action_id}; samtale invite "
-            f"again: {len(again.report.delivered)} messages ({kinds}) – the same meeting with a higher SEQUENCE, "
+            f"again: {messages} ({kinds}) – the same meeting with a higher SEQUENCE, "
             "the others are not sent again."))
 
     later = Workspace.open(workspace.folder.root, datetime.combine(REMINDER_DAY, time(6, 30), OSLO))

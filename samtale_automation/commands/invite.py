@@ -26,7 +26,7 @@ from samtale_automation.plans.invites import plan_invites
 from samtale_automation.plans.meetings import InviteInput, InvitePlan, MailSend, MeetingSend
 from samtale_automation.prepfile.locations import SUFFIX, prep_path
 from samtale_automation.store.messages import MessageStore
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, delivered_word, tr, via
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
@@ -157,7 +157,7 @@ def _writeback(workspace: Workspace, master: Master, result: InviteResult, rows:
                who: str) -> ChangeSet:
     """Invitert = today where the journal says the invitation reached the employee (this run or an
     interrupted one before it); a Logg row for the run."""
-    changes = ChangeSet(tr("Invitasjoner sendt", "Invitations sent"))
+    changes = ChangeSet(tr("Invitasjoner", "Invitations"))
     report = result.report
     assert report is not None
     reached = {(row.meeting_key, row.recipient) for row in rows if row.kind in INVITATION_KINDS and row.state == SENT}
@@ -168,7 +168,9 @@ def _writeback(workspace: Workspace, master: Master, result: InviteResult, rows:
     sent = len(report.delivered)
     failed = len(report.failed)
     changes.append(LOG.table, time=workspace.now.replace(tzinfo=None, microsecond=0),
-                   event=tr("Invitasjoner sendt", "Invitations sent"), who=who,
-                   result=tr(f"{sent} meldinger sendt via {result.backend}, {failed} feilet",
-                             f"{sent} messages sent via {result.backend}, {failed} failed"))
+                   event=tr("Invitasjoner", "Invitations"), who=who,
+                   result=tr(f"{count(sent, 'melding', 'meldinger', '', '')} {delivered_word(result.backend)}"
+                             f"{via(result.backend)}, {failed} feilet",
+                             f"{count(sent, '', '', 'message', 'messages')} {delivered_word(result.backend)}"
+                             f"{via(result.backend)}, {failed} failed"))
     return changes

@@ -28,7 +28,7 @@ from samtale_automation.plans.consolidate import ACCEPTED
 from samtale_automation.plans.reminders import Digest, group_digests, plan_reminders
 from samtale_automation.prepfile.locations import GUIDE_SUFFIX, prep_path
 from samtale_automation.store.messages import MessageStore
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, delivered_word, tr, via
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
@@ -101,12 +101,12 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
             result.report = dispatch(backend, MessageStore(journal), items, progress)
     finally:
         backend.close()
-    log = ChangeSet(tr("Påminnelser sendt", "Reminders sent"))
+    log = ChangeSet(tr("Påminnelser", "Reminders"))
+    done = f"{delivered_word(config.backend)}{via(config.backend)}"
     log.append(LOG.table, time=workspace.now.replace(tzinfo=None, microsecond=0),
-               event=tr("Påminnelser sendt", "Reminders sent"), who=who,
-               result=tr(f"{len(result.report.delivered)} sammendrag sendt via {config.backend}, "
-                         f"{len(result.report.failed)} feilet",
-                         f"{len(result.report.delivered)} digests sent via {config.backend}, "
+               event=tr("Påminnelser", "Reminders"), who=who,
+               result=tr(f"{len(result.report.delivered)} sammendrag {done}, {len(result.report.failed)} feilet",
+                         f"{count(len(result.report.delivered), '', '', 'digest', 'digests')} {done}, "
                          f"{len(result.report.failed)} failed"))
     result.apply = workspace.commit(log)
     return result
@@ -130,7 +130,8 @@ def _digest_outgoing(digest: Digest, templates: Templates, files: Callable[[str,
     covers = tuple(key for item in digest.items for key in item.covers)
     return Outgoing(digest.key, "digest", (recipient,), Job((recipient,), mail=mail),
                     reminders=tuple(item.key for item in digest.items), covers=covers,
-                    describe=f"{recipient.name}: {len(digest.items)} " + tr("påminnelser", "reminders"))
+                    describe=f"{recipient.name}: "
+                    + count(len(digest.items), "påminnelse", "påminnelser", "reminder", "reminders"))
 
 
 @dataclass(frozen=True)

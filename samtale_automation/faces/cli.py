@@ -146,19 +146,28 @@ def _who() -> str:
 DRY_RUN = "Vis hva som ville skjedd / only show what would happen."
 
 
+def _choose_language(_ctx: click.Context, _param: click.Parameter, lang: str | None) -> str | None:
+    """--lang takes effect while the command line is read, so click's own errors use it too."""
+    if lang:
+        set_language(lang)
+        from samtale_automation.faces import click_nb
+
+        click_nb.metavars(cli)
+    return lang
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=".",
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=".", metavar="MAPPE",
               help="Mappen med arbeidsboken / the folder holding the workbook (default: .).")
 @click.option("--today", metavar="YYYY-MM-DD",
               help="Datoen som brukes som i dag / the date used as today.")
-@click.option("--lang", type=click.Choice(["nb", "en"]), default=None,
+@click.option("--lang", type=click.Choice(["nb", "en"]), default=None, is_eager=True, callback=_choose_language,
               help="Språk for meldinger / language of messages (nb, en).")
-@click.version_option(package_name="samtale-automation")
+@click.version_option(package_name="samtale-automation", message="%(prog)s, versjon %(version)s",
+                      help="Vis versjonen og avslutt / show the version.")
 @click.pass_context
 def cli(ctx: click.Context, folder: Path, today: str | None, lang: str | None) -> None:
     """samtale: medarbeidersamtaler fra én Excel-arbeidsbok og Outlook."""
-    if lang:
-        set_language(lang)
     ctx.obj = Context(folder, _parse_day(today, "--today"))
 
 
@@ -248,9 +257,9 @@ def status(obj: Context, as_json: bool) -> None:
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Vis hva som venter / only list what is waiting.")
 @click.option("--retry", "retry", multiple=True, metavar="ID",
-              help="Prøv et endringssett som er satt til side på nytt / retry a set-aside change set (repeatable).")
+              help="Prøv en endring som er satt til side på nytt / retry a set-aside change set (repeatable).")
 @click.option("--discard", "discard", multiple=True, metavar="ID",
-              help="Forkast et endringssett som er satt til side / discard a set-aside change set (repeatable).")
+              help="Forkast en endring som er satt til side / discard a set-aside change set (repeatable).")
 @click.option("--yes", is_flag=True, help="Forkast uten å spørre / discard without asking.")
 @click.pass_obj
 def apply(obj: Context, dry_run: bool, retry: tuple[str, ...], discard: tuple[str, ...], yes: bool) -> None:
@@ -351,6 +360,10 @@ def demo(target: Path) -> None:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the CLI and exit with the code of DESIGN.md §9."""
+    from samtale_automation.faces import click_nb
+
+    click_nb.install()  # click's own help headings and usage errors in bokmål too
+    click_nb.metavars(cli)
     try:
         cli.main(args=argv, prog_name="samtale", standalone_mode=False)
     except SamtaleError as error:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from samtale_automation.commands import results as r
 from samtale_automation.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_WORKBOOK, SamtaleError, UsageError
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, tr
 
 if TYPE_CHECKING:
     from samtale_automation.workbook.apply import ApplyResult
@@ -88,7 +88,7 @@ class Say:
         for conflict in result.conflicts:
             self(tr(f"  konflikt: {conflict.describe()}", f"  conflict: {conflict.describe()}"))
         for changeset_id, why in result.set_aside:
-            self.warn(tr(f"Satt til side (kan ikke skrives): endringssett {changeset_id}: {why}. Se «samtale check».",
+            self.warn(tr(f"Satt til side (kan ikke skrives): endring {changeset_id}: {why}. Se «samtale check».",
                          f"Set aside (cannot be written): change set {changeset_id}: {why}. See «samtale check»."))
             self.exit_code = max(self.exit_code, EXIT_PROBLEMS)
         if result.blocked:
@@ -97,10 +97,10 @@ class Say:
                          "The changes are kept and will be written by the next command or «samtale apply»."))
             self.exit_code = EXIT_WORKBOOK
         elif result.applied:
-            self(tr(f"Skrev {len(result.applied)} endringssett til arbeidsboken "
-                    f"({result.created} nye rader, {result.updated} endrede).",
-                    f"Wrote {len(result.applied)} change sets to the workbook "
-                    f"({result.created} new rows, {result.updated} updated)."))
+            self(tr(f"Skrev til arbeidsboken: {count(result.created, 'ny rad', 'nye rader', '', '')}, "
+                    f"{count(result.updated, 'rad endret', 'rader endret', '', '')}.",
+                    f"Wrote to the workbook: {count(result.created, '', '', 'new row', 'new rows')}, "
+                    f"{result.updated} updated."))
 
     def done(self) -> Presentation:
         """The Presentation built so far."""
@@ -216,7 +216,7 @@ def _round(say: Say, result: r.RoundResult) -> None:
         say(tr(f"  – hoppet over {employee.employee_id} {employee.name}: {why}",
                f"  – skipped {employee.employee_id} {employee.name}: {why}"))
     if plan.existing:
-        say(tr(f"  = {len(plan.existing)} hadde allerede en samtale i {plan.name}",
+        say(tr(f"  = {count(len(plan.existing), 'person', 'personer', '', '')} hadde allerede en samtale i {plan.name}",
                f"  = {len(plan.existing)} already had a conversation in {plan.name}"))
     if result.dry_run:
         say(dry_run_line())
@@ -285,8 +285,9 @@ def _status(say: Say, result: r.StatusResult) -> None:
              conv["start"][:16].replace("T", " ") if conv["start"] else "–", conv["place"] or "",
              STATUS_LABELS[conv["status"]]] for conv in report["conversations"]]
     counts = ", ".join(f"{STATUS_LABELS[code]}: {n}" for code, n in report["counts"].items() if n)
-    notes = [tr(f"Totalt {len(report['conversations'])} samtaler. {counts}",
-                f"{len(report['conversations'])} conversations in total. {counts}"),
+    total = len(report['conversations'])
+    notes = [tr(f"Totalt {count(total, 'samtale', 'samtaler', '', '')}. {counts}",
+                f"{count(total, '', '', 'conversation', 'conversations')} in total. {counts}"),
              tr(f"Tiltak: {len(report['actions'])}", f"Actions: {len(report['actions'])}")]
     notes += [tr(f"Venter på å bli skrevet: {change['reason']}", f"Waiting to be written: {change['reason']}")
               for change in report["pending_changes"]]
@@ -310,8 +311,8 @@ def _prep(say: Say, result: r.PrepResult) -> None:
     if result.dry_run:
         say(dry_run_line())
         return
-    say(tr(f"\n{len(plan.files)} filer laget, {len(plan.skipped)} hoppet over.",
-           f"\n{len(plan.files)} files written, {len(plan.skipped)} skipped."))
+    say(tr(f"\n{count(len(plan.files), 'fil', 'filer', '', '')} laget, {len(plan.skipped)} hoppet over.",
+           f"\n{count(len(plan.files), '', '', 'file', 'files')} written, {len(plan.skipped)} skipped."))
     if result.apply is not None:
         say.applied(result.apply)
 
@@ -322,12 +323,13 @@ def _fetched(say: Say, fetched: r.FetchResult) -> None:
     for item in fetched.files:
         why = f": {item.reason}" if item.reason else ""
         say(f"  {labels[item.outcome]:<10} {item.name} ({item.sender}){why}")
-    say(tr(f"Postkassen ({fetched.backend}): {fetched.count(r.TO_INCOMING)} filer hentet til innkommende/, "
-           f"{fetched.count(r.TO_QUARANTINE)} i karantene, {fetched.handled_messages} meldinger flyttet til "
-           "behandlet-mappen.\n",
-           f"Mailbox ({fetched.backend}): {fetched.count(r.TO_INCOMING)} files fetched into innkommende/, "
-           f"{fetched.count(r.TO_QUARANTINE)} quarantined, {fetched.handled_messages} messages moved to the done "
-           "folder.\n"))
+    files = fetched.count(r.TO_INCOMING)
+    say(tr(f"Postkassen ({fetched.backend}): {count(files, 'fil', 'filer', '', '')} hentet til innkommende/, "
+           f"{fetched.count(r.TO_QUARANTINE)} i karantene, "
+           f"{count(fetched.handled_messages, 'melding', 'meldinger', '', '')} flyttet til behandlet-mappen.\n",
+           f"Mailbox ({fetched.backend}): {count(files, '', '', 'file', 'files')} fetched into innkommende/, "
+           f"{fetched.count(r.TO_QUARANTINE)} quarantined, "
+           f"{count(fetched.handled_messages, '', '', 'message', 'messages')} moved to the done folder.\n"))
     if fetched.count(r.TO_QUARANTINE):
         say.exit_code = EXIT_PROBLEMS
 
@@ -350,9 +352,10 @@ def _collect(say: Say, result: r.CollectResult) -> None:
         say.exit_code = EXIT_OK
         return
     counts = {outcome: sum(d.outcome == outcome for d in result.plan.decisions) for outcome in labels}
-    say(tr(f"\n{counts[ACCEPTED]} mottatt, {counts[DUPLICATE]} duplikater, {counts[QUARANTINED]} i karantene, "
-           f"{len(result.ignored)} venter.",
-           f"\n{counts[ACCEPTED]} accepted, {counts[DUPLICATE]} duplicates, {counts[QUARANTINED]} quarantined, "
+    say(tr(f"\n{counts[ACCEPTED]} mottatt, {count(counts[DUPLICATE], 'duplikat', 'duplikater', '', '')}, "
+           f"{counts[QUARANTINED]} i karantene, {len(result.ignored)} venter.",
+           f"\n{counts[ACCEPTED]} accepted, {count(counts[DUPLICATE], '', '', 'duplicate', 'duplicates')}, "
+           f"{counts[QUARANTINED]} quarantined, "
            f"{len(result.ignored)} waiting."))
     if result.apply is not None:
         say.applied(result.apply)

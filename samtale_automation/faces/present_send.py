@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from samtale_automation.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_WORKBOOK
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, delivered_word, tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands.deliver import SendReport
@@ -88,21 +88,25 @@ def invite(say: Say, result: InviteResult) -> None:
                    f"  first makes prep files for {employee_id}"))
         for problem in plan.problems:
             say.warn(problem.render())
-        say(tr(f"\nPrøvekjøring: {len(plan.meetings) + len(plan.mails)} meldinger ville blitt sendt, "
-               f"{plan.unchanged} er allerede sendt og uendret.",
-               f"\nDry run: {len(plan.meetings) + len(plan.mails)} messages would be sent, "
-               f"{plan.unchanged} were sent before and are unchanged."))
+        planned = count(len(plan.meetings) + len(plan.mails), "melding", "meldinger", "message", "messages")
+        say(tr(f"\nPrøvekjøring: {planned} ville blitt {delivered_word(result.backend)}, "
+               f"{plan.unchanged} er allerede {delivered_word(result.backend)} og uendret.",
+               f"\nDry run: {planned} would be {delivered_word(result.backend)}, "
+               f"{plan.unchanged} were {delivered_word(result.backend)} before and are unchanged."))
         return
     for name in result.prepared:
         say(tr(f"  laget {name}", f"  made {name}"))
     if plan.empty:
         for problem in plan.problems:
             say.warn(problem.render())
-        say(tr(f"Ingenting å sende: {plan.unchanged} invitasjoner er allerede sendt og uendret.",
-               f"Nothing to send: {plan.unchanged} invitations were sent before and are unchanged."))
+        unchanged = count(plan.unchanged, "invitasjon", "invitasjoner", "invitation", "invitations")
+        said = delivered_word(result.backend)
+        say(tr(f"Ingenting å sende: {unchanged} er allerede {said} og uendret.",
+               f"Nothing to send: {unchanged} {'was' if plan.unchanged == 1 else 'were'} {said} before and "
+               f"{'is' if plan.unchanged == 1 else 'are'} unchanged."))
         say.exit_code = EXIT_PROBLEMS if plan.problems else EXIT_OK
         return
-    _sent(say, result, plan.problems, tr("meldinger", "messages"))
+    _sent(say, result, plan.problems, ("melding", "meldinger", "message", "messages"))
 
 
 def remind(say: Say, result: RemindResult) -> None:
@@ -116,20 +120,22 @@ def remind(say: Say, result: RemindResult) -> None:
         for problem in result.problems:
             say.warn(problem.render())
         dry = result.dry_run
-        say(tr(f"\n{'Prøvekjøring: ' if dry else ''}{len(result.digests)} sammendrag "
-               f"{'ville blitt sendt' if dry else 'å sende'}.",
-               f"\n{'Dry run: ' if dry else ''}{len(result.digests)} digests {'would be sent' if dry else 'to send'}."))
+        said = delivered_word(result.backend)
+        digests = count(len(result.digests), "sammendrag", "sammendrag", "digest", "digests")
+        say(tr(f"\n{'Prøvekjøring: ' if dry else ''}{digests} {f'ville blitt {said}' if dry else 'å sende'}.",
+               f"\n{'Dry run: ' if dry else ''}{digests} {f'would be {said}' if dry else 'to send'}."))
         say.exit_code = EXIT_PROBLEMS if result.problems and not dry else EXIT_OK
         return
-    _sent(say, result, result.problems, tr("sammendrag", "digests"))
+    _sent(say, result, result.problems, ("sammendrag", "sammendrag", "digest", "digests"))
 
 
-def _sent(say: Say, result: InviteResult | RemindResult, problems: list[Problem], unit: str) -> None:
+def _sent(say: Say, result: InviteResult | RemindResult, problems: list[Problem],
+          unit: tuple[str, str, str, str]) -> None:
     """Problems, the send report, the write-back; the exit code of the first thing that went wrong."""
     for problem in problems:
         say.warn(problem.render())
     if result.report is not None:
-        send_report(say, result.report, unit)
+        send_report(say, result.report, unit, result.backend)
     if result.apply is not None:
         say.applied(result.apply)
     if result.report is not None and result.report.stopped is not None:
@@ -140,17 +146,19 @@ def _sent(say: Say, result: InviteResult | RemindResult, problems: list[Problem]
         say.exit_code = EXIT_PROBLEMS
 
 
-def send_report(say: Say, report: SendReport, unit: str) -> None:
-    """How many went out, and every recipient that did not get theirs, with the server's answer."""
+def send_report(say: Say, report: SendReport, unit: tuple[str, str, str, str], backend: str = "") -> None:
+    """How many went out (or, with the outbox, were put in utboks/), and every recipient that did not get
+    theirs, with the server's answer. `unit` is the noun: Norwegian one, many; English one, many."""
     for path in report.locations[:3]:
         say(tr(f"  skrevet {path}", f"  written {path}"))
     if len(report.locations) > 3:
         say(tr(f"  … og {len(report.locations) - 3} til", f"  … and {len(report.locations) - 3} more"))
-    say(tr(f"\n{len(report.delivered)} {unit} sendt.", f"\n{len(report.delivered)} {unit} sent."))
+    say(f"\n{count(len(report.delivered), *unit)} {delivered_word(backend)}.")
     if report.waited_seconds:
-        say(tr(f"Serveren ba oss vente: {report.retries} nye forsøk, {report.waited_seconds:.0f} s venting i alt.",
-               f"The server asked us to wait: {report.retries} retries, {report.waited_seconds:.0f} s of waiting "
-               "in all."))
+        say(tr(f"Serveren ba oss vente: {count(report.retries, 'nytt forsøk', 'nye forsøk', '', '')}, "
+               f"{report.waited_seconds:.0f} s venting i alt.",
+               f"The server asked us to wait: {count(report.retries, '', '', 'retry', 'retries')}, "
+               f"{report.waited_seconds:.0f} s of waiting in all."))
     for item, failure in report.failed:
         say.warn(tr(f"  IKKE levert til {failure.email} ({item.describe}): {failure.code} {failure.message} – "
                     "prøves igjen ved neste kjøring",

@@ -11,7 +11,7 @@ from samtale_automation.domain.master import Master
 from samtale_automation.domain.model import Employee
 from samtale_automation.domain.schema import CONVERSATIONS, LOG, SETTING_BY_FIELD, SETTINGS, STATUS_LABELS
 from samtale_automation.errors import UsageError
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, tr
 
 _ROUND_NAME = re.compile(r"^[0-9A-Za-zÆØÅæøå][0-9A-Za-zÆØÅæøå_.]{0,30}$")
 
@@ -69,6 +69,8 @@ def plan_new_round(master: Master, name: str, start: date | None, end: date | No
                              manager_id=employee.manager_id, status=STATUS_LABELS["proposed"])
     changeset.append(LOG.table, time=now.replace(tzinfo=None, microsecond=0),
                      event=tr(f"Ny samtalerunde {name}", f"New round {name}"), who=who,
-                     result=tr(f"{len(plan.added)} samtaler lagt til, {len(plan.skipped)} hoppet over",
-                               f"{len(plan.added)} conversations added, {len(plan.skipped)} skipped"))
+                     result=tr(f"{count(len(plan.added), 'samtale', 'samtaler', '', '')} lagt til, "
+                               f"{len(plan.skipped)} hoppet over",
+                               f"{count(len(plan.added), '', '', 'conversation', 'conversations')} added, "
+                               f"{len(plan.skipped)} skipped"))
     return plan

@@ -101,7 +101,7 @@ def test_round_new_then_status_json(folder: Path) -> None:
     assert report["conversations"][0]["status"] == "proposed"
     assert report["pending_changes"] == []
     again = samtale("--dir", str(folder), "round", "new", "2027")
-    assert "1 hadde allerede en samtale" in again.stdout
+    assert "1 person hadde allerede en samtale" in again.stdout
     assert json.loads(samtale("--dir", str(folder), "status", "--json").stdout)["counts"]["proposed"] == 1
 
 
