@@ -215,6 +215,10 @@ def _round(say: Say, result: r.RoundResult) -> None:
     for employee, why in plan.skipped:
         say(tr(f"  – hoppet over {employee.employee_id} {employee.name}: {why}",
                f"  – skipped {employee.employee_id} {employee.name}: {why}"))
+    for problem in plan.problems:
+        say.warn(problem.render())
+    if plan.problems:
+        say.exit_code = EXIT_PROBLEMS  # the others were added; these people wait for a fix
     if plan.existing:
         say(tr(f"  = {count(len(plan.existing), 'person', 'personer', '', '')} hadde allerede en samtale i {plan.name}",
                f"  = {len(plan.existing)} already had a conversation in {plan.name}"))
@@ -308,6 +312,10 @@ def _prep(say: Say, result: r.PrepResult) -> None:
         say(f"  {verb:<14} {item.path.relative_to(result.root)}")
     for what, why in plan.skipped:
         say(tr(f"  hopper over  {what}: {why}", f"  skip         {what}: {why}"))
+    for problem in plan.problems:
+        say.warn(problem.render())
+    if plan.problems:
+        say.exit_code = EXIT_PROBLEMS  # the others were made; these rows wait for a fix
     if result.dry_run:
         say(dry_run_line())
         return

@@ -93,6 +93,7 @@ def invite(say: Say, result: InviteResult) -> None:
                f"{plan.unchanged} er allerede {delivered_word(result.backend)} og uendret.",
                f"\nDry run: {planned} would be {delivered_word(result.backend)}, "
                f"{plan.unchanged} were {delivered_word(result.backend)} before and are unchanged."))
+        say.exit_code = EXIT_PROBLEMS if plan.problems else EXIT_OK  # rows that would not be sent, named above
         return
     for name in result.prepared:
         say(tr(f"  laget {name}", f"  made {name}"))

@@ -29,6 +29,7 @@ from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER
 from samtale_automation.domain.schema import CONVERSATIONS
 from samtale_automation.domain.workdays import prep_deadline
 from samtale_automation.errors import Problem
+from samtale_automation.plans.check import conversation_errors
 from samtale_automation.plans.follow_ups import plan_follow_up
 from samtale_automation.plans.meetings import (
     Delivered,
@@ -50,8 +51,9 @@ def plan_invites(master: Master, given: InviteInput) -> InvitePlan:
     """Plan the invitations, updates and cancellations of the current round and actions' follow-ups."""
     plan = InvitePlan()
     delivered = delivered_by_version(given.messages)
+    blocked = conversation_errors(master)
     for conv in sorted(master.current_round().conversations, key=lambda c: c.conversation_id):
-        _plan_conversation(master, conv, given, delivered, plan)
+        _plan_conversation(master, conv, given, delivered, plan, blocked.get(conv.conversation_id, []))
     for action in sorted(master.actions.values(), key=lambda a: a.action_id):
         plan_follow_up(master, action, given, delivered, plan)
     return plan
@@ -61,7 +63,7 @@ def plan_invites(master: Master, given: InviteInput) -> InvitePlan:
 
 
 def _plan_conversation(master: Master, conv: Conversation, given: InviteInput,
-                       delivered: Delivered, plan: InvitePlan) -> None:
+                       delivered: Delivered, plan: InvitePlan, errors: list[Problem]) -> None:
     key = conv.conversation_id
     previous = given.meetings.get(key)
     if conv.cancelled:
@@ -76,6 +78,12 @@ def _plan_conversation(master: Master, conv: Conversation, given: InviteInput,
         return
     if conv.end <= given.now:
         return  # held: a past meeting is neither invited nor updated
+    if errors:
+        # A row check reports as wrong is not sent (an invited one keeps its last sent version) until fixed.
+        plan.blocked.append(key)
+        plan.problems += [Problem(p.where, tr(f"{key} blir ikke invitert: {p.message}",
+                                              f"{key} is not invited: {p.message}"), p.fix) for p in errors]
+        return
     people = _people(master, conv, plan)
     if people is None:
         return
