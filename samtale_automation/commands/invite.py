@@ -22,7 +22,7 @@ from samtale_automation.domain.model import Conversation
 from samtale_automation.domain.schema import ACTIONS, CONVERSATIONS, EMPLOYEES, LOG
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
-from samtale_automation.plans.invites import plan_invites
+from samtale_automation.plans.invites import inactive_reason, plan_invites
 from samtale_automation.plans.meetings import InviteInput, InvitePlan, MailSend, MeetingSend
 from samtale_automation.prepfile.locations import SUFFIX, prep_path
 from samtale_automation.store.messages import MessageStore
@@ -161,10 +161,15 @@ def _writeback(workspace: Workspace, master: Master, result: InviteResult, rows:
     report = result.report
     assert report is not None
     reached = {(row.meeting_key, row.recipient) for row in rows if row.kind in INVITATION_KINDS and row.state == SENT}
+    cancelled = {row.meeting_key for row in rows if row.kind == "cancellation" and row.state == SENT}
     for conv in master.conversations.values():
         employee = master.employees.get(conv.employee_id)
         if conv.invited is None and employee and (conv.conversation_id, employee.email.casefold()) in reached:
             changes.upsert(CONVERSATIONS.table, conv.conversation_id, invited=workspace.now.date())
+        if not conv.cancelled and employee and not employee.active and conv.conversation_id in cancelled:
+            # Cancelled because Aktiv = Nei: the row says so, with the reason the cancellation carried.
+            changes.upsert(CONVERSATIONS.table, conv.conversation_id, force=True, cancelled="Ja",
+                           cancel_reason=conv.cancel_reason or inactive_reason(employee))
     sent = len(report.delivered)
     failed = len(report.failed)
     changes.append(LOG.table, time=workspace.now.replace(tzinfo=None, microsecond=0),

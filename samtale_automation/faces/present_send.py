@@ -54,7 +54,9 @@ def invite_lines(plan: InvitePlan) -> list[str]:
         when = item.start.strftime("%d.%m.%Y %H:%M")
         names = ", ".join(p.name or p.email for p in item.recipients)
         retry = tr(" (sendes på nytt)", " (again)") if item.retry else ""
-        lines.append(f"  {kind_label(item.kind):<20} {item.state.key:<22} {when}  → {names}{retry}")
+        reason = item.context.get("reason") if item.kind == "cancellation" else ""
+        why = tr(f"  grunn: {reason}", f"  reason: {reason}") if reason else ""
+        lines.append(f"  {kind_label(item.kind):<20} {item.state.key:<22} {when}  → {names}{retry}{why}")
     for mail in plan.mails:
         names = ", ".join(p.name or p.email for p in mail.recipients)
         lines.append(f"  {kind_label(mail.kind):<20} {mail.conversation_id or '':<22} {'':16}  → {names}")

@@ -70,6 +70,14 @@ def _plan_conversation(master: Master, conv: Conversation, given: InviteInput,
         if previous is not None:
             _plan_cancellation(master, conv, given, previous, delivered, plan)
         return
+    employee = master.employees.get(conv.employee_id)
+    if employee is not None and not employee.active and previous is not None and (
+            conv.end is None or conv.end > given.now):
+        # Aktiv = Nei after the invitation: the meeting is cancelled (the plan shows it before anything goes);
+        # a reason HR typed in «Avlyst grunn» is used, else one saying why.
+        _plan_cancellation(master, conv, given, previous, delivered, plan,
+                           conv.cancel_reason or inactive_reason(employee))
+        return
     if conv.start is None or conv.end is None:
         if previous is None:
             plan.problems.append(_conversation_problem(master, conv, "start", tr(
@@ -154,8 +162,14 @@ def _plan_manager_prep(conv: Conversation, employee: Employee, manager: Employee
                                (conv.conversation_id, MANAGER), conv.conversation_id, retry=bool(rows)))
 
 
+def inactive_reason(employee: Employee) -> str:
+    """The cancellation's reason when the employee was set Aktiv = Nei after the invitation."""
+    return tr(f"Samtalen med {employee.name} er avlyst fordi {employee.name} ikke lenger er aktiv.",
+              f"The conversation with {employee.name} is cancelled because {employee.name} is no longer active.")
+
+
 def _plan_cancellation(master: Master, conv: Conversation, given: InviteInput, previous: MeetingState,
-                       delivered: Delivered, plan: InvitePlan) -> None:
+                       delivered: Delivered, plan: InvitePlan, reason: str | None = None) -> None:
     employee = master.employees.get(conv.employee_id)
     manager = master.employees.get(conv.manager_id)
     if employee is None or manager is None:
@@ -167,7 +181,7 @@ def _plan_cancellation(master: Master, conv: Conversation, given: InviteInput, p
     start = conv.start or datetime.fromisoformat(previous.start or given.now.isoformat())
     end = conv.end or start
     context = {**_conversation_context(master, conv, employee, manager, None, previous),
-               "reason": conv.cancel_reason}
+               "reason": reason if reason is not None else conv.cancel_reason}
     attendees = tuple(p for p in everyone if not any(r.email.casefold() == p.email.casefold() for r in rooms))
     recipients = tuple(p for p in everyone if p.email.casefold() != organizer.email.casefold())
     if previous.state == CANCELLED:

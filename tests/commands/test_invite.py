@@ -99,6 +99,34 @@ def test_cancelling_sends_a_cancel_to_everyone_with_a_higher_sequence(ws: Worksp
     assert run_invite(ws).plan.empty  # cancelled once, not again
 
 
+def test_aktiv_nei_after_the_invitation_cancels_the_meeting_with_a_reason(ws: Workspace) -> None:
+    """Verify an invited employee set Aktiv = Nei gets a CANCEL (shown in the plan with its reason first), and
+    the row is marked Avlyst with that reason; another run sends nothing more."""
+    from samtale_automation.faces.present_send import invite_lines
+
+    run_invite(ws)
+    gone = ChangeSet("gone")
+    gone.upsert("Ansatte", "3", force=True, active="Nei")
+    ws.commit(gone)
+    shown: list[str] = []
+
+    def confirm(plan: object, _backend: object) -> bool:
+        shown.extend(invite_lines(plan))  # type: ignore[arg-type]
+        return True
+
+    result = run_invite(ws, confirm=confirm)
+    assert result.report is not None
+    assert [item.kind for item, _ in result.report.delivered] == ["cancellation"]
+    assert len(shown) == 1 and shown[0].startswith("  avlysning") and "2027-3" in shown[0]
+    assert shown[0].endswith("er avlyst fordi Cecilie Berg ikke lenger er aktiv.")
+    cancel = parse_eml((ws.folder.root / "utboks" / "2027-01-04" / "2027-3" / "1-CANCEL.eml").read_bytes())
+    check_cancel(cancel.calendar)
+    assert "ikke lenger er aktiv" in cancel.text
+    row = ws.load().conversations["2027-3"]
+    assert row.cancelled and "ikke lenger er aktiv" in row.cancel_reason
+    assert run_invite(ws).report is None
+
+
 def test_changing_the_manager_removes_the_old_one_and_updates_the_rest(ws: Workspace) -> None:
     run_invite(ws)
     change = ChangeSet("new manager")
