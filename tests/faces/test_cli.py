@@ -32,8 +32,21 @@ def test_init_creates_folder_and_check_is_clean(folder: Path) -> None:
     if os.name == "posix":
         assert (folder / ".samtale/key").stat().st_mode & 0o077 == 0
     result = samtale("--dir", str(folder), "check")
+    # The one thing left to set: the mailbox invitations come from (invite would refuse without it).
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith("samtale.toml: mail.mailbox: Postkassen som skal sende, er ikke angitt – Sett "
+                                    "[mail] mailbox i samtale.toml")
+    assert "\n1 problem funnet." in result.stdout
+    _set_mailbox(folder)
+    result = samtale("--dir", str(folder), "check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Ingen problemer funnet" in result.stdout
+
+
+def _set_mailbox(folder: Path) -> None:
+    config = folder / "samtale.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('mailbox = ""', 'mailbox = "hr@firma.example"'),
+                      encoding="utf-8")
 
 
 def test_init_refuses_to_overwrite(folder: Path) -> None:
@@ -232,6 +245,7 @@ def test_invite_and_remind_dry_run_in_a_folder_without_a_mailbox(folder: Path) -
 
 def test_a_misspelt_template_file_is_named_by_list_and_by_check(folder: Path) -> None:
     """`templates list` names a file in maler/ that overrides nothing; `check` counts it as a problem with the fix."""
+    _set_mailbox(folder)
     (folder / "maler" / "invitasjon.txt").write_text("Hei {{ employee.first_name }}\n", encoding="utf-8")
     listed = samtale("--dir", str(folder), "templates", "list")
     assert listed.returncode == 0, listed.stderr
