@@ -120,7 +120,8 @@ def test_what_a_backend_needs_is_required_only_when_it_is_chosen(nb_messages: No
     assert "Sett [smtp] host" in chosen.problems[1].fix
     outbox = parse_config({"mail": {"backend": "outbox"}, "smtp": {"port": 2525}})
     assert [p.where for p in outbox.problems] == ["samtale.toml: mail.mailbox"]  # invite writes from it too
-    assert parse_config({"mail": {"backend": "outbox", "mailbox": "hr@firma.no"}, "smtp": {"port": 2525}}).problems == ()
+    outbox_set = parse_config({"mail": {"backend": "outbox", "mailbox": "hr@firma.no"}, "smtp": {"port": 2525}})
+    assert outbox_set.problems == ()
     graph = parse_config({"mail": {"backend": "graph", "mailbox": "hr@firma.no"}})
     assert [p.where for p in graph.problems] == ["samtale.toml: graph.tenant_id", "samtale.toml: graph.client_id"]
 
