@@ -180,9 +180,9 @@ def _demo_changes(workspace: Workspace, employee_ids: list[str], step: Callable[
     assert reminded.report is not None
     items = sum(len(d.items) for d in reminded.digests)
     step(tr(f"samtale remind den {REMINDER_DAY:%d.%m.%Y}: {len(reminded.report.delivered)} personer får ett "
-            f"sammendrag hver med til sammen {items} påminnelser (utboks/{REMINDER_DAY.isoformat()}/digest/).",
+            f"sammendrag hver med til sammen {items} påminnelser (utboks/{REMINDER_DAY.isoformat()}/påminnelser/).",
             f"samtale remind on {REMINDER_DAY.isoformat()}: {len(reminded.report.delivered)} people get one digest "
-            f"each with {items} reminders in all (utboks/{REMINDER_DAY.isoformat()}/digest/)."))
+            f"each with {items} reminders in all (utboks/{REMINDER_DAY.isoformat()}/påminnelser/)."))
 
 
 def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:

@@ -29,7 +29,7 @@ def at(ws: Workspace, day: date, hour: int = 6) -> Workspace:
 def digests(ws: Workspace, day: date) -> dict[str, EmailMessage]:
     """The day's digest mails by recipient address."""
     found = {}
-    for path in sorted((ws.folder.root / "utboks" / day.isoformat() / "digest").glob("*.eml")):
+    for path in sorted((ws.folder.root / "utboks" / day.isoformat() / "påminnelser").glob("*.eml")):
         message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
         assert isinstance(message, EmailMessage)
         found[message["To"].addresses[0].addr_spec] = message

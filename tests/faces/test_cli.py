@@ -202,12 +202,12 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert len(list((demo / "arkiv" / "2027").rglob("*.xlsx"))) == 4
     assert [a["id"] for a in report["actions"]] == ["2027-1002-1", "2027-1002-2"]
     outbox = demo / "utboks"
-    assert len(list((outbox / "2026-12-01").glob("2027-*/0-REQUEST.eml"))) == 13
-    assert len(list((outbox / "2026-12-01").glob("2027-*/0-REQUEST.ics"))) == 13
-    assert (outbox / "2026-12-01" / "2027-1006" / "1-REQUEST.eml").exists()  # moved: same meeting, SEQUENCE 1
-    assert (outbox / "2026-12-01" / "2027-1007" / "1-CANCEL.eml").exists()
-    assert (outbox / "2026-12-01" / "oppfolging-2027-1002-1" / "0-REQUEST.eml").exists()
-    assert len(list((outbox / "2027-01-12" / "digest").glob("*.eml"))) >= 5
+    assert len(list((outbox / "2026-12-01").glob("2027-*/0-invitasjon.eml"))) == 13
+    assert len(list((outbox / "2026-12-01").glob("2027-*/0-invitasjon.ics"))) == 13
+    assert (outbox / "2026-12-01" / "2027-1006" / "1-invitasjon.eml").exists()  # moved: same meeting, SEQUENCE 1
+    assert (outbox / "2026-12-01" / "2027-1007" / "1-avlysning.eml").exists()
+    assert (outbox / "2026-12-01" / "oppfolging-2027-1002-1" / "0-invitasjon.eml").exists()
+    assert len(list((outbox / "2027-01-12" / "påminnelser").glob("*.eml"))) >= 5
 
 
 def test_init_folder_in_english(tmp_path: Path) -> None:
