@@ -23,7 +23,6 @@ from samtale_automation.paths import OUTBOX_DIR, make_private_dir, sanitize_file
 from samtale_automation.safe_write import write_private
 from samtale_automation.texts import tr
 
-
 #: Folder names a person opens in utboks/, in Norwegian (DESIGN.md §9): one per kind of mail.
 FOLDERS = {"digest": "påminnelser", "manager_prep": "lederskjema", "doctor": "testmelding",
            "hr_digest": "til HR"}
