@@ -9,7 +9,6 @@ things a person types (commands, backends such as outbox or graph, file names) a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -30,11 +29,11 @@ ENGLISH = frozenset({
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str], Path]]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], Path]:
     """The Norwegian demo's steps and its folder."""
     texts.set_language("nb")
     result = run_demo(tmp_path_factory.mktemp("words") / "demo")
-    yield result.steps, result.folder
+    return result.steps, result.folder
 
 
 def _english(text: str) -> set[str]:
