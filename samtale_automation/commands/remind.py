@@ -19,6 +19,7 @@ from samtale_automation.config import require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
 from samtale_automation.domain.messages import SENT, Attachment, Backend, Job, Mail, Person
+from samtale_automation.domain.prepsheet import EMPLOYEE
 from samtale_automation.domain.schema import LOG
 from samtale_automation.domain.workdays import is_working_day
 from samtale_automation.errors import Problem
@@ -26,7 +27,7 @@ from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
 from samtale_automation.plans.consolidate import ACCEPTED
 from samtale_automation.plans.reminders import Digest, group_digests, plan_reminders
-from samtale_automation.prepfile.locations import GUIDE_SUFFIX, prep_path
+from samtale_automation.prepfile.locations import GUIDE_SUFFIX, SUFFIX, prep_path
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.texts import count, delivered_word, tr, via
 
@@ -55,6 +56,16 @@ def attachment_files(workspace: Workspace, master: Master) -> Callable[[str, str
             return None
         return path if path.exists() else None
     return find
+
+
+def given_name(workspace: Workspace, master: Master, conversation_id: str, what: str, path: Path) -> str:
+    """The name people were given for an attached file: the archived minutes go out as the employee's own
+    «<AnsattID> <Navn> - forberedelse.xlsx», not under the archive's «<timestamp> <arrival name>»."""
+    conv = master.conversations.get(conversation_id)
+    employee = master.employees.get(conv.employee_id) if conv else None
+    if what == GUIDE or conv is None or employee is None:
+        return path.name
+    return prep_path(workspace.folder, conv.round, employee, SUFFIX[EMPLOYEE]).name
 
 
 def plan(workspace: Workspace, master: Master) -> tuple[list[Digest], list[Problem], Callable[..., Path | None]]:
@@ -96,7 +107,8 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
             lang = digest.recipient.language
             if lang not in templates:
                 templates[lang] = Templates(lang, override if override.is_dir() else None)
-            items.append(_digest_outgoing(digest, templates[lang], files, sender, master))
+            items.append(_digest_outgoing(digest, templates[lang], files, sender, master,
+                                          lambda cid, what, path: given_name(workspace, master, cid, what, path)))
         with workspace.journal() as journal:
             result.report = dispatch(backend, MessageStore(journal), items, progress)
     finally:
@@ -113,15 +125,15 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
 
 
 def _digest_outgoing(digest: Digest, templates: Templates, files: Callable[[str, str], Path | None],
-                     sender: Person, master: Master) -> Outgoing:
+                     sender: Person, master: Master, names: Callable[[str, str, Path], str]) -> Outgoing:
     attachments: list[Attachment] = []
     parts = []
     for item in digest.items:
         path = files(item.conversation_id, item.attachment) if item.attachment and item.conversation_id else None
-        if path is not None and all(a.filename != path.name for a in attachments):
-            attachments.append(Attachment(path.name, path.read_bytes()))
-        fragment = templates.fragment(f"reminder_{item.kind}",
-                                      {**item.context, "attachment_name": path.name if path else None})
+        name = names(item.conversation_id or "", item.attachment or "", path) if path else None
+        if path is not None and name is not None and all(a.filename != name for a in attachments):
+            attachments.append(Attachment(name, path.read_bytes()))
+        fragment = templates.fragment(f"reminder_{item.kind}", {**item.context, "attachment_name": name})
         parts.append(_Part(item.kind, fragment.text, fragment.html))
     recipient = Person(digest.recipient.email, digest.recipient.name)
     rendered = templates.render("digest", {"recipient": recipient, "day": digest.day, "items": parts,

@@ -108,7 +108,8 @@ def test_the_sign_reminder_carries_the_employees_minutes_and_prepare_carries_the
     sign = digests(invited, date(2027, 1, 22))["ase@firma.example"]
     assert "signer" in text(sign).lower() or "sign" in text(sign).lower()
     names = [part.get_filename() for part in sign.iter_attachments()]
-    assert len(names) == 1 and names[0].endswith("referat Bjørn.xlsx")  # as archived by collect
+    # The name Bjørn was given for his file, not the archive's «<timestamp> referat Bjørn.xlsx».
+    assert names == ["2 Bjørn Sæther - forberedelse.xlsx"]
 
 
 def test_dry_run_lists_the_digests_and_sends_nothing(invited: Workspace) -> None:
