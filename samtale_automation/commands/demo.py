@@ -179,10 +179,17 @@ def _demo_changes(workspace: Workspace, employee_ids: list[str], step: Callable[
     reminded = run_remind(later, who="demo")
     assert reminded.report is not None
     items = sum(len(d.items) for d in reminded.digests)
-    step(tr(f"samtale remind den {REMINDER_DAY:%d.%m.%Y}: {len(reminded.report.delivered)} personer får ett "
-            f"sammendrag hver med til sammen {items} påminnelser (utboks/{REMINDER_DAY.isoformat()}/påminnelser/).",
-            f"samtale remind on {REMINDER_DAY.isoformat()}: {len(reminded.report.delivered)} people get one digest "
-            f"each with {items} reminders in all (utboks/{REMINDER_DAY.isoformat()}/påminnelser/)."))
+    people = count(len(reminded.digests), "person", "personer", "person", "people")
+    hr = reminded.hr
+    told = count(len(hr.items), "sak", "saker", "item", "items") if hr else ""
+    step(tr(f"samtale remind den {REMINDER_DAY:%d.%m.%Y}: {people} får ett sammendrag hver med til sammen "
+            f"{count(items, 'påminnelse', 'påminnelser', '', '')} (utboks/{REMINDER_DAY.isoformat()}/påminnelser/)"
+            + (f", og HR får det som trenger en person: {told} (utboks/{REMINDER_DAY.isoformat()}/til HR/)."
+               if hr else "."),
+            f"samtale remind on {REMINDER_DAY.isoformat()}: {people} get one digest each with "
+            f"{count(items, '', '', 'reminder', 'reminders')} in all (utboks/{REMINDER_DAY.isoformat()}/påminnelser/)"
+            + (f", and HR gets what needs a person: {told} (utboks/{REMINDER_DAY.isoformat()}/til HR/)."
+               if hr else ".")))
 
 
 def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:

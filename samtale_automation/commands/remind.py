@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,14 +19,17 @@ from samtale_automation.commands.results import RemindResult
 from samtale_automation.config import require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
-from samtale_automation.domain.messages import SENT, Attachment, Backend, Job, Mail, Person
+from samtale_automation.domain.messages import FAILED, SENT, Attachment, Backend, Job, Mail, Person
 from samtale_automation.domain.prepsheet import EMPLOYEE
 from samtale_automation.domain.schema import LOG
 from samtale_automation.domain.workdays import is_working_day
 from samtale_automation.errors import Problem
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
-from samtale_automation.plans.consolidate import ACCEPTED
+from samtale_automation.plans.consolidate import ACCEPTED, QUARANTINED
+from samtale_automation.plans.hr_digest import HrDigest, HrInput, plan_hr_digest
+from samtale_automation.plans.hr_digest import body as hr_body
+from samtale_automation.plans.hr_digest import subject as hr_subject
 from samtale_automation.plans.reminders import Digest, group_digests, plan_reminders
 from samtale_automation.prepfile.locations import GUIDE_SUFFIX, SUFFIX, prep_path
 from samtale_automation.store.messages import MessageStore
@@ -93,7 +97,8 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
     digests, problems, files = plan(workspace, master)
     result = RemindResult(digests, problems, backend=config.backend, dry_run=dry_run,
                           working_day=is_working_day(workspace.now.date()))
-    if dry_run or not digests:
+    result.hr = hr_digest(workspace, master) if result.working_day else None
+    if dry_run or (not digests and result.hr is None):
         return result
     backend = backend or open_backend(context or BackendContext(workspace.folder, config, workspace.now))
     try:
@@ -109,6 +114,8 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
                 templates[lang] = Templates(lang, override if override.is_dir() else None)
             items.append(_digest_outgoing(digest, templates[lang], files, sender, master,
                                           lambda cid, what, path: given_name(workspace, master, cid, what, path)))
+        if result.hr is not None:
+            items.append(_hr_outgoing(result.hr, sender))
         with workspace.journal() as journal:
             result.report = dispatch(backend, MessageStore(journal), items, progress)
     finally:
@@ -122,6 +129,33 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
                          f"{len(result.report.failed)} failed"))
     result.apply = workspace.commit(log)
     return result
+
+
+def hr_digest(workspace: Workspace, master: Master) -> HrDigest | None:
+    """What needs a person today (DESIGN.md §8), from the workbook, the journal and the waiting changes."""
+    with workspace.journal() as journal:
+        store = MessageStore(journal)
+        sent = store.reminders_done()
+        refused = [(row.key, row.recipient, row.error or "") for row in store.messages() if row.state == FAILED]
+        quarantined = [row["destination"] for row in journal.received(QUARANTINED) if row["destination"]]
+    waiting = [(p.changeset.id, p.changeset.reason, p.blocked_reason, _local(p.changeset.created))
+               for p in workspace.pending() if p.blocked_reason]
+    return plan_hr_digest(master, HrInput(workspace.now, sent, quarantined, refused, waiting))
+
+
+def _local(stamp: str) -> datetime:
+    """A ChangeSet's creation time (machine-local, written without a zone) as an aware moment."""
+    moment = datetime.fromisoformat(stamp)
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def _hr_outgoing(digest: HrDigest, mailbox: Person) -> Outgoing:
+    """HR's digest, to the sending mailbox itself; its lines are journaled like reminders, told once."""
+    text, markup = hr_body(digest)
+    mail = Mail(digest.key, (mailbox,), hr_subject(digest), text, markup, (), mailbox)
+    return Outgoing(digest.key, "hr_digest", (mailbox,), Job((mailbox,), mail=mail),
+                    reminders=tuple(item.key for item in digest.items),
+                    describe=f"HR ({mailbox.email}): " + count(len(digest.items), "sak", "saker", "item", "items"))
 
 
 def _digest_outgoing(digest: Digest, templates: Templates, files: Callable[[str, str], Path | None],

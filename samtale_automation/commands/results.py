@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from samtale_automation.errors import Problem, SamtaleError
     from samtale_automation.mail.templates import TemplateInfo
     from samtale_automation.plans.consolidate import CollectPlan
+    from samtale_automation.plans.hr_digest import HrDigest
     from samtale_automation.plans.meetings import InvitePlan
     from samtale_automation.plans.prep import PrepPlan
     from samtale_automation.plans.reminders import Digest
@@ -212,6 +213,7 @@ class RemindResult:
     backend: str = ""
     dry_run: bool = False
     working_day: bool = True  # today (the workspace's day) is a working day
+    hr: HrDigest | None = None  # what needs a person today, to the mailbox (None: nothing does)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,15 @@ def digest_lines(digests: list[Digest]) -> list[str]:
     return [f"  {d.recipient.name:<24} {', '.join(reminder_label(i) for i in d.items)}" for d in digests]
 
 
+def hr_lines(result: RemindResult) -> list[str]:
+    """HR's digest in the plan: what needs a person, one line each."""
+    if result.hr is None:
+        return []
+    heading = tr(f"  Til HR (postkassen): {count(len(result.hr.items), 'sak', 'saker', '', '')}",
+                 f"  To HR (the mailbox): {count(len(result.hr.items), '', '', 'item', 'items')}")
+    return [heading, *(f"    - {item.text}" for item in result.hr.items)]
+
+
 def reminder_label(item: ReminderItem) -> str:
     """What one reminder is about («skriv referat 2027-2»)."""
     labels = {"prep_employee": tr("forbered deg", "prepare"), "prep_manager": tr("forbered deg (leder)", "prepare"),
@@ -117,8 +126,10 @@ def remind(say: Say, result: RemindResult) -> None:
     if not result.working_day:
         say(tr("I dag er ikke en arbeidsdag: ingen påminnelser sendes (de gikk ut arbeidsdagen før).",
                "Today is not a working day: no reminders are sent (they went out the working day before)."))
-    if result.dry_run or not result.digests:
+    if result.dry_run or (not result.digests and result.hr is None):
         for line in digest_lines(result.digests):
+            say(line)
+        for line in hr_lines(result):
             say(line)
         for problem in result.problems:
             say.warn(problem.render())
@@ -129,6 +140,8 @@ def remind(say: Say, result: RemindResult) -> None:
                f"\n{'Dry run: ' if dry else ''}{digests} {f'would be {said}' if dry else 'to send'}."))
         say.exit_code = EXIT_PROBLEMS if result.problems and not dry else EXIT_OK
         return
+    for line in hr_lines(result):
+        say(line)
     _sent(say, result, result.problems, ("sammendrag", "sammendrag", "digest", "digests"))
 
 
