@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypedDict
 if TYPE_CHECKING:
     from samtale_automation.commands.deliver import SendReport
     from samtale_automation.domain.changeset import PendingChange, SetAsideChange
+    from samtale_automation.domain.overview import Overview
     from samtale_automation.errors import Problem, SamtaleError
     from samtale_automation.mail.templates import TemplateInfo
     from samtale_automation.plans.consolidate import CollectPlan
@@ -133,6 +134,8 @@ class StatusResult:
 
     report: StatusReport
     save_blockers: list[str] = field(default_factory=list)
+    by: str | None = None  # «manager» | «department»: the Oversikt sheet's block in the terminal
+    overview: Overview | None = None  # worked out when `by` is given
 
 
 @dataclass

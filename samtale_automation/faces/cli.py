@@ -245,12 +245,14 @@ def check(obj: Context) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Skriv JSON / print one JSON object.")
+@click.option("--by", type=click.Choice(["manager", "department"]), default=None,
+              help="Tall per leder eller avdeling, som arket Oversikt / numbers per manager or department.")
 @click.pass_obj
-def status(obj: Context, as_json: bool) -> None:
+def status(obj: Context, as_json: bool, by: str | None) -> None:
     """Hvor hver samtale står / where each conversation stands."""
     from samtale_automation.commands.status import run_status
 
-    result = run_status(obj.workspace(), check_saving=not as_json)
+    result = run_status(obj.workspace(), check_saving=not as_json, by=by)
     _finish(present_json(result) if as_json else present(result))
 
 
