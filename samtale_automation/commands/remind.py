@@ -7,7 +7,7 @@ the digest in each person's language (mail.templates), and sends through the sam
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from samtale_automation.commands.results import RemindResult
 from samtale_automation.config import require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
-from samtale_automation.domain.messages import FAILED, SENT, Attachment, Backend, Job, Mail, Person
+from samtale_automation.domain.messages import FAILED, SENT, Attachment, Backend, Job, Mail, Person, ReadsReplies
 from samtale_automation.domain.prepsheet import EMPLOYEE
 from samtale_automation.domain.schema import LOG
 from samtale_automation.domain.workdays import is_working_day
@@ -27,10 +27,11 @@ from samtale_automation.errors import Problem
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
 from samtale_automation.plans.consolidate import ACCEPTED, QUARANTINED
-from samtale_automation.plans.hr_digest import HrDigest, HrInput, plan_hr_digest
+from samtale_automation.plans.hr_digest import HrDigest, HrInput, HrItem, plan_hr_digest
 from samtale_automation.plans.hr_digest import body as hr_body
 from samtale_automation.plans.hr_digest import subject as hr_subject
 from samtale_automation.plans.reminders import Digest, group_digests, plan_reminders
+from samtale_automation.plans.replies import plan_replies
 from samtale_automation.prepfile.locations import GUIDE_SUFFIX, SUFFIX, prep_path
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.texts import count, delivered_word, tr, via
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
 
 GUIDE = "guide"
+#: The backends that see the attendees' answers on their meetings (the Svar column).
+REPLY_BACKENDS = frozenset({"graph"})
 
 
 def attachment_files(workspace: Workspace, master: Master) -> Callable[[str, str], Path | None]:
@@ -98,10 +101,22 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
     result = RemindResult(digests, problems, backend=config.backend, dry_run=dry_run,
                           working_day=is_working_day(workspace.now.date()))
     result.hr = hr_digest(workspace, master) if result.working_day else None
-    if dry_run or (not digests and result.hr is None):
+    reads_replies = config.backend in REPLY_BACKENDS or isinstance(backend, ReadsReplies)
+    if dry_run or (not digests and result.hr is None and not reads_replies):
         return result
     backend = backend or open_backend(context or BackendContext(workspace.folder, config, workspace.now))
     try:
+        if isinstance(backend, ReadsReplies):
+            result.replies_read = True
+            invited = [c.conversation_id for c in master.current_round().conversations if c.invited is not None]
+            svar, answers = plan_replies(master, backend.replies(invited))
+            if svar:
+                result.replies_written = len(svar.changes)
+                result.apply = workspace.commit(svar)
+            if result.working_day and answers:
+                result.hr = hr_digest(workspace, master, answers)
+        if not digests and result.hr is None:
+            return result
         result.confirmed = confirm(digests, backend)
         if not result.confirmed:
             return result
@@ -131,7 +146,7 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
     return result
 
 
-def hr_digest(workspace: Workspace, master: Master) -> HrDigest | None:
+def hr_digest(workspace: Workspace, master: Master, replies: Sequence[HrItem] = ()) -> HrDigest | None:
     """What needs a person today (DESIGN.md §8), from the workbook, the journal and the waiting changes."""
     with workspace.journal() as journal:
         store = MessageStore(journal)
@@ -140,7 +155,7 @@ def hr_digest(workspace: Workspace, master: Master) -> HrDigest | None:
         quarantined = [row["destination"] for row in journal.received(QUARANTINED) if row["destination"]]
     waiting = [(p.changeset.id, p.changeset.reason, p.blocked_reason, _local(p.changeset.created))
                for p in workspace.pending() if p.blocked_reason]
-    return plan_hr_digest(master, HrInput(workspace.now, sent, quarantined, refused, waiting))
+    return plan_hr_digest(master, HrInput(workspace.now, sent, quarantined, refused, waiting, replies))
 
 
 def _local(stamp: str) -> datetime:

@@ -217,6 +217,8 @@ class RemindResult:
     dry_run: bool = False
     working_day: bool = True  # today (the workspace's day) is a working day
     hr: HrDigest | None = None  # what needs a person today, to the mailbox (None: nothing does)
+    replies_read: bool = False  # the backend sees the attendees' answers (graph): the Svar column was updated
+    replies_written: int = 0  # Svar cells that changed
 
 
 @dataclass(frozen=True)

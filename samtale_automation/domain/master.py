@@ -248,6 +248,7 @@ def conversation_from_row(p: dict[str, Any]) -> Conversation | None:
         cancelled=bool(p.get("cancelled")),
         cancel_reason=p.get("cancel_reason") or "",
         note=p.get("note") or "",
+        replies=p.get("replies") or "",
         **{name: p.get(name) for name in dates},
     )
 

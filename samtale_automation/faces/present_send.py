@@ -122,7 +122,9 @@ def invite(say: Say, result: InviteResult) -> None:
 
 
 def remind(say: Say, result: RemindResult) -> None:
-    """`remind`: the day's digests (a dry run, or nothing to send), or what was sent."""
+    """`remind`: the day's digests (a dry run, or nothing to send), or what was sent; and the answers to the
+    invitations, where the backend sees them (the Svar column), or that it does not."""
+    _replies(say, result)
     if not result.working_day:
         say(tr("I dag er ikke en arbeidsdag: ingen påminnelser sendes (de gikk ut arbeidsdagen før).",
                "Today is not a working day: no reminders are sent (they went out the working day before)."))
@@ -143,6 +145,17 @@ def remind(say: Say, result: RemindResult) -> None:
     for line in hr_lines(result):
         say(line)
     _sent(say, result, result.problems, ("sammendrag", "sammendrag", "digest", "digests"))
+
+
+def _replies(say: Say, result: RemindResult) -> None:
+    if result.replies_read:
+        say(tr(f"Svar på invitasjonene lest: {count(result.replies_written, 'samtale', 'samtaler', '', '')} med "
+               "endret Svar.", f"Replies to the invitations read: "
+               f"{count(result.replies_written, '', '', 'conversation', 'conversations')} with a changed Svar."))
+    elif result.report is not None:  # a run that sent: say once that this backend shows no answers
+        say(tr(f"Svar på invitasjonene kan ikke ses med backend {result.backend}; kolonnen Svar fylles med backend "
+               "graph.", f"Replies to the invitations cannot be seen with the {result.backend} backend; the Svar "
+               "column is filled with the graph backend."))
 
 
 def _sent(say: Say, result: InviteResult | RemindResult, problems: list[Problem],

@@ -22,7 +22,7 @@ from samtale_automation.domain.workdays import next_working_day
 from samtale_automation.texts import count, short_date, tr
 
 #: The kinds of lines, in the order the digest lists them.
-KINDS = ("quarantined", "conflict", "refused", "waiting", "no_time", "unsigned")
+KINDS = ("quarantined", "conflict", "refused", "reply", "waiting", "no_time", "unsigned")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class HrInput:
     quarantined: Sequence[str] = ()  # where each quarantined file is, «karantene/<time> <name>»
     refused: Sequence[tuple[str, str, str]] = ()  # (message key, address, the server's answer), still undelivered
     waiting: Sequence[tuple[str, str, str, datetime]] = field(default_factory=tuple)  # (id, what, why, since)
+    replies: Sequence[HrItem] = ()  # declines and proposed times (plans.replies)
 
 
 def plan_hr_digest(master: Master, given: HrInput) -> HrDigest | None:
@@ -64,6 +65,7 @@ def plan_hr_digest(master: Master, given: HrInput) -> HrDigest | None:
             f"En fil ble satt i karantene: {where} – se {where}.txt for hvorfor, og be avsenderen sende riktig fil.",
             f"A file was quarantined: {where} – see {where}.txt for why, and ask the sender for the right file.")))
     items += _conflicts(master)
+    items += given.replies
     for key, address, answer in given.refused:
         items.append(HrItem(f"hr:refused:{key}", "refused", tr(
             f"E-post til {address} ble ikke levert ({answer}) – rett adressen i Ansatte; den prøves igjen ved neste "
