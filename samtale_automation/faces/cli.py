@@ -202,6 +202,21 @@ def round_new(obj: Context, name: str, start: str | None, end: str | None, dry_r
 
 
 @cli.command()
+@click.option("--manager", "managers", multiple=True, metavar="ID",
+              help="Bare samtalene til denne lederen (kan gjentas) / only this manager's conversations (repeatable).")
+@click.option("--replan", is_flag=True,
+              help="Flytt også tider planleggeren satte og som ikke er invitert / also move the planner's own times "
+                   "that are not invited yet.")
+@click.option("--dry-run", is_flag=True, help=DRY_RUN)
+@click.pass_obj
+def plan(obj: Context, managers: tuple[str, ...], replan: bool, dry_run: bool) -> None:
+    """Finn tid og rom til hver samtale / give each conversation without a time a slot (and a room)."""
+    from samtale_automation.commands.plan import run_plan
+
+    _finish(present(run_plan(obj.workspace(), managers=managers, replan=replan, dry_run=dry_run, who=_who())))
+
+
+@cli.command()
 @click.option("--employee", "employees", multiple=True, metavar="ID",
               help="Bare for denne ansatte (kan gjentas) / only this employee (repeatable).")
 @click.option("--force", is_flag=True, help="Lag filen på nytt; den gamle flyttes til .samtale/backups/.")
