@@ -19,7 +19,18 @@ from samtale_automation.commands.results import RemindResult
 from samtale_automation.config import require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
-from samtale_automation.domain.messages import FAILED, SENT, Attachment, Backend, Job, Mail, Person, ReadsReplies
+from samtale_automation.domain.messages import (
+    FAILED,
+    SENT,
+    Attachment,
+    AttendeeReply,
+    Backend,
+    Job,
+    Mail,
+    NotSupported,
+    Person,
+    ReadsReplies,
+)
 from samtale_automation.domain.prepsheet import EMPLOYEE
 from samtale_automation.domain.schema import LOG
 from samtale_automation.domain.workdays import is_working_day
@@ -41,7 +52,7 @@ if TYPE_CHECKING:
 
 GUIDE = "guide"
 #: The backends that see the attendees' answers on their meetings (the Svar column).
-REPLY_BACKENDS = frozenset({"graph"})
+REPLY_BACKENDS = frozenset({"graph", "smtp"})
 
 
 def attachment_files(workspace: Workspace, master: Master) -> Callable[[str, str], Path | None]:
@@ -106,10 +117,10 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
         return result
     backend = backend or open_backend(context or BackendContext(workspace.folder, config, workspace.now))
     try:
-        if isinstance(backend, ReadsReplies):
+        answers_seen = _answers(backend, master)
+        if answers_seen is not None:
             result.replies_read = True
-            invited = [c.conversation_id for c in master.current_round().conversations if c.invited is not None]
-            svar, answers = plan_replies(master, backend.replies(invited))
+            svar, answers = plan_replies(master, answers_seen)
             if svar:
                 result.replies_written = len(svar.changes)
                 result.apply = workspace.commit(svar)
@@ -144,6 +155,17 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
                          f"{len(result.report.failed)} failed"))
     result.apply = workspace.commit(log)
     return result
+
+
+def _answers(backend: Backend, master: Master) -> dict[str, list[AttendeeReply]] | None:
+    """The attendees' answers to the round's invitations, or None when this backend cannot see them."""
+    if not isinstance(backend, ReadsReplies):
+        return None
+    invited = [c.conversation_id for c in master.current_round().conversations if c.invited is not None]
+    try:
+        return backend.replies(invited)
+    except NotSupported:  # smtp without an IMAP folder to read them from
+        return None
 
 
 def hr_digest(workspace: Workspace, master: Master, replies: Sequence[HrItem] = ()) -> HrDigest | None:

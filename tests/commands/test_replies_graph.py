@@ -75,8 +75,8 @@ def test_the_outbox_says_it_sees_no_answers(tmp_path: Path) -> None:
     run_invite(ws)
     result = run_remind(_day(ws, date(2027, 1, 13)))
     assert not result.replies_read
-    assert ("Svar på invitasjonene kan ikke ses med backend outbox; kolonnen Svar fylles med backend graph."
-            in present(result).lines)
+    assert ("Svar på invitasjonene kan ikke ses med backend outbox; kolonnen Svar fylles med backend graph, eller "
+            "smtp med imap_host." in present(result).lines)
     assert _day(ws, date(2027, 1, 13)).load().conversations["2027-2"].replies == ""
 
 
