@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from samtale_automation.domain.schema import LISTS_SHEET, TABLES
+from samtale_automation.domain.schema import LISTS_SHEET, OVERVIEW_SHEET, START_SHEET, TABLES
 from samtale_automation.errors import WorkbookError
 from samtale_automation.workbook.tables import find_table
 
@@ -33,8 +33,10 @@ def print_setup(wb: Any) -> list[str]:
             continue  # a table lacking a column: check names it; the sheet still prints on A4
         if view is not None:
             header_rows[view.ws.title] = view.min_row
+    ours = {*header_rows, START_SHEET, OVERVIEW_SHEET}
     for ws in wb.worksheets:
-        if ws.title == LISTS_SHEET or ws.sheet_state != "visible":
+        # Only the master's own sheets: a sheet a person added keeps the print setup they gave it.
+        if ws.title not in ours or ws.title == LISTS_SHEET or ws.sheet_state != "visible":
             continue
         if _set_sheet(ws, header_rows.get(ws.title)):
             changed.append(ws.title)

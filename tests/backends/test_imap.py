@@ -447,7 +447,7 @@ def test_samtale_toml_accepts_the_imap_keys(tmp_path: Path) -> None:
 ])
 def test_bad_imap_settings_name_the_key(imap: dict[str, object], key: str) -> None:
     section = {"host": "smtp.firma.no", "imap_host": "imap.firma.no", **imap}
-    config = parse_config({"smtp": section})
+    config = parse_config({"mail": {"mailbox": "hr@firma.no"}, "smtp": section})
     assert config.smtp is None
     assert [p.where for p in config.problems] == [f"samtale.toml: smtp.{key}"]
 
