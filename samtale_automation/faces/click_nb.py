@@ -101,6 +101,12 @@ def install() -> None:
             module.ngettext = ngettext  # type: ignore[attr-defined]
 
 
+def localise(group: click.Group) -> None:
+    """The usage lines' words and the help texts in the message language (call again after --lang)."""
+    metavars(group)
+    localise_help(group)
+
+
 def metavars(group: click.Group) -> None:
     """«[VALG]» and «KOMMANDO» in the usage lines in bokmål, click's «[OPTIONS]» with --lang en."""
     group.subcommand_metavar = tr("KOMMANDO [ARGUMENTER]...", "COMMAND [ARGS]...")
@@ -108,3 +114,44 @@ def metavars(group: click.Group) -> None:
         command.options_metavar = tr("[VALG]", "[OPTIONS]")
         if isinstance(command, click.Group) and command is not group:
             metavars(command)
+
+
+def localise_help(group: click.Group) -> None:
+    """Show one language in the help: «Vis hva som ville skjedd / only show what would happen» becomes the
+    bokmål side, or the English side with --lang en. The two-sided text stays in the source (one place)."""
+    for command in _commands(group):
+        command.help = _side(_original(command, "help"))
+        command.short_help = None
+        for param in command.params:
+            if isinstance(param, click.Option) and param.help:
+                param.help = _side(_original(param, "help"))
+
+
+def _commands(group: click.Group) -> list[click.Command]:
+    found: list[click.Command] = [group]
+    for command in group.commands.values():
+        found += _commands(command) if isinstance(command, click.Group) else [command]
+    return found
+
+
+def _original(thing: object, name: str) -> str | None:
+    """The two-sided text as written in the source, kept on first use so a later switch can pick again."""
+    store = f"_samtale_{name}"
+    if not hasattr(thing, store):
+        setattr(thing, store, getattr(thing, name))
+    value = getattr(thing, store)
+    return value if isinstance(value, str) else None
+
+
+def _side(text: str | None) -> str | None:
+    """The bokmål or English side of «bokmål / English»; a text without « / » as it is."""
+    if text is None or " / " not in text:
+        return text
+    first, _, rest = text.partition(" / ")
+    # The first line may hold the split; later lines (a docstring's body) are kept as they are.
+    head, newline, body = rest.partition("\n")
+    chosen = head if language() == "en" else first
+    chosen = chosen[:1].upper() + chosen[1:]
+    if not chosen.rstrip().endswith((".", "?")):
+        chosen = chosen.rstrip() + "."
+    return chosen + (newline + body if body else "")

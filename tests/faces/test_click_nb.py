@@ -48,3 +48,15 @@ def test_lang_en_gives_clicks_english() -> None:
 def test_the_version_line_in_bokmal() -> None:
     """Verify --version says «versjon»."""
     assert ", versjon " in _samtale("--version").stdout
+
+
+def test_help_texts_show_one_language() -> None:
+    """Verify the commands' and options' help show the bokmål side, and the English side with --lang en."""
+    shown = _samtale("invite", "-h").stdout
+    assert "Send invitasjoner, endringer og avlysninger." in shown
+    assert "Vis hva som ville blitt sendt." in shown and "only show" not in shown
+    english = _samtale("--lang", "en", "invite", "-h").stdout
+    assert "Send the invitations, updates and cancellations." in english
+    assert "Only show what would be sent." in english and "Vis hva" not in english
+    listed = _samtale("-h").stdout
+    assert "Finn alt som er feil, med cellen." in listed and "report every problem" not in listed
