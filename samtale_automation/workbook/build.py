@@ -169,6 +169,16 @@ def _write_overview(path: Path, lang: str, planner: OverviewPlanner | None, now:
 #: Headers wrap rather than being cut at a narrow column's edge, on screen and on paper.
 HEADER_WRAP = {"text_wrap": True, "valign": "top"}
 HEADER_HEIGHT = 30  # points: two lines of a bold 11 pt header
+#: Columns whose text wraps, and the height of one wrapped line in points.
+WRAPPED_FIELDS = ("explanation", "follow_ups", "text")
+ROW_LINE_HEIGHT = 15
+
+
+def _line_count(value: Any, width: int) -> int:
+    """How many lines a wrapped text takes in a column of `width` characters (roughly, as Excel wraps)."""
+    if not isinstance(value, str) or not value:
+        return 1
+    return sum(max(1, -(-len(line) // max(width - 2, 1))) for line in value.splitlines())
 
 
 class _Formats:
@@ -217,7 +227,7 @@ def _write_table(ws: Any, schema: Sheet, rows: list[Mapping[str, Any]], formats:
             spec["format"] = formats.date
         elif column.kind is Kind.DATETIME:
             spec["format"] = formats.datetime
-        elif column.field in ("explanation", "follow_ups", "text"):
+        elif column.field in WRAPPED_FIELDS:
             spec["format"] = formats.wrap
         columns.append(spec)
         ws.set_column(index, index, column.width, None, {"hidden": column.hidden})
@@ -225,9 +235,15 @@ def _write_table(ws: Any, schema: Sheet, rows: list[Mapping[str, Any]], formats:
     ws.add_table(0, 0, last_row, len(schema.columns) - 1, {
         "name": schema.table, "columns": columns, "style": "Table Style Medium 2",
     })
+    wrapped = [c for c in schema.columns if c.field in WRAPPED_FIELDS]
     for r, row in enumerate(rows, start=1):
         for c, column in enumerate(schema.columns):
             _write_value(ws, r, c, row.get(column.field), column.kind, formats)
+        # A wrapped cell of several lines gets a row that shows them all: no spreadsheet grows it on opening,
+        # so on screen and on paper the lines would run into the next row.
+        lines = max((_line_count(row.get(c.field), c.width) for c in wrapped), default=1)
+        if lines > 1:
+            ws.set_row(r, ROW_LINE_HEIGHT * lines)
     for c, column in enumerate(schema.columns):
         _add_validation(ws, c, column, lang)
     if schema is CONVERSATIONS:
