@@ -72,8 +72,9 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
     plan = plan_new_round(workspace.load(), DEMO_ROUND, *DEMO_PERIOD, workspace.now, "demo")
     workspace.commit(plan.changeset)
     skipped = ", ".join(f"{e.name} ({why})" for e, why in plan.skipped)
-    step(tr(f"samtale round new {DEMO_ROUND}: {len(plan.added)} samtaler lagt til; hoppet over: {skipped}.",
-            f"samtale round new {DEMO_ROUND}: {len(plan.added)} conversations added; skipped: {skipped}."))
+    added = count(len(plan.added), "samtale", "samtaler", "conversation", "conversations")
+    step(tr(f"samtale round new {DEMO_ROUND}: {added} lagt til; hoppet over: {skipped}.",
+            f"samtale round new {DEMO_ROUND}: {added} added; skipped: {skipped}."))
 
     rooms = ChangeSet(tr("Demo: møterom fra HR", "Demo: meeting rooms from HR"))
     for room in company["rom"]:
@@ -82,14 +83,16 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
     workspace.commit(rooms)
     planned = run_plan(workspace, who="demo")
     busiest = max((m for m in planned.managers), key=lambda m: m.placed, default=None)
-    shown = (tr(f" {busiest.name} har {busiest.placed} samtaler, {short_date(busiest.first_day, 'nb')}–"
-                f"{short_date(busiest.last_day, 'nb')}.",
-                f" {busiest.name} has {busiest.placed} conversations, {short_date(busiest.first_day, 'en')}–"
+    shown = (tr(f" {busiest.name} har {count(busiest.placed, 'samtale', 'samtaler', '', '')}, "
+                f"{short_date(busiest.first_day, 'nb')}–{short_date(busiest.last_day, 'nb')}.",
+                f" {busiest.name} has {count(busiest.placed, '', '', 'conversation', 'conversations')}, "
+                f"{short_date(busiest.first_day, 'en')}–"
                 f"{short_date(busiest.last_day, 'en')}.")
              if busiest and busiest.first_day and busiest.last_day else "")
-    step(tr(f"samtale plan: {len(planned.plan.placed)} samtaler fikk tid og rom (arket Rom har "
+    placed = count(len(planned.plan.placed), "samtale", "samtaler", "conversation", "conversations")
+    step(tr(f"samtale plan: {placed} fikk tid og rom (arket Rom har "
             f"{len(company['rom'])} rom), spredt over perioden med pause mellom samtalene.{shown}",
-            f"samtale plan: {len(planned.plan.placed)} conversations got a time and a room (the Rom sheet has "
+            f"samtale plan: {placed} got a time and a room (the Rom sheet has "
             f"{len(company['rom'])} rooms), spread over the period with a break between them.{shown}"))
 
     prepared = run_prep(workspace, who="demo")
