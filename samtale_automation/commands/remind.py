@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 GUIDE = "guide"
 #: The backends that see the attendees' answers on their meetings (the Svar column).
-REPLY_BACKENDS = frozenset({"graph", "smtp"})
+REPLY_BACKENDS = frozenset({"graph", "ews", "smtp"})
 
 
 def attachment_files(workspace: Workspace, master: Master) -> Callable[[str, str], Path | None]:

@@ -154,8 +154,8 @@ def _replies(say: Say, result: RemindResult) -> None:
                f"{count(result.replies_written, '', '', 'conversation', 'conversations')} with a changed Svar."))
     elif result.report is not None:  # a run that sent: say once that this backend shows no answers
         say(tr(f"Svar på invitasjonene kan ikke ses med backend {result.backend}; kolonnen Svar fylles med backend "
-               "graph, eller smtp med imap_host.", f"Replies to the invitations cannot be seen with the "
-               f"{result.backend} backend; the Svar column is filled with the graph backend, or smtp with imap_host."))
+               "graph eller ews, eller smtp med imap_host.", f"Replies to the invitations cannot be seen with the "
+               f"{result.backend} backend; the Svar column is filled with graph or ews, or smtp with imap_host."))
 
 
 def _sent(say: Say, result: InviteResult | RemindResult, problems: list[Problem],

@@ -75,8 +75,8 @@ def test_the_outbox_says_it_sees_no_answers(tmp_path: Path) -> None:
     run_invite(ws)
     result = run_remind(_day(ws, date(2027, 1, 13)))
     assert not result.replies_read
-    assert ("Svar på invitasjonene kan ikke ses med backend outbox; kolonnen Svar fylles med backend graph, eller "
-            "smtp med imap_host." in present(result).lines)
+    assert ("Svar på invitasjonene kan ikke ses med backend outbox; kolonnen Svar fylles med backend graph eller "
+            "ews, eller smtp med imap_host." in present(result).lines)
     assert _day(ws, date(2027, 1, 13)).load().conversations["2027-2"].replies == ""
 
 
@@ -95,3 +95,33 @@ def make_master() -> Master:
     return Master(settings=Settings(round="2027"),
                   employees={"2": Employee("2", "Bjørn Sæther", "bjorn@firma.example", manager_id="1")},
                   conversations={"2027-2": Conversation("2027-2", "2", "1", invited=date(2027, 1, 4))})
+
+
+def test_answers_through_ews_fill_svar(tmp_path: Path) -> None:
+    """Verify the ews backend reads ResponseType (and a proposed start) from our meetings in the stand-in."""
+    from backend_kit import ORGANIZER
+    from ews_server import EwsStandIn
+
+    (tmp_path / "ews").mkdir()
+    with EwsStandIn(tmp_path / "ews", {"CORP\\svc-samtale": "Passord-7431"}) as ews:
+        ws = make_folder(tmp_path / "f", mailbox=ORGANIZER.email)
+        backend = ews.backend()
+        try:
+            run_invite(ws, backend=backend)
+        finally:
+            backend.close()
+        ews.respond(ORGANIZER.email, "Bjørn Sæther", "bjorn@firma.example", "Accept")
+        ews.respond(ORGANIZER.email, "Bjørn Sæther", "ase@firma.example", "Decline")
+        proposed = datetime(2027, 1, 22, 13, 0, tzinfo=OSLO)
+        ews.respond(ORGANIZER.email, "Cecilie Berg", "cecilie@firma.example", "Tentative", proposed)
+        night = _day(ws, date(2027, 1, 6))
+        backend = ews.backend()
+        try:
+            result = run_remind(night, backend=backend)
+        finally:
+            backend.close()
+        assert ews.violations == []
+    assert result.replies_read and result.replies_written == 2
+    master = night.load()
+    assert master.conversations["2027-2"].replies == "Bjørn Sæther: godtatt; Åse Kjærstad: avslått"
+    assert master.conversations["2027-3"].replies == "Cecilie Berg: foreslår 22.01.2027 13.00"
