@@ -31,19 +31,19 @@ from samtale_automation.domain.messages import (
     Person,
     ReadsReplies,
 )
-from samtale_automation.domain.prepsheet import EMPLOYEE
+from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER
 from samtale_automation.domain.schema import LOG
 from samtale_automation.domain.workdays import is_working_day
 from samtale_automation.errors import Problem
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
-from samtale_automation.plans.consolidate import ACCEPTED, QUARANTINED
+from samtale_automation.plans.consolidate import QUARANTINED
 from samtale_automation.plans.hr_digest import HrDigest, HrInput, HrItem, plan_hr_digest
 from samtale_automation.plans.hr_digest import body as hr_body
 from samtale_automation.plans.hr_digest import subject as hr_subject
 from samtale_automation.plans.reminders import Digest, group_digests, plan_reminders
 from samtale_automation.plans.replies import plan_replies
-from samtale_automation.prepfile.locations import GUIDE_SUFFIX, SUFFIX, prep_path
+from samtale_automation.prepfile.locations import COPY_SUFFIX, GUIDE_SUFFIX, prep_path, signed_pdf_path
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.texts import count, delivered_word, tr, via
 
@@ -56,10 +56,11 @@ REPLY_BACKENDS = frozenset({"graph", "ews", "smtp"})
 
 
 def attachment_files(workspace: Workspace, master: Master) -> Callable[[str, str], Path | None]:
-    """Where a conversation's guide or the employee's returned minutes file is, if anywhere."""
-    with workspace.journal() as journal:
-        minutes = {row["conversation_id"]: row["destination"] for row in journal.received(ACCEPTED)
-                   if row["has_minutes"] and row["destination"]}
+    """Where a conversation's guide, fresh minutes copy for signing, or signed PDF is, if anywhere.
+
+    Never a returned file: those hold their writer's private note. The copies for finalising and
+    countersigning are made fresh by collect from the parsed minutes (plans/signing_files.py).
+    """
 
     def find(conversation_id: str, what: str) -> Path | None:
         conv = master.conversations.get(conversation_id)
@@ -68,22 +69,16 @@ def attachment_files(workspace: Workspace, master: Master) -> Callable[[str, str
             return None
         if what == GUIDE:
             path = prep_path(workspace.folder, conv.round, employee, GUIDE_SUFFIX)
-        elif conversation_id in minutes:
-            path = workspace.folder.root / minutes[conversation_id]
+        elif what == "minutes":
+            path = prep_path(workspace.folder, conv.round, employee, COPY_SUFFIX[MANAGER])
+        elif what == "countersign":
+            path = prep_path(workspace.folder, conv.round, employee, COPY_SUFFIX[EMPLOYEE])
+        elif what == "pdf":
+            path = signed_pdf_path(workspace.folder, conv.round, conv.employee_id, conversation_id)
         else:
             return None
         return path if path.exists() else None
     return find
-
-
-def given_name(workspace: Workspace, master: Master, conversation_id: str, what: str, path: Path) -> str:
-    """The name people were given for an attached file: the archived minutes go out as the employee's own
-    «<AnsattID> <Navn> - forberedelse.xlsx», not under the archive's «<timestamp> <arrival name>»."""
-    conv = master.conversations.get(conversation_id)
-    employee = master.employees.get(conv.employee_id) if conv else None
-    if what == GUIDE or conv is None or employee is None:
-        return path.name
-    return prep_path(workspace.folder, conv.round, employee, SUFFIX[EMPLOYEE]).name
 
 
 def plan(workspace: Workspace, master: Master) -> tuple[list[Digest], list[Problem], Callable[..., Path | None]]:
@@ -138,8 +133,7 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
             lang = digest.recipient.language
             if lang not in templates:
                 templates[lang] = Templates(lang, override if override.is_dir() else None)
-            items.append(_digest_outgoing(digest, templates[lang], files, sender, master,
-                                          lambda cid, what, path: given_name(workspace, master, cid, what, path)))
+            items.append(_digest_outgoing(digest, templates[lang], files, sender, master))
         if result.hr is not None:
             items.append(_hr_outgoing(result.hr, sender))
         with workspace.journal() as journal:
@@ -196,12 +190,12 @@ def _hr_outgoing(digest: HrDigest, mailbox: Person) -> Outgoing:
 
 
 def _digest_outgoing(digest: Digest, templates: Templates, files: Callable[[str, str], Path | None],
-                     sender: Person, master: Master, names: Callable[[str, str, Path], str]) -> Outgoing:
+                     sender: Person, master: Master) -> Outgoing:
     attachments: list[Attachment] = []
     parts = []
     for item in digest.items:
         path = files(item.conversation_id, item.attachment) if item.attachment and item.conversation_id else None
-        name = names(item.conversation_id or "", item.attachment or "", path) if path else None
+        name = path.name if path else None  # the fresh copy's own name (never an archived file's)
         if path is not None and name is not None and all(a.filename != name for a in attachments):
             attachments.append(Attachment(name, path.read_bytes()))
         fragment = templates.fragment(f"reminder_{item.kind}", {**item.context, "attachment_name": name})

@@ -248,3 +248,17 @@ def test_counts_agree_with_their_nouns() -> None:
     assert "Skrev til arbeidsboken: 1 ny rad, 1 rad endret." in _stdout(one)
     two = present(_invite(_sent(delivered=2), apply=ApplyResult(applied=["x"], created=2, updated=0)))
     assert "Skrev til arbeidsboken: 2 nye rader, 0 rader endret." in _stdout(two)
+
+
+def test_collect_names_the_signing_files_and_one_it_could_not_make(tmp_path: Path) -> None:
+    """Verify the copies and the signed PDF are listed, and a file that could not be made is exit 1 with why."""
+    made = [("finalise", tmp_path / "forberedelse" / "2 Bjørn - referat til leder.xlsx"),
+            ("signed_pdf", tmp_path / "arkiv" / "2027" / "2" / "2027-2 referat signert.pdf")]
+    shown = present(CollectResult(CollectPlan(ChangeSet("collect")), tmp_path, signing_files=made))
+    assert shown.lines[:2] == ["  til leder    forberedelse/2 Bjørn - referat til leder.xlsx",
+                               "  signert PDF  arkiv/2027/2/2027-2 referat signert.pdf"]
+    assert shown.exit_code == EXIT_OK
+    failed = present(CollectResult(CollectPlan(ChangeSet("collect")), tmp_path,
+                                   signing_failed=[(made[1][1], "OSError: disk full")]))
+    assert failed.lines[0] == "  ikke laget  arkiv/2027/2/2027-2 referat signert.pdf: OSError: disk full"
+    assert failed.exit_code == EXIT_PROBLEMS
