@@ -252,9 +252,9 @@ def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], 
     reminded = run_remind(Workspace.open(root, datetime.combine(day, time(6, 30), OSLO)), who="demo")
     asked = [item for digest in reminded.digests for item in digest.items if item.kind == "countersign"]
     step(tr(f"samtale remind den {day:%d.%m.%Y}: {len(asked)} påminnelse om å kontrasignere, med den nye kopien "
-            f"vedlagt (utboks/{day.isoformat()}/digest/).",
+            f"vedlagt (utboks/{day.isoformat()}/påminnelser/).",
             f"samtale remind on {day.isoformat()}: {len(asked)} reminder to countersign, with the fresh copy "
-            f"attached (utboks/{day.isoformat()}/digest/)."))
+            f"attached (utboks/{day.isoformat()}/påminnelser/)."))
     final = next(prep_root.rglob(f"{employee_id} * - referat til signering.xlsx"))
     workbook = openpyxl.load_workbook(final)
     fill_minutes(workbook, signed=("Bjørn Sæther", countersigned, "", None))

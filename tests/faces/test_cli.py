@@ -206,7 +206,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert (demo / "arkiv" / "2027" / "1002" / "2027-1002 referat signert.pdf").exists()
     outbox = demo / "utboks"
     assert "2027-1002 er «Signert»" in result.stdout
-    signed_pdf_mails = [eml for eml in outbox.rglob("digest/*.eml") if b"referat signert.pdf" in eml.read_bytes()]
+    signed_pdf_mails = [eml for eml in outbox.rglob("påminnelser/*.eml") if b"referat signert.pdf" in eml.read_bytes()]
     assert len(signed_pdf_mails) == 2  # the signed PDF to both
     assert [a["id"] for a in report["actions"]] == ["2027-1002-1", "2027-1002-2"]
     outbox = demo / "utboks"
