@@ -69,3 +69,25 @@ def clock(moment: datetime, lang: str) -> str:
 def action_status(value: str, lang: str) -> str:
     """An action's status (stored in Norwegian) in the reader's language; unknown values unchanged."""
     return _ACTION_STATUS_EN.get(value.strip().casefold(), value) if lang_code(lang) == "en" else value
+
+
+def count(n: int, one: str, many: str, one_en: str, many_en: str) -> str:
+    """A number with its noun agreeing, in the current language: «1 problem», «2 problemer» (DESIGN.md §9)."""
+    if _current == "en":
+        return f"{n} {one_en if n == 1 else many_en}"
+    return f"{n} {one if n == 1 else many}"
+
+
+OUTBOX = "outbox"
+
+
+def delivered_word(backend: str) -> str:
+    """What happened to a message: «sendt», or with the outbox backend «lagt i utboks/» (nothing left the machine)."""
+    if backend == OUTBOX:
+        return tr("lagt i utboks/", "put in utboks/")
+    return tr("sendt", "sent")
+
+
+def via(backend: str) -> str:
+    """« via smtp» for a real backend; nothing for the outbox (its folder is named already)."""
+    return "" if backend == OUTBOX else f" via {backend}"

@@ -188,6 +188,8 @@ class Item:
     received: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     is_read: bool = False
     headers: list[tuple[str, str]] = field(default_factory=list)  # internet headers of a received message
+    #: Attendees' answers as Exchange records them: address → (ResponseType, proposed new start or None).
+    responses: dict[str, tuple[str, dt.datetime | None]] = field(default_factory=dict)
 
     def attendees(self) -> list[Person]:
         """Everybody invited: required, optional and rooms."""
@@ -325,6 +327,12 @@ class EwsStandIn:
             folder = Folder(self._id("fld"), mailbox.casefold(), name, "IPF.Note", parent_id)
             self.folders[folder.id] = folder
             return folder.id
+
+    def respond(self, mailbox: str, subject_part: str, attendee: str, response: str,
+                proposed: dt.datetime | None = None) -> None:
+        """An attendee answers the live meeting whose subject holds `subject_part` (as Exchange records it)."""
+        item = next(i for i in self.calendar(mailbox) if not i.cancelled and subject_part in i.subject)
+        item.responses[attendee.casefold()] = (response, proposed)
 
     def calendar(self, mailbox: str) -> list[Item]:
         """The items in a mailbox's calendar now."""
@@ -783,7 +791,11 @@ def item_xml(parent: Any, item: Item, paths: set[str], tag: bool) -> None:
             for person in entries:
                 attendee = sub(holder, "t:Attendee")
                 mailbox_xml(attendee, "", person)
-                sub(attendee, "t:ResponseType", "Unknown")
+                response, proposed = item.responses.get(person.email.casefold(), ("Unknown", None))
+                sub(attendee, "t:ResponseType", response)
+                if proposed is not None:
+                    sub(attendee, "t:ProposedStart", ews_time(proposed))
+                    sub(attendee, "t:ProposedEnd", ews_time(proposed + dt.timedelta(hours=1)))
     if "calendar:AppointmentSequenceNumber" in paths:
         sub(element, "t:AppointmentSequenceNumber", str(item.sequence))
 

@@ -137,6 +137,8 @@ class Event:
     sent: bool = False  # invitations went out at least once
     cancelled: bool = False
     comment: str = ""
+    #: Attendees' answers as Outlook records them: address → (response, proposed new start or None).
+    responses: dict[str, tuple[str, datetime | None]] = field(default_factory=dict)
 
     def emails(self) -> list[str]:
         """The attendees' addresses, casefolded, in order."""
@@ -417,6 +419,14 @@ class GraphServer:
         """Invitations, updates and cancellations (one per recipient) plus mails sent."""
         with self._lock:
             return len(self.notices) + len(self.mails)
+
+    def respond(self, mailbox: str, subject_part: str, attendee: str, response: str,
+                proposed: datetime | None = None) -> None:
+        """An attendee answers the live event whose subject holds `subject_part` (as Outlook would record it)."""
+        with self._lock:
+            event = next(e for e in self.mailbox(mailbox).events.values()
+                         if not e.cancelled and subject_part in e.subject)
+            event.responses[attendee.casefold()] = (response, proposed)
 
     def live_events(self, mailbox: str) -> list[Event]:
         """The events in a mailbox's calendar that are not cancelled."""
@@ -718,8 +728,7 @@ class GraphServer:
             "location": event.location, "sensitivity": event.sensitivity, "hasAttachments": bool(event.files),
             "isCancelled": event.cancelled, "transactionId": event.transaction_id,
             "organizer": {"emailAddress": {"address": event.mailbox, "name": event.mailbox}},
-            "attendees": [{**a, "status": {"response": "none", "time": "0001-01-01T00:00:00Z"}}
-                          for a in event.attendees]}
+            "attendees": [self._attendee_json(a, event) for a in event.attendees]}
         expand = query.get("$expand", "")
         if "attachments" in expand:
             data["attachments"] = [f.json(content=False) for f in event.files]
@@ -728,6 +737,16 @@ class GraphServer:
             wanted = prop.group(1).replace("''", "'")
             data["singleValueExtendedProperties"] = [{"id": i, "value": v} for i, v in event.props.items()
                                                      if i == wanted]
+        return data
+
+    @staticmethod
+    def _attendee_json(attendee: dict[str, Any], event: Event) -> dict[str, Any]:
+        """An attendee with its status as Graph shows it, and a proposed new time when one was made."""
+        response, proposed = event.responses.get(attendee["emailAddress"]["address"].casefold(), ("none", None))
+        data = {**attendee, "status": {"response": response, "time": "2027-01-05T08:00:00Z"}}
+        if proposed is not None:
+            data["proposedNewTime"] = {"start": _fmt(proposed, "UTC"),
+                                       "end": _fmt(proposed + timedelta(hours=1), "UTC")}
         return data
 
     # ---- attachments and upload sessions ----------------------------------------------------

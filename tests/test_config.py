@@ -118,7 +118,10 @@ def test_what_a_backend_needs_is_required_only_when_it_is_chosen(nb_messages: No
     chosen = parse_config({"mail": {"backend": "smtp"}, "graph": {"max_wait": 30}})
     assert [p.where for p in chosen.problems] == ["samtale.toml: mail.mailbox", "samtale.toml: smtp.host"]
     assert "Sett [smtp] host" in chosen.problems[1].fix
-    assert parse_config({"mail": {"backend": "outbox"}, "smtp": {"port": 2525}}).problems == ()
+    outbox = parse_config({"mail": {"backend": "outbox"}, "smtp": {"port": 2525}})
+    assert [p.where for p in outbox.problems] == ["samtale.toml: mail.mailbox"]  # invite writes from it too
+    outbox_set = parse_config({"mail": {"backend": "outbox", "mailbox": "hr@firma.no"}, "smtp": {"port": 2525}})
+    assert outbox_set.problems == ()
     graph = parse_config({"mail": {"backend": "graph", "mailbox": "hr@firma.no"}})
     assert [p.where for p in graph.problems] == ["samtale.toml: graph.tenant_id", "samtale.toml: graph.client_id"]
 
@@ -131,6 +134,7 @@ def test_secrets_unknown_sections_and_a_bad_backend(nb_messages: None) -> None:
         "samtale.toml: [smpt]": "ukjent seksjon",
         "samtale.toml: mail.backend": "ukjent backend «exchange»",
         "samtale.toml: mail.organizer": "ugyldig verdi 'hr'",
+        "samtale.toml: mail.mailbox": "Postkassen som skal sende, er ikke angitt",
     }
     assert config.backend == "outbox"
 

@@ -1,7 +1,8 @@
 """The `outbox` backend (default): every message as a file in `utboks/`, nothing sent.
 
-Layout (research/mail.md §3.9): `utboks/<run day>/<key>/<sequence>-<METHOD>.eml` plus the bare
-`.ics` for a meeting, `utboks/<run day>/<kind>/<rest of key> <name>.eml` for a mail, and a
+Layout (research/mail.md §3.9, names in Norwegian): `utboks/<run day>/<key>/<sequence>-invitasjon.eml`
+(or `-avlysning.eml`) plus the bare `.ics` for a meeting, `utboks/<run day>/<kind in Norwegian, e.g.
+påminnelser>/<rest of key> <name>.eml` for a mail, and a
 `manifest.jsonl` per day for review. Files are written atomically and named deterministically,
 so a re-run after a crash rewrites the same file instead of adding a second one. On Windows a
 double-click on the `.ics` opens the meeting in Outlook; the `.eml` opens as a message.
@@ -22,6 +23,12 @@ from samtale_automation.paths import OUTBOX_DIR, make_private_dir, sanitize_file
 from samtale_automation.safe_write import write_private
 from samtale_automation.texts import tr
 
+#: Folder names a person opens in utboks/, in Norwegian (DESIGN.md §9): one per kind of mail.
+FOLDERS = {"digest": "påminnelser", "manager_prep": "lederskjema", "doctor": "testmelding",
+           "hr_digest": "til HR"}
+#: A meeting's file is named by its version and what it does: «0-invitasjon.eml», «1-avlysning.eml».
+METHODS = {"REQUEST": "invitasjon", "CANCEL": "avlysning"}
+
 
 class OutboxBackend(MimeBackend):
     """Writes .eml/.ics files for review, the demo, or sending by hand from Outlook."""
@@ -38,9 +45,11 @@ class OutboxBackend(MimeBackend):
         kind, _, rest = key.partition(":")
         if label == "mail":
             names = ", ".join(p.name or p.email for p in recipients)
-            target = self.root / sanitize_filename(kind) / sanitize_filename(f"{rest.replace(':', ' ')} {names}.eml")
+            folder = FOLDERS.get(kind, kind)
+            target = self.root / sanitize_filename(folder) / sanitize_filename(f"{rest.replace(':', ' ')} {names}.eml")
         else:
-            target = self.root / sanitize_filename(key) / f"{label}.eml"
+            sequence, _, method = label.partition("-")
+            target = self.root / sanitize_filename(key) / f"{sequence}-{METHODS.get(method, method)}.eml"
         data = mime.message_bytes(message)
         try:
             make_private_dir(target.parent)

@@ -33,7 +33,7 @@ from samtale_automation.domain.schema import (
 from samtale_automation.paths import data_dir
 from samtale_automation.plans.check import check_master
 from samtale_automation.plans.rounds import plan_new_round
-from samtale_automation.texts import short_date, tr
+from samtale_automation.texts import count, short_date, tr
 
 DEMO_ROUND = "2027"
 DEMO_PERIOD = (date(2027, 1, 11), date(2027, 2, 26))
@@ -57,7 +57,7 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
         say(text)
 
     company = demo_company()
-    init_folder(target)
+    init_folder(target, command="demo")
     step(tr(f"Laget mappen {result.folder} med samtaler.xlsx, samtale.toml og nøkkel.",
             f"Made the folder {result.folder} with samtaler.xlsx, samtale.toml and key."))
     workspace = Workspace.open(target, datetime.combine(date(2026, 12, 1), time(9), OSLO))
@@ -74,8 +74,9 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
     plan = plan_new_round(workspace.load(), DEMO_ROUND, *DEMO_PERIOD, workspace.now, "demo")
     workspace.commit(plan.changeset)
     skipped = ", ".join(f"{e.name} ({why})" for e, why in plan.skipped)
-    step(tr(f"samtale round new {DEMO_ROUND}: {len(plan.added)} samtaler lagt til; hoppet over: {skipped}.",
-            f"samtale round new {DEMO_ROUND}: {len(plan.added)} conversations added; skipped: {skipped}."))
+    added = count(len(plan.added), "samtale", "samtaler", "conversation", "conversations")
+    step(tr(f"samtale round new {DEMO_ROUND}: {added} lagt til; hoppet over: {skipped}.",
+            f"samtale round new {DEMO_ROUND}: {added} added; skipped: {skipped}."))
 
     rooms = ChangeSet(tr("Demo: møterom fra HR", "Demo: meeting rooms from HR"))
     for room in company["rom"]:
@@ -84,14 +85,16 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
     workspace.commit(rooms)
     planned = run_plan(workspace, who="demo")
     busiest = max((m for m in planned.managers), key=lambda m: m.placed, default=None)
-    shown = (tr(f" {busiest.name} har {busiest.placed} samtaler, {short_date(busiest.first_day, 'nb')}–"
-                f"{short_date(busiest.last_day, 'nb')}.",
-                f" {busiest.name} has {busiest.placed} conversations, {short_date(busiest.first_day, 'en')}–"
+    shown = (tr(f" {busiest.name} har {count(busiest.placed, 'samtale', 'samtaler', '', '')}, "
+                f"{short_date(busiest.first_day, 'nb')}–{short_date(busiest.last_day, 'nb')}.",
+                f" {busiest.name} has {count(busiest.placed, '', '', 'conversation', 'conversations')}, "
+                f"{short_date(busiest.first_day, 'en')}–"
                 f"{short_date(busiest.last_day, 'en')}.")
              if busiest and busiest.first_day and busiest.last_day else "")
-    step(tr(f"samtale plan: {len(planned.plan.placed)} samtaler fikk tid og rom (arket Rom har "
+    placed = count(len(planned.plan.placed), "samtale", "samtaler", "conversation", "conversations")
+    step(tr(f"samtale plan: {placed} fikk tid og rom (arket Rom har "
             f"{len(company['rom'])} rom), spredt over perioden med pause mellom samtalene.{shown}",
-            f"samtale plan: {len(planned.plan.placed)} conversations got a time and a room (the Rom sheet has "
+            f"samtale plan: {placed} got a time and a room (the Rom sheet has "
             f"{len(company['rom'])} rooms), spread over the period with a break between them.{shown}"))
 
     prepared = run_prep(workspace, who="demo")
@@ -121,10 +124,10 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
     step(tr(f"Tiltaksregisteret (arket Tiltak) har nå {len(master.actions)} tiltak fra referatet.",
             f"The action register (sheet Tiltak) now holds {len(master.actions)} actions from the minutes."))
     problems = check_master(master)
-    step(tr(f"samtale check: {len(problems)} problemer.", f"samtale check: {len(problems)} problems.")
+    step(f"samtale check: {count(len(problems), 'problem', 'problemer', 'problem', 'problems')}."
          + "".join(f"\n    {p.render()}" for p in problems))
     result.status = report_of(master, workspace.pending(), workspace.now)
-    counts = ", ".join(f"{code}: {n}" for code, n in result.status["counts"].items() if n)
+    counts = ", ".join(f"{tr(STATUS_LABELS[code], code)}: {n}" for code, n in result.status["counts"].items() if n)
     step(tr(f"samtale status: {counts}.", f"samtale status: {counts}."))
     return result
 
@@ -138,10 +141,11 @@ def _demo_invite(workspace: Workspace, company: dict[str, Any], step: Callable[[
                       encoding="utf-8")
     sent = run_invite(workspace, who="demo")
     assert sent.report is not None
-    step(tr(f"samtale invite (backend outbox): {len(sent.report.delivered)} meldinger i utboks/ – en "
+    messages = count(len(sent.report.delivered), "melding", "meldinger", "message", "messages")
+    step(tr(f"samtale invite (backend outbox): {messages} lagt i utboks/ – en "
             "kalenderinvitasjon per samtale til ansatt og leder med forberedelsesskjemaet vedlagt, og lederens "
             "eget skjema i egen e-post. Hver .ics kan åpnes i Outlook.",
-            f"samtale invite (backend outbox): {len(sent.report.delivered)} messages in utboks/ – one calendar "
+            f"samtale invite (backend outbox): {messages} put in utboks/ – one calendar "
             "invitation per conversation to employee and manager with the prep file attached, and the manager's "
             "own file by separate mail. Each .ics opens in Outlook."))
 
@@ -163,7 +167,7 @@ def _demo_doctor(workspace: Workspace, step: Callable[[str], None]) -> None:
 
 def _demo_changes(workspace: Workspace, employee_ids: list[str], step: Callable[[str], None]) -> None:
     """A move, a cancellation and a follow-up meeting (invite again), then a day of reminders."""
-    from samtale_automation.commands.invite import run_invite
+    from samtale_automation.commands.invite import kind_label, run_invite
     from samtale_automation.commands.remind import run_remind
     from samtale_automation.domain.schema import ACTIONS
 
@@ -183,22 +187,30 @@ def _demo_changes(workspace: Workspace, employee_ids: list[str], step: Callable[
     workspace.commit(changes)
     again = run_invite(workspace, who="demo")
     assert again.report is not None
-    kinds = ", ".join(sorted({item.kind for item, _ in again.report.delivered}))
+    kinds = ", ".join(sorted({kind_label(item.kind) for item, _ in again.report.delivered}))
+    messages = count(len(again.report.delivered), "melding", "meldinger", "message", "messages")
     step(tr(f"HR flyttet {moved}, avlyste {cancelled} og satte oppfølging på tiltak {action_id}; samtale invite "
-            f"igjen: {len(again.report.delivered)} meldinger ({kinds}) – samme møte med høyere SEQUENCE, de "
+            f"igjen: {messages} ({kinds}) – samme møte med høyere SEQUENCE, de "
             "andre sendes ikke på nytt.",
             f"HR moved {moved}, cancelled {cancelled} and set a follow-up on action {action_id}; samtale invite "
-            f"again: {len(again.report.delivered)} messages ({kinds}) – the same meeting with a higher SEQUENCE, "
+            f"again: {messages} ({kinds}) – the same meeting with a higher SEQUENCE, "
             "the others are not sent again."))
 
     later = Workspace.open(workspace.folder.root, datetime.combine(REMINDER_DAY, time(6, 30), OSLO))
     reminded = run_remind(later, who="demo")
     assert reminded.report is not None
     items = sum(len(d.items) for d in reminded.digests)
-    step(tr(f"samtale remind den {REMINDER_DAY:%d.%m.%Y}: {len(reminded.report.delivered)} personer får ett "
-            f"sammendrag hver med til sammen {items} påminnelser (utboks/{REMINDER_DAY.isoformat()}/digest/).",
-            f"samtale remind on {REMINDER_DAY.isoformat()}: {len(reminded.report.delivered)} people get one digest "
-            f"each with {items} reminders in all (utboks/{REMINDER_DAY.isoformat()}/digest/)."))
+    people = count(len(reminded.digests), "person", "personer", "person", "people")
+    hr = reminded.hr
+    told = count(len(hr.items), "sak", "saker", "item", "items") if hr else ""
+    step(tr(f"samtale remind den {REMINDER_DAY:%d.%m.%Y}: {people} får ett sammendrag hver med til sammen "
+            f"{count(items, 'påminnelse', 'påminnelser', '', '')} (utboks/{REMINDER_DAY.isoformat()}/påminnelser/)"
+            + (f", og HR får det som trenger en person: {told} (utboks/{REMINDER_DAY.isoformat()}/til HR/)."
+               if hr else "."),
+            f"samtale remind on {REMINDER_DAY.isoformat()}: {people} get one digest each with "
+            f"{count(items, '', '', 'reminder', 'reminders')} in all (utboks/{REMINDER_DAY.isoformat()}/påminnelser/)"
+            + (f", and HR gets what needs a person: {told} (utboks/{REMINDER_DAY.isoformat()}/til HR/)."
+               if hr else ".")))
 
 
 def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], None]) -> None:
@@ -240,9 +252,9 @@ def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], 
     reminded = run_remind(Workspace.open(root, datetime.combine(day, time(6, 30), OSLO)), who="demo")
     asked = [item for digest in reminded.digests for item in digest.items if item.kind == "countersign"]
     step(tr(f"samtale remind den {day:%d.%m.%Y}: {len(asked)} påminnelse om å kontrasignere, med den nye kopien "
-            f"vedlagt (utboks/{day.isoformat()}/digest/).",
+            f"vedlagt (utboks/{day.isoformat()}/påminnelser/).",
             f"samtale remind on {day.isoformat()}: {len(asked)} reminder to countersign, with the fresh copy "
-            f"attached (utboks/{day.isoformat()}/digest/)."))
+            f"attached (utboks/{day.isoformat()}/påminnelser/)."))
     final = next(prep_root.rglob(f"{employee_id} * - referat til signering.xlsx"))
     workbook = openpyxl.load_workbook(final)
     fill_minutes(workbook, signed=("Bjørn Sæther", countersigned, "", None))

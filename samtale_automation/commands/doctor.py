@@ -19,7 +19,7 @@ from samtale_automation.commands.results import Check, DoctorReport
 from samtale_automation.config import require_config
 from samtale_automation.domain.messages import Backend, Cap, Mail, Meeting, NotSupported
 from samtale_automation.errors import BackendError, SamtaleError
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
@@ -72,15 +72,17 @@ def _free_busy(workspace: Workspace, backend: Backend) -> list[str]:
     start = workspace.now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     busy = backend.free_busy([mailbox], start, start + timedelta(days=7))
     periods = [slot for slot in busy.get(mailbox, []) if slot.status != "free"]
-    return [tr(f"{mailbox}: {len(periods)} opptatte perioder de neste 7 dagene",
-               f"{mailbox}: {len(periods)} busy periods in the next 7 days")]
+    return [tr(f"{mailbox}: {count(len(periods), 'opptatt periode', 'opptatte perioder', '', '')} de neste 7 dagene",
+               f"{mailbox}: {count(len(periods), '', '', 'busy period', 'busy periods')} in the next 7 days")]
 
 
 def _inbox(backend: Backend) -> list[str]:
     files = list(backend.fetch_files())
     senders = len({f.sender.casefold() for f in files})
-    return [tr(f"{len(files)} returnerte filer venter (fra {senders} avsendere); ingenting er flyttet",
-               f"{len(files)} returned files waiting (from {senders} senders); nothing was moved")]
+    return [tr(f"{count(len(files), 'returnert fil venter', 'returnerte filer venter', '', '')} (fra "
+               f"{count(senders, 'avsender', 'avsendere', '', '')}); ingenting er flyttet",
+               f"{count(len(files), '', '', 'returned file', 'returned files')} waiting (from "
+               f"{count(senders, '', '', 'sender', 'senders')}); nothing was moved")]
 
 
 def _test_item(workspace: Workspace, backend: Backend) -> list[str]:

@@ -15,15 +15,18 @@ from samtale_automation.texts import tr
 from samtale_automation.workbook.build import build_master
 
 
-def init_folder(root: Path, lang: str = "nb") -> list[Path]:
-    """Create a new samtale folder at `root`; refuse to overwrite anything. Returns what was made."""
+def init_folder(root: Path, lang: str = "nb", command: str = "init") -> list[Path]:
+    """Create a new samtale folder at `root`; refuse to overwrite anything. Returns what was made.
+
+    `command` is the command a person typed (`init` or `demo`), named in the refusal.
+    """
     folder = Folder(root.resolve())
     existing = [p for p in (folder.root / MASTER_XLSX, folder.root / MASTER_XLSM, folder.config,
                             folder.key, folder.journal) if p.exists()]
     if existing:
         raise UsageError(
-            tr("Finnes fra før, og samtale init overskriver ingenting: ",
-               "Already exists, and samtale init overwrites nothing: ")
+            tr(f"Finnes fra før, og samtale {command} overskriver ingenting: ",
+               f"Already exists, and samtale {command} overwrites nothing: ")
             + ", ".join(str(p) for p in existing),
             hint=tr("Velg en ny mappe, eller flytt filene bort først.",
                     "Choose a new folder, or move the files away first."),

@@ -22,11 +22,11 @@ from samtale_automation.domain.model import Conversation
 from samtale_automation.domain.schema import ACTIONS, CONVERSATIONS, EMPLOYEES, LOG
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
-from samtale_automation.plans.invites import plan_invites
+from samtale_automation.plans.invites import inactive_reason, plan_invites
 from samtale_automation.plans.meetings import InviteInput, InvitePlan, MailSend, MeetingSend
 from samtale_automation.prepfile.locations import SUFFIX, prep_path
 from samtale_automation.store.messages import MessageStore
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, delivered_word, tr, via
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
@@ -157,18 +157,25 @@ def _writeback(workspace: Workspace, master: Master, result: InviteResult, rows:
                who: str) -> ChangeSet:
     """Invitert = today where the journal says the invitation reached the employee (this run or an
     interrupted one before it); a Logg row for the run."""
-    changes = ChangeSet(tr("Invitasjoner sendt", "Invitations sent"))
+    changes = ChangeSet(tr("Invitasjoner", "Invitations"))
     report = result.report
     assert report is not None
     reached = {(row.meeting_key, row.recipient) for row in rows if row.kind in INVITATION_KINDS and row.state == SENT}
+    cancelled = {row.meeting_key for row in rows if row.kind == "cancellation" and row.state == SENT}
     for conv in master.conversations.values():
         employee = master.employees.get(conv.employee_id)
         if conv.invited is None and employee and (conv.conversation_id, employee.email.casefold()) in reached:
             changes.upsert(CONVERSATIONS.table, conv.conversation_id, invited=workspace.now.date())
+        if not conv.cancelled and employee and not employee.active and conv.conversation_id in cancelled:
+            # Cancelled because Aktiv = Nei: the row says so, with the reason the cancellation carried.
+            changes.upsert(CONVERSATIONS.table, conv.conversation_id, force=True, cancelled="Ja",
+                           cancel_reason=conv.cancel_reason or inactive_reason(employee))
     sent = len(report.delivered)
     failed = len(report.failed)
     changes.append(LOG.table, time=workspace.now.replace(tzinfo=None, microsecond=0),
-                   event=tr("Invitasjoner sendt", "Invitations sent"), who=who,
-                   result=tr(f"{sent} meldinger sendt via {result.backend}, {failed} feilet",
-                             f"{sent} messages sent via {result.backend}, {failed} failed"))
+                   event=tr("Invitasjoner", "Invitations"), who=who,
+                   result=tr(f"{count(sent, 'melding', 'meldinger', '', '')} {delivered_word(result.backend)}"
+                             f"{via(result.backend)}, {failed} feilet",
+                             f"{count(sent, '', '', 'message', 'messages')} {delivered_word(result.backend)}"
+                             f"{via(result.backend)}, {failed} failed"))
     return changes

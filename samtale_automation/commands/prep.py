@@ -22,7 +22,7 @@ from samtale_automation.paths import Folder, make_private_dir
 from samtale_automation.plans.prep import PrepPlan, plan_prep
 from samtale_automation.prepfile.locations import SUFFIX, prep_path
 from samtale_automation.prepfile.parallel import run_jobs
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
@@ -77,7 +77,9 @@ def run_prep(workspace: Workspace, employee_ids: Iterable[str] = (), *, force: b
     conversations = len({item.content.identity.conversation_id for item in plan.files})
     log.append(LOG.table, time=workspace.now.replace(tzinfo=None, microsecond=0),
                event=tr("Forberedelsesskjema laget", "Prep files made"), who=who,
-               result=tr(f"{len(plan.files)} filer for {conversations} samtaler",
-                         f"{len(plan.files)} files for {conversations} conversations"))
+               result=tr(f"{count(len(plan.files), 'fil', 'filer', '', '')} for "
+                         f"{count(conversations, 'samtale', 'samtaler', '', '')}",
+                         f"{count(len(plan.files), '', '', 'file', 'files')} for "
+                         f"{count(conversations, '', '', 'conversation', 'conversations')}"))
     result.apply = workspace.commit(log)
     return result

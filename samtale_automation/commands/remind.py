@@ -7,8 +7,9 @@ the digest in each person's language (mail.templates), and sends through the sam
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,22 +19,40 @@ from samtale_automation.commands.results import RemindResult
 from samtale_automation.config import require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
-from samtale_automation.domain.messages import SENT, Attachment, Backend, Job, Mail, Person
+from samtale_automation.domain.messages import (
+    FAILED,
+    SENT,
+    Attachment,
+    AttendeeReply,
+    Backend,
+    Job,
+    Mail,
+    NotSupported,
+    Person,
+    ReadsReplies,
+)
 from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER
 from samtale_automation.domain.schema import LOG
 from samtale_automation.domain.workdays import is_working_day
 from samtale_automation.errors import Problem
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
+from samtale_automation.plans.consolidate import QUARANTINED
+from samtale_automation.plans.hr_digest import HrDigest, HrInput, HrItem, plan_hr_digest
+from samtale_automation.plans.hr_digest import body as hr_body
+from samtale_automation.plans.hr_digest import subject as hr_subject
 from samtale_automation.plans.reminders import Digest, group_digests, plan_reminders
+from samtale_automation.plans.replies import plan_replies
 from samtale_automation.prepfile.locations import COPY_SUFFIX, GUIDE_SUFFIX, prep_path, signed_pdf_path
 from samtale_automation.store.messages import MessageStore
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, delivered_word, tr, via
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
 
 GUIDE = "guide"
+#: The backends that see the attendees' answers on their meetings (the Svar column).
+REPLY_BACKENDS = frozenset({"graph", "ews", "smtp"})
 
 
 def attachment_files(workspace: Workspace, master: Master) -> Callable[[str, str], Path | None]:
@@ -87,10 +106,23 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
     digests, problems, files = plan(workspace, master)
     result = RemindResult(digests, problems, backend=config.backend, dry_run=dry_run,
                           working_day=is_working_day(workspace.now.date()))
-    if dry_run or not digests:
+    result.hr = hr_digest(workspace, master) if result.working_day else None
+    reads_replies = config.backend in REPLY_BACKENDS or isinstance(backend, ReadsReplies)
+    if dry_run or (not digests and result.hr is None and not reads_replies):
         return result
     backend = backend or open_backend(context or BackendContext(workspace.folder, config, workspace.now))
     try:
+        answers_seen = _answers(backend, master)
+        if answers_seen is not None:
+            result.replies_read = True
+            svar, answers = plan_replies(master, answers_seen)
+            if svar:
+                result.replies_written = len(svar.changes)
+                result.apply = workspace.commit(svar)
+            if result.working_day and answers:
+                result.hr = hr_digest(workspace, master, answers)
+        if not digests and result.hr is None:
+            return result
         result.confirmed = confirm(digests, backend)
         if not result.confirmed:
             return result
@@ -102,19 +134,59 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
             if lang not in templates:
                 templates[lang] = Templates(lang, override if override.is_dir() else None)
             items.append(_digest_outgoing(digest, templates[lang], files, sender, master))
+        if result.hr is not None:
+            items.append(_hr_outgoing(result.hr, sender))
         with workspace.journal() as journal:
             result.report = dispatch(backend, MessageStore(journal), items, progress)
     finally:
         backend.close()
-    log = ChangeSet(tr("Påminnelser sendt", "Reminders sent"))
+    log = ChangeSet(tr("Påminnelser", "Reminders"))
+    done = f"{delivered_word(config.backend)}{via(config.backend)}"
     log.append(LOG.table, time=workspace.now.replace(tzinfo=None, microsecond=0),
-               event=tr("Påminnelser sendt", "Reminders sent"), who=who,
-               result=tr(f"{len(result.report.delivered)} sammendrag sendt via {config.backend}, "
-                         f"{len(result.report.failed)} feilet",
-                         f"{len(result.report.delivered)} digests sent via {config.backend}, "
+               event=tr("Påminnelser", "Reminders"), who=who,
+               result=tr(f"{len(result.report.delivered)} sammendrag {done}, {len(result.report.failed)} feilet",
+                         f"{count(len(result.report.delivered), '', '', 'digest', 'digests')} {done}, "
                          f"{len(result.report.failed)} failed"))
     result.apply = workspace.commit(log)
     return result
+
+
+def _answers(backend: Backend, master: Master) -> dict[str, list[AttendeeReply]] | None:
+    """The attendees' answers to the round's invitations, or None when this backend cannot see them."""
+    if not isinstance(backend, ReadsReplies):
+        return None
+    invited = [c.conversation_id for c in master.current_round().conversations if c.invited is not None]
+    try:
+        return backend.replies(invited)
+    except NotSupported:  # smtp without an IMAP folder to read them from
+        return None
+
+
+def hr_digest(workspace: Workspace, master: Master, replies: Sequence[HrItem] = ()) -> HrDigest | None:
+    """What needs a person today (DESIGN.md §8), from the workbook, the journal and the waiting changes."""
+    with workspace.journal() as journal:
+        store = MessageStore(journal)
+        sent = store.reminders_done()
+        refused = [(row.key, row.recipient, row.error or "") for row in store.messages() if row.state == FAILED]
+        quarantined = [row["destination"] for row in journal.received(QUARANTINED) if row["destination"]]
+    waiting = [(p.changeset.id, p.changeset.reason, p.blocked_reason, _local(p.changeset.created))
+               for p in workspace.pending() if p.blocked_reason]
+    return plan_hr_digest(master, HrInput(workspace.now, sent, quarantined, refused, waiting, replies))
+
+
+def _local(stamp: str) -> datetime:
+    """A ChangeSet's creation time (machine-local, written without a zone) as an aware moment."""
+    moment = datetime.fromisoformat(stamp)
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def _hr_outgoing(digest: HrDigest, mailbox: Person) -> Outgoing:
+    """HR's digest, to the sending mailbox itself; its lines are journaled like reminders, told once."""
+    text, markup = hr_body(digest)
+    mail = Mail(digest.key, (mailbox,), hr_subject(digest), text, markup, (), mailbox)
+    return Outgoing(digest.key, "hr_digest", (mailbox,), Job((mailbox,), mail=mail),
+                    reminders=tuple(item.key for item in digest.items),
+                    describe=f"HR ({mailbox.email}): " + count(len(digest.items), "sak", "saker", "item", "items"))
 
 
 def _digest_outgoing(digest: Digest, templates: Templates, files: Callable[[str, str], Path | None],
@@ -123,10 +195,10 @@ def _digest_outgoing(digest: Digest, templates: Templates, files: Callable[[str,
     parts = []
     for item in digest.items:
         path = files(item.conversation_id, item.attachment) if item.attachment and item.conversation_id else None
-        if path is not None and all(a.filename != path.name for a in attachments):
-            attachments.append(Attachment(path.name, path.read_bytes()))
-        fragment = templates.fragment(f"reminder_{item.kind}",
-                                      {**item.context, "attachment_name": path.name if path else None})
+        name = path.name if path else None  # the fresh copy's own name (never an archived file's)
+        if path is not None and name is not None and all(a.filename != name for a in attachments):
+            attachments.append(Attachment(name, path.read_bytes()))
+        fragment = templates.fragment(f"reminder_{item.kind}", {**item.context, "attachment_name": name})
         parts.append(_Part(item.kind, fragment.text, fragment.html))
     recipient = Person(digest.recipient.email, digest.recipient.name)
     rendered = templates.render("digest", {"recipient": recipient, "day": digest.day, "items": parts,
@@ -135,7 +207,8 @@ def _digest_outgoing(digest: Digest, templates: Templates, files: Callable[[str,
     covers = tuple(key for item in digest.items for key in item.covers)
     return Outgoing(digest.key, "digest", (recipient,), Job((recipient,), mail=mail),
                     reminders=tuple(item.key for item in digest.items), covers=covers,
-                    describe=f"{recipient.name}: {len(digest.items)} " + tr("påminnelser", "reminders"))
+                    describe=f"{recipient.name}: "
+                    + count(len(digest.items), "påminnelse", "påminnelser", "reminder", "reminders"))
 
 
 @dataclass(frozen=True)

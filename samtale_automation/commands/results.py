@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, TypedDict
 if TYPE_CHECKING:
     from samtale_automation.commands.deliver import SendReport
     from samtale_automation.domain.changeset import ChangeSet, PendingChange, SetAsideChange
+    from samtale_automation.domain.overview import Overview
     from samtale_automation.errors import Problem, SamtaleError
     from samtale_automation.mail.templates import TemplateInfo
     from samtale_automation.plans.consolidate import CollectPlan
+    from samtale_automation.plans.hr_digest import HrDigest
     from samtale_automation.plans.meetings import InvitePlan
     from samtale_automation.plans.plan_round import ManagerSummary, Prepared
     from samtale_automation.plans.prep import PrepPlan
@@ -134,6 +136,8 @@ class StatusResult:
 
     report: StatusReport
     save_blockers: list[str] = field(default_factory=list)
+    by: str | None = None  # «manager» | «department»: the Oversikt sheet's block in the terminal
+    overview: Overview | None = None  # worked out when `by` is given
 
 
 @dataclass
@@ -220,6 +224,9 @@ class RemindResult:
     backend: str = ""
     dry_run: bool = False
     working_day: bool = True  # today (the workspace's day) is a working day
+    hr: HrDigest | None = None  # what needs a person today, to the mailbox (None: nothing does)
+    replies_read: bool = False  # the backend sees the attendees' answers (graph): the Svar column was updated
+    replies_written: int = 0  # Svar cells that changed
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,17 @@ def report_of(master: Master, pending: list[PendingChange], now: datetime,
     return cast("StatusReport", status_report(master, pending, now, set_aside))
 
 
-def run_status(workspace: Workspace, *, check_saving: bool = True) -> StatusResult:
+def run_status(workspace: Workspace, *, check_saving: bool = True, by: str | None = None) -> StatusResult:
     """The report with pending changes laid over the workbook; with `check_saving`, also what
-    would stop a save without Excel (workbook.loss_guard, which opens the file: left out for --json)."""
+    would stop a save without Excel (workbook.loss_guard, which opens the file: left out for --json).
+    With `by` («manager» or «department») also the Oversikt sheet's numbers, worked out the same way."""
+    from samtale_automation.plans.overview import plan_overview
+
     pending = workspace.pending()
-    result = StatusResult(report_of(workspace.load(), pending, workspace.now, workspace.set_aside()))
+    master = workspace.load()
+    result = StatusResult(report_of(master, pending, workspace.now, workspace.set_aside()))
+    if by is not None:
+        result.by, result.overview = by, plan_overview(master, workspace.now)
     if check_saving:
         from samtale_automation.workbook import loss_guard
 

@@ -103,8 +103,9 @@ def parse_config(data: Mapping[str, Any], source: str = SOURCE) -> Config:
     if mail.mailbox is None:
         where = mail_section.where("mailbox")
         blockers["mailbox"] = tuple(p for p in (*mail_section.problems, *mail_section.missing) if p.where == where)
-        if mail.backend != "outbox":  # every other backend sends from it
-            problems += mail_section.missing
+        # Every backend needs it, the outbox too: invitations and reminders are written from it, and
+        # `check` must say so before `invite` refuses.
+        problems += mail_section.missing
 
     def backend_section(name: str, reader: Callable[[Section], S | None]) -> S | None:
         section = Section(name, tables[name], source)

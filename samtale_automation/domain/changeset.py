@@ -204,7 +204,7 @@ def set_aside_notice(changeset: ChangeSet, why: str, now: datetime) -> ChangeSet
     notice = ChangeSet(NOTICE_REASON)
     notice.append(LOG.table, time=_log_time(now), event=tr("Endring satt til side", "Change set aside"),
                   who="samtale", result=tr(
-                      f"«{changeset.reason}» (endringssett {changeset.id}) kan ikke skrives: {why}. Rett dataene og "
+                      f"«{changeset.reason}» (endring {changeset.id}) kan ikke skrives: {why}. Rett dataene og "
                       f"kjør «samtale apply --retry {changeset.id}», eller forkast med «samtale apply --discard "
                       f"{changeset.id}».",
                       f"«{changeset.reason}» (change set {changeset.id}) cannot be written: {why}. Fix the data and "
@@ -217,7 +217,7 @@ def discard_notice(changeset: ChangeSet, why: str, who: str, now: datetime) -> C
     """The Logg row that says a person discarded a set-aside ChangeSet (its changes are never written)."""
     notice = ChangeSet(NOTICE_REASON)
     notice.append(LOG.table, time=_log_time(now), event=tr("Endring forkastet", "Change discarded"), who=who,
-                  result=tr(f"«{changeset.reason}» (endringssett {changeset.id}) ble aldri skrevet: {why}",
+                  result=tr(f"«{changeset.reason}» (endring {changeset.id}) ble aldri skrevet: {why}",
                             f"«{changeset.reason}» (change set {changeset.id}) was never written: {why}"))
     return notice
 

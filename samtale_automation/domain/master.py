@@ -259,6 +259,7 @@ def conversation_from_row(p: dict[str, Any]) -> Conversation | None:
         cancelled=bool(p.get("cancelled")),
         cancel_reason=p.get("cancel_reason") or "",
         note=p.get("note") or "",
+        replies=p.get("replies") or "",
         signed_employee_version=p.get("signed_employee_version") or "",
         signed_manager_version=p.get("signed_manager_version") or "",
         **{name: p.get(name) for name in dates},

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 REQUEST = "REQUEST"
 CANCEL = "CANCEL"
@@ -244,6 +244,28 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+#: What an attendee answered: the Svar column's words come from these codes.
+ACCEPTED, DECLINED, TENTATIVE, PROPOSED = "accepted", "declined", "tentative", "proposed"
+
+
+@dataclass(frozen=True)
+class AttendeeReply:
+    """One attendee's answer to a meeting invitation, as the calendar server shows it."""
+
+    email: str
+    response: str  # ACCEPTED | DECLINED | TENTATIVE | PROPOSED
+    proposed_start: dt.datetime | None = None  # a new time proposed (with PROPOSED)
+
+
+@runtime_checkable
+class ReadsReplies(Protocol):
+    """A backend that sees the attendees' answers on its meetings (graph reads them from the event)."""
+
+    def replies(self, keys: Sequence[str]) -> dict[str, list[AttendeeReply]]:
+        """The answers per meeting key (the SamtaleID); a meeting nobody answered is left out."""
         ...
 
 

@@ -73,6 +73,7 @@ class Conversation:
     signed_employee: date | None = None
     signed_manager: date | None = None
     note: str = ""
+    replies: str = ""  # Svar: «Kari Nordmann: godtatt; Åse Kjærstad: avslått» (tool-owned)
     signed_employee_version: str = ""  # domain.minutes version each signature covers ('' before they were kept)
     signed_manager_version: str = ""
 

@@ -126,7 +126,9 @@ CONVERSATIONS = Sheet(
         Column("Sted", "place", Kind.TEXT, S, False, 20),
         Column("Avlyst", "cancelled", Kind.YES_BLANK, P, False, 8, "Liste_Ja"),
         Column("Avlyst grunn", "cancel_reason", Kind.TEXT, P, False, 22),
-        Column("Status", "status", Kind.CHOICE, T, False, 16, "Liste_Status"),
+        Column("Status", "status", Kind.CHOICE, T, False, 34, "Liste_Status"),  # «Tidspunkt passert – venter …»
+        # The attendees' replies where the backend can see them (graph); blank with the outbox.
+        Column("Svar", "replies", Kind.TEXT, T, False, 26),
         Column("Invitert", "invited", Kind.DATE, T, False, 12),
         Column("Forberedelse mottatt", "prep_returned", Kind.DATE, T, False, 12),
         Column("Leder forberedt", "manager_prepared", Kind.DATE, T, False, 12),

@@ -146,19 +146,28 @@ def _who() -> str:
 DRY_RUN = "Vis hva som ville skjedd / only show what would happen."
 
 
+def _choose_language(_ctx: click.Context, _param: click.Parameter, lang: str | None) -> str | None:
+    """--lang takes effect while the command line is read, so click's own errors use it too."""
+    if lang:
+        set_language(lang)
+        from samtale_automation.faces import click_nb
+
+        click_nb.localise(cli)
+    return lang
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=".",
-              help="Mappen med arbeidsboken / the folder holding the workbook (default: .).")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=".", metavar="MAPPE",
+              help="Mappen med arbeidsboken (standard: .) / the folder holding the workbook (default: .).")
 @click.option("--today", metavar="YYYY-MM-DD",
               help="Datoen som brukes som i dag / the date used as today.")
-@click.option("--lang", type=click.Choice(["nb", "en"]), default=None,
-              help="Språk for meldinger / language of messages (nb, en).")
-@click.version_option(package_name="samtale-automation")
+@click.option("--lang", type=click.Choice(["nb", "en"]), default=None, is_eager=True, callback=_choose_language,
+              help="Språk for meldinger (nb, en) / language of messages (nb, en).")
+@click.version_option(package_name="samtale-automation", message="%(prog)s, versjon %(version)s",
+                      help="Vis versjonen og avslutt / show the version.")
 @click.pass_context
 def cli(ctx: click.Context, folder: Path, today: str | None, lang: str | None) -> None:
     """samtale: medarbeidersamtaler fra én Excel-arbeidsbok og Outlook."""
-    if lang:
-        set_language(lang)
     ctx.obj = Context(folder, _parse_day(today, "--today"))
 
 
@@ -185,7 +194,7 @@ def round_group() -> None:
 @click.option("--dry-run", is_flag=True, help=DRY_RUN)
 @click.pass_obj
 def round_new(obj: Context, name: str, start: str | None, end: str | None, dry_run: bool) -> None:
-    """Start en runde / start a round: a Samtaler row per active employee."""
+    """Start en runde: en rad i Samtaler per aktiv ansatt / start a round: a Samtaler row per active employee."""
     from samtale_automation.commands.round import run_round_new
 
     _finish(present(run_round_new(obj.workspace(), name, _parse_day(start, "--from"), _parse_day(end, "--to"),
@@ -229,7 +238,7 @@ def prep(obj: Context, employees: tuple[str, ...], force: bool, dry_run: bool) -
 @click.option("--dry-run", is_flag=True, help=DRY_RUN)
 @click.pass_obj
 def collect(obj: Context, from_mailbox: bool, dry_run: bool) -> None:
-    """Hent inn returnerte filer / bring returned files from innkommende/ (and the mailbox) into the register."""
+    """Hent returnerte filer fra innkommende/ (og postkassen) inn / bring returned files into the register."""
     from samtale_automation.commands.collect import run_collect
 
     workspace = obj.workspace()
@@ -243,7 +252,7 @@ def collect(obj: Context, from_mailbox: bool, dry_run: bool) -> None:
 @cli.command()
 @click.pass_obj
 def check(obj: Context) -> None:
-    """Finn alt som er feil / report every problem, with its cell."""
+    """Finn alt som er feil, med cellen / report every problem, with its cell."""
     from samtale_automation.commands.check import run_check
 
     _finish(present(run_check(obj.workspace())))
@@ -251,25 +260,29 @@ def check(obj: Context) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Skriv JSON / print one JSON object.")
+@click.option("--by", type=click.Choice(["manager", "department"]), default=None,
+              help="Tall per leder eller avdeling, som arket Oversikt / numbers per manager or department.")
 @click.pass_obj
-def status(obj: Context, as_json: bool) -> None:
+def status(obj: Context, as_json: bool, by: str | None) -> None:
     """Hvor hver samtale står / where each conversation stands."""
     from samtale_automation.commands.status import run_status
 
-    result = run_status(obj.workspace(), check_saving=not as_json)
+    result = run_status(obj.workspace(), check_saving=not as_json, by=by)
     _finish(present_json(result) if as_json else present(result))
 
 
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Vis hva som venter / only list what is waiting.")
 @click.option("--retry", "retry", multiple=True, metavar="ID",
-              help="Prøv et endringssett som er satt til side på nytt / retry a set-aside change set (repeatable).")
+              help="Prøv en endring som er satt til side på nytt (kan gjentas) / retry a set-aside change "
+                   "(repeatable).")
 @click.option("--discard", "discard", multiple=True, metavar="ID",
-              help="Forkast et endringssett som er satt til side / discard a set-aside change set (repeatable).")
+              help="Forkast en endring som er satt til side (kan gjentas) / discard a set-aside change "
+                   "(repeatable).")
 @click.option("--yes", is_flag=True, help="Forkast uten å spørre / discard without asking.")
 @click.pass_obj
 def apply(obj: Context, dry_run: bool, retry: tuple[str, ...], discard: tuple[str, ...], yes: bool) -> None:
-    """Skriv ventende endringer nå / apply pending changes now (--retry/--discard: those set aside)."""
+    """Skriv ventende endringer nå (--retry, --discard: de satt til side) / apply pending changes now."""
     if retry or discard:
         from samtale_automation.commands.set_aside import run_set_aside
 
@@ -296,7 +309,7 @@ def _ask(question: Presentation, yes: bool) -> bool:
 @click.option("--yes", is_flag=True, help="Send uten å spørre / send without asking.")
 @click.pass_obj
 def invite(obj: Context, dry_run: bool, yes: bool) -> None:
-    """Send kalenderinvitasjoner / send the round's calendar invitations, updates and cancellations."""
+    """Send invitasjoner, endringer og avlysninger / send the invitations, updates and cancellations."""
     from samtale_automation.commands.invite import run_invite
 
     workspace = obj.workspace()
@@ -310,7 +323,7 @@ def invite(obj: Context, dry_run: bool, yes: bool) -> None:
 @click.option("--yes", is_flag=True, help="Send uten å spørre / send without asking.")
 @click.pass_obj
 def remind(obj: Context, dry_run: bool, yes: bool) -> None:
-    """Send dagens påminnelser / send today's reminder digests (one per person)."""
+    """Send dagens påminnelser, ett sammendrag per person / send today's reminder digests (one per person)."""
     from samtale_automation.commands.remind import run_remind
 
     workspace = obj.workspace()
@@ -332,13 +345,13 @@ def doctor(obj: Context, test_item: bool) -> None:
 
 @cli.group(name="templates")
 def templates_group() -> None:
-    """E-postmaler / e-mail templates (override one by putting a file of the same name in maler/)."""
+    """E-postmaler (overstyr en med en fil med samme navn i maler/) / e-mail templates (override in maler/)."""
 
 
 @templates_group.command(name="list")
 @click.pass_obj
 def templates_list(obj: Context) -> None:
-    """Vis malene / list the templates and which ones maler/ overrides."""
+    """Vis malene og hvilke av dem maler/ overstyrer / list the templates and which ones maler/ overrides."""
     from samtale_automation.commands.templates import run_templates_list
 
     _finish(present(run_templates_list(obj.folder)))
@@ -366,6 +379,10 @@ def demo(target: Path) -> None:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the CLI and exit with the code of DESIGN.md §9."""
+    from samtale_automation.faces import click_nb
+
+    click_nb.install()  # click's own help headings and usage errors in bokmål too
+    click_nb.localise(cli)
     try:
         cli.main(args=argv, prog_name="samtale", standalone_mode=False)
     except SamtaleError as error:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from samtale_automation.commands import results as r
 from samtale_automation.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_WORKBOOK, SamtaleError, UsageError
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, tr
 
 if TYPE_CHECKING:
     from samtale_automation.workbook.apply import ApplyResult
@@ -88,7 +88,7 @@ class Say:
         for conflict in result.conflicts:
             self(tr(f"  konflikt: {conflict.describe()}", f"  conflict: {conflict.describe()}"))
         for changeset_id, why in result.set_aside:
-            self.warn(tr(f"Satt til side (kan ikke skrives): endringssett {changeset_id}: {why}. Se «samtale check».",
+            self.warn(tr(f"Satt til side (kan ikke skrives): endring {changeset_id}: {why}. Se «samtale check».",
                          f"Set aside (cannot be written): change set {changeset_id}: {why}. See «samtale check»."))
             self.exit_code = max(self.exit_code, EXIT_PROBLEMS)
         if result.blocked:
@@ -97,10 +97,10 @@ class Say:
                          "The changes are kept and will be written by the next command or «samtale apply»."))
             self.exit_code = EXIT_WORKBOOK
         elif result.applied:
-            self(tr(f"Skrev {len(result.applied)} endringssett til arbeidsboken "
-                    f"({result.created} nye rader, {result.updated} endrede).",
-                    f"Wrote {len(result.applied)} change sets to the workbook "
-                    f"({result.created} new rows, {result.updated} updated)."))
+            self(tr(f"Skrev til arbeidsboken: {count(result.created, 'ny rad', 'nye rader', '', '')}, "
+                    f"{count(result.updated, 'rad endret', 'rader endret', '', '')}.",
+                    f"Wrote to the workbook: {count(result.created, '', '', 'new row', 'new rows')}, "
+                    f"{result.updated} updated."))
 
     def done(self) -> Presentation:
         """The Presentation built so far."""
@@ -148,8 +148,17 @@ def present(result: CommandResult) -> Presentation:
 
 
 def present_json(result: r.StatusResult) -> Presentation:
-    """`status --json`: the report as one JSON object."""
-    return Presentation([json.dumps(result.report, ensure_ascii=False, indent=2)])
+    """`status --json`: the report as one JSON object (with --by, its groups under «by»)."""
+    data: dict[str, object] = dict(result.report)
+    if result.overview is not None and result.by is not None:
+        from samtale_automation.domain.overview import STATUS_CODES
+
+        lines = result.overview.managers if result.by == "manager" else result.overview.departments
+        data["by"] = {"kind": result.by, "days_left": result.overview.days_left, "groups": [
+            {"name": line.name, "counts": dict(zip(STATUS_CODES, line.statuses, strict=True)),
+             "conversations": line.conversations, "actions_open": line.actions_open,
+             "actions_overdue": line.actions_overdue} for line in (*lines, result.overview.total)]}
+    return Presentation([json.dumps(data, ensure_ascii=False, indent=2)])
 
 
 def present_error(error: SamtaleError) -> Presentation:
@@ -217,8 +226,12 @@ def _round(say: Say, result: r.RoundResult) -> None:
     for employee, why in plan.skipped:
         say(tr(f"  – hoppet over {employee.employee_id} {employee.name}: {why}",
                f"  – skipped {employee.employee_id} {employee.name}: {why}"))
+    for problem in plan.problems:
+        say.warn(problem.render())
+    if plan.problems:
+        say.exit_code = EXIT_PROBLEMS  # the others were added; these people wait for a fix
     if plan.existing:
-        say(tr(f"  = {len(plan.existing)} hadde allerede en samtale i {plan.name}",
+        say(tr(f"  = {count(len(plan.existing), 'person', 'personer', '', '')} hadde allerede en samtale i {plan.name}",
                f"  = {len(plan.existing)} already had a conversation in {plan.name}"))
     if result.dry_run:
         say(dry_run_line())
@@ -281,14 +294,21 @@ def _check(say: Say, result: r.CheckResult) -> None:
 def _status(say: Say, result: r.StatusResult) -> None:
     from samtale_automation.domain.schema import CONVERSATIONS, STATUS_LABELS
 
+    if result.overview is not None and result.by is not None:
+        from samtale_automation.faces.present_status import status_by
+
+        status_by(say, result)
+        return
+
     report = result.report
     columns = ("conversation_id", "employee_id", "manager_id", "start", "place", "status")
     rows = [[conv["id"], conv["employee_id"], conv["manager_id"],
              conv["start"][:16].replace("T", " ") if conv["start"] else "–", conv["place"] or "",
              STATUS_LABELS[conv["status"]]] for conv in report["conversations"]]
     counts = ", ".join(f"{STATUS_LABELS[code]}: {n}" for code, n in report["counts"].items() if n)
-    notes = [tr(f"Totalt {len(report['conversations'])} samtaler. {counts}",
-                f"{len(report['conversations'])} conversations in total. {counts}"),
+    total = len(report['conversations'])
+    notes = [tr(f"Totalt {count(total, 'samtale', 'samtaler', '', '')}. {counts}",
+                f"{count(total, '', '', 'conversation', 'conversations')} in total. {counts}"),
              tr(f"Tiltak: {len(report['actions'])}", f"Actions: {len(report['actions'])}")]
     notes += [tr(f"Venter på å bli skrevet: {change['reason']}", f"Waiting to be written: {change['reason']}")
               for change in report["pending_changes"]]
@@ -309,11 +329,15 @@ def _prep(say: Say, result: r.PrepResult) -> None:
         say(f"  {verb:<14} {item.path.relative_to(result.root)}")
     for what, why in plan.skipped:
         say(tr(f"  hopper over  {what}: {why}", f"  skip         {what}: {why}"))
+    for problem in plan.problems:
+        say.warn(problem.render())
+    if plan.problems:
+        say.exit_code = EXIT_PROBLEMS  # the others were made; these rows wait for a fix
     if result.dry_run:
         say(dry_run_line())
         return
-    say(tr(f"\n{len(plan.files)} filer laget, {len(plan.skipped)} hoppet over.",
-           f"\n{len(plan.files)} files written, {len(plan.skipped)} skipped."))
+    say(tr(f"\n{count(len(plan.files), 'fil', 'filer', '', '')} laget, {len(plan.skipped)} hoppet over.",
+           f"\n{count(len(plan.files), '', '', 'file', 'files')} written, {len(plan.skipped)} skipped."))
     if result.apply is not None:
         say.applied(result.apply)
 
@@ -325,17 +349,18 @@ def _fetched(say: Say, fetched: r.FetchResult) -> None:
     for item in fetched.files:
         why = f": {item.reason}" if item.reason else ""
         say(f"  {labels[item.outcome]:<10} {item.name} ({item.sender}){why}")
-    say(tr(f"Postkassen ({fetched.backend}): {fetched.count(r.TO_INCOMING)} filer hentet til innkommende/, "
-           f"{fetched.count(r.TO_QUARANTINE)} i karantene, {fetched.handled_messages} meldinger flyttet til "
-           "behandlet-mappen.\n",
-           f"Mailbox ({fetched.backend}): {fetched.count(r.TO_INCOMING)} files fetched into innkommende/, "
-           f"{fetched.count(r.TO_QUARANTINE)} quarantined, {fetched.handled_messages} messages moved to the done "
-           "folder.\n"))
+    files = fetched.count(r.TO_INCOMING)
+    say(tr(f"Postkassen ({fetched.backend}): {count(files, 'fil', 'filer', '', '')} hentet til innkommende/, "
+           f"{fetched.count(r.TO_QUARANTINE)} i karantene, "
+           f"{count(fetched.handled_messages, 'melding', 'meldinger', '', '')} flyttet til behandlet-mappen.\n",
+           f"Mailbox ({fetched.backend}): {count(files, '', '', 'file', 'files')} fetched into innkommende/, "
+           f"{fetched.count(r.TO_QUARANTINE)} quarantined, "
+           f"{count(fetched.handled_messages, '', '', 'message', 'messages')} moved to the done folder.\n"))
     if fetched.kept_messages:
-        say(tr(f"{fetched.kept_messages} meldinger ble liggende i postkassen fordi et vedlegg ikke kunne lagres; "
-               "de hentes på nytt neste gang.\n",
-               f"{fetched.kept_messages} messages were left in the mailbox because an attachment could not be "
-               "stored; they are fetched again next time.\n"))
+        say(tr(f"{count(fetched.kept_messages, 'melding', 'meldinger', '', '')} ble liggende i postkassen fordi "
+               "et vedlegg ikke kunne lagres; de hentes på nytt neste gang.\n",
+               f"{count(fetched.kept_messages, '', '', 'message', 'messages')} were left in the mailbox because an "
+               "attachment could not be stored; they are fetched again next time.\n"))
     if fetched.count(r.TO_QUARANTINE) or fetched.kept_messages:
         say.exit_code = EXIT_PROBLEMS
 
@@ -367,9 +392,10 @@ def _collect(say: Say, result: r.CollectResult) -> None:
         say.exit_code = EXIT_OK
         return
     counts = {outcome: sum(d.outcome == outcome for d in result.plan.decisions) for outcome in labels}
-    say(tr(f"\n{counts[ACCEPTED]} mottatt, {counts[DUPLICATE]} duplikater, {counts[QUARANTINED]} i karantene, "
-           f"{len(result.ignored)} venter.",
-           f"\n{counts[ACCEPTED]} accepted, {counts[DUPLICATE]} duplicates, {counts[QUARANTINED]} quarantined, "
+    say(tr(f"\n{counts[ACCEPTED]} mottatt, {count(counts[DUPLICATE], 'duplikat', 'duplikater', '', '')}, "
+           f"{counts[QUARANTINED]} i karantene, {len(result.ignored)} venter.",
+           f"\n{counts[ACCEPTED]} accepted, {count(counts[DUPLICATE], '', '', 'duplicate', 'duplicates')}, "
+           f"{counts[QUARANTINED]} quarantined, "
            f"{len(result.ignored)} waiting."))
     if result.apply is not None:
         say.applied(result.apply)

@@ -22,7 +22,7 @@ def plan(say: Say, result: PlanResult) -> None:
         for conflict in result.apply.conflicts:
             say(tr(f"  konflikt: {conflict.describe()}", f"  conflict: {conflict.describe()}"))
         for changeset_id, why in result.apply.set_aside:
-            say.warn(tr(f"Satt til side (kan ikke skrives): endringssett {changeset_id}: {why}.",
+            say.warn(tr(f"Satt til side (kan ikke skrives): endring {changeset_id}: {why}.",
                         f"Set aside (cannot be written): change set {changeset_id}: {why}."))
         if result.apply.blocked:
             say.warn(tr(f"Venter: {result.apply.blocked}", f"Waiting: {result.apply.blocked}"))

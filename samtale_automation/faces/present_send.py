@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from samtale_automation.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_WORKBOOK
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, delivered_word, tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands.deliver import SendReport
@@ -54,7 +54,9 @@ def invite_lines(plan: InvitePlan) -> list[str]:
         when = item.start.strftime("%d.%m.%Y %H:%M")
         names = ", ".join(p.name or p.email for p in item.recipients)
         retry = tr(" (sendes på nytt)", " (again)") if item.retry else ""
-        lines.append(f"  {kind_label(item.kind):<20} {item.state.key:<22} {when}  → {names}{retry}")
+        reason = item.context.get("reason") if item.kind == "cancellation" else ""
+        why = tr(f"  grunn: {reason}", f"  reason: {reason}") if reason else ""
+        lines.append(f"  {kind_label(item.kind):<20} {item.state.key:<22} {when}  → {names}{retry}{why}")
     for mail in plan.mails:
         names = ", ".join(p.name or p.email for p in mail.recipients)
         lines.append(f"  {kind_label(mail.kind):<20} {mail.conversation_id or '':<22} {'':16}  → {names}")
@@ -64,6 +66,15 @@ def invite_lines(plan: InvitePlan) -> list[str]:
 def digest_lines(digests: list[Digest]) -> list[str]:
     """One line per digest: who, and what it reminds them of."""
     return [f"  {d.recipient.name:<24} {', '.join(reminder_label(i) for i in d.items)}" for d in digests]
+
+
+def hr_lines(result: RemindResult) -> list[str]:
+    """HR's digest in the plan: what needs a person, one line each."""
+    if result.hr is None:
+        return []
+    heading = tr(f"  Til HR (postkassen): {count(len(result.hr.items), 'sak', 'saker', '', '')}",
+                 f"  To HR (the mailbox): {count(len(result.hr.items), '', '', 'item', 'items')}")
+    return [heading, *(f"    - {item.text}" for item in result.hr.items)]
 
 
 def reminder_label(item: ReminderItem) -> str:
@@ -89,48 +100,72 @@ def invite(say: Say, result: InviteResult) -> None:
                    f"  first makes prep files for {employee_id}"))
         for problem in plan.problems:
             say.warn(problem.render())
-        say(tr(f"\nPrøvekjøring: {len(plan.meetings) + len(plan.mails)} meldinger ville blitt sendt, "
-               f"{plan.unchanged} er allerede sendt og uendret.",
-               f"\nDry run: {len(plan.meetings) + len(plan.mails)} messages would be sent, "
-               f"{plan.unchanged} were sent before and are unchanged."))
+        planned = count(len(plan.meetings) + len(plan.mails), "melding", "meldinger", "message", "messages")
+        say(tr(f"\nPrøvekjøring: {planned} ville blitt {delivered_word(result.backend)}, "
+               f"{plan.unchanged} er allerede {delivered_word(result.backend)} og uendret.",
+               f"\nDry run: {planned} would be {delivered_word(result.backend)}, "
+               f"{plan.unchanged} were {delivered_word(result.backend)} before and are unchanged."))
+        say.exit_code = EXIT_PROBLEMS if plan.problems else EXIT_OK  # rows that would not be sent, named above
         return
     for name in result.prepared:
         say(tr(f"  laget {name}", f"  made {name}"))
     if plan.empty:
         for problem in plan.problems:
             say.warn(problem.render())
-        say(tr(f"Ingenting å sende: {plan.unchanged} invitasjoner er allerede sendt og uendret.",
-               f"Nothing to send: {plan.unchanged} invitations were sent before and are unchanged."))
+        unchanged = count(plan.unchanged, "invitasjon", "invitasjoner", "invitation", "invitations")
+        said = delivered_word(result.backend)
+        say(tr(f"Ingenting å sende: {unchanged} er allerede {said} og uendret.",
+               f"Nothing to send: {unchanged} {'was' if plan.unchanged == 1 else 'were'} {said} before and "
+               f"{'is' if plan.unchanged == 1 else 'are'} unchanged."))
         say.exit_code = EXIT_PROBLEMS if plan.problems else EXIT_OK
         return
-    _sent(say, result, plan.problems, tr("meldinger", "messages"))
+    _sent(say, result, plan.problems, ("melding", "meldinger", "message", "messages"))
 
 
 def remind(say: Say, result: RemindResult) -> None:
-    """`remind`: the day's digests (a dry run, or nothing to send), or what was sent."""
+    """`remind`: the day's digests (a dry run, or nothing to send), or what was sent; and the answers to the
+    invitations, where the backend sees them (the Svar column), or that it does not."""
+    _replies(say, result)
     if not result.working_day:
         say(tr("I dag er ikke en arbeidsdag: ingen påminnelser sendes (de gikk ut arbeidsdagen før).",
                "Today is not a working day: no reminders are sent (they went out the working day before)."))
-    if result.dry_run or not result.digests:
+    if result.dry_run or (not result.digests and result.hr is None):
         for line in digest_lines(result.digests):
+            say(line)
+        for line in hr_lines(result):
             say(line)
         for problem in result.problems:
             say.warn(problem.render())
         dry = result.dry_run
-        say(tr(f"\n{'Prøvekjøring: ' if dry else ''}{len(result.digests)} sammendrag "
-               f"{'ville blitt sendt' if dry else 'å sende'}.",
-               f"\n{'Dry run: ' if dry else ''}{len(result.digests)} digests {'would be sent' if dry else 'to send'}."))
+        said = delivered_word(result.backend)
+        digests = count(len(result.digests), "sammendrag", "sammendrag", "digest", "digests")
+        say(tr(f"\n{'Prøvekjøring: ' if dry else ''}{digests} {f'ville blitt {said}' if dry else 'å sende'}.",
+               f"\n{'Dry run: ' if dry else ''}{digests} {f'would be {said}' if dry else 'to send'}."))
         say.exit_code = EXIT_PROBLEMS if result.problems and not dry else EXIT_OK
         return
-    _sent(say, result, result.problems, tr("sammendrag", "digests"))
+    for line in hr_lines(result):
+        say(line)
+    _sent(say, result, result.problems, ("sammendrag", "sammendrag", "digest", "digests"))
 
 
-def _sent(say: Say, result: InviteResult | RemindResult, problems: list[Problem], unit: str) -> None:
+def _replies(say: Say, result: RemindResult) -> None:
+    if result.replies_read:
+        say(tr(f"Svar på invitasjonene lest: {count(result.replies_written, 'samtale', 'samtaler', '', '')} med "
+               "endret Svar.", f"Replies to the invitations read: "
+               f"{count(result.replies_written, '', '', 'conversation', 'conversations')} with a changed Svar."))
+    elif result.report is not None:  # a run that sent: say once that this backend shows no answers
+        say(tr(f"Svar på invitasjonene kan ikke ses med backend {result.backend}; kolonnen Svar fylles med backend "
+               "graph eller ews, eller smtp med imap_host.", f"Replies to the invitations cannot be seen with the "
+               f"{result.backend} backend; the Svar column is filled with graph or ews, or smtp with imap_host."))
+
+
+def _sent(say: Say, result: InviteResult | RemindResult, problems: list[Problem],
+          unit: tuple[str, str, str, str]) -> None:
     """Problems, the send report, the write-back; the exit code of the first thing that went wrong."""
     for problem in problems:
         say.warn(problem.render())
     if result.report is not None:
-        send_report(say, result.report, unit)
+        send_report(say, result.report, unit, result.backend)
     if result.apply is not None:
         say.applied(result.apply)
     if result.report is not None and result.report.stopped is not None:
@@ -141,17 +176,19 @@ def _sent(say: Say, result: InviteResult | RemindResult, problems: list[Problem]
         say.exit_code = EXIT_PROBLEMS
 
 
-def send_report(say: Say, report: SendReport, unit: str) -> None:
-    """How many went out, and every recipient that did not get theirs, with the server's answer."""
+def send_report(say: Say, report: SendReport, unit: tuple[str, str, str, str], backend: str = "") -> None:
+    """How many went out (or, with the outbox, were put in utboks/), and every recipient that did not get
+    theirs, with the server's answer. `unit` is the noun: Norwegian one, many; English one, many."""
     for path in report.locations[:3]:
         say(tr(f"  skrevet {path}", f"  written {path}"))
     if len(report.locations) > 3:
         say(tr(f"  … og {len(report.locations) - 3} til", f"  … and {len(report.locations) - 3} more"))
-    say(tr(f"\n{len(report.delivered)} {unit} sendt.", f"\n{len(report.delivered)} {unit} sent."))
+    say(f"\n{count(len(report.delivered), *unit)} {delivered_word(backend)}.")
     if report.waited_seconds:
-        say(tr(f"Serveren ba oss vente: {report.retries} nye forsøk, {report.waited_seconds:.0f} s venting i alt.",
-               f"The server asked us to wait: {report.retries} retries, {report.waited_seconds:.0f} s of waiting "
-               "in all."))
+        say(tr(f"Serveren ba oss vente: {count(report.retries, 'nytt forsøk', 'nye forsøk', '', '')}, "
+               f"{report.waited_seconds:.0f} s venting i alt.",
+               f"The server asked us to wait: {count(report.retries, '', '', 'retry', 'retries')}, "
+               f"{report.waited_seconds:.0f} s of waiting in all."))
     for item, failure in report.failed:
         say.warn(tr(f"  IKKE levert til {failure.email} ({item.describe}): {failure.code} {failure.message} – "
                     "prøves igjen ved neste kjøring",

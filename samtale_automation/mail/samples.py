@@ -84,7 +84,7 @@ def _fragment_sample(kind: str, employee: Person, manager: Person, start: dateti
     """The context of one reminder fragment: every key present, None where the kind has no use for it."""
     values: dict[str, Any] = {"recipient": manager, "employee": employee, "manager": manager, "start": start,
                               "end": end, "place": place, "deadline": None, "action": None,
-                              "attachment_name": None, "conversation_id": "2027-1005"}
+                              "attachment_name": None, "conversation_id": "2027-1005", "deadline_passed": False}
     if kind == "prep_employee":
         values.update(recipient=employee, deadline=date(2027, 1, 7), attachment_name=prep_file)
     elif kind == "prep_manager":

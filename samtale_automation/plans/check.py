@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from samtale_automation.domain import cells
-from samtale_automation.domain.master import Master
+from samtale_automation.domain.master import Master, cell_of
 from samtale_automation.domain.rows import RawRow, RawTable
 from samtale_automation.domain.schema import (
     ACTION_STATUSES,
@@ -218,40 +218,74 @@ def _manager_loops(master: Master, table: RawTable) -> list[Problem]:
 
 def _check_conversations(master: Master, table: RawTable) -> list[Problem]:
     problems = [*_missing_id(table), *_duplicates(table, "conversation_id")]
+    return problems + [problem for _cid, problem in _conversation_findings(master, table)]
+
+
+def conversation_errors(master: Master) -> dict[str, list[Problem]]:
+    """The conversations not to prepare or invite now: SamtaleID → the errors `check` reports on its row.
+
+    Schedule errors (an overlap blocks both conversations), an ID not in Ansatte, half a time, a
+    time outside the round, and an employee or manager whose e-mail is not an address. Warnings
+    never block: HR may mean them.
+    """
+    from samtale_automation.plans.schedule_checks import blocking_conversations
+
+    blocked: dict[str, list[Problem]] = {cid: list(found) for cid, found in blocking_conversations(master).items()}
+    table = master.raw.tables.get(CONVERSATIONS.table) if master.raw else None
+    if table is not None:
+        for cid, problem in _conversation_findings(master, table):
+            blocked.setdefault(cid, []).append(problem)
+    for conv in master.conversations.values():
+        for person_id in (conv.employee_id, conv.manager_id):
+            person = master.employees.get(person_id)
+            if person is not None and person.email and not cells.is_email(person.email):
+                blocked.setdefault(conv.conversation_id, []).append(Problem(
+                    cell_of(master, EMPLOYEES.table, person.employee_id, "email"),
+                    tr(f"«{person.email}» er ikke en gyldig e-postadresse",
+                       f"«{person.email}» is not a valid e-mail address"),
+                    tr("Skriv én adresse, f.eks. ola.nordmann@firma.no.",
+                       "Write one address, e.g. ola.nordmann@company.no.")))
+    return blocked
+
+
+def _conversation_findings(master: Master, table: RawTable) -> list[tuple[str, Problem]]:
+    """Each conversation row's own errors, with its SamtaleID (the register's first row of each ID)."""
+    found: list[tuple[str, Problem]] = []
     employees = master.employees
     period = master.current_round()
     for row in _first_rows(table, "conversation_id"):
         conv = master.conversations.get(cells.as_id(row.values.get("conversation_id")))
         if conv is None:
             continue
+        cid = conv.conversation_id
         if conv.employee_id and conv.employee_id not in employees:
-            problems.append(Problem(table.cell(row, "employee_id"),
-                                    tr(f"ansatt «{conv.employee_id}» finnes ikke i Ansatte",
-                                       f"employee «{conv.employee_id}» is not in Ansatte"),
-                                    tr(*USE_EMPLOYEE_ID)))
+            found.append((cid, Problem(table.cell(row, "employee_id"),
+                                       tr(f"ansatt «{conv.employee_id}» finnes ikke i Ansatte",
+                                          f"employee «{conv.employee_id}» is not in Ansatte"),
+                                       tr(*USE_EMPLOYEE_ID))))
         if conv.manager_id and conv.manager_id not in employees:
-            problems.append(Problem(table.cell(row, "manager_id"),
-                                    tr(f"leder «{conv.manager_id}» finnes ikke i Ansatte",
-                                       f"manager «{conv.manager_id}» is not in Ansatte"),
-                                    tr(*USE_EMPLOYEE_ID)))
+            found.append((cid, Problem(table.cell(row, "manager_id"),
+                                       tr(f"leder «{conv.manager_id}» finnes ikke i Ansatte",
+                                          f"manager «{conv.manager_id}» is not in Ansatte"),
+                                       tr(*USE_EMPLOYEE_ID))))
         if bool(conv.start) != bool(conv.end) and not conv.cancelled:
             missing = "end" if conv.start else "start"
-            problems.append(Problem(table.cell(row, missing),
-                                    tr(f"{conv.conversation_id} har bare {'start' if conv.start else 'slutt'}",
-                                       f"{conv.conversation_id} has only a {'start' if conv.start else 'end'}"),
-                                    tr("Fyll inn både Start og Slutt.", "Fill in both Start and Slutt.")))
+            found.append((cid, Problem(table.cell(row, missing),
+                                       tr(f"{cid} har bare {'start' if conv.start else 'slutt'}",
+                                          f"{cid} has only a {'start' if conv.start else 'end'}"),
+                                       tr("Fyll inn både Start og Slutt.", "Fill in both Start and Slutt."))))
         if period.name and conv.round == period.name:
             for field_name in ("start", "end"):
                 moment = getattr(conv, field_name)
                 if moment and not period.contains(moment):
-                    problems.append(Problem(
+                    found.append((cid, Problem(
                         table.cell(row, field_name),
-                        tr(f"{conv.conversation_id} er utenfor runden ({_period(master)})",
-                           f"{conv.conversation_id} is outside the round ({_period(master)})"),
+                        tr(f"{cid} er utenfor runden ({_period(master)})",
+                           f"{cid} is outside the round ({_period(master)})"),
                         tr("Flytt samtalen inn i perioden, eller endre periodens datoer i Innstillinger.",
-                           "Move the conversation into the period, or change the period in Innstillinger.")))
+                           "Move the conversation into the period, or change the period in Innstillinger."))))
                     break
-    return problems
+    return found
 
 
 def _period(master: Master) -> str:

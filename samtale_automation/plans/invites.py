@@ -31,6 +31,7 @@ from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER
 from samtale_automation.domain.schema import CONVERSATIONS
 from samtale_automation.domain.workdays import prep_deadline
 from samtale_automation.errors import Problem
+from samtale_automation.plans.check import conversation_errors
 from samtale_automation.plans.follow_ups import plan_follow_up
 from samtale_automation.plans.meetings import (
     Delivered,
@@ -52,11 +53,12 @@ def plan_invites(master: Master, given: InviteInput) -> InvitePlan:
     """Plan the invitations, updates and cancellations of the current round and actions' follow-ups."""
     plan = InvitePlan()
     delivered = delivered_by_version(given.messages)
+    blocked = conversation_errors(master)
     by_group: dict[str, list[MessageRow]] = {}
     for row in given.messages:  # indexed once: the manager's prep mail looks its group up per conversation
         by_group.setdefault(row.group, []).append(row)
     for conv in sorted(master.current_round().conversations, key=lambda c: c.conversation_id):
-        _plan_conversation(master, conv, given, delivered, by_group, plan)
+        _plan_conversation(master, conv, given, delivered, by_group, plan, blocked.get(conv.conversation_id, []))
     for action in sorted(master.actions.values(), key=lambda a: a.action_id):
         plan_follow_up(master, action, given, delivered, plan)
     return plan
@@ -66,12 +68,20 @@ def plan_invites(master: Master, given: InviteInput) -> InvitePlan:
 
 
 def _plan_conversation(master: Master, conv: Conversation, given: InviteInput, delivered: Delivered,
-                       by_group: Mapping[str, list[MessageRow]], plan: InvitePlan) -> None:
+                       by_group: Mapping[str, list[MessageRow]], plan: InvitePlan, errors: list[Problem]) -> None:
     key = conv.conversation_id
     previous = given.meetings.get(key)
     if conv.cancelled:
         if previous is not None:
             _plan_cancellation(master, conv, given, previous, delivered, plan)
+        return
+    employee = master.employees.get(conv.employee_id)
+    if employee is not None and not employee.active and previous is not None and (
+            conv.end is None or conv.end > given.now):
+        # Aktiv = Nei after the invitation: the meeting is cancelled (the plan shows it before anything goes);
+        # a reason HR typed in «Avlyst grunn» is used, else one saying why.
+        _plan_cancellation(master, conv, given, previous, delivered, plan,
+                           conv.cancel_reason or inactive_reason(employee))
         return
     if conv.start is None or conv.end is None:
         if previous is None:
@@ -81,6 +91,12 @@ def _plan_conversation(master: Master, conv: Conversation, given: InviteInput, d
         return
     if conv.end <= given.now:
         return  # held: a past meeting is neither invited nor updated
+    if errors:
+        # A row check reports as wrong is not sent (an invited one keeps its last sent version) until fixed.
+        plan.blocked.append(key)
+        plan.problems += [Problem(p.where, tr(f"{key} blir ikke invitert: {p.message}",
+                                              f"{key} is not invited: {p.message}"), p.fix) for p in errors]
+        return
     people = _people(master, conv, plan)
     if people is None:
         return
@@ -151,8 +167,14 @@ def _plan_manager_prep(conv: Conversation, employee: Employee, manager: Employee
                                (conv.conversation_id, MANAGER), conv.conversation_id, retry=bool(rows)))
 
 
+def inactive_reason(employee: Employee) -> str:
+    """The cancellation's reason when the employee was set Aktiv = Nei after the invitation."""
+    return tr(f"Samtalen med {employee.name} er avlyst fordi {employee.name} ikke lenger er aktiv.",
+              f"The conversation with {employee.name} is cancelled because {employee.name} is no longer active.")
+
+
 def _plan_cancellation(master: Master, conv: Conversation, given: InviteInput, previous: MeetingState,
-                       delivered: Delivered, plan: InvitePlan) -> None:
+                       delivered: Delivered, plan: InvitePlan, reason: str | None = None) -> None:
     employee = master.employees.get(conv.employee_id)
     manager = master.employees.get(conv.manager_id)
     if employee is None or manager is None:
@@ -164,7 +186,7 @@ def _plan_cancellation(master: Master, conv: Conversation, given: InviteInput, p
     start = conv.start or datetime.fromisoformat(previous.start or given.now.isoformat())
     end = conv.end or start
     context = {**_conversation_context(master, conv, employee, manager, None, previous),
-               "reason": conv.cancel_reason}
+               "reason": reason if reason is not None else conv.cancel_reason}
     attendees = tuple(p for p in everyone if not any(r.email.casefold() == p.email.casefold() for r in rooms))
     recipients = tuple(p for p in everyone if p.email.casefold() != organizer.email.casefold())
     if previous.state == CANCELLED:

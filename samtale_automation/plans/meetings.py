@@ -70,6 +70,7 @@ class InvitePlan:
     needs_prep: list[str] = field(default_factory=list)  # employee ids whose prep file must be made first
     problems: list[Problem] = field(default_factory=list)
     unchanged: int = 0
+    blocked: list[str] = field(default_factory=list)  # SamtaleIDs not sent because check reports their rows
 
     @property
     def empty(self) -> bool:

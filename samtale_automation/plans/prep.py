@@ -14,6 +14,8 @@ from samtale_automation.domain.model import Conversation, Employee, Question
 from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER, Identity, PastAction, PrepContent, PrepQuestion
 from samtale_automation.domain.schema import TOPICS
 from samtale_automation.domain.workdays import prep_deadline
+from samtale_automation.errors import Problem
+from samtale_automation.plans.check import conversation_errors
 from samtale_automation.texts import tr
 
 
@@ -32,6 +34,8 @@ class PrepPlan:
 
     files: list[PrepFile] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
+    #: Rows check reports as wrong: no file is made for them until fixed (each with its cell and fix).
+    problems: list[Problem] = field(default_factory=list)
 
 
 def applicable_questions(master: Master, employee: Employee, lang: str) -> tuple[PrepQuestion, ...]:
@@ -92,6 +96,7 @@ def plan_prep(master: Master, locate: Callable[[Employee, str], Path], exists: C
                              tr("ingen samtalerunde er satt; kjør «samtale round new»",
                                 "no round is set; run «samtale round new»")))
         return plan
+    blocked = conversation_errors(master)
     known = {c.employee_id for c in current.conversations}
     for missing in sorted(wanted - known):
         plan.skipped.append((missing, tr(f"har ingen samtale i runde {current.name}",
@@ -101,6 +106,11 @@ def plan_prep(master: Master, locate: Callable[[Employee, str], Path], exists: C
             continue
         if conv.cancelled:
             plan.skipped.append((conv.conversation_id, tr("avlyst", "cancelled")))
+            continue
+        if conv.conversation_id in blocked:
+            plan.problems += [Problem(p.where, tr(f"{conv.conversation_id}: ingen fil laget: {p.message}",
+                                                  f"{conv.conversation_id}: no file made: {p.message}"), p.fix)
+                              for p in blocked[conv.conversation_id]]
             continue
         employee = master.employees.get(conv.employee_id)
         if employee is None or conv.manager_id not in master.employees:

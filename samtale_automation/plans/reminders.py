@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -82,12 +82,39 @@ def plan_reminders(master: Master, now: datetime, sent: Set[str], invited: Set[s
 
 
 def group_digests(items: Sequence[ReminderItem], day: date) -> list[Digest]:
-    """Bundle the items into one digest per recipient for the day, items in a stable order."""
+    """Bundle the items into one digest per recipient for the day, items in a stable order.
+
+    One conversation appears once in a digest (DESIGN.md §8): of a person's items about the same
+    conversation, the one furthest along (KINDS order: «not prepared» over «prepare») is kept, the
+    others are covered by it (journaled as sent with it), and an attachment they carried goes along.
+    An action's reminders are about the action, so each action keeps its own.
+    """
     by_recipient: dict[str, list[ReminderItem]] = {}
     for item in items:
         by_recipient.setdefault(item.recipient.employee_id, []).append(item)
-    return [Digest(f"digest:{emp_id}:{day.isoformat()}", mine[0].recipient, day, tuple(sorted(mine, key=_order)))
+    return [Digest(f"digest:{emp_id}:{day.isoformat()}", mine[0].recipient, day,
+                   tuple(sorted(_one_per_subject(mine), key=_order)))
             for emp_id, mine in sorted(by_recipient.items())]
+
+
+def _one_per_subject(items: list[ReminderItem]) -> list[ReminderItem]:
+    """Per conversation (or action), the item furthest along, covering the rest."""
+    subjects: dict[str, list[ReminderItem]] = {}
+    for item in items:
+        subject = f"action:{item.action_id}" if item.action_id else f"conversation:{item.conversation_id}"
+        subjects.setdefault(subject if item.action_id or item.conversation_id else item.key, []).append(item)
+    kept = []
+    for same in subjects.values():
+        same.sort(key=lambda i: KINDS.index(i.kind) if i.kind in KINDS else len(KINDS))
+        last = same[-1]
+        if len(same) > 1:
+            others = same[:-1]
+            covered = (*last.covers, *(o.key for o in others), *(key for o in others for key in o.covers))
+            covers = tuple(dict.fromkeys(covered))
+            attachment = last.attachment or next((o.attachment for o in reversed(others) if o.attachment), None)
+            last = replace(last, covers=covers, attachment=attachment)
+        kept.append(last)
+    return kept
 
 
 def _order(item: ReminderItem) -> tuple[int, float, int, str]:
@@ -313,6 +340,8 @@ class _Planner:
             "end": conv.end if conv else None,
             "place": place_parts(conv.place)[0] if conv else "",
             "deadline": deadline,
+            # A deadline already behind us is said as passed («fristen var …»), never as still ahead.
+            "deadline_passed": deadline is not None and deadline < self.today,
             "action": ({"description": action.description, "goal": action.goal, "deadline": action.deadline,
                         "status": action.status} if action else None),
             "attachment_name": None,

@@ -65,7 +65,7 @@ def status_report(master: Master, pending: list[PendingChange], now: datetime,
 
 def set_aside_problems(set_aside: Sequence[SetAsideChange]) -> list[Problem]:
     """One problem per ChangeSet set aside (for `check`): what it was, why it cannot be written, what to do."""
-    return [Problem(tr(f"endringssett {s.changeset.id}", f"change set {s.changeset.id}"),
+    return [Problem(tr(f"endring {s.changeset.id}", f"change set {s.changeset.id}"),
                     tr(f"«{s.changeset.reason}» er satt til side og ikke skrevet: {s.reason}",
                        f"«{s.changeset.reason}» is set aside and not written: {s.reason}"),
                     tr(f"Kjør «samtale apply --retry {s.changeset.id}» når feilen er rettet, eller "

@@ -39,6 +39,7 @@ from samtale_automation.safe_write import Fingerprint, assert_writable, replace_
 from samtale_automation.texts import tr
 from samtale_automation.workbook import loss_guard
 from samtale_automation.workbook.overview import OverviewPlanner, refresh_overview
+from samtale_automation.workbook.printing import print_setup
 from samtale_automation.workbook.tables import TableView, ensure_log_table, find_table
 from samtale_automation.workbook.upgrade import upgrade_workbook
 
@@ -288,6 +289,7 @@ class _Writer:
         if refresh_overview(wb, self.now, self.overview):  # a master from an earlier version had formulas there
             upgrade.added.append(tr("Oversikt: tall og diagram i stedet for formler",
                                     "Oversikt: numbers and a chart instead of formulas"))
+        print_setup(wb)  # every sheet on A4 one page wide: a master of an earlier version gets it here too
         if upgrade.changed:
             log = ensure_log_table(wb)
             log.write(log.new_row(), {"time": self.now.astimezone(OSLO).replace(tzinfo=None, microsecond=0),

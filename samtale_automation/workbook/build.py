@@ -156,27 +156,46 @@ def _write_overview(path: Path, lang: str, planner: OverviewPlanner | None, now:
     """Render the Oversikt sheet into the new file through the openpyxl writer every later write uses."""
     import openpyxl
 
+    from samtale_automation.workbook.printing import print_setup
+
     wb = openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
     if planner is not None:
         refresh_overview(wb, now, planner)
     else:
         settings = parse_open_workbook(wb).settings
         render_overview(wb, Overview.empty(settings.language or lang, settings.round, now))
+    print_setup(wb)  # A4, one page wide, header rows repeated: the same code every later write runs
     wb.save(path)
+
+
+#: Headers wrap rather than being cut at a narrow column's edge, on screen and on paper.
+HEADER_WRAP = {"text_wrap": True, "valign": "top"}
+HEADER_HEIGHT = 30  # points: two lines of a bold 11 pt header
+#: Columns whose text wraps, and the height of one wrapped line in points.
+WRAPPED_FIELDS = ("explanation", "follow_ups", "text")
+ROW_LINE_HEIGHT = 15
+
+
+def _line_count(value: Any, width: int) -> int:
+    """How many lines a wrapped text takes in a column of `width` characters (roughly, as Excel wraps)."""
+    if not isinstance(value, str) or not value:
+        return 1
+    return sum(max(1, -(-len(line) // max(width - 2, 1))) for line in value.splitlines())
 
 
 class _Formats:
     def __init__(self, workbook: Any) -> None:
         self.title = workbook.add_format({"bold": True, "font_size": 16})
         self.bold = workbook.add_format({"bold": True})
+        self.bold_top = workbook.add_format({"bold": True, "valign": "top"})
         self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
         self.date = workbook.add_format({"num_format": "dd.mm.yyyy"})
         self.datetime = workbook.add_format({"num_format": "dd.mm.yyyy hh:mm"})
-        self.person_header = workbook.add_format({"bold": True, "font_color": "#FFFFFF",
+        self.person_header = workbook.add_format({"bold": True, "font_color": "#FFFFFF", **HEADER_WRAP,
                                                   "bg_color": "#1F4E79"})
-        self.tool_header = workbook.add_format({"bold": True, "font_color": "#FFFFFF",
+        self.tool_header = workbook.add_format({"bold": True, "font_color": "#FFFFFF", **HEADER_WRAP,
                                                 "bg_color": "#808080"})
-        self.seeded_header = workbook.add_format({"bold": True, "font_color": "#FFFFFF",
+        self.seeded_header = workbook.add_format({"bold": True, "font_color": "#FFFFFF", **HEADER_WRAP,
                                                   "bg_color": "#5B7C99"})
         self.red = workbook.add_format({"font_color": "#9C0006", "bg_color": "#FFC7CE"})
         self.green = workbook.add_format({"font_color": "#006100", "bg_color": "#C6EFCE"})
@@ -210,7 +229,7 @@ def _write_table(ws: Any, schema: Sheet, rows: list[Mapping[str, Any]], formats:
             spec["format"] = formats.date
         elif column.kind is Kind.DATETIME:
             spec["format"] = formats.datetime
-        elif column.field in ("explanation", "follow_ups", "text"):
+        elif column.field in WRAPPED_FIELDS:
             spec["format"] = formats.wrap
         columns.append(spec)
         ws.set_column(index, index, column.width, None, {"hidden": column.hidden})
@@ -218,9 +237,15 @@ def _write_table(ws: Any, schema: Sheet, rows: list[Mapping[str, Any]], formats:
     ws.add_table(0, 0, last_row, len(schema.columns) - 1, {
         "name": schema.table, "columns": columns, "style": "Table Style Medium 2",
     })
+    wrapped = [c for c in schema.columns if c.field in WRAPPED_FIELDS]
     for r, row in enumerate(rows, start=1):
         for c, column in enumerate(schema.columns):
             _write_value(ws, r, c, row.get(column.field), column.kind, formats)
+        # A wrapped cell of several lines gets a row that shows them all: no spreadsheet grows it on opening,
+        # so on screen and on paper the lines would run into the next row.
+        lines = max((_line_count(row.get(c.field), c.width) for c in wrapped), default=1)
+        if lines > 1:
+            ws.set_row(r, ROW_LINE_HEIGHT * lines)
     for c, column in enumerate(schema.columns):
         _add_validation(ws, c, column, lang)
     if schema is CONVERSATIONS:
@@ -231,6 +256,7 @@ def _write_table(ws: Any, schema: Sheet, rows: list[Mapping[str, Any]], formats:
         ws.conditional_format(1, status_col, VALIDATED_ROWS, status_col, {
             "type": "cell", "criteria": "==", "value": f'"{STATUS_LABELS["signed"]}"',
             "format": formats.green})
+    ws.set_row(0, HEADER_HEIGHT)  # room for a wrapped header: no spreadsheet grows a row to fit on opening
     ws.freeze_panes(1, 0)
 
 
@@ -266,30 +292,54 @@ def _write_lists(workbook: Any, ws: Any, lang: str) -> None:
     ws.hide()
 
 
+#: The Start sheet's steps of a round: (command, bokmål, English). The buttons of the .xlsm run the same.
+START_STEPS = (
+    ("", "1. Fyll inn Ansatte (én rad per person, med leder og e-post), se over Innstillinger og tilpass "
+         "Spørsmål. Sett postkassen det sendes fra i samtale.toml.",
+     "1. Fill in Ansatte (one row per person, with manager and e-mail), check Innstillinger and adapt "
+     "Spørsmål. Set the sending mailbox in samtale.toml."),
+    ("samtale check", "2. Finner alt som er feil, med cellen og hva du gjør. Kjør den gjerne etter hver endring.",
+     "2. Finds everything that is wrong, with the cell and what to do. Run it after every change."),
+    ("samtale round new 2027", "3. Starter runden: en rad i Samtaler per aktiv ansatt. Den som hoppes over, "
+                               "står i svaret med grunnen.",
+     "3. Starts the round: a row in Samtaler per active employee. Anyone skipped is named with the reason."),
+    ("samtale plan", "4. Finner tid og rom for hver samtale ut fra Innstillinger, Rom og kalenderne. Du kan "
+                     "også skrive Start, Slutt og Sted selv.",
+     "4. Finds a time and room for each conversation from Innstillinger, Rom and the calendars. You can "
+     "also type Start, Slutt and Sted yourself."),
+    ("samtale prep", "5. Lager forberedelsesskjema til den ansatte og lederen (mappen forberedelse/).",
+     "5. Makes the prep files for employee and manager (the forberedelse/ folder)."),
+    ("samtale invite", "6. Sender kalenderinvitasjonene med skjemaet vedlagt. Viser først hva som sendes. "
+                       "Med backend outbox legges de i utboks/ i stedet.",
+     "6. Sends the calendar invitations with the prep file attached, after showing what goes. With the "
+     "outbox backend they are put in utboks/ instead."),
+    ("samtale collect", "7. Henter utfylte skjemaer og referater fra innkommende/ (eller postkassen) inn i "
+                        "Samtaler og Tiltak.",
+     "7. Brings filled-in prep files and minutes from innkommende/ (or the mailbox) into Samtaler and Tiltak."),
+    ("samtale remind", "8. Sender dagens påminnelser, ett sammendrag per person (kjøres helst hver natt).",
+     "8. Sends today's reminders, one digest per person (best run every night)."),
+    ("samtale status", "9. Hvor hver samtale står. Arket Oversikt viser det samme per avdeling og leder.",
+     "9. Where each conversation stands. The Oversikt sheet shows the same per department and manager."),
+)
+
+
 def _write_start(ws: Any, formats: _Formats, lang: str) -> None:
+    """The Start sheet: what the workbook is, then the round in steps with the command of each."""
     en = lang == "en"
-    ws.set_column(0, 0, 110)
+    ws.set_column(0, 0, 24)  # 24 + 68: prints portrait, one page wide
+    ws.set_column(1, 1, 68)
     ws.write_string(0, 0, "Medarbeidersamtaler", formats.title)
-    lines = (
+    intro = (
         ("This workbook holds the staff, the schedule, the question menu and the action register "
-         "of the yearly employee development conversations. HR fills in Ansatte (staff) and "
-         "adapts Spørsmål (questions); samtale plans the round, makes everyone a prep sheet, "
-         "sends invitations and reminders, and brings the returned minutes into Tiltak (actions). "
-         "Grey columns are filled in by samtale. Rows are found by their ID, so sort and filter "
-         "freely.") if en else
+         "of the yearly employee development conversations. Grey columns are filled in by samtale. "
+         "Rows are found by their ID, so sort and filter freely.") if en else
         ("Denne arbeidsboken holder ansatte, timeplanen, spørsmålsmenyen og tiltaksregisteret for "
-         "årets medarbeidersamtaler. HR fyller inn Ansatte og tilpasser Spørsmål; samtale planlegger "
-         "runden, lager forberedelsesskjema til alle, sender invitasjoner og påminnelser, og henter "
-         "tiltakene fra referatene inn i Tiltak. Grå kolonner fylles av samtale. Radene finnes "
-         "igjen på ID, så du kan sortere og filtrere fritt."),
-        "",
-        "samtale check        – " + ("finds everything that is wrong, with the cell" if en
-                                     else "finner alt som er feil, med cellen"),
-        "samtale round new 2027 – " + ("starts the round: a row in Samtaler per active employee" if en
-                                       else "starter runden: en rad i Samtaler per aktiv ansatt"),
-        "samtale status       – " + ("where each conversation stands" if en
-                                     else "hvor hver samtale står"),
-    )
-    for row, line in enumerate(lines, start=2):
-        ws.write_string(row, 0, line, formats.wrap)
-    ws.set_row(2, 90)
+         "årets medarbeidersamtaler. Grå kolonner fylles av samtale. Radene finnes igjen på ID, så "
+         "du kan sortere og filtrere fritt."))
+    ws.merge_range(2, 0, 2, 1, intro, formats.wrap)
+    ws.set_row(2, 48)
+    ws.write_string(4, 0, "Slik går runden" if not en else "How the round goes", formats.bold)
+    for row, (command, nb, english) in enumerate(START_STEPS, start=5):
+        ws.write_string(row, 0, command, formats.bold_top)
+        ws.write_string(row, 1, english if en else nb, formats.wrap)
+        ws.set_row(row, 32)

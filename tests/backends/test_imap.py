@@ -447,7 +447,7 @@ def test_samtale_toml_accepts_the_imap_keys(tmp_path: Path) -> None:
 ])
 def test_bad_imap_settings_name_the_key(imap: dict[str, object], key: str) -> None:
     section = {"host": "smtp.firma.no", "imap_host": "imap.firma.no", **imap}
-    config = parse_config({"smtp": section})
+    config = parse_config({"mail": {"mailbox": "hr@firma.no"}, "smtp": section})
     assert config.smtp is None
     assert [p.where for p in config.problems] == [f"samtale.toml: smtp.{key}"]
 
@@ -486,3 +486,25 @@ def test_uid_sets_and_folder_names_are_encoded() -> None:
     assert uid_set([7, 1, 2, 3, 5, 6, 9]) == "1:3,5:7,9"
     assert imap_utf7("Behandlet æøå & co") == "Behandlet &AOYA+ADl- &- co"
     assert quoted_folder('Mappe "x"') == '"Mappe \\"x\\""'
+
+
+def test_answers_to_invitations_are_read_and_nothing_is_moved(dovecot: Dovecot) -> None:  # noqa: F811
+    """Verify iTIP answers in the folder become each attendee's latest answer, a returned file beside them is
+    still fetched, and nothing is moved or marked as read."""
+    from itip_answers import STAMP, answer
+
+    from samtale_automation.domain.messages import ACCEPTED, DECLINED, AttendeeReply
+
+    dovecot.append(USER, "INBOX", answer("kari@firma.no", stamp=STAMP))
+    dovecot.append(USER, "INBOX", answer("kari@firma.no", "DECLINED", stamp=STAMP + dt.timedelta(hours=1)))
+    dovecot.append(USER, "INBOX", answer("ola@firma.no", uid="samtale-2027-3@firma.no"))
+    dovecot.append(USER, "INBOX", reply_message(ASE, "Skjema", [("1 Åse - forberedelse.xlsx", WORKBOOK)]))
+    backend = backend_for(dovecot)
+    try:
+        assert backend.replies(["2027-2", "2027-3"]) == {
+            "2027-2": [AttendeeReply("kari@firma.no", DECLINED)], "2027-3": [AttendeeReply("ola@firma.no", ACCEPTED)]}
+        assert [f.filename for f in backend.fetch_files()] == ["1 Åse - forberedelse.xlsx"]
+    finally:
+        backend.close()
+    assert len(dovecot.folder_uids(USER, "INBOX")) == 4
+    assert all("\\Seen" not in dovecot.flags(USER, "INBOX", uid) for uid in dovecot.folder_uids(USER, "INBOX"))

@@ -613,7 +613,7 @@ def test_port_follows_security(section: dict[str, object], port: int) -> None:
 @pytest.mark.parametrize(("key", "value"), [("security", "tls"), ("auth", "ntlm"), ("port", "587"),
                                             ("port", 0), ("timeout", -1), ("timeout", True)])
 def test_bad_setting_is_a_problem_naming_it(key: str, value: object, nb_messages: None) -> None:
-    config = parse_config({"smtp": {"host": "smtp.firma.no", key: value}})
+    config = parse_config({"mail": {"mailbox": "hr@firma.no"}, "smtp": {"host": "smtp.firma.no", key: value}})
     assert config.smtp is None
     assert [p.where for p in config.problems] == [f"samtale.toml: smtp.{key}"]
 

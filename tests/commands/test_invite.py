@@ -33,9 +33,9 @@ def test_first_run_invites_each_conversation_with_the_prep_file_and_sets_inviter
     result = run_invite(ws)
     assert result.report is not None and not result.report.failed
     assert len(result.prepared) == 4  # prep files were made first: the invitation carries them
-    invitations = [p for p in outbox_files(ws) if p.name == "0-REQUEST.eml"]
+    invitations = [p for p in outbox_files(ws) if p.name == "0-invitasjon.eml"]
     assert {p.parent.name for p in invitations} == {"2027-2", "2027-3"}
-    message = parse_eml((ws.folder.root / "utboks" / "2027-01-04" / "2027-2" / "0-REQUEST.eml").read_bytes())
+    message = parse_eml((ws.folder.root / "utboks" / "2027-01-04" / "2027-2" / "0-invitasjon.eml").read_bytes())
     calendar = check_request(message.calendar)
     event = calendar.walk("VEVENT")[0]
     assert str(event["UID"]) == "samtale-2027-2@firma.example"
@@ -46,14 +46,14 @@ def test_first_run_invites_each_conversation_with_the_prep_file_and_sets_inviter
     assert list(message.attachments) == ["2 Bjørn Sæther - forberedelse.xlsx"]
     assert "Hei Bjørn og Åse" in message.text and "fredag 15. januar 2027" in message.text  # Sunday 17th moves back
     # The manager's own version went by separate mail.
-    manager_mail = [p for p in outbox_files(ws) if "manager_prep" in str(p)]
+    manager_mail = [p for p in outbox_files(ws) if "lederskjema" in str(p)]
     assert len(manager_mail) == 2
     raw = next(p for p in manager_mail if "2027-2" in p.name).read_bytes()
     mail = BytesParser(policy=policy.default).parsebytes(raw)
     assert mail["To"].addresses[0].addr_spec == "ase@firma.example"
     assert [part.get_filename() for part in mail.iter_attachments()] == ["2 Bjørn Sæther - leder.xlsx"]
     # Cecilie reads English.
-    english = parse_eml((ws.folder.root / "utboks" / "2027-01-04" / "2027-3" / "0-REQUEST.eml").read_bytes())
+    english = parse_eml((ws.folder.root / "utboks" / "2027-01-04" / "2027-3" / "0-invitasjon.eml").read_bytes())
     assert "conversation" in english.text.lower()
     master = ws.load()
     assert master.conversations["2027-2"].invited == NOW.date()
@@ -78,7 +78,7 @@ def test_moving_a_conversation_sends_an_update_of_the_same_meeting(ws: Workspace
     result = run_invite(ws)
     assert result.report is not None
     assert [item.kind for item, _ in result.report.delivered] == ["update"]
-    update = parse_eml((ws.folder.root / "utboks" / "2027-01-04" / "2027-2" / "1-REQUEST.eml").read_bytes())
+    update = parse_eml((ws.folder.root / "utboks" / "2027-01-04" / "2027-2" / "1-invitasjon.eml").read_bytes())
     event = check_request(update.calendar).walk("VEVENT")[0]
     assert str(event["UID"]) == "samtale-2027-2@firma.example" and int(event["SEQUENCE"]) == 1
     assert event.decoded("DTSTART") == START + timedelta(days=2)
@@ -92,11 +92,39 @@ def test_cancelling_sends_a_cancel_to_everyone_with_a_higher_sequence(ws: Worksp
     result = run_invite(ws)
     assert result.report is not None
     assert [item.kind for item, _ in result.report.delivered] == ["cancellation"]
-    message = parse_eml((ws.folder.root / "utboks" / "2027-01-04" / "2027-3" / "1-CANCEL.eml").read_bytes())
+    message = parse_eml((ws.folder.root / "utboks" / "2027-01-04" / "2027-3" / "1-avlysning.eml").read_bytes())
     event = check_cancel(message.calendar).walk("VEVENT")[0]
     assert int(event["SEQUENCE"]) == 1 and str(event["STATUS"]) == "CANCELLED"
     assert not message.attachments
     assert run_invite(ws).plan.empty  # cancelled once, not again
+
+
+def test_aktiv_nei_after_the_invitation_cancels_the_meeting_with_a_reason(ws: Workspace) -> None:
+    """Verify an invited employee set Aktiv = Nei gets a CANCEL (shown in the plan with its reason first), and
+    the row is marked Avlyst with that reason; another run sends nothing more."""
+    from samtale_automation.faces.present_send import invite_lines
+
+    run_invite(ws)
+    gone = ChangeSet("gone")
+    gone.upsert("Ansatte", "3", force=True, active="Nei")
+    ws.commit(gone)
+    shown: list[str] = []
+
+    def confirm(plan: object, _backend: object) -> bool:
+        shown.extend(invite_lines(plan))  # type: ignore[arg-type]
+        return True
+
+    result = run_invite(ws, confirm=confirm)
+    assert result.report is not None
+    assert [item.kind for item, _ in result.report.delivered] == ["cancellation"]
+    assert len(shown) == 1 and shown[0].startswith("  avlysning") and "2027-3" in shown[0]
+    assert shown[0].endswith("er avlyst fordi Cecilie Berg ikke lenger er aktiv.")
+    cancel = parse_eml((ws.folder.root / "utboks" / "2027-01-04" / "2027-3" / "1-avlysning.eml").read_bytes())
+    check_cancel(cancel.calendar)
+    assert "ikke lenger er aktiv" in cancel.text
+    row = ws.load().conversations["2027-3"]
+    assert row.cancelled and "ikke lenger er aktiv" in row.cancel_reason
+    assert run_invite(ws).report is None
 
 
 def test_changing_the_manager_removes_the_old_one_and_updates_the_rest(ws: Workspace) -> None:
@@ -110,7 +138,7 @@ def test_changing_the_manager_removes_the_old_one_and_updates_the_rest(ws: Works
     kinds = {item.kind: emails for item, emails in result.report.delivered}
     assert kinds["removal"] == ("ase@firma.example",)
     assert set(kinds["update"]) == {"cecilie@firma.example", "dag@firma.example"}
-    removal = parse_eml((ws.folder.root / "utboks" / "2027-01-04" / "2027-3" / "1-CANCEL.eml").read_bytes())
+    removal = parse_eml((ws.folder.root / "utboks" / "2027-01-04" / "2027-3" / "1-avlysning.eml").read_bytes())
     check_cancel(removal.calendar, whole=False)
 
 
@@ -133,7 +161,8 @@ def test_without_a_mailbox_nothing_is_planned_and_the_message_says_what_to_set(t
     ws = make_folder(tmp_path / "f", mailbox="")
     with pytest.raises(ConfigError) as caught:
         run_invite(ws)
-    assert "mailbox" in caught.value.hint and "samtale.toml" in caught.value.hint
+    named = " ".join(caught.value.problems)
+    assert "mail.mailbox" in named and "Sett [mail] mailbox i samtale.toml" in named
 
 
 def test_a_mailbox_written_with_a_name_sends_from_its_address(tmp_path: Path) -> None:
@@ -143,12 +172,12 @@ def test_a_mailbox_written_with_a_name_sends_from_its_address(tmp_path: Path) ->
     assert process.returncode == 0, process.stdout + process.stderr
     assert "Traceback" not in process.stderr
     day = ws.folder.root / "utboks" / "2027-01-04"
-    invitation = parse_eml((day / "2027-2" / "0-REQUEST.eml").read_bytes())
+    invitation = parse_eml((day / "2027-2" / "0-invitasjon.eml").read_bytes())
     sender = invitation.message["From"].addresses[0]
     assert (sender.addr_spec, sender.display_name) == ("hr@firma.example", "Fjordlys HR")
     organizer = check_request(invitation.calendar).walk("VEVENT")[0]["ORGANIZER"]
     assert str(organizer) == "mailto:hr@firma.example" and organizer.params["CN"] == "Fjordlys HR"
-    manager_mail = BytesParser(policy=policy.default).parsebytes((day / "manager_prep" / "2027-2 Åse Kjærstad.eml")
+    manager_mail = BytesParser(policy=policy.default).parsebytes((day / "lederskjema" / "2027-2 Åse Kjærstad.eml")
                                                                   .read_bytes())
     assert manager_mail["From"].addresses[0].addr_spec == "hr@firma.example"
     assert ws.load().conversations["2027-2"].invited == NOW.date()
@@ -179,7 +208,7 @@ def test_follow_up_meeting_for_an_action_with_oppfolging(ws: Workspace) -> None:
     result = run_invite(ws)
     assert result.report is not None
     assert [item.kind for item, _ in result.report.delivered] == ["follow_up"]
-    path = ws.folder.root / "utboks" / "2027-01-04" / "oppfolging-2027-2-T1" / "0-REQUEST.eml"
+    path = ws.folder.root / "utboks" / "2027-01-04" / "oppfolging-2027-2-T1" / "0-invitasjon.eml"
     event = check_request(parse_eml(path.read_bytes()).calendar).walk("VEVENT")[0]
     assert event.decoded("DTSTART").date() == datetime(2027, 3, 5).date()  # the working day before
     assert {str(a).removeprefix("mailto:") for a in event.get("ATTENDEE")} == {"bjorn@firma.example",

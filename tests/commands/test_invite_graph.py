@@ -54,9 +54,11 @@ def test_a_burst_of_429s_is_absorbed_and_reported(tmp_path: Path, server: GraphS
     from samtale_automation.faces.present_send import send_report
 
     say = Say()
-    send_report(say, report, "meldinger")
+    send_report(say, report, ("melding", "meldinger", "message", "messages"), "graph")
     summary = "\n".join(say.done().lines)
-    assert f"Serveren ba oss vente: {len(waits)} nye forsøk, {sum(waits):.0f} s venting i alt." in summary
+    tries = "1 nytt forsøk" if len(waits) == 1 else f"{len(waits)} nye forsøk"
+    assert f"Serveren ba oss vente: {tries}, {sum(waits):.0f} s venting i alt." in summary
+    assert f"{len(report.delivered)} meldinger sendt." in summary
 
     sent = server.sent_count()
     again = run_invite(ws, backend=static_backend(server, "hr@firma.example"))

@@ -112,3 +112,21 @@ def test_dry_run_writes_nothing(workspace: Workspace) -> None:
     planned = run_prep(workspace, dry_run=True)
     assert len(planned.plan.files) == 4 and planned.apply is None and planned.dry_run
     assert not (workspace.folder.root / "forberedelse" / "2027").exists()
+
+
+def test_a_row_with_a_schedule_error_gets_no_file_and_exit_1(workspace: Workspace) -> None:
+    """Verify a conversation ending before it starts is named with its cell and fix, the others are made, exit 1."""
+    from samtale_automation.faces.present import present
+
+    wrong = ChangeSet("wrong")
+    wrong.upsert("Samtaler", "2027-3", force=True, start=datetime(2027, 1, 15, 9, 0, tzinfo=OSLO),
+                 end=datetime(2027, 1, 15, 8, 0, tzinfo=OSLO))
+    workspace.commit(wrong)
+    result = run_prep(workspace, who="test")
+    assert sorted(p.path.name for p in result.plan.files) == ["2 Bjørn Ansatt - forberedelse.xlsx",
+                                                              "2 Bjørn Ansatt - leder.xlsx"]
+    assert [p.where for p in result.plan.problems] == ["Samtaler!G3"]
+    assert result.plan.problems[0].message.startswith("2027-3: ingen fil laget: ")
+    shown = present(result)
+    assert shown.exit_code == 1
+    assert any("2027-3: ingen fil laget" in line for line in shown.lines)

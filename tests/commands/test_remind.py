@@ -31,7 +31,7 @@ def at(ws: Workspace, day: date, hour: int = 6) -> Workspace:
 def digests(ws: Workspace, day: date) -> dict[str, EmailMessage]:
     """The day's digest mails by recipient address."""
     found = {}
-    for path in sorted((ws.folder.root / "utboks" / day.isoformat() / "digest").glob("*.eml")):
+    for path in sorted((ws.folder.root / "utboks" / day.isoformat() / "påminnelser").glob("*.eml")):
         message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
         assert isinstance(message, EmailMessage)
         found[message["To"].addresses[0].addr_spec] = message
@@ -126,3 +126,27 @@ def test_dry_run_lists_the_digests_and_sends_nothing(invited: Workspace) -> None
     assert result.report is None
     assert not (invited.folder.root / "utboks" / "2027-01-13").exists()
     assert len(run_remind(at(invited, date(2027, 1, 13))).digests) == 2  # still due after a dry run
+
+
+def test_hr_gets_what_needs_a_person_once(invited: Workspace) -> None:
+    """Verify the HR digest goes to the mailbox with a quarantined file and a conversation without a time, each
+    told once: the next day's run tells nothing again, and a day with nothing sends HR nothing."""
+    no_time = ChangeSet("no time")
+    no_time.upsert("Samtaler", "2027-3", force=True, start=None, end=None)
+    invited.commit(no_time)
+    (invited.folder.root / "innkommende" / "liste.xlsx").write_text("AnsattID;Navn\n", encoding="utf-8")
+    run_collect(at(invited, date(2027, 1, 12), 18))
+    first = run_remind(at(invited, date(2027, 1, 13)))
+    assert first.hr is not None
+    assert [item.kind for item in first.hr.items] == ["quarantined", "no_time"]
+    hr_mail = sorted((invited.folder.root / "utboks" / "2027-01-13" / "til HR").glob("*.eml"))
+    assert len(hr_mail) == 1
+    message = BytesParser(policy=policy.default).parsebytes(hr_mail[0].read_bytes())
+    assert isinstance(message, EmailMessage)
+    assert message["Subject"] == "Medarbeidersamtaler: 2 saker trenger en person (13.01.2027)"
+    body = text(message)
+    assert "En fil ble satt i karantene: karantene/" in body and "liste.xlsx" in body
+    assert "2027-3 (Cecilie Berg) har ingen tid (Samtaler!F3) – kjør «samtale plan»" in body
+    again = run_remind(at(invited, date(2027, 1, 14)))
+    assert again.hr is None
+    assert not (invited.folder.root / "utboks" / "2027-01-14" / "til HR").exists()

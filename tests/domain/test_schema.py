@@ -14,7 +14,7 @@ DESIGN_HEADERS = {
     "Ansatte": ["AnsattID", "Navn", "E-post", "Avdeling", "Stilling", "Leder", "Aktiv", "Språk", "Arbeidsdager",
                 "Borte"],
     "Samtaler": ["SamtaleID", "AnsattID", "Navn", "Leder", "Ledernavn", "Start", "Slutt", "Sted", "Avlyst",
-                 "Avlyst grunn", "Status",
+                 "Avlyst grunn", "Status", "Svar",
                  "Invitert", "Forberedelse mottatt", "Leder forberedt", "Referat mottatt", "Signert ansatt",
                  "Signert leder", "Merknad", "Signert ansatt versjon", "Signert leder versjon"],
     "Spørsmål": ["SpørsmålID", "Tema", "Spørsmål", "Hjelpespørsmål", "Spørsmål (en)", "Hjelpespørsmål (en)",
@@ -37,7 +37,7 @@ def test_fields_unique_and_owners_as_designed() -> None:
         fields = [c.field for c in sheet.columns]
         assert len(fields) == len(set(fields)), sheet.name
     tool = {c.header for c in schema.CONVERSATIONS.columns if c.owner is schema.Owner.TOOL}
-    assert tool == {"Navn", "Ledernavn", "Status", "Invitert", "Forberedelse mottatt", "Leder forberedt",
+    assert tool == {"Navn", "Ledernavn", "Status", "Svar", "Invitert", "Forberedelse mottatt", "Leder forberedt",
                     "Referat mottatt",
                     "Signert ansatt", "Signert leder", "Merknad", "Signert ansatt versjon", "Signert leder versjon"}
     assert {c.header for c in schema.CONVERSATIONS.columns if c.hidden} == {"Signert ansatt versjon",

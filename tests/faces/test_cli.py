@@ -32,8 +32,21 @@ def test_init_creates_folder_and_check_is_clean(folder: Path) -> None:
     if os.name == "posix":
         assert (folder / ".samtale/key").stat().st_mode & 0o077 == 0
     result = samtale("--dir", str(folder), "check")
+    # The one thing left to set: the mailbox invitations come from (invite would refuse without it).
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith("samtale.toml: mail.mailbox: Postkassen som skal sende, er ikke angitt – Sett "
+                                    "[mail] mailbox i samtale.toml")
+    assert "\n1 problem funnet." in result.stdout
+    _set_mailbox(folder)
+    result = samtale("--dir", str(folder), "check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Ingen problemer funnet" in result.stdout
+
+
+def _set_mailbox(folder: Path) -> None:
+    config = folder / "samtale.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('mailbox = ""', 'mailbox = "hr@firma.example"'),
+                      encoding="utf-8")
 
 
 def test_init_refuses_to_overwrite(folder: Path) -> None:
@@ -101,7 +114,7 @@ def test_round_new_then_status_json(folder: Path) -> None:
     assert report["conversations"][0]["status"] == "proposed"
     assert report["pending_changes"] == []
     again = samtale("--dir", str(folder), "round", "new", "2027")
-    assert "1 hadde allerede en samtale" in again.stdout
+    assert "1 person hadde allerede en samtale" in again.stdout
     assert json.loads(samtale("--dir", str(folder), "status", "--json").stdout)["counts"]["proposed"] == 1
 
 
@@ -193,16 +206,16 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert (demo / "arkiv" / "2027" / "1002" / "2027-1002 referat signert.pdf").exists()
     outbox = demo / "utboks"
     assert "2027-1002 er «Signert»" in result.stdout
-    signed_pdf_mails = [eml for eml in outbox.rglob("digest/*.eml") if b"referat signert.pdf" in eml.read_bytes()]
+    signed_pdf_mails = [eml for eml in outbox.rglob("påminnelser/*.eml") if b"referat signert.pdf" in eml.read_bytes()]
     assert len(signed_pdf_mails) == 2  # the signed PDF to both
     assert [a["id"] for a in report["actions"]] == ["2027-1002-1", "2027-1002-2"]
     outbox = demo / "utboks"
-    assert len(list((outbox / "2026-12-01").glob("2027-*/0-REQUEST.eml"))) == 13
-    assert len(list((outbox / "2026-12-01").glob("2027-*/0-REQUEST.ics"))) == 13
-    assert (outbox / "2026-12-01" / "2027-1006" / "1-REQUEST.eml").exists()  # moved: same meeting, SEQUENCE 1
-    assert (outbox / "2026-12-01" / "2027-1007" / "1-CANCEL.eml").exists()
-    assert (outbox / "2026-12-01" / "oppfolging-2027-1002-1" / "0-REQUEST.eml").exists()
-    assert len(list((outbox / "2027-01-18" / "digest").glob("*.eml"))) >= 5
+    assert len(list((outbox / "2026-12-01").glob("2027-*/0-invitasjon.eml"))) == 13
+    assert len(list((outbox / "2026-12-01").glob("2027-*/0-invitasjon.ics"))) == 13
+    assert (outbox / "2026-12-01" / "2027-1006" / "1-invitasjon.eml").exists()  # moved: same meeting, SEQUENCE 1
+    assert (outbox / "2026-12-01" / "2027-1007" / "1-avlysning.eml").exists()
+    assert (outbox / "2026-12-01" / "oppfolging-2027-1002-1" / "0-invitasjon.eml").exists()
+    assert len(list((outbox / "2027-01-18" / "påminnelser").glob("*.eml"))) >= 5
 
 
 def test_init_folder_in_english(tmp_path: Path) -> None:
@@ -240,6 +253,7 @@ def test_invite_and_remind_dry_run_in_a_folder_without_a_mailbox(folder: Path) -
 
 def test_a_misspelt_template_file_is_named_by_list_and_by_check(folder: Path) -> None:
     """`templates list` names a file in maler/ that overrides nothing; `check` counts it as a problem with the fix."""
+    _set_mailbox(folder)
     (folder / "maler" / "invitasjon.txt").write_text("Hei {{ employee.first_name }}\n", encoding="utf-8")
     listed = samtale("--dir", str(folder), "templates", "list")
     assert listed.returncode == 0, listed.stderr

@@ -35,8 +35,8 @@ def _set_aside_one(folder: Path) -> str:
     _record(folder, bad, good)
     result = samtale("--dir", str(folder), "apply")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert f"Satt til side (kan ikke skrives): endringssett {bad.id}" in result.stderr
-    assert "Skrev 2 endringssett" in result.stdout, "the good one and the Logg notice were written"
+    assert f"Satt til side (kan ikke skrives): endring {bad.id}" in result.stderr
+    assert "Skrev til arbeidsboken: " in result.stdout, "the good one and the Logg notice were written"
     return bad.id
 
 
@@ -45,7 +45,7 @@ def test_check_and_status_name_a_set_aside_changeset(folder: Path) -> None:
     bad_id = _set_aside_one(folder)
     check = samtale("--dir", str(folder), "check")
     assert check.returncode == 1
-    assert f"endringssett {bad_id}: «rar verdi» er satt til side" in check.stdout
+    assert f"endring {bad_id}: «rar verdi» er satt til side" in check.stdout
     assert f"samtale apply --retry {bad_id}" in check.stdout
     report = json.loads(samtale("--dir", str(folder), "status", "--json").stdout)
     assert report["pending_changes"] == []
@@ -73,7 +73,7 @@ def test_retry_and_unknown_ids(folder: Path) -> None:
     not set aside is a usage error (exit 2) naming the ones that are."""
     bad_id = _set_aside_one(folder)
     again = samtale("--dir", str(folder), "apply", "--retry", bad_id)
-    assert again.returncode == 1 and f"endringssett {bad_id}" in again.stderr
+    assert again.returncode == 1 and f"endring {bad_id}" in again.stderr
     unknown = samtale("--dir", str(folder), "apply", "--retry", "finnes-ikke")
     assert unknown.returncode == 2 and "Ikke satt til side: finnes-ikke" in unknown.stderr and bad_id in unknown.stderr
     listed = samtale("--dir", str(folder), "apply", "--dry-run")

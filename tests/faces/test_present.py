@@ -193,7 +193,7 @@ def test_a_fetch_that_left_a_message_in_the_mailbox_says_so_and_exits_1(tmp_path
     shown = present(CollectResult(CollectPlan(ChangeSet("collect")), tmp_path, fetched=fetched))
     assert shown.lines[:2] == ["  IKKE lagret stor.xlsx (x@y.example): kunne ikke lagres (disk full)",
                                "  utelatt    ~$a.xlsx (x@y.example): en låsefil fra Excel"]
-    assert any("1 meldinger ble liggende i postkassen" in line for line in shown.lines)
+    assert any("1 melding ble liggende i postkassen" in line for line in shown.lines)
     assert shown.exit_code == EXIT_PROBLEMS
 
 
@@ -207,7 +207,7 @@ def test_collect_with_quarantined_files_exits_1_but_not_on_a_dry_run(tmp_path: P
                            FetchedFile("b.xlsx", "ase@firma.example", TO_INCOMING)], 1, "graph")
     shown = present(CollectResult(CollectPlan(ChangeSet("collect")), tmp_path, fetched=fetched))
     assert shown.lines[0] == "  karantene  a.xlsx (x@y.example): feil avsender"
-    assert shown.lines[2].startswith("Postkassen (graph): 1 filer hentet til innkommende/, 1 i karantene")
+    assert shown.lines[2].startswith("Postkassen (graph): 1 fil hentet til innkommende/, 1 i karantene")
     assert shown.exit_code == EXIT_PROBLEMS
     blocked = present(CollectResult(plan, tmp_path, apply=ApplyResult(blocked=WAITING), fetched=fetched))
     assert blocked.exit_code == EXIT_WORKBOOK
@@ -245,6 +245,23 @@ def test_the_faces_stay_thin() -> None:
         source = path.read_text(encoding="utf-8")
         assert not re.search(r"\bAny\b", source), path.name
         assert len(source.splitlines()) < 400, path.name
+
+
+def test_the_outbox_says_lagt_i_utboks_never_sendt() -> None:
+    """Verify an outbox run says what happened: the messages were put in utboks/, nothing was sent."""
+    result = _invite(_sent(delivered=1), apply=ApplyResult(applied=["x"], created=1))
+    result.backend = "outbox"
+    out = _stdout(present(result))
+    assert "\n1 melding lagt i utboks/." in out
+    assert "sendt" not in out
+
+
+def test_counts_agree_with_their_nouns() -> None:
+    """Verify «1 ny rad», «1 rad endret», «2 nye rader» after a write."""
+    one = present(_invite(_sent(delivered=2), apply=ApplyResult(applied=["x"], created=1, updated=1)))
+    assert "Skrev til arbeidsboken: 1 ny rad, 1 rad endret." in _stdout(one)
+    two = present(_invite(_sent(delivered=2), apply=ApplyResult(applied=["x"], created=2, updated=0)))
+    assert "Skrev til arbeidsboken: 2 nye rader, 0 rader endret." in _stdout(two)
 
 
 def test_collect_names_the_signing_files_and_one_it_could_not_make(tmp_path: Path) -> None:

@@ -215,7 +215,7 @@ def test_fragments_tolerate_missing_optional_values(name: str) -> None:
 def test_fragment_context_has_every_key() -> None:
     """Verify every fragment's sample context carries the same, complete set of keys."""
     keys = {"recipient", "employee", "manager", "start", "end", "place", "deadline", "action", "attachment_name",
-            "conversation_id", "round", "company", "lang"}
+            "conversation_id", "round", "company", "lang", "deadline_passed"}
     for name in FRAGMENTS:
         assert set(sample_context(name, "nb")) == keys
 
@@ -485,3 +485,16 @@ def test_action_status_in_english() -> None:
     assert format_action_status("Ikke startet", "en") == "Not started"
     assert format_action_status("Pågår", "nb") == "Pågår"
     assert format_action_status("Venter", "en") == "Venter"
+
+
+def test_an_overdue_action_says_whom_to_tell() -> None:
+    """Verify «gi beskjed til <leder>» for the owner, and «til HR» for the manager themself, in both languages."""
+    context = sample_context("reminder_action_overdue", "nb")
+    manager, employee = context["manager"], context["employee"]
+    to_owner = Templates("nb").fragment("reminder_action_overdue", {**context, "recipient": employee}).text
+    assert f"gi beskjed til {manager.name}, så det kan merkes som fullført" in to_owner
+    to_manager = Templates("nb").fragment("reminder_action_overdue", {**context, "recipient": manager}).text
+    assert "gi beskjed til HR, så det kan merkes som fullført" in to_manager
+    english = Templates("en").fragment("reminder_action_overdue",
+                                       {**sample_context("reminder_action_overdue", "en"), "recipient": employee})
+    assert f"tell {manager.name} so that it can be marked as done" in english.text

@@ -174,8 +174,13 @@ def test_cli_check_exits_1_and_prints_every_cell(bad_folder: Path) -> None:
 
 
 def test_cli_check_on_new_folder_exits_0(tmp_path: Path) -> None:
-    """Verify `samtale --dir DIR check` on a fresh `init` folder exits 0 and says no problems were found."""
+    """Verify `samtale --dir DIR check` on a fresh `init` folder, once the mailbox is set, exits 0 and says no
+    problems were found (before that, the empty mailbox is the one problem)."""
     init_folder(tmp_path / "ny")
+    assert "mail.mailbox" in _run_check(tmp_path / "ny").stdout
+    config = tmp_path / "ny" / "samtale.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('mailbox = ""', 'mailbox = "hr@firma.no"'),
+                      encoding="utf-8")
     done = _run_check(tmp_path / "ny")
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == "Ingen problemer funnet."

@@ -257,8 +257,9 @@ def test_rows_with_problems_are_skipped_and_named_with_their_cell() -> None:
     siri = Employee("1003", "Siri Dahl", "siri@firma.no", manager_id="3")
     gone = Employee("3", "Per Borte", "per@firma.no", active=False)
     no_mail = replace(OLA, email="")
-    convs = [_conv("1001"), _conv("1002"), _conv("1003", manager="3"), _conv("1004", start=None),
-             _conv("1009")]
+    convs = [_conv("1001"), _conv("1002", FEB3 + timedelta(hours=2)), _conv("1003", FEB3 + timedelta(hours=4),
+                                                                         manager="3"),
+             _conv("1004", start=None), _conv("1009", FEB3 + timedelta(days=1))]
     raw = _raw({EMPLOYEES: [{"employee_id": e} for e in ("1", "1001", "1002", "1003", "3", "1004")],
                 CONVERSATIONS: [{"conversation_id": c.conversation_id} for c in convs]})
     employees = (SJEF, KARI, no_mail, siri, gone, Employee("1004", "Liv Lie", "liv@firma.no", manager_id="1"))
@@ -267,11 +268,29 @@ def test_rows_with_problems_are_skipped_and_named_with_their_cell() -> None:
         ("Ansatte!C4", "Ola Hansen har ingen e-postadresse; 2027-1002 blir ikke sendt"),
         ("Ansatte!G6", "Per Borte er ikke aktiv; 2027-1003 blir ikke sendt"),
         ("Samtaler!F5", "2027-1004 har ingen tid og blir ikke invitert"),
-        ("Samtaler!B6", "2027-1009 1009 finnes ikke i Ansatte"),
+        ("Samtaler!B6", "2027-1009 blir ikke invitert: ansatt «1009» finnes ikke i Ansatte"),
     ]
     assert all(p.fix for p in plan.problems)
     assert [m.state.key for m in plan.meetings] == ["2027-1001"]
     assert [m.conversation_id for m in plan.mails] == ["2027-1001"]
+
+
+def test_rows_with_schedule_errors_are_not_invited_and_named() -> None:
+    """Verify two conversations of one manager at the same time are both held back (cell and fix), a bad address
+    blocks its row, and a row without errors still goes."""
+    bad_mail = replace(OLA, email="ola.firma.no")
+    convs = [_conv("1001"), _conv("1002", place="Teams"), _conv("1003", FEB3 + timedelta(days=1), place="Teams"),
+             _conv("1004", FEB3 + timedelta(days=2), place="Teams")]
+    employees = (SJEF, KARI, bad_mail, ASE, Employee("1004", "Liv Lie", "liv@firma.no", manager_id="1"))
+    raw = _raw({EMPLOYEES: [{"employee_id": e.employee_id} for e in employees],
+                CONVERSATIONS: [{"conversation_id": c.conversation_id} for c in convs]})
+    plan = plan_invites(_master(convs, employees=employees, raw=raw), _given())
+    assert [m.state.key for m in plan.meetings] == ["2027-1004"]
+    assert plan.blocked == ["2027-1001", "2027-1002", "2027-1003"]
+    messages = [p.message for p in plan.problems]
+    assert any(m.startswith("2027-1001 blir ikke invitert: ") and "samtidig" in m for m in messages)
+    assert "2027-1002 blir ikke invitert: «ola.firma.no» er ikke en gyldig e-postadresse" in messages
+    assert all(p.fix for p in plan.problems)
 
 
 def test_held_conversations_and_other_rounds_are_left_alone() -> None:

@@ -502,10 +502,38 @@ def test_digest_orders_by_kind_then_time() -> None:
     master = _master([_conv("1002", start=late), _conv("1001", start=early)])
     items, _ = _plan(master, date(2027, 2, 5))
     boss = next(d for d in group_digests(list(reversed(items)), date(2027, 2, 5)) if d.recipient.employee_id == "1")
-    assert [i.key for i in boss.items] == ["prep_manager:2027-1001:2", "prep_manager:2027-1002:2",
-                                           "not_prepared:2027-1001"]
+    # 2027-1001 is tomorrow: «not prepared» stands for it (its «prepare» is covered), once in the digest.
+    assert [i.key for i in boss.items] == ["prep_manager:2027-1002:2", "not_prepared:2027-1001"]
+    assert "prep_manager:2027-1001:2" in boss.items[1].covers
     assert [i.kind for i in boss.items] == sorted((i.kind for i in boss.items), key=KINDS.index)
     assert group_digests([], date(2027, 2, 5)) == []
+
+
+def test_one_conversation_appears_once_in_a_digest_keeping_the_attachment() -> None:
+    """Verify the manager's «prepare» (with the guide) and «not prepared» for one conversation become one item
+    that covers the other and carries the guide."""
+    tomorrow = datetime(2027, 2, 9, 9, 0, tzinfo=OSLO)
+    master = _master([_conv("1001", start=tomorrow)])
+    items, _ = _plan(master, date(2027, 2, 8), has_file=lambda cid, kind: (cid, kind) == ("2027-1001", "guide"))
+    boss = next(d for d in group_digests(items, date(2027, 2, 8)) if d.recipient.employee_id == "1")
+    assert [(i.kind, i.conversation_id) for i in boss.items] == [("not_prepared", "2027-1001")]
+    assert boss.items[0].attachment == "guide"
+    assert set(boss.items[0].covers) >= {"prep_manager:2027-1001:2"}
+
+
+def test_a_passed_deadline_is_said_as_passed() -> None:
+    """Verify a reminder whose deadline is behind today carries deadline_passed, and the digest says «fristen var»
+    and never «innen» that date."""
+    from samtale_automation.mail.templates import Templates
+
+    start = datetime(2027, 2, 10, 9, 0, tzinfo=OSLO)  # prep deadline Friday 5 February; today Monday 8 February
+    master = _master([_conv("1001", start=start)])
+    items, _ = _plan(master, date(2027, 2, 8))
+    kari = next(i for i in items if i.kind == "prep_employee")
+    assert kari.context["deadline"] == date(2027, 2, 5) and kari.context["deadline_passed"] is True
+    text = Templates("nb").fragment("reminder_prep_employee", {**kari.context, "lang": "nb"}).text
+    assert "så snart du kan (fristen var fredag 5. februar 2027)" in text
+    assert "innen fredag 5. februar" not in text
 
 
 # ---- properties -------------------------------------------------------------------------------

@@ -69,10 +69,34 @@ def test_plan_skips_with_reasons(folder: Path) -> None:
     """Verify inactive people, people without a manager and people with an unknown manager are skipped with why."""
     plan = _plan(Workspace.open(folder, NOW))
     assert [(e.employee_id, why) for e, why in plan.skipped] == [
-        ("1", "har ingen leder"),
+        ("1", "har ingen leder (øverste leder)"),
         ("4", "ikke aktiv"),
-        ("5", "lederen 99 finnes ikke"),
+        ("5", "lederen 99 finnes ikke i Ansatte"),
     ]
+    # Only the unknown manager is a problem HR must fix; the top manager and the inactive are not.
+    assert [(p.where, p.message) for p in plan.problems] == [("Ansatte!F6", "lederen 99 finnes ikke i Ansatte")]
+    assert "samtale round new" in plan.problems[0].fix
+
+
+def test_a_duplicate_id_and_a_bad_address_are_skipped_and_named(master_folder: Callable[..., Path]) -> None:
+    """Verify a duplicate AnsattID skips the ID (both rows named), a bad or missing e-mail skips the person."""
+    staff = [*STAFF[:3], _person("2", "Kari2"), {**_person("7", "Eva"), "email": "eva.firma.no"},
+             {**_person("8", "Tor"), "email": ""}]
+    plan = _plan(Workspace.open(master_folder(employees=staff), NOW))
+    assert [e.employee_id for e in plan.added] == ["3"]
+    assert [(p.where, p.message) for p in plan.problems] == [
+        ("Ansatte!A3", "AnsattID 2 står på flere rader (Ansatte!A3, Ansatte!A5)"),
+        ("Ansatte!C6", "e-postadressen «eva.firma.no» er ugyldig"),
+        ("Ansatte!C7", "mangler e-postadresse"),
+    ]
+    assert [e.employee_id for e, _ in plan.skipped] == ["1", "2", "7", "8"]
+    from samtale_automation.commands.results import RoundResult
+    from samtale_automation.faces.present import present
+
+    shown = present(RoundResult(plan, dry_run=True))  # a dry run too: what would be skipped needs a fix
+    assert shown.exit_code == 1
+    assert "  – hoppet over 7 Eva: e-postadressen «eva.firma.no» er ugyldig" in shown.lines
+    assert any(line.startswith("Ansatte!A3: AnsattID 2 står på flere rader") for line in shown.lines)
     assert plan.existing == []
 
 

@@ -230,7 +230,7 @@ def test_owner_file_keeps_change_pending_then_cli_applies(folder: Path,
     done = subprocess.run([sys.executable, "-m", "samtale_automation", "--dir", str(folder), "apply"],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Skrev 1 endringssett" in done.stdout
+    assert "Skrev til arbeidsboken: " in done.stdout
     assert [r["name"] for r in _rows(master, "Ansatte")] == ["Ola Hansen"]
     with Journal(folder / ".samtale" / "journal.sqlite") as journal:
         assert journal.pending() == []

@@ -92,7 +92,7 @@ def test_the_upgraded_table_is_one_table_excel_can_open(old_folder: Path) -> Non
     min_col, min_row, max_col, _ = range_boundaries(table.ref)
     names = [column.name for column in table.tableColumns]
     assert names == [ws.cell(min_row, col).value for col in range(min_col, max_col + 1)]
-    assert names[-4:] == ["Navn", "Ledernavn", "Signert ansatt versjon", "Signert leder versjon"]
+    assert names[-5:] == ["Navn", "Ledernavn", "Svar", "Signert ansatt versjon", "Signert leder versjon"]
     assert len({column.id for column in table.tableColumns}) == len(names)
     assert table.autoFilter is None or table.autoFilter.ref == table.ref
 

@@ -48,7 +48,19 @@ from samtale_automation.backends.ews.item_requests import ItemRequests, calendar
 from samtale_automation.backends.ews.mailbox import EwsMailbox
 from samtale_automation.backends.ews.protocol import MailboxAccess, Work, addresses_of
 from samtale_automation.config import EwsSettings
-from samtale_automation.domain.messages import BusySlot, Cap, Delivery, IncomingFile, Job, Person
+from samtale_automation.domain.messages import (
+    ACCEPTED,
+    DECLINED,
+    PROPOSED,
+    TENTATIVE,
+    AttendeeReply,
+    BusySlot,
+    Cap,
+    Delivery,
+    IncomingFile,
+    Job,
+    Person,
+)
 from samtale_automation.secrets import get_secret
 
 if TYPE_CHECKING:
@@ -208,6 +220,17 @@ class EwsBackend(BatchBackend):
 
     # ---- the mailbox side (mailbox.py) -----------------------------------------------------------
 
+    def replies(self, keys: Sequence[str]) -> dict[str, list[AttendeeReply]]:
+        """Each meeting's attendees' answers (ResponseType, and a proposed new time where Exchange keeps one),
+        read from our tagged meetings in the sending mailbox's calendar."""
+        found = self.requests.attendees(self.connection.box(self.mailbox.email), list(keys))
+        answers: dict[str, list[AttendeeReply]] = {}
+        for key, attendees in found.items():
+            seen = [reply for attendee in attendees for reply in [_attendee_reply(attendee)] if reply is not None]
+            if seen:
+                answers[key] = seen
+        return answers
+
     def probe(self) -> list[str]:
         """Log in, reach the mailbox's calendar and the reply folder; one line per finding."""
         return self.reading.probe()
@@ -227,6 +250,19 @@ class EwsBackend(BatchBackend):
     def close(self) -> None:
         """Close the connections."""
         self.connection.close()
+
+
+_RESPONSES = {"Accept": ACCEPTED, "Decline": DECLINED, "Tentative": TENTATIVE}
+
+
+def _attendee_reply(attendee: Any) -> AttendeeReply | None:
+    """One exchangelib Attendee as an answer; None for «Unknown», «NoResponseReceived» and the organizer."""
+    email = str(getattr(getattr(attendee, "mailbox", None), "email_address", "") or "")
+    proposed = getattr(attendee, "proposed_start", None)
+    if email and isinstance(proposed, datetime):
+        return AttendeeReply(email, PROPOSED, proposed)
+    response = _RESPONSES.get(str(getattr(attendee, "response_type", "") or ""))
+    return AttendeeReply(email, response) if email and response else None
 
 
 def create(context: BackendContext) -> EwsBackend:

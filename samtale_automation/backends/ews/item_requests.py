@@ -105,6 +105,30 @@ class ItemRequests:
             work.remote = ids.get(work.key)
         return {item.samtale_id for item in found if type(item) is Message and getattr(item, "samtale_id", None)}
 
+    def attendees(self, box: MailboxAccess, keys: list[str]) -> dict[str, list[Any]]:
+        """Our tagged meetings' attendees (with their ResponseType), by key: ONE FindItem and ONE GetItem."""
+        if not keys:
+            return {}
+        tag = FieldPath(field=CalendarItem.get_field_by_fieldname("samtale_id"))
+        query = Q(samtale_id=keys[0]) if len(keys) == 1 else Q(samtale_id__in=sorted(keys))
+        restriction = Restriction(query, folders=[box.calendar], applies_to=Restriction.ITEMS)
+        service = FindItem(account=box.account, page_size=MAX_CHUNK_SIZE)
+        found = [item for item in service.call(
+            folders=[box.calendar], additional_fields={tag}, restriction=restriction, order_fields=None,
+            shape=ID_ONLY, query_string=None, depth=SHALLOW, calendar_view=None, max_items=None, offset=0)
+            if type(item) is CalendarItem and getattr(item, "samtale_id", None)]
+        if not found:
+            return {}
+        items = box.account.fetch(ids=[(item.id, item.changekey) for item in found], folder=box.calendar,
+                                  only_fields=["samtale_id", "is_cancelled", "required_attendees",
+                                               "optional_attendees"])
+        answers: dict[str, list[Any]] = {}
+        for item in items:
+            if isinstance(item, Exception) or item.is_cancelled or not item.samtale_id:
+                continue
+            answers[item.samtale_id] = [*(item.required_attendees or []), *(item.optional_attendees or [])]
+        return answers
+
     def read(self, box: MailboxAccess, works: list[Work]) -> None:
         """Read the meetings we have an id for with ONE GetItem: fresh change keys, and what to compare."""
         known = [w for w in works if w.delivery is None and w.remote is not None and w.current is None]

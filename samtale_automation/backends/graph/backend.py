@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from samtale_automation.backends.batch import BatchBackend
 from samtale_automation.backends.graph.auth import Certificate, MsalTokens, missing_secret, read_certificate
@@ -50,8 +51,22 @@ from samtale_automation.backends.graph.constants import EVENT_EXPAND, EVENT_SELE
 from samtale_automation.backends.graph.flows import Flow, GraphFlows, tag_filter, tag_value
 from samtale_automation.backends.graph.mailbox import GraphMailbox
 from samtale_automation.config import GraphSettings
-from samtale_automation.domain.messages import BusySlot, Cap, Delivery, IncomingFile, Job, Person
+from samtale_automation.domain.messages import (
+    ACCEPTED,
+    DECLINED,
+    PROPOSED,
+    TENTATIVE,
+    AttendeeReply,
+    BusySlot,
+    Cap,
+    Delivery,
+    IncomingFile,
+    Job,
+    Person,
+)
+from samtale_automation.errors import BackendError
 from samtale_automation.secrets import get_secret
+from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
     from samtale_automation.backends import BackendContext
@@ -190,6 +205,29 @@ class GraphBackend(BatchBackend):
                 return events
             call = Call("GET", str(next_link))
 
+    # ---- the attendees' answers (the Svar column) -----------------------------------------------
+
+    def replies(self, keys: Sequence[str]) -> dict[str, list[AttendeeReply]]:
+        """Each meeting's attendees' answers, read from our events in the sending mailbox's calendar.
+
+        Only events this tool made (found by their tag) are read; «none» and «notResponded» are no
+        answer. A meeting organised in a manager's own calendar is not seen here.
+        """
+        found = self._lookup(self.mailbox.email, list(keys))
+        if isinstance(found, Answer):
+            code, message = found.error()
+            raise BackendError(tr(f"Graph svarte {found.status} da svarene på invitasjonene skulle leses: {message} "
+                                  f"({code}).", f"Graph answered {found.status} when reading the replies to the "
+                                  f"invitations: {message} ({code})."),
+                               hint=tr("Kjør «samtale doctor».", "Run «samtale doctor»."))
+        answers: dict[str, list[AttendeeReply]] = {}
+        for key, events in found.items():
+            seen = [reply for attendee in events[0].get("attendees", []) if isinstance(attendee, dict)
+                    for reply in [_attendee_reply(attendee)] if reply is not None]
+            if seen:
+                answers[key] = seen
+        return answers
+
     # ---- the mailbox side (mailbox.py) -----------------------------------------------------------
 
     def probe(self) -> list[str]:
@@ -211,6 +249,29 @@ class GraphBackend(BatchBackend):
     def close(self) -> None:
         """Release the HTTP connections."""
         self.client.session.close()
+
+
+_RESPONSES = {"accepted": ACCEPTED, "declined": DECLINED, "tentativelyaccepted": TENTATIVE}
+
+
+def _attendee_reply(attendee: dict[str, Any]) -> AttendeeReply | None:
+    """One attendee's answer from Graph's event JSON (response, and a proposed new time); None: no answer."""
+    email = str((attendee.get("emailAddress") or {}).get("address") or "")
+    response = str((attendee.get("status") or {}).get("response") or "").casefold()
+    proposed = attendee.get("proposedNewTime") or {}
+    start = proposed.get("start") if isinstance(proposed, dict) else None
+    if email and isinstance(start, dict) and start.get("dateTime"):
+        try:
+            moment = datetime.fromisoformat(str(start["dateTime"])[:19])
+        except ValueError:
+            moment = None
+        if moment is not None:
+            zone = str(start.get("timeZone") or "UTC")
+            aware = moment.replace(tzinfo=ZoneInfo("UTC" if zone.upper() in ("UTC", "Z") else zone))
+            return AttendeeReply(email, PROPOSED, aware)
+    if not email or response not in _RESPONSES:
+        return None
+    return AttendeeReply(email, _RESPONSES[response])
 
 
 def create(context: BackendContext) -> GraphBackend:

@@ -37,7 +37,7 @@ from samtale_automation.backends.smtp.connection import SmtpConnection, Temporar
 from samtale_automation.backends.smtp.imap import ImapReader
 from samtale_automation.backends.smtp.imap_connection import ImapConnection
 from samtale_automation.config import SmtpSettings
-from samtale_automation.domain.messages import Cap, Delivery, Failure, IncomingFile, Person
+from samtale_automation.domain.messages import AttendeeReply, Cap, Delivery, Failure, IncomingFile, NotSupported, Person
 from samtale_automation.errors import BackendError
 from samtale_automation.secrets import get_secret
 from samtale_automation.texts import tr
@@ -180,6 +180,12 @@ class SmtpBackend(MimeBackend):
         if self.imap is None:
             return super().fetch_files(suffixes)
         return self.imap.fetch_files(suffixes)
+
+    def replies(self, keys: Sequence[str]) -> dict[str, list[AttendeeReply]]:
+        """The attendees' answers mailed to the IMAP folder (iTIP REPLY/COUNTER); NotSupported without imap_host."""
+        if self.imap is None:
+            raise NotSupported(f"{self.name}: replies without [smtp] imap_host")
+        return self.imap.replies(keys)
 
     def mark_handled(self, message_id: str) -> None:
         """Move a message whose files are stored to the done folder (needs [smtp] imap_host)."""

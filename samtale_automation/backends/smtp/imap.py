@@ -23,10 +23,11 @@ setting to fix (the connection and its messages: imap_connection.py).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from imaplib import IMAP4
 from typing import Any
 
+from samtale_automation.backends.itip_reply import MAX_CALENDAR_BYTES, SeenReply, latest, replies_in
 from samtale_automation.backends.smtp.imap_connection import Dropped, ImapConnection, response_code
 from samtale_automation.backends.smtp.imap_syntax import (
     fetch_items,
@@ -38,7 +39,7 @@ from samtale_automation.backends.smtp.imap_syntax import (
     quoted_folder,
     uid_set,
 )
-from samtale_automation.domain.messages import IncomingFile
+from samtale_automation.domain.messages import AttendeeReply, IncomingFile
 from samtale_automation.texts import tr
 
 #: Messages downloaded per FETCH command, and roughly how many bytes at most.
@@ -86,6 +87,42 @@ class ImapReader:
                 self.connection.drop(polite=False)
                 if attempt:
                     raise self.connection.lost(exc) from None
+
+    def replies(self, keys: Sequence[str]) -> dict[str, list[AttendeeReply]]:
+        """The attendees' answers (iTIP REPLY and COUNTER mails) in the folder, the latest per attendee;
+        nothing is moved or marked as read, so a returned file in the same folder is still fetched."""
+        for attempt in (0, 1):
+            try:
+                return latest(self._replies_pass(), set(keys))
+            except Dropped as exc:
+                self.connection.drop(polite=False)
+                if attempt:
+                    raise self.connection.lost(exc) from None
+        return {}
+
+    def _replies_pass(self) -> list[SeenReply]:
+        conn = self.connection.get()
+        self.connection.select(conn, again=True)
+        typ, data = self.connection.call(conn.uid, "SEARCH", "UNDELETED")
+        self.connection.expect_ok(typ, data, "UID SEARCH")
+        uids = [int(word) for chunk in data if chunk for word in bytes(chunk).split() if word.isdigit()]
+        if not uids:
+            return []
+        typ, data = self.connection.call(conn.uid, "FETCH", uid_set(uids), "(UID RFC822.SIZE BODYSTRUCTURE)")
+        self.connection.expect_ok(typ, data, "UID FETCH")
+        facts = fetch_items(data)
+        # Only small messages with a calendar part: an answer is a few kilobytes, a returned file is not read here.
+        wanted = [uid for uid in sorted(facts) if "calendar" in str(facts[uid].get("BODYSTRUCTURE")).casefold()
+                  and _size(facts[uid]) <= MAX_CALENDAR_BYTES * 4]
+        seen: list[SeenReply] = []
+        for batch in _batches(wanted, {uid: _size(facts[uid]) for uid in wanted}):
+            typ, data = self.connection.call(conn.uid, "FETCH", uid_set(batch), "(UID BODY.PEEK[])")
+            self.connection.expect_ok(typ, data, "UID FETCH")
+            for _uid, items in sorted(fetch_items(data).items()):
+                raw = items.get("BODY[]")
+                if isinstance(raw, bytes):
+                    seen += replies_in(raw)
+        return seen
 
     def probe(self) -> list[str]:
         """Log in, open the folder and look for the done folder; one line each."""
