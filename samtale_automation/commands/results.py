@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from samtale_automation.mail.templates import TemplateInfo
     from samtale_automation.plans.consolidate import CollectPlan
     from samtale_automation.plans.meetings import InvitePlan
+    from samtale_automation.plans.nightly import HrDigest
     from samtale_automation.plans.prep import PrepPlan
     from samtale_automation.plans.reminders import Digest
     from samtale_automation.plans.rounds import RoundPlan
@@ -257,3 +258,40 @@ class DemoResult:
     folder: Path
     steps: list[str] = field(default_factory=list)
     status: StatusReport | None = None
+
+
+NIGHT_OK, NIGHT_FAILED, NIGHT_SKIPPED = "ok", "failed", "skipped"
+
+
+@dataclass
+class NightStep:
+    """One step of a nightly run: its name, outcome (ok/failed/skipped), a short summary, a count for the log."""
+
+    name: str
+    outcome: str
+    summary: str = ""
+    count: int | None = None
+    error: BaseException | None = None
+
+
+@dataclass
+class NightlyResult:
+    """`nightly`: each step's outcome, or that another run holds the folder (`already_running`: running/overrun)."""
+
+    dry_run: bool = False
+    budget_minutes: int = 30
+    steps: list[NightStep] = field(default_factory=list)
+    already_running: str = ""
+    holder: str = ""
+    alarm_sent: bool = False
+    alarm_error: str = ""
+    stopped_at_budget: bool = False
+    seconds: float = 0.0
+    blocked: str = ""  # why the one write had to wait ("" when written)
+    workbook_blocked: str = ""
+    removed: list[str] = field(default_factory=list)
+    kept_unknown: list[str] = field(default_factory=list)
+    collect: CollectResult | None = None
+    remind: RemindResult | None = None
+    apply: ApplyResult | None = None
+    hr_digest: HrDigest | None = None

@@ -304,6 +304,18 @@ def remind(obj: Context, dry_run: bool, yes: bool) -> None:
     _finish(present(result))
 
 
+@cli.group(name="nightly", invoke_without_command=True)
+@click.option("--dry-run", is_flag=True, help=DRY_RUN)
+@click.pass_context
+def nightly(ctx: click.Context, dry_run: bool) -> None:
+    """Nattkjøringen / the nightly run: fetch, collect, remind, retention, HR's digest, one write (never asks)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from samtale_automation.commands.nightly import run_nightly
+
+    _finish(present(run_nightly(ctx.obj.workspace(), dry_run=dry_run, who=_who())))
+
+
 @cli.command()
 @click.option("--test-item", is_flag=True,
               help="Opprett og slett en testavtale (eller send en testmelding) / create and delete a test item.")
