@@ -295,3 +295,18 @@ class NightlyResult:
     remind: RemindResult | None = None
     apply: ApplyResult | None = None
     hr_digest: HrDigest | None = None
+
+
+@dataclass
+class NightlyTaskResult:
+    """`nightly install|show|remove`: the schedule's kind (cron/windows), its text, and what is installed now."""
+
+    action: str  # install | show | remove
+    kind: str  # cron | windows
+    task_name: str
+    text: str = ""  # the cron line or the Task Scheduler XML
+    installed: str | None = None  # the line / task found installed (after install: the one put in place)
+    command: list[str] = field(default_factory=list)  # the schtasks command (Windows)
+    doctor_output: str = ""
+    refused: str = ""
+    dry_run: bool = False

@@ -13,7 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -83,8 +83,27 @@ def _print(shown: Presentation) -> None:
 def _finish(shown: Presentation) -> None:
     """Print a command's presentation and exit with its code (returns when it is 0)."""
     _print(shown)
+    _log_command(shown.exit_code)
     if shown.exit_code != errors.EXIT_OK:
         sys.exit(shown.exit_code)
+
+
+def _log_command(exit_code: int) -> None:
+    """One line per command run in the folder's `.samtale/logs/samtale.log` (the command and its exit code only;
+    `nightly` writes its own line with its steps)."""
+    import contextlib
+
+    from samtale_automation import logs
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or not isinstance(ctx.obj, Context):
+        return
+    command = ctx.command_path.partition(" ")[2] or "samtale"
+    state = ctx.obj.folder / ".samtale"
+    if command == "nightly" or not state.is_dir():
+        return
+    with contextlib.suppress(OSError):  # the log never fails a command
+        logs.write_line(state / "logs", f"{command} exit={exit_code}")
 
 
 def _print_table(block: TableBlock) -> None:
@@ -314,6 +333,54 @@ def nightly(ctx: click.Context, dry_run: bool) -> None:
     from samtale_automation.commands.nightly import run_nightly
 
     _finish(present(run_nightly(ctx.obj.workspace(), dry_run=dry_run, who=_who())))
+
+
+def _clock(value: str | None) -> time | None:
+    """`--at HH:MM`."""
+    if value is None:
+        return None
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise date_error("--at", value) from None
+
+
+@nightly.command(name="install")
+@click.option("--at", "at", metavar="HH:MM", help="Klokkeslett / time of day (default 02:30).")
+@click.option("--windows/--cron", "windows", default=None,
+              help="Windows-oppgave eller cron (standard: dette systemet) / Windows task or cron.")
+@click.option("--user", metavar="KONTO", help="Windows-kontoen oppgaven kjører som / the Windows account.")
+@click.option("--dry-run", is_flag=True, help=DRY_RUN)
+@click.pass_obj
+def nightly_install(obj: Context, at: str | None, windows: bool | None, user: str | None, dry_run: bool) -> None:
+    """Installer nattkjøringen / schedule the nightly run (runs doctor as the task will first)."""
+    from samtale_automation.commands.nightly_task import run_nightly_install
+
+    _finish(present(run_nightly_install(obj.workspace(), at=_clock(at), windows=windows, user=user,
+                                        dry_run=dry_run)))
+
+
+@nightly.command(name="show")
+@click.option("--at", "at", metavar="HH:MM", help="Klokkeslett / time of day (default 02:30).")
+@click.option("--windows/--cron", "windows", default=None, help="Vis Windows-oppgaven eller cron-linjen.")
+@click.option("--user", metavar="KONTO", help="Windows-kontoen oppgaven kjører som / the Windows account.")
+@click.pass_obj
+def nightly_show(obj: Context, at: str | None, windows: bool | None, user: str | None) -> None:
+    """Vis hva som er installert / show the installed schedule (or the Task Scheduler XML)."""
+    from samtale_automation.commands.nightly_task import run_nightly_show
+
+    _finish(present(run_nightly_show(obj.workspace(), windows=windows, at=_clock(at), user=user)))
+
+
+@nightly.command(name="remove")
+@click.option("--windows/--cron", "windows", default=None, help="Windows-oppgave eller cron.")
+@click.option("--dry-run", is_flag=True, help=DRY_RUN)
+@click.pass_obj
+def nightly_remove(obj: Context, windows: bool | None, dry_run: bool) -> None:
+    """Fjern nattkjøringen for denne mappen / remove this folder's schedule."""
+    from samtale_automation.commands.nightly_task import run_nightly_remove
+
+    _finish(present(run_nightly_remove(obj.workspace(), windows=windows, dry_run=dry_run)))
 
 
 @cli.command()

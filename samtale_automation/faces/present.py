@@ -26,7 +26,8 @@ if TYPE_CHECKING:
         r.InitResult | r.RoundResult | r.ApplyPendingResult | r.SetAsideResult | r.CheckResult | r.StatusResult
         | r.PrepResult
         | r.CollectResult | r.FetchResult | r.InviteResult | r.RemindResult | r.DoctorReport | r.TemplateList
-        | r.TemplateShow | r.DemoResult | r.NightlyResult)
+        | r.TemplateShow | r.DemoResult | r.NightlyResult
+        | r.NightlyTaskResult)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ def present(result: CommandResult) -> Presentation:
     say = Say()
     if isinstance(result, r.NightlyResult):
         present_nightly.nightly(say, result)
+    elif isinstance(result, r.NightlyTaskResult):
+        present_nightly.nightly_task(say, result)
     elif isinstance(result, r.InviteResult):
         present_send.invite(say, result)
     elif isinstance(result, r.RemindResult):

@@ -73,3 +73,44 @@ def nightly(say: Say, result: r.NightlyResult) -> None:
     if say.exit_code == EXIT_OK:
         say(tr(f"Nattkjøringen er ferdig på {result.seconds:.1f} s.",
                f"The nightly run finished in {result.seconds:.1f} s."))
+
+
+def nightly_task(say: Say, result: r.NightlyTaskResult) -> None:
+    """`nightly install|show|remove`: the line or XML, what is installed, or why install refused."""
+    cron = result.kind == "cron"
+    if result.refused:
+        say.warn(result.refused)
+        for line in result.doctor_output.splitlines()[-15:]:
+            say.warn("  " + line)
+        say.exit_code = EXIT_PROBLEMS
+        return
+    if result.action == "show":
+        if cron:
+            say(tr("Installert for denne mappen:", "Installed for this folder:") if result.installed
+                else tr("Ingen nattkjøring er installert for denne mappen i crontab. Slik blir linjen:",
+                        "No nightly run is installed for this folder in the crontab. The line would be:"))
+            say(result.installed or result.text)
+        else:
+            say(tr(f"Windows-oppgaven «{result.task_name}» (importeres med schtasks /Create /XML):",
+                   f"The Windows task «{result.task_name}» (imported with schtasks /Create /XML):"))
+            say(result.installed or result.text)
+            say(_command_line(result.command))
+        return
+    if result.action == "install":
+        prefix = tr("Ville installert: ", "Would install: ") if result.dry_run else tr("Installert: ", "Installed: ")
+        say(prefix + (result.text if cron else result.task_name))
+        if not cron:
+            say(_command_line(result.command))
+        if result.doctor_output:
+            say(tr("samtale doctor gikk bra slik oppgaven vil kjøre.", "samtale doctor passed the way the task will run."))
+        return
+    if result.installed or not cron:
+        say((tr("Ville fjernet: ", "Would remove: ") if result.dry_run else tr("Fjernet: ", "Removed: "))
+            + (result.installed or result.task_name))
+    else:
+        say(tr("Ingen nattkjøring var installert for denne mappen.", "No nightly run was installed for this folder."))
+
+
+def _command_line(parts: list[str]) -> str:
+    """A command shown as it would be typed (parts with spaces quoted)."""
+    return " ".join(f'"{p}"' if " " in p else p for p in parts)

@@ -84,8 +84,9 @@ def plan_hr_digest(master: Master, facts: HrFacts, now: datetime, *,
         if lines:
             sections.append(HrSection(kind, title, tuple(lines)))
 
-    add("alarm", tr("Nattkjøringen", "The nightly run"), list(facts.alarms)
-        + [tr(f"Steget «{step}» feilet: {why}", f"The step «{step}» failed: {why}") for step, why in facts.failed_steps])
+    failures = [tr(f"Steget «{step}» feilet: {why}", f"The step «{step}» failed: {why}")
+                for step, why in facts.failed_steps]
+    add("alarm", tr("Nattkjøringen", "The nightly run"), [*facts.alarms, *failures])
     old = [(cid, created, why) for cid, created, why in facts.pending
            if created is not None and waited_until - _aware(created) > LOCKED_TOO_LONG]
     locked: list[str] = []
