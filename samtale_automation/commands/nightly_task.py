@@ -15,6 +15,7 @@ output. On Windows it runs as the current user (another account's check needs it
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -51,10 +52,8 @@ def _kind(windows: bool | None) -> str:
 
 def _task(workspace: Workspace, at: time | None) -> NightlyTask:
     budget = 30
-    try:
+    with contextlib.suppress(SamtaleError):  # no readable workbook yet: doctor says so before installing
         budget = workspace.load(with_pending=False).settings.nightly_budget_minutes
-    except SamtaleError:
-        pass  # no readable workbook yet: doctor says so before anything is installed
     return NightlyTask(sys.executable, str(workspace.folder.root), at or DEFAULT_AT, budget)
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from samtale_automation.plans.consolidate import CollectPlan
     from samtale_automation.plans.meetings import InvitePlan
     from samtale_automation.plans.nightly import HrDigest
+    from samtale_automation.plans.report import Report
     from samtale_automation.plans.prep import PrepPlan
     from samtale_automation.plans.reminders import Digest
     from samtale_automation.plans.rounds import RoundPlan
@@ -309,4 +310,13 @@ class NightlyTaskResult:
     command: list[str] = field(default_factory=list)  # the schtasks command (Windows)
     doctor_output: str = ""
     refused: str = ""
+    dry_run: bool = False
+
+
+@dataclass
+class ReportResult:
+    """`report`: where the HTML went (or would go) and the numbers it holds."""
+
+    path: Path
+    report: Report
     dry_run: bool = False

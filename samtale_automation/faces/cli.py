@@ -384,6 +384,19 @@ def nightly_remove(obj: Context, windows: bool | None, dry_run: bool) -> None:
 
 
 @cli.command()
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Filen rapporten skrives til / the file to write (default: samtalerapport <runde>.html).")
+@click.option("--names", is_flag=True, help="Ta med navn på medarbeiderne / include the employees' names.")
+@click.option("--dry-run", is_flag=True, help=DRY_RUN)
+@click.pass_obj
+def report(obj: Context, out: Path | None, names: bool, dry_run: bool) -> None:
+    """Rapport for ledelsen / the round as one HTML file for management (numbers only)."""
+    from samtale_automation.commands.report import run_report
+
+    _finish(present(run_report(obj.workspace(), out=out, names=names, dry_run=dry_run)))
+
+
+@cli.command()
 @click.option("--test-item", is_flag=True,
               help="Opprett og slett en testavtale (eller send en testmelding) / create and delete a test item.")
 @click.pass_obj

@@ -102,7 +102,8 @@ def nightly_task(say: Say, result: r.NightlyTaskResult) -> None:
         if not cron:
             say(_command_line(result.command))
         if result.doctor_output:
-            say(tr("samtale doctor gikk bra slik oppgaven vil kjøre.", "samtale doctor passed the way the task will run."))
+            say(tr("samtale doctor gikk bra slik oppgaven vil kjøre.",
+                   "samtale doctor passed the way the task will run."))
         return
     if result.installed or not cron:
         say((tr("Ville fjernet: ", "Would remove: ") if result.dry_run else tr("Fjernet: ", "Removed: "))
@@ -114,3 +115,16 @@ def nightly_task(say: Say, result: r.NightlyTaskResult) -> None:
 def _command_line(parts: list[str]) -> str:
     """A command shown as it would be typed (parts with spaces quoted)."""
     return " ".join(f'"{p}"' if " " in p else p for p in parts)
+
+
+def report(say: Say, result: r.ReportResult) -> None:
+    """`report`: where the file is and the round's totals."""
+    total = result.report.total
+    verb = tr("Ville skrevet", "Would write") if result.dry_run else tr("Skrev", "Wrote")
+    say(f"{verb} {result.path}")
+    say(tr(f"Runde {result.report.round}: {total.people} samtaler, {total.completion} % fullført, "
+           f"{total.actions_open} tiltak åpne ({total.actions_overdue} forfalt).",
+           f"Round {result.report.round}: {total.people} conversations, {total.completion} % completed, "
+           f"{total.actions_open} actions open ({total.actions_overdue} overdue)."))
+    if result.report.folded_note:
+        say(result.report.folded_note)
