@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from samtale_automation.plans.consolidate import CollectPlan
     from samtale_automation.plans.meetings import InvitePlan
     from samtale_automation.plans.nightly import HrDigest
-    from samtale_automation.plans.report import Report
     from samtale_automation.plans.prep import PrepPlan
     from samtale_automation.plans.reminders import Digest
+    from samtale_automation.plans.report import Report
     from samtale_automation.plans.rounds import RoundPlan
     from samtale_automation.workbook.apply import ApplyResult
 
@@ -320,3 +320,22 @@ class ReportResult:
     path: Path
     report: Report
     dry_run: bool = False
+
+
+@dataclass
+class GdprResult:
+    """`gdpr export|erase`: the files concerned, others' documents only listed, and what an erase changed."""
+
+    action: str  # export | erase
+    employee_id: str
+    path: Path | None = None  # the export's zip
+    dry_run: bool = False
+    declined: bool = False
+    files: list[str] = field(default_factory=list)  # exported, or removed (to be removed on a dry run)
+    listed: list[str] = field(default_factory=list)  # other people's originals that name them: listed, not changed
+    scrubbed_logs: list[str] = field(default_factory=list)
+    conversations: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    workbook_cells: int = 0
+    journal_cells: int = 0
+    remaining: list[str] = field(default_factory=list)  # after an erase: files that still name them (should be none)

@@ -39,6 +39,7 @@ from samtale_automation.texts import set_language
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from samtale_automation.commands.results import GdprResult
     from samtale_automation.commands.workspace import Workspace
     from samtale_automation.domain.messages import Backend
     from samtale_automation.plans.meetings import InvitePlan
@@ -394,6 +395,45 @@ def report(obj: Context, out: Path | None, names: bool, dry_run: bool) -> None:
     from samtale_automation.commands.report import run_report
 
     _finish(present(run_report(obj.workspace(), out=out, names=names, dry_run=dry_run)))
+
+
+@cli.group(name="gdpr")
+def gdpr_group() -> None:
+    """Personvern / privacy: export or erase everything about one employee."""
+
+
+@gdpr_group.command(name="export")
+@click.argument("employee_id", metavar="ANSATTID")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Zip-filen / the zip file.")
+@click.option("--dry-run", is_flag=True, help=DRY_RUN)
+@click.pass_obj
+def gdpr_export(obj: Context, employee_id: str, out: Path | None, dry_run: bool) -> None:
+    """Innsyn / one zip with everything the tool holds about the employee."""
+    from samtale_automation.commands.gdpr import run_gdpr_export
+
+    _finish(present(run_gdpr_export(obj.workspace(), employee_id, out=out, dry_run=dry_run)))
+
+
+@gdpr_group.command(name="erase")
+@click.argument("employee_id", metavar="ANSATTID")
+@click.option("--dry-run", is_flag=True, help="Vis hva som ville blitt slettet / only show what would go.")
+@click.option("--yes", is_flag=True, help="Slett uten å spørre / erase without asking.")
+@click.pass_obj
+def gdpr_erase(obj: Context, employee_id: str, dry_run: bool, yes: bool) -> None:
+    """Slett en ansatt overalt / erase or anonymise the employee everywhere."""
+    from samtale_automation.commands.gdpr import run_gdpr_erase
+    from samtale_automation.faces.present_nightly import erase_question
+
+    def confirm(plan: GdprResult) -> bool:
+        import dataclasses
+
+        _print(present(dataclasses.replace(plan, dry_run=True)))  # the plan, as a dry run shows it
+        return _ask(erase_question(plan), yes)
+
+    workspace = obj.workspace()
+    with workspace.locked("gdpr"):
+        result = run_gdpr_erase(workspace, employee_id, dry_run=dry_run, who=_who(), confirm=confirm)
+    _finish(present(result))
 
 
 @cli.command()

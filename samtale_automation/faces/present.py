@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         | r.PrepResult
         | r.CollectResult | r.FetchResult | r.InviteResult | r.RemindResult | r.DoctorReport | r.TemplateList
         | r.TemplateShow | r.DemoResult | r.NightlyResult
-        | r.NightlyTaskResult | r.ReportResult)
+        | r.NightlyTaskResult | r.ReportResult | r.GdprResult)
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,8 @@ def present(result: CommandResult) -> Presentation:
         present_nightly.nightly_task(say, result)
     elif isinstance(result, r.ReportResult):
         present_nightly.report(say, result)
+    elif isinstance(result, r.GdprResult):
+        present_nightly.gdpr(say, result)
     elif isinstance(result, r.InviteResult):
         present_send.invite(say, result)
     elif isinstance(result, r.RemindResult):

@@ -14,7 +14,7 @@ from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands import results as r
-    from samtale_automation.faces.present import Say
+    from samtale_automation.faces.present import Presentation, Say
 
 STEP_NAMES = {
     "fetch": ("hent fra postkassen", "fetch from the mailbox"),
@@ -128,3 +128,54 @@ def report(say: Say, result: r.ReportResult) -> None:
            f"{total.actions_open} actions open ({total.actions_overdue} overdue)."))
     if result.report.folded_note:
         say(result.report.folded_note)
+
+
+def gdpr(say: Say, result: r.GdprResult) -> None:
+    """`gdpr export|erase`: what was (or would be) exported or erased, what is only listed, what remains."""
+    who = result.employee_id
+    if result.action == "export":
+        verb = tr("Ville skrevet", "Would write") if result.dry_run else tr("Skrev", "Wrote")
+        say(tr(f"{verb} {result.path} med {len(result.files)} filer om ansatt {who}, radene i arbeidsboken og "
+               "journalen.", f"{verb} {result.path} with {len(result.files)} files about employee {who}, the "
+               "workbook's rows and the journal's."))
+        say(tr("Gå gjennom filen før den gis videre (se LESMEG.txt i den).",
+               "Review the file before handing it over (see LESMEG.txt inside)."))
+    elif result.dry_run or result.declined:
+        say(tr(
+            f"Sletting av ansatt {who} ville anonymisere {len(result.conversations)} samtaler og "
+            f"{len(result.actions)} tiltak i arbeidsboken, fjerne {len(result.files)} filer, rense "
+            f"{len(result.scrubbed_logs)} loggfiler og journalen:",
+            f"Erasing employee {who} would anonymise {len(result.conversations)} conversations and "
+            f"{len(result.actions)} actions in the workbook, remove {len(result.files)} files, clean "
+            f"{len(result.scrubbed_logs)} log files and the journal:"))
+        for relpath in result.files:
+            say(f"  - {relpath}")
+        if result.declined:
+            say.warn(tr("Ingenting er slettet (ikke bekreftet; bruk --yes).", "Nothing was erased (not confirmed; "
+                                                                              "use --yes)."))
+            say.exit_code = EXIT_PROBLEMS
+    else:
+        say(tr(f"Ansatt {who} er slettet: {len(result.conversations)} samtaler og {len(result.actions)} tiltak "
+               f"anonymisert, {result.workbook_cells} celler renset i arbeidsboken, {len(result.files)} filer "
+               f"fjernet, {result.journal_cells} felt renset i journalen (sikker sletting og VACUUM).",
+               f"Employee {who} is erased: {len(result.conversations)} conversations and {len(result.actions)} "
+               f"actions anonymised, {result.workbook_cells} cells cleaned in the workbook, {len(result.files)} "
+               f"files removed, {result.journal_cells} fields cleaned in the journal (secure delete and VACUUM)."))
+    if result.listed:
+        say(tr("Nevnes også i andres originaler (ikke endret, vurder dem selv):",
+               "Also named in other people's originals (not changed; review them yourself):"))
+        for relpath in result.listed:
+            say(f"  - {relpath}")
+    for relpath in result.remaining:
+        say.warn(tr(f"Nevner fortsatt personen: {relpath}", f"Still names the person: {relpath}"))
+        say.exit_code = EXIT_PROBLEMS
+
+
+def erase_question(result: r.GdprResult) -> Presentation:
+    """The question before an erase, and the refusal without a terminal."""
+    from samtale_automation.faces.present import Presentation
+
+    return Presentation([tr(f"Slette alt om ansatt {result.employee_id} for godt?",
+                            f"Erase everything about employee {result.employee_id} for good?"),
+                         tr("Ingen terminal: ingenting er slettet. Bruk --yes for å slette.",
+                            "No terminal: nothing was erased. Use --yes to erase.")], EXIT_PROBLEMS)

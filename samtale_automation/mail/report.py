@@ -93,7 +93,8 @@ tr.total td { font-weight: bold; }
  fill="{{ colour }}"><title>{{ n }}</title></rect>{% endfor %}
 {% endfor %}
 </svg>
-<p class="legend">{% for x, colour, label in chart.legend %}<span><i style="background: {{ colour }}"></i>{{ label }}</span>
+<p class="legend">{% for x, colour, label in chart.legend %}
+<span><i style="background: {{ colour }}"></i>{{ label }}</span>
 {% endfor %}</p>
 {{ block(t.by_manager, t.manager, report.managers, report.total) }}
 {% if report.people %}
