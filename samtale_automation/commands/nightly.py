@@ -95,6 +95,7 @@ class _Night:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
+# real time: `clock` measures the run against its budget and the lock holder's start (tests move it)
 def run_nightly(workspace: Workspace, *, dry_run: bool = False, who: str = "samtale",
                 clock: Callable[[], float] = time.time, lock_wait: float = 0.0) -> NightlyResult:
     """Run the night's steps under the run lock (see the module); `clock` is the real time (tests move it)."""
