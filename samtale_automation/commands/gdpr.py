@@ -185,10 +185,10 @@ def _readme(person: PersonRef, files: list[str], listed: list[str], day: date) -
                 "journal.json: the tool's own records (messages sent, files received, changes)."),
              tr("filer/: filene, med samme sti som i mappen:", "filer/: the files, with their path in the folder:")]
     lines += [f"  {f}" for f in files]
-    if listed:
-        lines += ["", tr("Nevnes også i andres dokumenter (ikke tatt med):",
-                         "Also named in other people's documents (not included):")]
-        lines += [f"  {f}" for f in listed]
+    if listed:  # their paths name other people: counted here, listed to HR by the command only
+        lines += ["", tr(f"Personen nevnes også i {len(listed)} dokumenter som tilhører andre; de er ikke tatt med.",
+                         f"The person is also named in {len(listed)} documents that belong to others; they are not "
+                         "included.")]
     return "\n".join(lines) + "\n"
 
 
