@@ -135,12 +135,15 @@ def run_nightly(workspace: Workspace, *, dry_run: bool = False, who: str = "samt
 
 def _isolated(name: str, step: Callable[[], NightStep], state: _Night) -> NightStep:
     """Run one step; whatever it raises is its failure, and the run goes on."""
+    started = time.perf_counter()
     try:
-        return step()
+        done = step()
     except Exception as exc:  # one step's failure never stops the others (the log and HR get it)
         why = exc.message if isinstance(exc, SamtaleError) else f"{type(exc).__name__}: {exc}"
         state.failed.append((name, why))
-        return NightStep(name, NIGHT_FAILED, why, error=exc)
+        done = NightStep(name, NIGHT_FAILED, why, error=exc)
+    done.seconds = time.perf_counter() - started
+    return done
 
 
 def _fetch(state: _Night) -> NightStep:
@@ -319,7 +322,8 @@ def _log(night: NightWorkspace, result: NightlyResult) -> None:
         line = f"nightly already-running verdict={result.already_running} alarm_sent={result.alarm_sent}"
     else:
         steps = " ".join(f"{s.name}={s.outcome}" + (f"({type(s.error).__name__})" if s.error else "")
-                         + (f"({s.count})" if s.count is not None else "") for s in result.steps)
+                         + (f"({s.count})" if s.count is not None else "") + f"[{s.seconds:.2f}s]"
+                         for s in result.steps)
         line = (f"nightly {steps} blocked={'yes' if result.blocked else 'no'} budget={result.budget_minutes}min "
                 f"seconds={result.seconds:.1f}" + (" stopped-at-budget" if result.stopped_at_budget else "")
                 + (" dry-run" if result.dry_run else ""))

@@ -273,6 +273,7 @@ class NightStep:
     summary: str = ""
     count: int | None = None
     error: BaseException | None = None
+    seconds: float = 0.0
 
 
 @dataclass
