@@ -83,27 +83,11 @@ def _print(shown: Presentation) -> None:
 def _finish(shown: Presentation) -> None:
     """Print a command's presentation and exit with its code (returns when it is 0)."""
     _print(shown)
-    _log_command(shown.exit_code)
+    from samtale_automation.faces.cli_nightly import log_command
+
+    log_command(shown.exit_code)
     if shown.exit_code != errors.EXIT_OK:
         sys.exit(shown.exit_code)
-
-
-def _log_command(exit_code: int) -> None:
-    """One line per command run in the folder's `.samtale/logs/samtale.log` (the command and its exit code only;
-    `nightly` writes its own line with its steps)."""
-    import contextlib
-
-    from samtale_automation import logs
-
-    ctx = click.get_current_context(silent=True)
-    if ctx is None or not isinstance(ctx.obj, Context):
-        return
-    command = ctx.command_path.partition(" ")[2] or "samtale"
-    state = ctx.obj.folder / ".samtale"
-    if command == "nightly" or not state.is_dir():
-        return
-    with contextlib.suppress(OSError):  # the log never fails a command
-        logs.write_line(state / "logs", f"{command} exit={exit_code}")
 
 
 def _print_table(block: TableBlock) -> None:
@@ -209,6 +193,21 @@ def round_new(obj: Context, name: str, start: str | None, end: str | None, dry_r
 
     _finish(present(run_round_new(obj.workspace(), name, _parse_day(start, "--from"), _parse_day(end, "--to"),
                                   dry_run=dry_run, who=_who())))
+
+
+@cli.command()
+@click.option("--manager", "managers", multiple=True, metavar="ID",
+              help="Bare samtalene til denne lederen (kan gjentas) / only this manager's conversations (repeatable).")
+@click.option("--replan", is_flag=True,
+              help="Flytt også tider planleggeren satte og som ikke er invitert / also move the planner's own times "
+                   "that are not invited yet.")
+@click.option("--dry-run", is_flag=True, help=DRY_RUN)
+@click.pass_obj
+def plan(obj: Context, managers: tuple[str, ...], replan: bool, dry_run: bool) -> None:
+    """Finn tid og rom til hver samtale / give each conversation without a time a slot (and a room)."""
+    from samtale_automation.commands.plan import run_plan
+
+    _finish(present(run_plan(obj.workspace(), managers=managers, replan=replan, dry_run=dry_run, who=_who())))
 
 
 @cli.command()

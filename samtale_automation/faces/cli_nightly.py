@@ -1,7 +1,8 @@
 """The CLI's commands for the night and for privacy: `nightly` (with install/show/remove), `report`, `gdpr`.
 
 Registered on the `samtale` group by faces/cli.py; like it, this module only parses, calls one
-command and prints its presentation (the words come from faces/present_nightly.py).
+command and prints its presentation (the words come from faces/present_nightly.py). `log_command` writes
+the one log line every other command leaves in `.samtale/logs/samtale.log`.
 """
 
 from __future__ import annotations
@@ -129,3 +130,21 @@ def gdpr_erase(obj: Context, employee_id: str, dry_run: bool, yes: bool) -> None
     with workspace.locked("gdpr"):
         result = run_gdpr_erase(workspace, employee_id, dry_run=dry_run, who=_who(), confirm=confirm)
     _finish(present(result))
+
+
+def log_command(exit_code: int) -> None:
+    """One line per command run in the folder's `.samtale/logs/samtale.log` (the command and its exit code only;
+    `nightly` writes its own line with its steps)."""
+    import contextlib
+
+    from samtale_automation import logs
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or not isinstance(ctx.obj, Context):
+        return
+    command = ctx.command_path.partition(" ")[2] or "samtale"
+    state = ctx.obj.folder / ".samtale"
+    if command == "nightly" or not state.is_dir():
+        return
+    with contextlib.suppress(OSError):  # the log never fails a command
+        logs.write_line(state / "logs", f"{command} exit={exit_code}")
