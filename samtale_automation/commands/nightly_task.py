@@ -33,6 +33,7 @@ from samtale_automation.plans.nightly_task import (
     crontab_without,
     installed_line,
     schtasks_create,
+    systemd_units,
     task_xml,
 )
 from samtale_automation.runtime import current_user
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
 
 CRONTAB_FILE_ENV = "SAMTALE_CRONTAB_FILE"
-WINDOWS, CRON = "windows", "cron"
+WINDOWS, CRON, SYSTEMD = "windows", "cron", "systemd"
 
 
 def _kind(windows: bool | None) -> str:
@@ -58,9 +59,15 @@ def _task(workspace: Workspace, at: time | None) -> NightlyTask:
 
 
 def run_nightly_show(workspace: Workspace, *, windows: bool | None = None, at: time | None = None,
-                     user: str | None = None) -> NightlyTaskResult:
-    """What is installed for this folder (cron), or the task XML this folder would get (Windows)."""
+                     user: str | None = None, systemd: bool = False) -> NightlyTaskResult:
+    """What is installed for this folder (cron), or the task XML (Windows) or systemd units it would get."""
     task, kind = _task(workspace, at), _kind(windows)
+    if systemd:
+        service, timer = systemd_units(task, user or current_user())
+        name = f"samtale-nightly-{task.tag}"
+        return NightlyTaskResult("show", SYSTEMD, name, text=f"# /etc/systemd/system/{name}.service\n{service}\n"
+                                 f"# /etc/systemd/system/{name}.timer\n{timer}",
+                                 command=["systemctl", "enable", "--now", f"{name}.timer"])
     result = NightlyTaskResult("show", kind, task.task_name)
     if kind == CRON:
         result.text = cron_line(task)

@@ -60,13 +60,14 @@ def nightly_install(obj: Context, at: str | None, windows: bool | None, user: st
 @nightly.command(name="show")
 @click.option("--at", "at", metavar="HH:MM", help="Klokkeslett / time of day (default 02:30).")
 @click.option("--windows/--cron", "windows", default=None, help="Vis Windows-oppgaven eller cron-linjen.")
-@click.option("--user", metavar="KONTO", help="Windows-kontoen oppgaven kjører som / the Windows account.")
+@click.option("--systemd", is_flag=True, help="Vis en systemd-timer i stedet / show a systemd timer instead.")
+@click.option("--user", metavar="KONTO", help="Kontoen oppgaven kjører som / the account the task runs as.")
 @click.pass_obj
-def nightly_show(obj: Context, at: str | None, windows: bool | None, user: str | None) -> None:
-    """Vis hva som er installert / show the installed schedule (or the Task Scheduler XML)."""
+def nightly_show(obj: Context, at: str | None, windows: bool | None, systemd: bool, user: str | None) -> None:
+    """Vis hva som er installert / show the installed schedule (or the Task Scheduler XML, or systemd units)."""
     from samtale_automation.commands.nightly_task import run_nightly_show
 
-    _finish(present(run_nightly_show(obj.workspace(), windows=windows, at=_clock(at), user=user)))
+    _finish(present(run_nightly_show(obj.workspace(), windows=windows, at=_clock(at), user=user, systemd=systemd)))
 
 
 @nightly.command(name="remove")

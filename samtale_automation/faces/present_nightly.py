@@ -85,7 +85,12 @@ def nightly_task(say: Say, result: r.NightlyTaskResult) -> None:
         say.exit_code = EXIT_PROBLEMS
         return
     if result.action == "show":
-        if cron:
+        if result.kind == "systemd":
+            say(tr("Legg disse to filene i /etc/systemd/system/ og slå på timeren:",
+                   "Put these two files in /etc/systemd/system/ and enable the timer:"))
+            say(result.text)
+            say(_command_line(result.command))
+        elif cron:
             say(tr("Installert for denne mappen:", "Installed for this folder:") if result.installed
                 else tr("Ingen nattkjøring er installert for denne mappen i crontab. Slik blir linjen:",
                         "No nightly run is installed for this folder in the crontab. The line would be:"))

@@ -122,6 +122,29 @@ def task_xml(task: NightlyTask, user: str, today: date) -> str:
 """
 
 
+def systemd_units(task: NightlyTask, user: str) -> tuple[str, str]:
+    """A systemd service and timer (`samtale-nightly-<tag>.service` / `.timer`) for machines without cron.
+
+    Persistent=true runs a missed night at the next boot; TimeoutStartSec ends a run at twice the budget."""
+    command = " ".join(_systemd_quote(part) for part in [task.python, *task.arguments()])
+    limit = max(10, 2 * task.budget_minutes)
+    folder = task.folder.replace("%", "%%")  # % starts a systemd specifier
+    service = (f"[Unit]\nDescription=samtale nightly: {folder}\n\n[Service]\nType=oneshot\nUser={user}\n"
+               f"WorkingDirectory={folder}\nExecStart={command}\nTimeoutStartSec={limit}min\n")
+    timer = (f"[Unit]\nDescription=samtale nightly: {folder}\n\n[Timer]\n"
+             f"OnCalendar=*-*-* {task.at.hour:02d}:{task.at.minute:02d}:00\nPersistent=true\n\n"
+             "[Install]\nWantedBy=timers.target\n")
+    return service, timer
+
+
+def _systemd_quote(arg: str) -> str:
+    """Quote one word for a systemd Exec line (double quotes; backslash, quote and % escaped)."""
+    escaped = arg.replace("%", "%%")
+    if escaped and not any(ch in escaped for ch in ' \t"\'\\'):
+        return escaped
+    return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def schtasks_create(task: NightlyTask, xml_path: str, user: str) -> list[str]:
     """The schtasks command line that imports the XML for `user` (/RP * makes schtasks ask for the password)."""
     return ["schtasks", "/Create", "/TN", task.task_name, "/XML", xml_path, "/RU", user, "/RP", "*", "/F"]

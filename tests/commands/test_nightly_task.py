@@ -92,3 +92,28 @@ def test_show_windows_prints_the_task_xml_and_the_schtasks_command(folder: Works
 def test_installing_a_windows_task_elsewhere_is_refused(folder: Workspace) -> None:
     done = samtale("--dir", str(folder.folder.root), "nightly", "install", "--windows")
     assert done.returncode == 2 and "bare installeres på Windows" in done.stdout + done.stderr
+
+
+def test_show_systemd_prints_a_service_and_a_timer(folder: Workspace) -> None:
+    done = samtale("--dir", str(folder.folder.root), "nightly", "show", "--systemd", "--user", "hr")
+    assert done.returncode == 0, done.stderr
+    assert ".service" in done.stdout and ".timer" in done.stdout and "systemctl enable --now samtale-nightly-" \
+        in done.stdout
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_systemd_accepts_the_units(folder: Workspace, tmp_path: Path) -> None:
+    import getpass
+
+    from samtale_automation.commands.nightly_task import run_nightly_show
+
+    shown = run_nightly_show(folder, systemd=True, user=getpass.getuser())
+    units = tmp_path / "units"
+    units.mkdir()
+    parts = shown.text.split("# /etc/systemd/system/")[1:]
+    for part in parts:
+        name, _, body = part.partition("\n")
+        (units / name).write_text(body, encoding="utf-8")
+    done = subprocess.run(["systemd-analyze", "verify", *sorted(str(p) for p in units.iterdir())],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "samtale" not in done.stderr, done.stderr

@@ -85,3 +85,12 @@ def test_windows_quoting_follows_the_c_runtime() -> None:
 
 def test_one_folder_one_tag() -> None:
     assert NightlyTask("a", "/srv/x").tag == NightlyTask("b", "/srv/x").tag != NightlyTask("a", "/srv/y").tag
+
+
+def test_systemd_units_run_nightly_daily_and_catch_up_a_missed_night() -> None:
+    from samtale_automation.plans.nightly_task import systemd_units
+
+    service, timer = systemd_units(NightlyTask("/opt/py/bin/python", "/srv/HR 100%", time(2, 5), 45), "hr")
+    assert "ExecStart=/opt/py/bin/python -m samtale_automation --dir \"/srv/HR 100%%\" nightly" in service
+    assert "WorkingDirectory=/srv/HR 100%%" in service and "User=hr" in service and "TimeoutStartSec=90min" in service
+    assert "OnCalendar=*-*-* 02:05:00" in timer and "Persistent=true" in timer and "WantedBy=timers.target" in timer
