@@ -7,16 +7,19 @@ saved ONCE at the end (the write step applies everything pending and refreshes O
 the workbook is locked the changes stay pending, the reminders still follow them, and HR is told
 once they have waited more than a day. It never asks: installing it is the consent to send.
 
-Overlap: a second run that finds the folder's run lock held says «kjører allerede» and exits 0
+Overlap: a second run that finds the folder's run lock held by another nightly says «kjører allerede» and exits 0
 while the first is within its time budget (Innstillinger «Tidsbudsjett nattkjøring (minutter)»,
 default 30), and exits 1 with an alarm mail to HR once the first has overrun it. A run that uses
-up its budget stops cleanly between steps. Every run writes one summary line to the log.
+up its budget stops cleanly between steps. A person's command holding the folder (collect, invite…)
+is waited for (SAMTALE_NIGHTLY_WAIT seconds, default 300) rather than skipping the night. Every run
+writes one summary line to the log.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -51,6 +54,9 @@ from samtale_automation.store.runlock import run_lock
 from samtale_automation.texts import tr
 from samtale_automation.workbook.apply import ApplyResult
 from samtale_automation.workbook.read import read_workbook
+
+#: How long a nightly run waits for a person's command that holds the folder (seconds, default 300).
+PERSON_WAIT_ENV = "SAMTALE_NIGHTLY_WAIT"
 
 
 @dataclass
@@ -108,7 +114,15 @@ def run_nightly(workspace: Workspace, *, dry_run: bool = False, who: str = "samt
         try:
             stack.enter_context(run_lock(night.folder.run_lock, "nightly", wait_seconds=lock_wait))
         except RunLockedError:
-            return _second_run(night, master, result, clock(), budget)
+            _, holder = read_holder(holder_path(night.folder.run_lock))
+            if holder is None or holder.command == "nightly":
+                return _second_run(night, master, result, clock(), budget)
+            # A person's command (collect, invite…) is working: wait for it rather than skip the night.
+            wait = float(os.environ.get(PERSON_WAIT_ENV, "300"))
+            try:
+                stack.enter_context(run_lock(night.folder.run_lock, "nightly", wait_seconds=wait))
+            except RunLockedError:
+                return _second_run(night, master, result, clock(), budget)
         run_id = 0
         if not dry_run:
             with night.journal() as journal:

@@ -226,3 +226,16 @@ def test_a_clean_stop_at_the_budget(invited: Workspace) -> None:
     assert [s.outcome for s in result.steps][-1] == "skipped"
     assert any(s.outcome == "ok" for s in result.steps)
     assert present(result).exit_code == EXIT_PROBLEMS
+
+
+def test_the_night_waits_for_a_persons_command_rather_than_skip(invited: Workspace) -> None:
+    code = ("import sys, time; from pathlib import Path; from samtale_automation.store.runlock import run_lock\n"
+            "with run_lock(Path(sys.argv[1]), 'collect', wait_seconds=5):\n"
+            "    print('held', flush=True); time.sleep(2)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(invited.folder.run_lock)], stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    result = run_nightly(at(invited, PREP_DAY))
+    proc.wait()
+    assert not result.already_running and [s.outcome for s in result.steps][-1] == "ok"
+    assert outbox_files(invited, PREP_DAY, "digest")
