@@ -3,7 +3,8 @@
 An orchestrator. Steps, in order, each isolated (a failure is logged and the others go on):
 fetch (when the backend reads a mailbox) → collect → remind → retention → HR's digest → write.
 The master is read ONCE (NightWorkspace caches the read and lays pending changes over it) and
-saved ONCE at the end (the write step applies everything pending and refreshes Oversikt); when
+saved ONCE at the end (the write step adds the night's Logg row, applies everything pending and
+refreshes Oversikt, so days left are current every morning); when
 the workbook is locked the changes stay pending, the reminders still follow them, and HR is told
 once they have waited more than a day. It never asks: installing it is the consent to send.
 
@@ -39,7 +40,9 @@ from samtale_automation.config import require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master, parse_master
 from samtale_automation.domain.messages import FAILED, SENT, Backend, Cap, Job, Mail
+from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.rows import RawWorkbook
+from samtale_automation.domain.schema import LOG
 from samtale_automation.errors import RunLockedError, SamtaleError, WorkbookLockedError
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import ARCHIVE_DIR, OUTBOX_DIR, PREP_DIR, TEMPLATE_OVERRIDE_DIR
@@ -291,6 +294,14 @@ def _write(state: _Night, result: NightlyResult) -> NightStep:
     if state.dry_run:
         return NightStep("write", NIGHT_SKIPPED, tr(f"{len(ws.pending())} endringer ville blitt skrevet",
                                                     f"{len(ws.pending())} changes would be written"))
+    # The night's own Logg row: HR sees each night in the workbook, and Oversikt (days left) is
+    # refreshed every night, since the one write always has something to write.
+    done = "; ".join(f"{s.name} {s.outcome}" + (f" ({s.summary})" if s.summary and s.outcome != NIGHT_FAILED else "")
+                     for s in result.steps)  # a failure's words may name someone: they go to HR's mail only
+    log = ChangeSet(tr("Nattkjøring", "Nightly run"))
+    log.append(LOG.table, time=ws.now.astimezone(OSLO).replace(tzinfo=None, microsecond=0),
+               event=tr("Nattkjøring", "Nightly run"), who=state.who, result=done)
+    ws.commit(log)
     applied = ws.write()
     result.apply = applied
     if applied.blocked:

@@ -68,6 +68,9 @@ def test_a_night_runs_every_step_in_order_with_one_write(invited: Workspace) -> 
     master = at(invited, PREP_DAY).load(with_pending=False)
     assert master.conversations["2027-2"].prep_returned is not None  # collected and written
     assert not at(invited, PREP_DAY).pending()
+    assert master.raw is not None
+    night_rows = [r.values for r in master.raw.tables["Logg"].rows if r.values.get("event") == "Nattkjøring"]
+    assert len(night_rows) == 1 and "collect ok (1 filer, 0 i karantene)" in night_rows[0]["result"]
     shown = present(result)
     assert shown.exit_code == EXIT_OK
     # The reminders follow what the night collected: Bjørn returned his prep, so only Åse is reminded.
