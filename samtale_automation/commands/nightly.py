@@ -109,9 +109,7 @@ def run_nightly(workspace: Workspace, *, dry_run: bool = False, who: str = "samt
                 clock: Callable[[], float] = time.time, lock_wait: float = 0.0) -> NightlyResult:
     """Run the night's steps under the run lock (see the module); `clock` is the real time (tests move it)."""
     night = NightWorkspace(workspace.folder, workspace.now)
-    master = night.load()  # the run's one read; a missing or unreadable workbook stops here (exit 3)
-    budget = master.settings.nightly_budget_minutes * 60
-    result = NightlyResult(dry_run=dry_run, budget_minutes=master.settings.nightly_budget_minutes)
+    result = NightlyResult(dry_run=dry_run)
     started = clock()
     with contextlib.ExitStack() as stack:
         try:
@@ -119,13 +117,18 @@ def run_nightly(workspace: Workspace, *, dry_run: bool = False, who: str = "samt
         except RunLockedError:
             _, holder = read_holder(holder_path(night.folder.run_lock))
             if holder is None or holder.command == "nightly":
-                return _second_run(night, master, result, clock(), budget)
+                return _second_run(night, result, clock())
             # A person's command (collect, invite…) is working: wait for it rather than skip the night.
             wait = float(os.environ.get(PERSON_WAIT_ENV, "300"))
             try:
                 stack.enter_context(run_lock(night.folder.run_lock, "nightly", wait_seconds=wait))
             except RunLockedError:
-                return _second_run(night, master, result, clock(), budget)
+                return _second_run(night, result, clock())
+        # The run's one read, under the lock (a command that held it may just have written the workbook);
+        # a missing or unreadable workbook stops here (exit 3).
+        master = night.load()
+        budget = master.settings.nightly_budget_minutes * 60
+        result.budget_minutes = master.settings.nightly_budget_minutes
         run_id = 0
         if not dry_run:
             with night.journal() as journal:
@@ -312,9 +315,11 @@ def _write(state: _Night, result: NightlyResult) -> NightStep:
                                            f"{len(applied.applied)} change sets written"), count=len(applied.applied))
 
 
-def _second_run(night: NightWorkspace, master: Master, result: NightlyResult, now: float,
-                budget: float) -> NightlyResult:
+def _second_run(night: NightWorkspace, result: NightlyResult, now: float) -> NightlyResult:
     """The folder is busy: «kjører allerede» within the budget; past it, an alarm to HR (exit 1)."""
+    master = night.load()  # read only: the budget, and the company for the alarm
+    result.budget_minutes = master.settings.nightly_budget_minutes
+    budget = result.budget_minutes * 60
     _, holder = read_holder(holder_path(night.folder.run_lock))
     result.already_running = lock_verdict(holder.started if holder else None, now, budget)
     result.holder = holder.describe() if holder else ""
