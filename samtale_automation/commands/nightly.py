@@ -200,6 +200,9 @@ def _remind(state: _Night, result: NightlyResult) -> NightStep:
     report = reminded.report
     if report is not None and report.stopped is not None:
         raise report.stopped
+    if state.dry_run:
+        return NightStep("remind", NIGHT_OK, tr(f"{len(reminded.digests)} sammendrag (ikke sendt)",
+                                                f"{len(reminded.digests)} digests (not sent)"))
     sent = len(report.delivered) if report else 0
     failed = len(report.failed) if report else 0
     return NightStep("remind", NIGHT_OK if not failed else NIGHT_FAILED,
