@@ -119,7 +119,7 @@ def main() -> None:
         print(f"\nnightly, {args.employees} employees, {args.employees * args.actions} actions, {returned} returned "
               f"files, outbox: median {statistics.median(times):.2f} s, slowest {max(times):.2f} s of {args.runs}; "
               f"target {TARGET_SECONDS} s every run → slowest ratio {max(times) / TARGET_SECONDS:.2f}; CPU median "
-              f"{statistics.median(cpus):.2f} s (the wall time on an otherwise idle machine is close to it)")
+              f"{statistics.median(cpus):.2f} s (what other load on the machine does not change)")
         print("share of the wall time (median): " + ", ".join(
             f"{name} {statistics.median(values) * 100:.0f} %" for name, values in shares.items())
             + f", start-up and the rest {100 - sum(statistics.median(v) for v in shares.values()) * 100:.0f} %")
