@@ -39,7 +39,7 @@ from samtale_automation.commands.workspace import Workspace
 from samtale_automation.config import require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master, parse_master
-from samtale_automation.domain.messages import FAILED, SENT, Backend, Cap, Job, Mail
+from samtale_automation.domain.messages import FAILED, SENT, Cap, Job, Mail
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.rows import RawWorkbook
 from samtale_automation.domain.schema import LOG
@@ -99,6 +99,7 @@ class _Night:
     workspace: NightWorkspace
     dry_run: bool
     who: str
+    context: BackendContext | None = None  # the backend's settings and TLS trust (tests inject a private CA)
     quarantined: list[tuple[str, str]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -106,7 +107,8 @@ class _Night:
 
 # real time: `clock` measures the run against its budget and the lock holder's start (tests move it)
 def run_nightly(workspace: Workspace, *, dry_run: bool = False, who: str = "samtale",
-                clock: Callable[[], float] = time.time, lock_wait: float = 0.0) -> NightlyResult:
+                clock: Callable[[], float] = time.time, lock_wait: float = 0.0,
+                context: BackendContext | None = None) -> NightlyResult:
     """Run the night's steps under the run lock (see the module); `clock` is the real time (tests move it)."""
     night = NightWorkspace(workspace.folder, workspace.now)
     result = NightlyResult(dry_run=dry_run)
@@ -133,7 +135,7 @@ def run_nightly(workspace: Workspace, *, dry_run: bool = False, who: str = "samt
         if not dry_run:
             with night.journal() as journal:
                 run_id = journal.start_run("nightly")
-        state = _Night(night, dry_run, who)
+        state = _Night(night, dry_run, who, context)
         steps: list[tuple[str, Callable[[], NightStep]]] = [
             ("fetch", lambda: _fetch(state)), ("collect", lambda: _collect(state, result)),
             ("remind", lambda: _remind(state, result)), ("retention", lambda: _retention(state, result)),
@@ -169,7 +171,7 @@ def _isolated(name: str, step: Callable[[], NightStep], state: _Night) -> NightS
 def _fetch(state: _Night) -> NightStep:
     """Fetch returned files from the mailbox when the backend reads one."""
     ws = state.workspace
-    backend = open_backend(BackendContext(ws.folder, require_config(ws.folder.config), ws.now))
+    backend = open_backend(state.context or BackendContext(ws.folder, require_config(ws.folder.config), ws.now))
     try:
         if Cap.READ_INBOX not in backend.capabilities:
             return NightStep("fetch", NIGHT_SKIPPED, tr(f"backend {backend.name} leser ingen postkasse",
@@ -195,7 +197,7 @@ def _collect(state: _Night, result: NightlyResult) -> NightStep:
 
 def _remind(state: _Night, result: NightlyResult) -> NightStep:
     """The day's digests to employees and managers (following pending changes)."""
-    reminded = run_remind(state.workspace, dry_run=state.dry_run, who=state.who)
+    reminded = run_remind(state.workspace, dry_run=state.dry_run, who=state.who, context=state.context)
     result.remind = reminded
     report = reminded.report
     if report is not None and report.stopped is not None:
@@ -261,13 +263,13 @@ def _hr(state: _Night, result: NightlyResult) -> NightStep:
     if state.dry_run:
         return NightStep("hr", NIGHT_OK, tr(f"{len(digest.sections)} saker (ikke sendt)",
                                             f"{len(digest.sections)} matters (not sent)"))
-    sent = _send_hr(ws, digest)
+    sent = _send_hr(ws, digest, context=state.context)
     return NightStep("hr", NIGHT_OK, tr(f"{len(digest.sections)} saker, " + ("sendt" if sent else "allerede sendt"),
                                         f"{len(digest.sections)} matters, " + ("sent" if sent else "already sent")),
                      count=len(digest.sections))
 
 
-def _send_hr(ws: Workspace, digest: HrDigest, backend: Backend | None = None) -> bool:
+def _send_hr(ws: Workspace, digest: HrDigest, context: BackendContext | None = None) -> bool:
     """Send HR's digest to the mailbox unless already sent today; True when sent now."""
     config = require_config(ws.folder.config)
     with ws.journal() as journal:
@@ -283,7 +285,7 @@ def _send_hr(ws: Workspace, digest: HrDigest, backend: Backend | None = None) ->
                                               "sections": sections})
     mail = Mail(digest.key, (hr,), rendered.subject, rendered.text, rendered.html, (), hr)
     item = Outgoing(digest.key, "hr_digest", (hr,), Job((hr,), mail=mail), describe="HR")
-    backend = backend or open_backend(BackendContext(ws.folder, config, ws.now))
+    backend = open_backend(context or BackendContext(ws.folder, config, ws.now))
     try:
         with ws.journal() as journal:
             report = dispatch(backend, MessageStore(journal), [item])
