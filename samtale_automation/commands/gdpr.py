@@ -5,11 +5,12 @@ version, guide, archived originals), quarantined or incoming files that name the
 outbox messages sent to them; a LESMEG.txt lists what is inside and the other people's
 documents that also name them (listed only: they are those people's). HR reviews it first.
 
-erase: the plan (plans.gdpr) is shown and confirmed, then: their rows are anonymised through a
-ChangeSet, every other mention in the workbook is scrubbed, their files and files naming them
-are removed (others' originals only listed), log lines naming them removed, the journal
-scrubbed with secure delete and VACUUM, and backups made before or during the erase that still
-hold them removed. A last scan of the folder reports anything that still names them.
+erase: the plan (plans.gdpr) is shown and confirmed, then: the journal is scrubbed with secure
+delete and VACUUM, their files and files naming them are removed (others' originals only
+listed), log lines naming them removed, their rows anonymised through a ChangeSet and every other
+mention in the workbook scrubbed, and backups made before or during the erase that still hold
+them removed. A last scan of the folder reports anything that still names them. The workbook
+is anonymised late on purpose: a run stopped before it can simply be run again.
 """
 
 from __future__ import annotations
@@ -207,21 +208,23 @@ def run_gdpr_erase(workspace: Workspace, employee_id: str, *, dry_run: bool = Fa
         result.declined = True
         return result
     assert_writable(workspace.folder.master())  # refuse before anything is changed when Excel has it open
-    applied = workspace.commit(erase_changeset(person, workspace.now, who))
-    if applied.blocked:
-        raise WorkbookLockedError(applied.blocked)
 
     def change(text: str) -> str:
         return scrub_text(text, person)
 
-    result.workbook_cells = scrub_workbook(workspace.folder, change, workspace.now, plan_overview)
+    # The workbook goes last: until it is anonymised, a run interrupted on the way can be started again
+    # and still finds the person by the name and address in Ansatte.
+    with workspace.journal() as journal:
+        result.journal_cells = scrub_journal(journal, change)
     _erase_files(workspace, plan, person)
+    applied = workspace.commit(erase_changeset(person, workspace.now, who))
+    if applied.blocked:
+        raise WorkbookLockedError(applied.blocked)
+    result.workbook_cells = scrub_workbook(workspace.folder, change, workspace.now, plan_overview)
     # The writes above made backups of the workbook as it was: scan again and remove what still names them.
     again = plan_erase(scan(workspace, person), person, _masters())
     _erase_files(workspace, again, person)
     result.files = sorted(set(plan.remove) | set(again.remove))
-    with workspace.journal() as journal:
-        result.journal_cells = scrub_journal(journal, change)
     final = plan_erase(scan(workspace, person), person, _masters())
     result.remaining = [p for p in final.remove + final.scrub_lines if p not in final.listed]
     master_text = file_text(workspace.folder.master())

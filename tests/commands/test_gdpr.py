@@ -151,3 +151,13 @@ def test_the_cli_erases_with_yes(used: Workspace) -> None:
     assert "Ansatt 2 er slettet" in done.stdout
     assert names_in(io.BytesIO((used.folder.root / "samtaler.xlsx").read_bytes()).read().decode("latin-1"),
                     BJORN) == []
+
+
+def test_two_people_of_one_conversation_erased_in_turn(used: Workspace) -> None:
+    first = run_gdpr_erase(used, "2", confirm=lambda _plan: True)
+    second = run_gdpr_erase(used, "1", confirm=lambda _plan: True)  # the manager: same invitations
+    assert first.remaining == [] and second.remaining == []
+    root = used.folder.root
+    for person in (BJORN, ASE):
+        assert every_file_naming(root, person) == sorted(p for p in every_file_naming(root, person)
+                                                         if p in second.listed)
