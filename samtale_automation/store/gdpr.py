@@ -1,7 +1,7 @@
 """GDPR at the storage level: read any file's text (to find a person), and export or scrub the journal.
 
 `file_text` gives the words a file holds as a person would read them: every XML part of an
-.xlsx (entities decoded), an .eml's decoded headers, bodies and attachments, a UTF-16 text
+.xlsx (entities decoded), a PDF's text (pypdf), an .eml's decoded headers, bodies and attachments, a UTF-16 text
 (the Task Scheduler XML), else the bytes as UTF-8. Bounded: a part or file over `MAX_BYTES` is
 read only up to it.
 
@@ -27,6 +27,7 @@ from typing import Any
 from samtale_automation.store.journal import Journal
 
 MAX_BYTES = 50 * 1024 * 1024
+MAX_PDF_PAGES = 200
 _XML_PARTS = (".xml", ".rels", ".vml")
 _TEXT_PARTS = (".json", ".txt", ".html", ".csv")
 _NESTED = (".xlsx", ".xlsm", ".eml", ".ics", ".zip")
@@ -47,6 +48,8 @@ def bytes_text(data: bytes, suffix: str = "") -> str:
     """The text in a file's bytes, by its kind (zip packages and e-mails are opened)."""
     if data[:4] == b"PK\x03\x04":
         return _zip_text(data)
+    if data[:5] == b"%PDF-":
+        return _pdf_text(data)
     if suffix == ".eml" or data[:200].lower().find(b"mime-version:") >= 0:
         return _mail_text(data)
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -74,6 +77,21 @@ def _zip_text(data: bytes, depth: int = 0) -> str:
                                  else bytes_text(content, Path(name).suffix))
     except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError):
         return data.decode("utf-8", errors="replace")
+    return "\n".join(parts)
+
+
+def _pdf_text(data: bytes) -> str:
+    """A PDF's words (the signed minutes): its metadata and each page's text through its ToUnicode maps."""
+    import io
+
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        parts = [str(value) for value in (reader.metadata or {}).values()]
+        parts += [page.extract_text() or "" for page in reader.pages[:MAX_PDF_PAGES]]
+    except Exception:  # a damaged or hostile PDF is still searched as bytes
+        return data.decode("latin-1", errors="replace")
     return "\n".join(parts)
 
 
