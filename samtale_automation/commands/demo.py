@@ -129,7 +129,31 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
     result.status = report_of(master, workspace.pending(), workspace.now)
     counts = ", ".join(f"{tr(STATUS_LABELS[code], code)}: {n}" for code, n in result.status["counts"].items() if n)
     step(tr(f"samtale status: {counts}.", f"samtale status: {counts}."))
+    _demo_nightly(workspace, step)
     return result
+
+
+def _demo_nightly(workspace: Workspace, step: Callable[[str], None]) -> None:
+    """The next night's scheduled run, then the round report for management."""
+    from samtale_automation.commands.nightly import run_nightly
+    from samtale_automation.commands.report import run_report
+
+    day = REMINDER_DAY + timedelta(days=1)
+    tonight = Workspace.open(workspace.folder.root, datetime.combine(day, time(2, 30), OSLO))
+    ran = run_nightly(tonight, who="demo")
+    steps = ", ".join(f"{s.name} {s.outcome}" for s in ran.steps)
+    step(tr(f"samtale nightly natt til {day:%d.%m.%Y} (det IT setter opp med «samtale nightly install»): {steps}; "
+            "én lagring av arbeidsboken, og ingen får samme påminnelse to ganger. Loggen står i "
+            ".samtale/logs/samtale.log.",
+            f"samtale nightly in the night to {day.isoformat()} (what IT schedules with «samtale nightly install»): "
+            f"{steps}; one save of the workbook, and nobody gets the same reminder twice. The log is "
+            ".samtale/logs/samtale.log."))
+    report = run_report(tonight)
+    total = report.report.total
+    step(tr(f"samtale report: {report.path.name} – én HTML-fil for ledelsen med tall per avdeling og leder "
+            f"({total.people} samtaler, {total.completion} % fullført), uten navn på medarbeiderne.",
+            f"samtale report: {report.path.name} – one HTML file for management with numbers per department and "
+            f"manager ({total.people} conversations, {total.completion} % completed), without employees' names."))
 
 
 def _demo_invite(workspace: Workspace, company: dict[str, Any], step: Callable[[str], None]) -> None:

@@ -207,6 +207,7 @@ class Settings:
     max_questions: int = 10
     language: str = "nb"
     retention_years: int = 3
+    nightly_budget_minutes: int = 30
 
 
 @dataclass(frozen=True)

@@ -375,6 +375,11 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("Lagringstid (år)", "retention_years", SettingKind.INT, "3",
                 "Hvor lenge referater og forberedelser tas vare på (GDPR).",
                 "How long minutes and prep files are kept (GDPR).", 1, 20),
+    SettingSpec("Tidsbudsjett nattkjøring (minutter)", "nightly_budget_minutes", SettingKind.INT, "30",
+                "Hvor lenge nattkjøringen får arbeide før den stopper pent; en ny kjøring som finner den "
+                "eldre enn dette, varsler HR.",
+                "How long the nightly run may work before it stops cleanly; a new run that finds it older "
+                "than this alerts HR.", 5, 600),
 )
 SETTING_BY_KEY: dict[str, SettingSpec] = {s.key.casefold(): s for s in SETTING_SPECS}
 SETTING_BY_FIELD: dict[str, SettingSpec] = {s.field: s for s in SETTING_SPECS}

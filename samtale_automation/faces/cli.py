@@ -83,6 +83,9 @@ def _print(shown: Presentation) -> None:
 def _finish(shown: Presentation) -> None:
     """Print a command's presentation and exit with its code (returns when it is 0)."""
     _print(shown)
+    from samtale_automation.faces.cli_nightly import log_command
+
+    log_command(shown.exit_code)
     if shown.exit_code != errors.EXIT_OK:
         sys.exit(shown.exit_code)
 
@@ -375,6 +378,9 @@ def demo(target: Path) -> None:
     from samtale_automation.commands.demo import run_demo
 
     _finish(present(run_demo(target, say=lambda text: _echo(demo_step(text)))))
+
+
+from samtale_automation.faces import cli_nightly  # noqa: E402,F401 - registers nightly, report and gdpr
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
         r.InitResult | r.RoundResult | r.ApplyPendingResult | r.SetAsideResult | r.CheckResult | r.StatusResult
         | r.PrepResult
         | r.CollectResult | r.FetchResult | r.InviteResult | r.RemindResult | r.DoctorReport | r.TemplateList
-        | r.TemplateShow | r.DemoResult | r.PlanResult)
+        | r.TemplateShow | r.DemoResult | r.PlanResult | r.NightlyResult
+        | r.NightlyTaskResult | r.ReportResult | r.GdprResult)
 
 
 @dataclass(frozen=True)
@@ -109,10 +110,18 @@ class Say:
 
 def present(result: CommandResult) -> Presentation:
     """Turn any command's result into its lines and exit code."""
-    from samtale_automation.faces import present_plan, present_send, present_setup
+    from samtale_automation.faces import present_nightly, present_plan, present_send, present_setup
 
     say = Say()
-    if isinstance(result, r.InviteResult):
+    if isinstance(result, r.NightlyResult):
+        present_nightly.nightly(say, result)
+    elif isinstance(result, r.NightlyTaskResult):
+        present_nightly.nightly_task(say, result)
+    elif isinstance(result, r.ReportResult):
+        present_nightly.report(say, result)
+    elif isinstance(result, r.GdprResult):
+        present_nightly.gdpr(say, result)
+    elif isinstance(result, r.InviteResult):
         present_send.invite(say, result)
     elif isinstance(result, r.RemindResult):
         present_send.remind(say, result)

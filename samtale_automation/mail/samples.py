@@ -72,6 +72,17 @@ def sample_context(name: str, lang: str) -> dict[str, Any]:
             rendered = templates.fragment(f"reminder_{kind}", context)
             items.append(DigestItem(kind, rendered.text, rendered.html))
         return {**base, "recipient": manager, "day": date(2027, 1, 27), "items": items}
+    if name == "hr_digest":
+        sections = [
+            {"title": "The workbook" if en else "Arbeidsboken",
+             "lines": ["3 changes have waited for the workbook since 2027-01-26 02:00: samtaler.xlsx is open by kari."
+                       if en else "3 endringer har ventet på arbeidsboken siden 26.01.2027 02:00: samtaler.xlsx er "
+                       "åpen hos kari."]},
+            {"title": "Files quarantined tonight" if en else "Filer i karantene i natt",
+             "lines": ["ansattliste.xlsx: " + ("not a samtale file" if en else "ikke en samtale-fil")]},
+            {"title": "Conversations without a time" if en else "Samtaler uten tidspunkt", "lines": ["2027-1012"]},
+        ]
+        return {**base, "day": date(2027, 1, 27), "sections": sections}
     if name in FRAGMENTS:
         return {**base, **_fragment_sample(name.removeprefix("reminder_"), employee, manager, start, end, place,
                                            prep_file, action)}

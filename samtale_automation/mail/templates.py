@@ -32,7 +32,7 @@ LANGUAGES = ("nb", "en")
 
 #: Templates that make a whole message (subject, text, HTML).
 MAIL_TEMPLATES = ("invitation", "update", "cancellation", "manager_prep", "follow_up", "follow_up_cancellation",
-                  "digest")
+                  "digest", "hr_digest")
 #: Kinds of reminder; each has a fragment `reminder_<kind>` that becomes one item of the digest.
 REMINDER_KINDS = ("prep_employee", "prep_manager", "not_prepared", "minutes", "minutes_overdue", "sign",
                   "countersign", "signed", "action_due", "action_overdue", "reflection")
@@ -56,6 +56,8 @@ _DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "follow_up_cancellation": ("Avlysning av et oppfølgingsmøte", "Cancellation of a follow-up meeting"),
     "digest": ("Daglig påminnelse til én person med alt som venter (påminnelsene under)",
                "Daily reminder to one person with everything waiting (the reminders below)"),
+    "hr_digest": ("Daglig e-post til HR fra nattkjøringen: det som trenger en person i dag",
+                  "Daily mail to HR from the nightly run: what needs a person today"),
     "reminder_prep_employee": ("Påminnelse til medarbeideren: velg spørsmål og send skjemaet tilbake",
                                "Reminder to the employee: choose questions and return the file"),
     "reminder_prep_manager": ("Påminnelse til lederen: forbered ditt syn på samtalen",

@@ -30,7 +30,7 @@ from samtale_automation.mail.templates import (
 )
 
 ALL = [(name, lang) for name in TEMPLATE_NAMES for lang in LANGUAGES]
-WITH_EMPLOYEE = [name for name in MAIL_TEMPLATES if name != "digest"]
+WITH_EMPLOYEE = [name for name in MAIL_TEMPLATES if name not in ("digest", "hr_digest")]
 
 
 def render_any(name: str, lang: str, context: dict[str, Any], override_dir: Path | None = None) -> tuple[str, str]:
