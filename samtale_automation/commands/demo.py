@@ -137,11 +137,12 @@ def _demo_nightly(workspace: Workspace, step: Callable[[str], None]) -> None:
     """The next night's scheduled run, then the round report for management."""
     from samtale_automation.commands.nightly import run_nightly
     from samtale_automation.commands.report import run_report
+    from samtale_automation.commands.results import said
 
     day = REMINDER_DAY + timedelta(days=1)
     tonight = Workspace.open(workspace.folder.root, datetime.combine(day, time(2, 30), OSLO))
     ran = run_nightly(tonight, who="demo")
-    steps = ", ".join(f"{s.name} {s.outcome}" for s in ran.steps)
+    steps = ", ".join(said(s) for s in ran.steps)
     step(tr(f"samtale nightly natt til {day:%d.%m.%Y} (det IT setter opp med «samtale nightly install»): {steps}; "
             "én lagring av arbeidsboken, og ingen får samme påminnelse to ganger. Loggen står i "
             ".samtale/logs/samtale.log.",

@@ -31,30 +31,39 @@ from pathlib import Path
 from samtale_automation import logs
 from samtale_automation.backends import BackendContext, open_backend
 from samtale_automation.commands.collect import run_collect
-from samtale_automation.commands.deliver import Outgoing, dispatch, sending_mailbox
+from samtale_automation.commands.deliver import dispatch, sending_mailbox
 from samtale_automation.commands.fetch import TO_QUARANTINE, fetch_from_mailbox
+from samtale_automation.commands.hr_mail import hr_input, hr_outgoing
 from samtale_automation.commands.remind import run_remind
-from samtale_automation.commands.results import NIGHT_FAILED, NIGHT_OK, NIGHT_SKIPPED, NightlyResult, NightStep
+from samtale_automation.commands.results import (
+    NIGHT_FAILED,
+    NIGHT_OK,
+    NIGHT_SKIPPED,
+    NightlyResult,
+    NightStep,
+    RemindResult,
+    said,
+)
 from samtale_automation.commands.workspace import Workspace
 from samtale_automation.config import require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master, parse_master
-from samtale_automation.domain.messages import FAILED, SENT, Cap, Job, Mail
+from samtale_automation.domain.messages import SENT, Cap
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.rows import RawWorkbook
 from samtale_automation.domain.schema import LOG
 from samtale_automation.errors import RunLockedError, SamtaleError, WorkbookLockedError
-from samtale_automation.mail.templates import Templates
-from samtale_automation.paths import ARCHIVE_DIR, OUTBOX_DIR, PREP_DIR, TEMPLATE_OVERRIDE_DIR
+from samtale_automation.paths import ARCHIVE_DIR, OUTBOX_DIR, PREP_DIR
 from samtale_automation.plans.consolidate import QUARANTINED
-from samtale_automation.plans.nightly import OVERRUN, HrDigest, HrFacts, lock_verdict, over_budget, plan_hr_digest
+from samtale_automation.plans.hr_digest import HrDigest, HrInput, alarm_digest, plan_hr_digest
+from samtale_automation.plans.nightly import OVERRUN, lock_verdict, over_budget
 from samtale_automation.plans.overlay import overlay_pending
 from samtale_automation.plans.retention import plan_retention
 from samtale_automation.safe_write import assert_writable
 from samtale_automation.store.lockholder import holder_path, read_holder
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.store.runlock import run_lock
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, tr
 from samtale_automation.workbook.apply import ApplyResult
 from samtale_automation.workbook.read import read_workbook
 
@@ -100,7 +109,8 @@ class _Night:
     dry_run: bool
     who: str
     context: BackendContext | None = None  # the backend's settings and TLS trust (tests inject a private CA)
-    quarantined: list[tuple[str, str]] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)  # where fetch put files tonight (collect's are journaled)
+    remind: RemindResult | None = None
     removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
 
@@ -179,7 +189,8 @@ def _fetch(state: _Night) -> NightStep:
         fetched = fetch_from_mailbox(ws, backend, dry_run=state.dry_run)
     finally:
         backend.close()
-    state.quarantined += [(f.name, f.reason) for f in fetched.files if f.outcome == TO_QUARANTINE]
+    state.quarantined += [_where(ws, f.path) if f.path else f.name
+                          for f in fetched.files if f.outcome == TO_QUARANTINE]
     return NightStep("fetch", NIGHT_OK, tr(f"{len(fetched.files)} filer", f"{len(fetched.files)} files"),
                      count=len(fetched.files))
 
@@ -189,16 +200,16 @@ def _collect(state: _Night, result: NightlyResult) -> NightStep:
     collected = run_collect(state.workspace, dry_run=state.dry_run, who=state.who)
     result.collect = collected
     decisions = collected.plan.decisions
-    bad = [(d.arrival.name, d.reason) for d in decisions if d.outcome == QUARANTINED]
-    state.quarantined += bad
-    return NightStep("collect", NIGHT_OK, tr(f"{len(decisions)} filer, {len(bad)} i karantene",
-                                             f"{len(decisions)} files, {len(bad)} quarantined"), count=len(decisions))
+    bad = [d for d in decisions if d.outcome == QUARANTINED]
+    files = count(len(decisions), "fil", "filer", "file", "files")
+    return NightStep("collect", NIGHT_OK, tr(f"{files}, {len(bad)} i karantene", f"{files}, {len(bad)} quarantined"),
+                     count=len(decisions))
 
 
 def _remind(state: _Night, result: NightlyResult) -> NightStep:
     """The day's digests to employees and managers (following pending changes)."""
-    reminded = run_remind(state.workspace, dry_run=state.dry_run, who=state.who, context=state.context)
-    result.remind = reminded
+    reminded = run_remind(state.workspace, dry_run=state.dry_run, who=state.who, context=state.context, hr=False)
+    result.remind = state.remind = reminded
     report = reminded.report
     if report is not None and report.stopped is not None:
         raise report.stopped
@@ -233,40 +244,35 @@ def _retention(state: _Night, result: NightlyResult) -> NightStep:
                      count=len(targets))
 
 
-def _facts(state: _Night, *, alarms: tuple[str, ...] = ()) -> HrFacts:
-    """What the journal and tonight's steps hold for HR."""
+def _hr_digest(state: _Night) -> HrDigest | None:
+    """HR's digest: what the journal and the folder hold, with what tonight's steps found."""
     ws = state.workspace
     blocked = ""
-    pending = ws.pending()
-    if pending:
+    if ws.pending():
         try:
             assert_writable(ws.folder.master())
         except WorkbookLockedError as exc:
             blocked = exc.message
-    with ws.journal() as journal:
-        refused = [(m.recipient, m.error or "") for m in MessageStore(journal).messages() if m.state == FAILED]
-    return HrFacts(quarantined=state.quarantined, refused=refused,
-                   pending=[(p.changeset.id, _created(p.changeset.created), p.blocked_reason or "") for p in pending],
-                   set_aside=[(s.changeset.id, s.reason) for s in ws.set_aside()], workbook_blocked=blocked,
-                   alarms=alarms, failed_steps=state.failed, removed=state.removed)
+    night = HrInput(ws.now, blocked=blocked, real_now=datetime.now(),  # real time: how long changes waited
+                    failed_steps=state.failed, set_aside=[(s.changeset.id, s.reason) for s in ws.set_aside()],
+                    removed=state.removed, quarantined=state.quarantined)
+    answers = state.remind.answers if state.remind is not None else []
+    return plan_hr_digest(ws.load(), hr_input(ws, answers, night))
 
 
 def _hr(state: _Night, result: NightlyResult) -> NightStep:
     """HR's own digest: what needs a person today (nothing when nothing does), at most once a day."""
-    ws = state.workspace
-    facts = _facts(state)
-    result.workbook_blocked = facts.workbook_blocked
-    digest = plan_hr_digest(ws.load(), facts, ws.now, real_now=datetime.now())  # real time: how long changes waited
+    digest = _hr_digest(state)
     result.hr_digest = digest
     if digest is None:
         return NightStep("hr", NIGHT_OK, tr("ingenting for HR", "nothing for HR"))
+    things = count(len(digest.items), "sak", "saker", "item", "items")
     if state.dry_run:
-        return NightStep("hr", NIGHT_OK, tr(f"{len(digest.sections)} saker (ikke sendt)",
-                                            f"{len(digest.sections)} matters (not sent)"))
-    sent = _send_hr(ws, digest, context=state.context)
-    return NightStep("hr", NIGHT_OK, tr(f"{len(digest.sections)} saker, " + ("sendt" if sent else "allerede sendt"),
-                                        f"{len(digest.sections)} matters, " + ("sent" if sent else "already sent")),
-                     count=len(digest.sections))
+        return NightStep("hr", NIGHT_OK, tr(f"{things} (ikke sendt)", f"{things} (not sent)"))
+    sent = _send_hr(state.workspace, digest, context=state.context)
+    return NightStep("hr", NIGHT_OK, tr(f"{things}, " + ("sendt" if sent else "allerede sendt"),
+                                        f"{things}, " + ("sent" if sent else "already sent")),
+                     count=len(digest.items))
 
 
 def _send_hr(ws: Workspace, digest: HrDigest, context: BackendContext | None = None) -> bool:
@@ -276,15 +282,7 @@ def _send_hr(ws: Workspace, digest: HrDigest, context: BackendContext | None = N
         if any(m.group == digest.key and m.state == SENT for m in MessageStore(journal).messages()):
             return False
     master = ws.load()
-    hr = sending_mailbox(config, master.settings.company)
-    override = ws.folder.root / TEMPLATE_OVERRIDE_DIR
-    templates = Templates(master.settings.language, override if override.is_dir() else None)
-    sections = [{"title": s.title, "lines": list(s.lines)} for s in digest.sections]
-    rendered = templates.render("hr_digest", {"company": master.settings.company, "round": master.settings.round,
-                                              "lang": master.settings.language, "day": digest.day,
-                                              "sections": sections})
-    mail = Mail(digest.key, (hr,), rendered.subject, rendered.text, rendered.html, (), hr)
-    item = Outgoing(digest.key, "hr_digest", (hr,), Job((hr,), mail=mail), describe="HR")
+    item = hr_outgoing(digest, master, ws, sending_mailbox(config, master.settings.company))
     backend = open_backend(context or BackendContext(ws.folder, config, ws.now))
     try:
         with ws.journal() as journal:
@@ -304,7 +302,7 @@ def _write(state: _Night, result: NightlyResult) -> NightStep:
                                                     f"{len(ws.pending())} changes would be written"))
     # The night's own Logg row: HR sees each night in the workbook, and Oversikt (days left) is
     # refreshed every night, since the one write always has something to write.
-    done = "; ".join(f"{s.name} {s.outcome}" + (f" ({s.summary})" if s.summary and s.outcome != NIGHT_FAILED else "")
+    done = "; ".join(said(s) + (f" ({s.summary})" if s.summary and s.outcome != NIGHT_FAILED else "")
                      for s in result.steps)  # a failure's words may name someone: they go to HR's mail only
     log = ChangeSet(tr("Nattkjøring", "Nightly run"))
     log.append(LOG.table, time=ws.now.astimezone(OSLO).replace(tzinfo=None, microsecond=0),
@@ -333,15 +331,20 @@ def _second_run(night: NightWorkspace, result: NightlyResult, now: float) -> Nig
                    f"og holder fortsatt mappen: {result.holder}. Sjekk serveren og loggen .samtale/logs/samtale.log.",
                    f"A nightly run has worked longer than its time budget of {result.budget_minutes} minutes and "
                    f"still holds the folder: {result.holder}. Check the server and the log .samtale/logs/samtale.log.")
-        digest = plan_hr_digest(master, HrFacts(alarms=(alarm,)), night.now, real_now=datetime.now())  # real time
-        if digest is not None:
-            digest = HrDigest(f"hr-alarm:{digest.day.isoformat()}", digest.day, digest.sections)
-            try:
-                result.alarm_sent = _send_hr(night, digest)
-            except Exception as exc:  # the alarm is best effort: the exit code and the log still say it
-                result.alarm_error = exc.message if isinstance(exc, SamtaleError) else type(exc).__name__
+        try:
+            result.alarm_sent = _send_hr(night, alarm_digest(alarm, night.now.astimezone(OSLO).date()))
+        except Exception as exc:  # the alarm is best effort: the exit code and the log still say it
+            result.alarm_error = exc.message if isinstance(exc, SamtaleError) else type(exc).__name__
     _log(night, result)
     return result
+
+
+def _where(ws: Workspace, path: Path) -> str:
+    """A file's place in the folder, «karantene/<name>», as HR's digest names it."""
+    try:
+        return path.relative_to(ws.folder.root).as_posix()
+    except ValueError:
+        return path.name
 
 
 def _created(text: str) -> datetime | None:

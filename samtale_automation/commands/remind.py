@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samtale_automation.backends import BackendContext, open_backend
 from samtale_automation.commands.deliver import Outgoing, dispatch, sending_mailbox
+from samtale_automation.commands.hr_mail import hr_input, hr_outgoing
 from samtale_automation.commands.results import RemindResult
 from samtale_automation.config import require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
 from samtale_automation.domain.messages import (
-    FAILED,
     SENT,
     Attachment,
     AttendeeReply,
@@ -37,10 +36,7 @@ from samtale_automation.domain.workdays import is_working_day
 from samtale_automation.errors import Problem
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
-from samtale_automation.plans.consolidate import QUARANTINED
-from samtale_automation.plans.hr_digest import HrDigest, HrInput, HrItem, plan_hr_digest
-from samtale_automation.plans.hr_digest import body as hr_body
-from samtale_automation.plans.hr_digest import subject as hr_subject
+from samtale_automation.plans.hr_digest import HrDigest, HrItem, plan_hr_digest
 from samtale_automation.plans.reminders import Digest, group_digests, plan_reminders
 from samtale_automation.plans.replies import plan_replies
 from samtale_automation.prepfile.locations import COPY_SUFFIX, GUIDE_SUFFIX, prep_path, signed_pdf_path
@@ -98,15 +94,19 @@ def plan(workspace: Workspace, master: Master) -> tuple[list[Digest], list[Probl
 def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samtale",
                confirm: Callable[[list[Digest], Backend], bool] = lambda _digests, _backend: True,
                progress: Callable[[str], None] = lambda _: None,
-               context: BackendContext | None = None, backend: Backend | None = None) -> RemindResult:
-    """Plan today's digests, confirm, send; a Logg row for the run."""
+               context: BackendContext | None = None, backend: Backend | None = None,
+               hr: bool = True) -> RemindResult:
+    """Plan today's digests, confirm, send; a Logg row for the run.
+
+    With `hr` False HR's digest is left to the caller (nightly sends it at the end of the night,
+    with the answers to invitations read here, `result.answers`)."""
     config = require_config(workspace.folder.config)
     master = workspace.load()
     sender = sending_mailbox(config, master.settings.company)
     digests, problems, files = plan(workspace, master)
     result = RemindResult(digests, problems, backend=config.backend, dry_run=dry_run,
                           working_day=is_working_day(workspace.now.date()))
-    result.hr = hr_digest(workspace, master) if result.working_day else None
+    result.hr = hr_digest(workspace, master) if hr and result.working_day else None
     reads_replies = config.backend in REPLY_BACKENDS or isinstance(backend, ReadsReplies)
     if dry_run or (not digests and result.hr is None and not reads_replies):
         return result
@@ -119,7 +119,8 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
             if svar:
                 result.replies_written = len(svar.changes)
                 result.apply = workspace.commit(svar)
-            if result.working_day and answers:
+            result.answers = list(answers)
+            if hr and result.working_day and answers:
                 result.hr = hr_digest(workspace, master, answers)
         if not digests and result.hr is None:
             return result
@@ -135,7 +136,7 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
                 templates[lang] = Templates(lang, override if override.is_dir() else None)
             items.append(_digest_outgoing(digest, templates[lang], files, sender, master))
         if result.hr is not None:
-            items.append(_hr_outgoing(result.hr, sender))
+            items.append(hr_outgoing(result.hr, master, workspace, sender))
         with workspace.journal() as journal:
             result.report = dispatch(backend, MessageStore(journal), items, progress)
     finally:
@@ -164,29 +165,7 @@ def _answers(backend: Backend, master: Master) -> dict[str, list[AttendeeReply]]
 
 def hr_digest(workspace: Workspace, master: Master, replies: Sequence[HrItem] = ()) -> HrDigest | None:
     """What needs a person today (DESIGN.md §8), from the workbook, the journal and the waiting changes."""
-    with workspace.journal() as journal:
-        store = MessageStore(journal)
-        sent = store.reminders_done()
-        refused = [(row.key, row.recipient, row.error or "") for row in store.messages() if row.state == FAILED]
-        quarantined = [row["destination"] for row in journal.received(QUARANTINED) if row["destination"]]
-    waiting = [(p.changeset.id, p.changeset.reason, p.blocked_reason, _local(p.changeset.created))
-               for p in workspace.pending() if p.blocked_reason]
-    return plan_hr_digest(master, HrInput(workspace.now, sent, quarantined, refused, waiting, replies))
-
-
-def _local(stamp: str) -> datetime:
-    """A ChangeSet's creation time (machine-local, written without a zone) as an aware moment."""
-    moment = datetime.fromisoformat(stamp)
-    return moment if moment.tzinfo else moment.astimezone()
-
-
-def _hr_outgoing(digest: HrDigest, mailbox: Person) -> Outgoing:
-    """HR's digest, to the sending mailbox itself; its lines are journaled like reminders, told once."""
-    text, markup = hr_body(digest)
-    mail = Mail(digest.key, (mailbox,), hr_subject(digest), text, markup, (), mailbox)
-    return Outgoing(digest.key, "hr_digest", (mailbox,), Job((mailbox,), mail=mail),
-                    reminders=tuple(item.key for item in digest.items),
-                    describe=f"HR ({mailbox.email}): " + count(len(digest.items), "sak", "saker", "item", "items"))
+    return plan_hr_digest(master, hr_input(workspace, replies))
 
 
 def _digest_outgoing(digest: Digest, templates: Templates, files: Callable[[str, str], Path | None],

@@ -18,9 +18,8 @@ if TYPE_CHECKING:
     from samtale_automation.errors import Problem, SamtaleError
     from samtale_automation.mail.templates import TemplateInfo
     from samtale_automation.plans.consolidate import CollectPlan
-    from samtale_automation.plans.hr_digest import HrDigest
+    from samtale_automation.plans.hr_digest import HrDigest, HrItem
     from samtale_automation.plans.meetings import InvitePlan
-    from samtale_automation.plans.nightly import HrDigest
     from samtale_automation.plans.plan_round import ManagerSummary, Prepared
     from samtale_automation.plans.prep import PrepPlan
     from samtale_automation.plans.reminders import Digest
@@ -229,6 +228,7 @@ class RemindResult:
     hr: HrDigest | None = None  # what needs a person today, to the mailbox (None: nothing does)
     replies_read: bool = False  # the backend sees the attendees' answers (graph): the Svar column was updated
     replies_written: int = 0  # Svar cells that changed
+    answers: list[HrItem] = field(default_factory=list)  # declines and proposed times for HR's digest
 
 
 @dataclass(frozen=True)
@@ -277,6 +277,25 @@ class DemoResult:
 
 
 NIGHT_OK, NIGHT_FAILED, NIGHT_SKIPPED = "ok", "failed", "skipped"
+#: A nightly step and its outcome as a person reads them (bokmål, English): the presenter, the Logg row
+#: and the demo say the same words.
+STEP_WORDS = {
+    "fetch": ("hent fra postkassen", "fetch from the mailbox"),
+    "collect": ("samle inn", "collect"),
+    "remind": ("påminnelser", "reminders"),
+    "retention": ("lagringstid", "retention"),
+    "hr": ("e-post til HR", "mail to HR"),
+    "write": ("skriv arbeidsboken", "write the workbook"),
+}
+OUTCOME_WORDS = {NIGHT_OK: ("ok", "ok"), NIGHT_FAILED: ("FEILET", "FAILED"), NIGHT_SKIPPED: ("hoppet over", "skipped")}
+
+
+def said(step: NightStep) -> str:
+    """A step and its outcome in the reader's words: «hent fra postkassen: hoppet over»."""
+    from samtale_automation.texts import tr
+
+    name = tr(*STEP_WORDS.get(step.name, (step.name, step.name)))
+    return f"{name}: {tr(*OUTCOME_WORDS.get(step.outcome, (step.outcome, step.outcome)))}"
 
 
 @dataclass

@@ -346,31 +346,6 @@ def doctor(obj: Context, test_item: bool) -> None:
     _finish(present(run_doctor(obj.workspace(), test_item=test_item)))
 
 
-@cli.group(name="templates")
-def templates_group() -> None:
-    """E-postmaler (overstyr en med en fil med samme navn i maler/) / e-mail templates (override in maler/)."""
-
-
-@templates_group.command(name="list")
-@click.pass_obj
-def templates_list(obj: Context) -> None:
-    """Vis malene og hvilke av dem maler/ overstyrer / list the templates and which ones maler/ overrides."""
-    from samtale_automation.commands.templates import run_templates_list
-
-    _finish(present(run_templates_list(obj.folder)))
-
-
-@templates_group.command(name="show")
-@click.argument("name")
-@click.option("--lang", "lang", type=click.Choice(["nb", "en"]), default="nb", help="Språk / language.")
-@click.pass_obj
-def templates_show(obj: Context, name: str, lang: str) -> None:
-    """Vis en mal og eksempel på resultatet / show a template's files and a sample rendering."""
-    from samtale_automation.commands.templates import run_templates_show
-
-    _finish(present(run_templates_show(obj.folder, name, lang)))
-
-
 @cli.command()
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path), default="samtale-demo")
 def demo(target: Path) -> None:
@@ -380,7 +355,7 @@ def demo(target: Path) -> None:
     _finish(present(run_demo(target, say=lambda text: _echo(demo_step(text)))))
 
 
-from samtale_automation.faces import cli_nightly  # noqa: E402,F401 - registers nightly, report and gdpr
+from samtale_automation.faces import cli_nightly, cli_templates  # noqa: E402,F401 - register their commands
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

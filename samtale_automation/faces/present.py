@@ -6,7 +6,7 @@ all commands — 0 ok; 1 done, but problems were found or some items failed; 2 u
 missing, unreadable or locked; 4 backend. The CLI prints the lines (those marked as warnings on
 stderr); the Excel buttons show the same lines in a message box. An error a command raises is
 presented by `present_error` in the same way. Every word a person reads after a command is made
-here or in present_send (the sending commands, and the plan shown before sending).
+here or in the present_* modules beside it (one per group of commands).
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ class Say:
 
 def present(result: CommandResult) -> Presentation:
     """Turn any command's result into its lines and exit code."""
-    from samtale_automation.faces import present_nightly, present_plan, present_send, present_setup
+    from samtale_automation.faces import present_collect, present_nightly, present_plan, present_send, present_setup
 
     say = Say()
     if isinstance(result, r.NightlyResult):
@@ -126,9 +126,9 @@ def present(result: CommandResult) -> Presentation:
     elif isinstance(result, r.RemindResult):
         present_send.remind(say, result)
     elif isinstance(result, r.CollectResult):
-        _collect(say, result)
+        present_collect.collect(say, result)
     elif isinstance(result, r.FetchResult):
-        _fetched(say, result)
+        present_collect.fetched(say, result)
     elif isinstance(result, r.PrepResult):
         _prep(say, result)
     elif isinstance(result, r.PlanResult):
@@ -349,64 +349,3 @@ def _prep(say: Say, result: r.PrepResult) -> None:
            f"\n{count(len(plan.files), '', '', 'file', 'files')} written, {len(plan.skipped)} skipped."))
     if result.apply is not None:
         say.applied(result.apply)
-
-
-def _fetched(say: Say, fetched: r.FetchResult) -> None:
-    labels = {r.TO_INCOMING: tr("hentet", "fetched"), r.TO_QUARANTINE: tr("karantene", "quarantined"),
-              r.ALREADY_HERE: tr("kjent", "known"), r.LEFT_OUT: tr("utelatt", "left out"),
-              r.NOT_STORED: tr("IKKE lagret", "NOT stored")}
-    for item in fetched.files:
-        why = f": {item.reason}" if item.reason else ""
-        say(f"  {labels[item.outcome]:<10} {item.name} ({item.sender}){why}")
-    files = fetched.count(r.TO_INCOMING)
-    say(tr(f"Postkassen ({fetched.backend}): {count(files, 'fil', 'filer', '', '')} hentet til innkommende/, "
-           f"{fetched.count(r.TO_QUARANTINE)} i karantene, "
-           f"{count(fetched.handled_messages, 'melding', 'meldinger', '', '')} flyttet til behandlet-mappen.\n",
-           f"Mailbox ({fetched.backend}): {count(files, '', '', 'file', 'files')} fetched into innkommende/, "
-           f"{fetched.count(r.TO_QUARANTINE)} quarantined, "
-           f"{count(fetched.handled_messages, '', '', 'message', 'messages')} moved to the done folder.\n"))
-    if fetched.kept_messages:
-        say(tr(f"{count(fetched.kept_messages, 'melding', 'meldinger', '', '')} ble liggende i postkassen fordi "
-               "et vedlegg ikke kunne lagres; de hentes på nytt neste gang.\n",
-               f"{count(fetched.kept_messages, '', '', 'message', 'messages')} were left in the mailbox because an "
-               "attachment could not be stored; they are fetched again next time.\n"))
-    if fetched.count(r.TO_QUARANTINE) or fetched.kept_messages:
-        say.exit_code = EXIT_PROBLEMS
-
-
-def _collect(say: Say, result: r.CollectResult) -> None:
-    from samtale_automation.plans.consolidate import ACCEPTED, DUPLICATE, QUARANTINED
-
-    if result.fetched is not None:
-        _fetched(say, result.fetched)
-    labels = {ACCEPTED: tr("mottatt", "accepted"), DUPLICATE: tr("duplikat", "duplicate"),
-              QUARANTINED: tr("karantene", "quarantined")}
-    for decision in result.plan.decisions:
-        say(f"  {labels[decision.outcome]:<10} {decision.arrival.name}: {decision.reason}")
-    for name, why in result.ignored:
-        say(tr(f"  venter     {name}: {why}", f"  waiting    {name}: {why}"))
-    for path in result.guides:
-        say(tr(f"  samtaleguide {path.relative_to(result.root)}", f"  guide        {path.relative_to(result.root)}"))
-    signing_labels = {"finalise": tr("til leder   ", "to manager  "), "countersign": tr("til signering",
-                                                                                       "to countersign"),
-                      "signed_pdf": tr("signert PDF ", "signed PDF  ")}
-    for kind, path in result.signing_files:
-        say(f"  {signing_labels.get(kind, kind)} {path.relative_to(result.root)}")
-    for path, why in result.signing_failed:
-        say(tr(f"  ikke laget  {path.relative_to(result.root)}: {why}",
-               f"  not made    {path.relative_to(result.root)}: {why}"))
-        say.exit_code = EXIT_PROBLEMS
-    if result.dry_run:
-        say(tr("\nPrøvekjøring: ingenting er flyttet eller skrevet.", "\nDry run: nothing was moved or written."))
-        say.exit_code = EXIT_OK
-        return
-    counts = {outcome: sum(d.outcome == outcome for d in result.plan.decisions) for outcome in labels}
-    say(tr(f"\n{counts[ACCEPTED]} mottatt, {count(counts[DUPLICATE], 'duplikat', 'duplikater', '', '')}, "
-           f"{counts[QUARANTINED]} i karantene, {len(result.ignored)} venter.",
-           f"\n{counts[ACCEPTED]} accepted, {count(counts[DUPLICATE], '', '', 'duplicate', 'duplicates')}, "
-           f"{counts[QUARANTINED]} quarantined, "
-           f"{len(result.ignored)} waiting."))
-    if result.apply is not None:
-        say.applied(result.apply)
-    if say.exit_code == EXIT_OK and counts[QUARANTINED]:
-        say.exit_code = EXIT_PROBLEMS

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from samtale_automation.commands.results import said
 from samtale_automation.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_WORKBOOK, SamtaleError
 from samtale_automation.texts import tr
 
@@ -16,15 +17,6 @@ if TYPE_CHECKING:
     from samtale_automation.commands import results as r
     from samtale_automation.faces.present import Presentation, Say
 
-STEP_NAMES = {
-    "fetch": ("hent fra postkassen", "fetch from the mailbox"),
-    "collect": ("samle inn", "collect"),
-    "remind": ("påminnelser", "reminders"),
-    "retention": ("lagringstid", "retention"),
-    "hr": ("e-post til HR", "mail to HR"),
-    "write": ("skriv arbeidsboken", "write the workbook"),
-}
-OUTCOMES = {"ok": ("ok", "ok"), "failed": ("FEILET", "FAILED"), "skipped": ("hoppet over", "skipped")}
 
 
 def nightly(say: Say, result: r.NightlyResult) -> None:
@@ -48,8 +40,7 @@ def nightly(say: Say, result: r.NightlyResult) -> None:
         say(tr("Prøvekjøring: ingenting er sendt, flyttet, slettet eller skrevet.",
                "Dry run: nothing was sent, moved, removed or written."))
     for step in result.steps:
-        label = STEP_NAMES.get(step.name, (step.name, step.name))
-        text = f"  {tr(*label)}: {tr(*OUTCOMES.get(step.outcome, (step.outcome, step.outcome)))}" + (
+        text = f"  {said(step)}" + (
             f" – {step.summary}" if step.summary else "")
         if step.outcome == "failed":
             say.warn(text)

@@ -74,15 +74,23 @@ def sample_context(name: str, lang: str) -> dict[str, Any]:
         return {**base, "recipient": manager, "day": date(2027, 1, 27), "items": items}
     if name == "hr_digest":
         sections = [
+            {"title": "Quarantined files" if en else "Filer i karantene",
+             "lines": ["A file was quarantined: karantene/20270126-020000 ansattliste.xlsx – see "
+                       "karantene/20270126-020000 ansattliste.xlsx.txt for why, and ask the sender for the right file."
+                       if en else "En fil ble satt i karantene: karantene/20270126-020000 ansattliste.xlsx – se "
+                       "karantene/20270126-020000 ansattliste.xlsx.txt for hvorfor, og be avsenderen sende riktig "
+                       "fil."]},
             {"title": "The workbook" if en else "Arbeidsboken",
-             "lines": ["3 changes have waited for the workbook since 2027-01-26 02:00: samtaler.xlsx is open by kari."
-                       if en else "3 endringer har ventet på arbeidsboken siden 26.01.2027 02:00: samtaler.xlsx er "
-                       "åpen hos kari."]},
-            {"title": "Files quarantined tonight" if en else "Filer i karantene i natt",
-             "lines": ["ansattliste.xlsx: " + ("not a samtale file" if en else "ikke en samtale-fil")]},
-            {"title": "Conversations without a time" if en else "Samtaler uten tidspunkt", "lines": ["2027-1012"]},
+             "lines": ["3 changes have waited since 26 Jan 2027: samtaler.xlsx is open by kari – close the workbook "
+                       "where it is open, or run «samtale apply»." if en else "3 endringer har ventet siden "
+                       "26.01.2027: samtaler.xlsx er åpen hos kari – lukk arbeidsboken der den er åpen, eller kjør "
+                       "«samtale apply»."]},
+            {"title": "Conversations without a time" if en else "Samtaler uten tidspunkt",
+             "lines": ["2027-1012 (Marius Bakke) has no time (Samtaler!F13) – run «samtale plan» or fill in Start and "
+                       "Slutt." if en else "2027-1012 (Marius Bakke) har ingen tid (Samtaler!F13) – kjør «samtale "
+                       "plan» eller skriv Start og Slutt."]},
         ]
-        return {**base, "day": date(2027, 1, 27), "sections": sections}
+        return {**base, "day": date(2027, 1, 27), "total": 3, "sections": sections}
     if name in FRAGMENTS:
         return {**base, **_fragment_sample(name.removeprefix("reminder_"), employee, manager, start, end, place,
                                            prep_file, action)}

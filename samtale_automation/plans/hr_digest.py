@@ -1,10 +1,12 @@
 """HR's daily digest (DESIGN.md §8): what needs a person today, sent to the mailbox; nothing when nothing does.
 
 Pure: the register (its Logg for conflicts) and what the caller read from the journal and the
-folder (quarantined files, refused addresses, changes waiting for the workbook) go in; one digest
-of plain lines comes out, or None. Each line says what, where and what to do, and has a reason
-key like a reminder's: sent once, never again (the journal's reminders table), so Monday's digest
-holds the weekend's quarantined files and nothing is told twice.
+folder (quarantined files, refused addresses, changes waiting for the workbook) and what the
+nightly run found (failed steps, an overrun, changes set aside, folders retention removed) go in;
+one digest of plain lines comes out, or None. `remind` sends it on its own; `nightly` sends it
+once at the end of the night with its own findings added. Each line says what, where and what to
+do, and has a reason key like a reminder's: sent once, never again (the journal's reminders
+table), so Monday's digest holds the weekend's quarantined files and nothing is told twice.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from samtale_automation.domain.master import Master, cell_of
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.schema import CONVERSATIONS, LOG
 from samtale_automation.domain.workdays import next_working_day
-from samtale_automation.texts import count, short_date, tr
+from samtale_automation.texts import short_date, tr
 
 #: The kinds of lines, in the order the digest lists them.
-KINDS = ("quarantined", "conflict", "refused", "reply", "waiting", "no_time", "unsigned")
+KINDS = ("alarm", "quarantined", "conflict", "refused", "set_aside", "reply", "waiting", "no_time", "unsigned",
+         "retention")
+#: A change has waited «long» for the workbook after a day.
+WAITED_TOO_LONG = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,12 @@ class HrInput:
     refused: Sequence[tuple[str, str, str]] = ()  # (message key, address, the server's answer), still undelivered
     waiting: Sequence[tuple[str, str, str, datetime]] = field(default_factory=tuple)  # (id, what, why, since)
     replies: Sequence[HrItem] = ()  # declines and proposed times (plans.replies)
+    blocked: str = ""  # why the workbook cannot be written now (used when a waiting change has no reason)
+    real_now: datetime | None = None  # the wall clock, for how long changes waited (`now` may be --today)
+    alarms: Sequence[str] = ()  # the nightly run overran its budget
+    failed_steps: Sequence[tuple[str, str]] = ()  # (step, error) of tonight's run
+    set_aside: Sequence[tuple[str, str]] = ()  # (change set id, why it can never be applied)
+    removed: Sequence[str] = ()  # folders retention removed tonight
 
 
 def plan_hr_digest(master: Master, given: HrInput) -> HrDigest | None:
@@ -71,13 +82,8 @@ def plan_hr_digest(master: Master, given: HrInput) -> HrDigest | None:
             f"E-post til {address} ble ikke levert ({answer}) – rett adressen i Ansatte; den prøves igjen ved neste "
             "kjøring.", f"Mail to {address} was not delivered ({answer}) – correct the address in Ansatte; it is "
             "retried on the next run.")))
-    for changeset_id, what, why, when in given.waiting:
-        if now - when.astimezone(OSLO) > timedelta(days=1):
-            items.append(HrItem(f"hr:waiting:{changeset_id}", "waiting", tr(
-                f"Endringen «{what}» har ventet siden {short_date(when.date(), 'nb')}: {why} – lukk arbeidsboken "
-                "der den er åpen, eller kjør «samtale apply».", f"The change «{what}» has waited since "
-                f"{short_date(when.date(), 'en')}: {why} – close the workbook where it is open, or run "
-                "«samtale apply».")))
+    items += _night(given, today)
+    items += _waiting(given, now)
     items += _conversations(master, today)
     fresh = [item for item in items if item.key not in given.sent]
     if not fresh:
@@ -86,11 +92,71 @@ def plan_hr_digest(master: Master, given: HrInput) -> HrDigest | None:
     return HrDigest(f"hr_digest:{today.isoformat()}", today, tuple(fresh))
 
 
-def subject(digest: HrDigest) -> str:
-    """The digest's subject: how many things, and the day."""
-    things = count(len(digest.items), "sak", "saker", "item", "items")
-    return tr(f"Medarbeidersamtaler: {things} trenger en person ({short_date(digest.day, 'nb')})",
-              f"Employee conversations: {things} need a person ({short_date(digest.day, 'en')})")
+def alarm_digest(alarm: str, day: date) -> HrDigest:
+    """A digest of one alarm (a nightly run overran its budget), under its own key: at most one a day."""
+    return HrDigest(f"hr_digest:alarm-{day.isoformat()}", day, (HrItem(f"hr:alarm:{day.isoformat()}", "alarm", alarm),))
+
+
+def sections(digest: HrDigest) -> list[tuple[str, list[str]]]:
+    """The digest's lines under a heading per kind, in KINDS order, for the mail."""
+    grouped: dict[str, list[str]] = {}
+    for item in digest.items:
+        grouped.setdefault(item.kind, []).append(item.text)
+    return [(_title(kind), grouped[kind]) for kind in KINDS if kind in grouped]
+
+
+def _title(kind: str) -> str:
+    titles = {"alarm": ("Nattkjøringen", "The nightly run"),
+              "quarantined": ("Filer i karantene", "Quarantined files"),
+              "conflict": ("Konflikter i arbeidsboken", "Conflicts in the workbook"),
+              "refused": ("E-post som ikke ble levert", "Mail that was not delivered"),
+              "set_aside": ("Endringer satt til side", "Changes set aside"),
+              "reply": ("Svar på invitasjoner", "Answers to invitations"),
+              "waiting": ("Arbeidsboken", "The workbook"),
+              "no_time": ("Samtaler uten tidspunkt", "Conversations without a time"),
+              "unsigned": ("Referater etter fristen", "Minutes past the deadline"),
+              "retention": ("Slettet etter lagringstiden", "Removed after the retention period")}
+    return tr(*titles[kind])
+
+
+def _night(given: HrInput, today: date) -> list[HrItem]:
+    """What tonight's run found: an overrun, failed steps, changes set aside, folders removed."""
+    day = today.isoformat()
+    found = [HrItem(f"hr:alarm:{day}:{hashlib.sha256(text.encode()).hexdigest()[:12]}", "alarm", text)
+             for text in given.alarms]
+    found += [HrItem(f"hr:failed:{day}:{step}", "alarm", tr(
+        f"Steget «{step}» i nattkjøringen feilet: {why} – se .samtale/logs/samtale.log; resten av kjøringen gikk.",
+        f"The nightly step «{step}» failed: {why} – see .samtale/logs/samtale.log; the rest of the run went on."))
+        for step, why in given.failed_steps]
+    found += [HrItem(f"hr:set_aside:{changeset_id}", "set_aside", tr(
+        f"Endringen {changeset_id} kan aldri skrives og er satt til side: {why} – se «samtale status».",
+        f"The change {changeset_id} can never be written and was set aside: {why} – see «samtale status»."))
+        for changeset_id, why in given.set_aside]
+    found += [HrItem(f"hr:removed:{where}", "retention", tr(
+        f"{where} er slettet etter lagringstiden.", f"{where} was removed after the retention period."))
+        for where in given.removed]
+    return found
+
+
+def _waiting(given: HrInput, now: datetime) -> list[HrItem]:
+    """Changes that have waited more than a day for the workbook: one line, keyed by the oldest."""
+    until = (given.real_now or now).astimezone(OSLO)
+    old = sorted((when.astimezone(OSLO), changeset_id, what, why or given.blocked)
+                 for changeset_id, what, why, when in given.waiting
+                 if until - when.astimezone(OSLO) > WAITED_TOO_LONG)
+    if not old:
+        return []
+    since, changeset_id, what, why = old[0]
+    why = why or tr("ukjent grunn", "unknown reason")
+    todo = tr("lukk arbeidsboken der den er åpen, eller kjør «samtale apply».",
+              "close the workbook where it is open, or run «samtale apply».")
+    if len(old) == 1:
+        text = tr(f"Endringen «{what}» har ventet siden {short_date(since.date(), 'nb')}: {why} – {todo}",
+                  f"The change «{what}» has waited since {short_date(since.date(), 'en')}: {why} – {todo}")
+    else:
+        text = tr(f"{len(old)} endringer har ventet siden {short_date(since.date(), 'nb')}: {why} – {todo}",
+                  f"{len(old)} changes have waited since {short_date(since.date(), 'en')}: {why} – {todo}")
+    return [HrItem(f"hr:waiting:{changeset_id}", "waiting", text)]
 
 
 def _conflicts(master: Master) -> list[HrItem]:
@@ -134,18 +200,3 @@ def _conversations(master: Master, today: date) -> list[HrItem]:
                 f"{who}: {missing}, and the deadline was {short_date(deadline, 'en')} – raise it with the manager.")))
     return found
 
-
-def body(digest: HrDigest) -> tuple[str, str]:
-    """The digest's text and HTML: a greeting, the numbered lines, and where they come from."""
-    import html
-
-    intro = tr("Dette trenger en person i medarbeidersamtalene i dag:", "This needs a person in the employee "
-               "conversations today:")
-    outro = tr("Hver sak nevnes én gang. Sendt av samtale (den nattlige kjøringen).",
-               "Each item is told once. Sent by samtale (the nightly run).")
-    lines = [f"{n}. {item.text}" for n, item in enumerate(digest.items, start=1)]
-    text = "\n\n".join([tr("Hei,", "Hello,"), intro, "\n".join(lines), outro]) + "\n"
-    listed = "".join(f"<li>{html.escape(item.text)}</li>" for item in digest.items)
-    markup = (f"<p>{html.escape(tr('Hei,', 'Hello,'))}</p><p>{html.escape(intro)}</p><ol>{listed}</ol>"
-              f"<p>{html.escape(outro)}</p>")
-    return text, markup

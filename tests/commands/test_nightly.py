@@ -44,8 +44,11 @@ def invited(tmp_path: Path) -> Workspace:
 
 
 def outbox_files(ws: Workspace, day: date, kind: str) -> list[Path]:
-    """The .eml files of one kind (digest, hr, hr-alarm) the outbox holds for a day."""
-    return sorted((ws.folder.root / "utboks" / day.isoformat()).rglob(f"{kind}/*.eml"))
+    """The .eml files of one kind (påminnelser, til HR) the outbox holds for a day; «alarm» is HR's alarm."""
+    if kind == "alarm":
+        return sorted((ws.folder.root / "utboks" / day.isoformat()).rglob("til HR/alarm-*.eml"))
+    found = sorted((ws.folder.root / "utboks" / day.isoformat()).rglob(f"{kind}/*.eml"))
+    return [p for p in found if not p.name.startswith("alarm-")]
 
 
 def backups(ws: Workspace) -> set[str]:
@@ -70,12 +73,12 @@ def test_a_night_runs_every_step_in_order_with_one_write(invited: Workspace) -> 
     assert not at(invited, PREP_DAY).pending()
     assert master.raw is not None
     night_rows = [r.values for r in master.raw.tables["Logg"].rows if r.values.get("event") == "Nattkjøring"]
-    assert len(night_rows) == 1 and "collect ok (1 filer, 0 i karantene)" in night_rows[0]["result"]
+    assert len(night_rows) == 1 and "samle inn: ok (1 fil, 0 i karantene)" in night_rows[0]["result"]
     shown = present(result)
     assert shown.exit_code == EXIT_OK
     # The reminders follow what the night collected: Bjørn returned his prep, so only Åse is reminded.
     recipients = {BytesParser(policy=policy.default).parsebytes(p.read_bytes())["To"].addresses[0].addr_spec
-                  for p in outbox_files(invited, PREP_DAY, "digest")}
+                  for p in outbox_files(invited, PREP_DAY, "påminnelser")}
     assert "bjorn@firma.example" not in recipients and "ase@firma.example" in recipients
     log = (invited.folder.logs / "samtale.log").read_text(encoding="utf-8")
     assert "nightly fetch=skipped[" in log and " collect=ok(1)[" in log and " remind=ok(" in log and " write=ok(" in log
@@ -85,9 +88,9 @@ def test_a_night_runs_every_step_in_order_with_one_write(invited: Workspace) -> 
 
 def test_a_second_run_the_same_night_sends_nothing_again(invited: Workspace) -> None:
     run_nightly(at(invited, PREP_DAY))
-    first = outbox_files(invited, PREP_DAY, "digest")
+    first = outbox_files(invited, PREP_DAY, "påminnelser")
     again = run_nightly(at(invited, PREP_DAY))
-    assert outbox_files(invited, PREP_DAY, "digest") == first
+    assert outbox_files(invited, PREP_DAY, "påminnelser") == first
     assert again.remind is not None and again.remind.digests == []
 
 
@@ -98,7 +101,7 @@ def test_two_runs_started_together_do_not_both_send(invited: Workspace) -> None:
                               text=True, stdin=subprocess.DEVNULL) for _ in range(2)]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
-    digests = outbox_files(invited, PREP_DAY, "digest")
+    digests = outbox_files(invited, PREP_DAY, "påminnelser")
     names = [p.name for p in digests]
     assert len(names) == len(set(names)) and len(digests) == 2  # Åse and Bjørn, once each
 
@@ -123,7 +126,7 @@ def test_a_second_run_while_the_first_works_says_it_is_already_running(invited: 
     done = samtale("--dir", str(invited.folder.root), "--today", PREP_DAY.isoformat(), "nightly")
     assert done.returncode == 0, done.stderr
     assert "kjører allerede" in done.stdout
-    assert outbox_files(invited, PREP_DAY, "digest") == []
+    assert outbox_files(invited, PREP_DAY, "påminnelser") == []
 
 
 def test_a_run_past_its_budget_alarms_hr_and_exits_non_zero(invited: Workspace, holder: subprocess.Popen[str]) -> None:
@@ -131,7 +134,7 @@ def test_a_run_past_its_budget_alarms_hr_and_exits_non_zero(invited: Workspace, 
     result = run_nightly(at(invited, PREP_DAY), clock=lambda: later)
     assert result.already_running == OVERRUN and result.alarm_sent
     assert present(result).exit_code == EXIT_PROBLEMS
-    alarm = outbox_files(invited, PREP_DAY, "hr-alarm")
+    alarm = outbox_files(invited, PREP_DAY, "alarm")
     assert len(alarm) == 1
     message = BytesParser(policy=policy.default).parsebytes(alarm[0].read_bytes())
     assert message["To"].addresses[0].addr_spec == "hr@firma.example"
@@ -168,14 +171,14 @@ def test_a_locked_workbook_leaves_changes_pending_while_reminders_go_and_hr_is_t
     pending = at(invited, PREP_DAY).pending()
     assert len(pending) >= 2  # the collect and the old change wait
     recipients = {BytesParser(policy=policy.default).parsebytes(p.read_bytes())["To"].addresses[0].addr_spec
-                  for p in outbox_files(invited, PREP_DAY, "digest")}
+                  for p in outbox_files(invited, PREP_DAY, "påminnelser")}
     assert recipients == {"ase@firma.example"}  # Bjørn's returned prep counts although it is not written yet
-    hr = outbox_files(invited, PREP_DAY, "hr")
+    hr = outbox_files(invited, PREP_DAY, "til HR")
     assert len(hr) == 1
     body = BytesParser(policy=policy.default).parsebytes(hr[0].read_bytes()).get_body(("plain",))
     assert body is not None
     text = str(body.get_content())
-    assert f"ventet på arbeidsboken siden {since:%d.%m.%Y}" in text and "kari" in text
+    assert f"har ventet siden {since:%d.%m.%Y}" in text and "kari" in text
     owner.unlink()
     after = run_nightly(at(invited, date(2027, 1, 14)))
     assert not after.blocked and not at(invited, date(2027, 1, 14)).pending()
@@ -207,7 +210,7 @@ def test_retention_removes_old_rounds_and_lists_them(invited: Workspace) -> None
     assert result.removed == ["forberedelse/2022", "arkiv/2022", "utboks/2022-03-01"]
     assert not (root / "forberedelse" / "2022").exists() and (root / "forberedelse" / "2027").exists()
     assert result.kept_unknown == ["Pilot"] and (root / "forberedelse" / "Pilot").exists()
-    hr = outbox_files(invited, PREP_DAY, "hr")
+    hr = outbox_files(invited, PREP_DAY, "til HR")
     assert hr and "arkiv/2022" in hr[0].read_text(encoding="utf-8", errors="replace")
 
 
@@ -216,7 +219,7 @@ def test_a_dry_run_sends_moves_and_writes_nothing(invited: Workspace) -> None:
     before = backups(invited)
     result = run_nightly(at(invited, PREP_DAY), dry_run=True)
     assert result.remind is not None and result.remind.digests
-    assert outbox_files(invited, PREP_DAY, "digest") == []
+    assert outbox_files(invited, PREP_DAY, "påminnelser") == []
     assert list((invited.folder.root / "innkommende").glob("*.xlsx"))
     assert backups(invited) == before
     assert "Prøvekjøring" in present(result).lines[0]
@@ -241,4 +244,4 @@ def test_the_night_waits_for_a_persons_command_rather_than_skip(invited: Workspa
     result = run_nightly(at(invited, PREP_DAY))
     proc.wait()
     assert not result.already_running and [s.outcome for s in result.steps][-1] == "ok"
-    assert outbox_files(invited, PREP_DAY, "digest")
+    assert outbox_files(invited, PREP_DAY, "påminnelser")

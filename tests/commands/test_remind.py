@@ -143,7 +143,7 @@ def test_hr_gets_what_needs_a_person_once(invited: Workspace) -> None:
     assert len(hr_mail) == 1
     message = BytesParser(policy=policy.default).parsebytes(hr_mail[0].read_bytes())
     assert isinstance(message, EmailMessage)
-    assert message["Subject"] == "Medarbeidersamtaler: 2 saker trenger en person (13.01.2027)"
+    assert message["Subject"] == "Medarbeidersamtaler 2027: 2 saker trenger en person (13.01.2027)"
     body = text(message)
     assert "En fil ble satt i karantene: karantene/" in body and "liste.xlsx" in body
     assert "2027-3 (Cecilie Berg) har ingen tid (Samtaler!F3) – kjør «samtale plan»" in body

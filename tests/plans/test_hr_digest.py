@@ -12,7 +12,7 @@ from samtale_automation.domain.master import Master
 from samtale_automation.domain.model import OSLO, Conversation, Employee, Settings
 from samtale_automation.domain.rows import RawRow, RawTable, RawWorkbook
 from samtale_automation.domain.schema import CONVERSATIONS, LOG, Sheet
-from samtale_automation.plans.hr_digest import HrInput, body, plan_hr_digest, subject
+from samtale_automation.plans.hr_digest import HrInput, alarm_digest, plan_hr_digest, sections
 
 pytestmark = pytest.mark.usefixtures("nb_messages")
 
@@ -72,9 +72,47 @@ def test_every_kind_once_in_order_with_what_to_do() -> None:
                         "Start og Slutt.")
     assert texts[5] == ("2027-1002 (Ola Hansen): referatet er ikke signert av begge, og fristen var 08.02.2027 – "
                         "ta det opp med lederen.")
-    assert subject(digest) == "Medarbeidersamtaler: 6 saker trenger en person (15.02.2027)"
-    text, markup = body(digest)
-    assert "1. En fil ble satt i karantene" in text and "<ol><li>En fil ble satt i karantene" in markup
+    assert [title for title, _ in sections(digest)] == ["Filer i karantene", "Konflikter i arbeidsboken",
+                                                        "E-post som ikke ble levert", "Arbeidsboken",
+                                                        "Samtaler uten tidspunkt", "Referater etter fristen"]
     told = given.sent | {i.key for i in digest.items}
     assert plan_hr_digest(_master(convs, log), HrInput(NOW, told, given.quarantined, given.refused,
                                                        given.waiting)) is None
+
+
+def test_changes_waiting_by_the_real_clock_are_one_line_keyed_by_the_oldest() -> None:
+    """Verify several changes waiting over a day (by the wall clock, not --today) make one line with the workbook's
+    lock as the reason, and changes waiting two hours are no news."""
+    real = datetime(2027, 2, 15, 3, 0, tzinfo=OSLO)
+    waiting = [("a1", "Fil mottatt", "", real - timedelta(hours=30)), ("a0", "Ny rad", "", real - timedelta(hours=50)),
+               ("a2", "Påminnelser", "", real - timedelta(hours=2))]
+    given = HrInput(NOW - timedelta(days=30), waiting=waiting, blocked="samtaler.xlsx er åpen hos kari",
+                    real_now=real)
+    digest = plan_hr_digest(_master([]), given)
+    assert digest is not None
+    assert [(i.key, i.text) for i in digest.items] == [(
+        "hr:waiting:a0", "2 endringer har ventet siden 13.02.2027: samtaler.xlsx er åpen hos kari – lukk "
+        "arbeidsboken der den er åpen, eller kjør «samtale apply».")]
+    assert plan_hr_digest(_master([]), HrInput(NOW, waiting=waiting[2:], real_now=real)) is None
+
+
+def test_what_the_night_found_comes_first_and_is_told_once() -> None:
+    """Verify a failed step and an overrun lead the digest, then what was set aside, and retention's removals last;
+    a step failing again tomorrow is told again (its key holds the day), a removed folder is not."""
+    given = HrInput(NOW, failed_steps=[("fetch", "serveren svarer ikke")], alarms=["Kjøringen overskred budsjettet."],
+                    set_aside=[("c9", "for lang tekst")], removed=["arkiv/2022"])
+    digest = plan_hr_digest(_master([]), given)
+    assert digest is not None
+    assert [i.kind for i in digest.items] == ["alarm", "alarm", "set_aside", "retention"]
+    assert digest.items[1].text.startswith("Steget «fetch» i nattkjøringen feilet: serveren svarer ikke")
+    assert digest.items[3].text == "arkiv/2022 er slettet etter lagringstiden."
+    told = frozenset(i.key for i in digest.items)
+    tomorrow = plan_hr_digest(_master([]), HrInput(NOW + timedelta(days=1), told, failed_steps=given.failed_steps,
+                                                   set_aside=given.set_aside, removed=given.removed))
+    assert tomorrow is not None and [i.kind for i in tomorrow.items] == ["alarm"]
+
+
+def test_an_alarm_is_a_digest_of_its_own_once_a_day() -> None:
+    """Verify the overrun alarm has its own key per day, apart from the day's digest."""
+    alarm = alarm_digest("For lenge", date(2027, 2, 15))
+    assert alarm.key == "hr_digest:alarm-2027-02-15" and [i.text for i in alarm.items] == ["For lenge"]
