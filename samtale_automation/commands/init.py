@@ -13,8 +13,11 @@ from samtale_automation.texts import tr
 from samtale_automation.workbook.build import build_master
 
 
-def init_folder(root: Path, lang: str = "nb") -> list[Path]:
-    """Create a new samtale folder at `root`; refuse to overwrite anything. Returns what was made."""
+def init_folder(root: Path, lang: str = "nb", macros: bool = False) -> list[Path]:
+    """Create a new samtale folder at `root`; refuse to overwrite anything. Returns what was made.
+
+    With `macros` the master is samtaler.xlsm with the buttons (DESIGN.md §9), else samtaler.xlsx.
+    """
     folder = Folder(root.resolve())
     existing = [p for p in (folder.root / MASTER_XLSX, folder.root / MASTER_XLSM, folder.config,
                             folder.key, folder.journal) if p.exists()]
@@ -32,9 +35,10 @@ def init_folder(root: Path, lang: str = "nb") -> list[Path]:
         if not sub.exists():
             make_private_dir(sub)
             created.append(sub)
-    master = folder.root / MASTER_XLSX
-    temp = folder.root / f".~samtale-init-{MASTER_XLSX}"
-    build_master(temp, lang)
+    name = MASTER_XLSM if macros else MASTER_XLSX
+    master = folder.root / name
+    temp = folder.root / f".~samtale-init-{name}"
+    build_master(temp, lang, macros=macros)
     temp.replace(master)
     created.append(master)
     folder.config.write_text(DEFAULT_TOML, encoding="utf-8")

@@ -41,6 +41,8 @@ from samtale_automation.domain.schema import (
     value_lists,
 )
 from samtale_automation.paths import data_dir
+from samtale_automation.workbook import build_macros
+from samtale_automation.workbook.buttons import XLWINGS_CONF_SHEET
 
 #: Rows covered by validations and formats, so tables can grow without losing them.
 VALIDATED_ROWS = 20000
@@ -104,9 +106,18 @@ def build_master(
     conversations: Iterable[Mapping[str, Any]] = (),
     questions: Iterable[Mapping[str, Any]] | None = None,
     actions: Iterable[Mapping[str, Any]] = (),
+    macros: bool = False,
 ) -> None:
-    """Write a new master workbook at `path` (rows given as field -> value mappings)."""
+    """Write a new master workbook at `path` (rows given as field -> value mappings).
+
+    With `macros`, `path` must end in .xlsm: the workbook gets the VBA project, code names, the
+    buttons on the Start sheet and the xlwings.conf sheet (build_macros.py). Without, the .xlsx
+    is exactly what it always was.
+    """
     import xlsxwriter
+
+    if macros and path.suffix.lower() != ".xlsm":
+        raise ValueError(f"a workbook with macros must be an .xlsm, not {path.name}")
 
     workbook = xlsxwriter.Workbook(str(path), {
         "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
@@ -123,11 +134,19 @@ def build_master(
         ACTIONS.table: list(actions),
         LOG.table: [],
     }
-    _write_start(workbook.add_worksheet(START_SHEET), formats, lang)
+    if macros:
+        build_macros.add_vba_project(workbook)
+        build_macros.write_start_with_buttons(workbook, workbook.add_worksheet(START_SHEET), lang,
+                                              start_lines(lang)[0])
+    else:
+        _write_start(workbook.add_worksheet(START_SHEET), formats, lang)
     _write_overview(workbook.add_worksheet(OVERVIEW_SHEET), formats, lang, data[EMPLOYEES.table])
     for schema in TABLES:
         _write_table(workbook.add_worksheet(schema.name), schema, data[schema.table], formats, lang)
     _write_lists(workbook, workbook.add_worksheet(LISTS_SHEET), lang)
+    if macros:
+        build_macros.write_xlwings_conf(workbook.add_worksheet(XLWINGS_CONF_SHEET), lang)
+        build_macros.name_sheets(workbook)
     workbook.worksheets()[0].activate()
     workbook.close()
 
@@ -233,11 +252,10 @@ def _write_lists(workbook: Any, ws: Any, lang: str) -> None:
     ws.hide()
 
 
-def _write_start(ws: Any, formats: _Formats, lang: str) -> None:
+def start_lines(lang: str) -> tuple[str, ...]:
+    """The Start sheet's text: the paragraph about the workbook, then a few commands."""
     en = lang == "en"
-    ws.set_column(0, 0, 110)
-    ws.write_string(0, 0, "Medarbeidersamtaler", formats.title)
-    lines = (
+    return (
         ("This workbook holds the staff, the schedule, the question menu and the action register "
          "of the yearly employee development conversations. HR fills in Ansatte (staff) and "
          "adapts Spørsmål (questions); samtale plans the round, makes everyone a prep sheet, "
@@ -257,7 +275,12 @@ def _write_start(ws: Any, formats: _Formats, lang: str) -> None:
         "samtale status       – " + ("where each conversation stands" if en
                                      else "hvor hver samtale står"),
     )
-    for row, line in enumerate(lines, start=2):
+
+
+def _write_start(ws: Any, formats: _Formats, lang: str) -> None:
+    ws.set_column(0, 0, 110)
+    ws.write_string(0, 0, "Medarbeidersamtaler", formats.title)
+    for row, line in enumerate(start_lines(lang), start=2):
         ws.write_string(row, 0, line, formats.wrap)
     ws.set_row(2, 90)
 
