@@ -1,6 +1,7 @@
 """The file applier: apply pending ChangeSets to the master workbook headlessly (openpyxl).
 
-Rows are found by their ID, columns by header; tables grow when rows are appended. Text is
+Rows are found by their ID, columns by header; tables grow when rows are appended (the rules
+are in tables.py, shared with the live applier; this module is openpyxl's cell access). Text is
 always written as text. The save goes through the loss guard and the safe-write protocol;
 when either refuses, the ChangeSets stay pending with the reason.
 """
@@ -8,106 +9,64 @@ when either refuses, the ChangeSets stay pending with the reason.
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from samtale_automation.domain.changeset import ChangeSet, Conflict, PendingChanges, merge_row, seeded_fields
+from samtale_automation.domain.changeset import ChangeSet, PendingChanges
 from samtale_automation.domain.model import OSLO
-from samtale_automation.domain.rows import normalise_header
-from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, LOG, STATUS_LABELS, TABLE_BY_NAME, Kind, Sheet
+from samtale_automation.domain.schema import LOG, Kind, Sheet
 from samtale_automation.errors import WorkbookError, WorkbookLockedError
 from samtale_automation.paths import Folder
 from samtale_automation.safe_write import Fingerprint, assert_writable, replace_safely
 from samtale_automation.texts import tr
-from samtale_automation.workbook import loss_guard
+from samtale_automation.workbook import loss_guard, tables
+from samtale_automation.workbook.tables import ApplyResult as ApplyResult  # re-exported: commands import it here
+from samtale_automation.workbook.tables import TableView, apply_to_tables
 from samtale_automation.workbook.upgrade import upgrade_workbook
 
 DATE_FORMAT = "dd.mm.yyyy"
 DATETIME_FORMAT = "dd.mm.yyyy hh:mm"
 
 
-@dataclass
-class ApplyResult:
-    """What one apply did: ChangeSets applied, rows created/updated, conflicts, or why not."""
+class OpenpyxlGrid:
+    """One Excel table in an openpyxl worksheet: the file applier's cell access (tables.Grid)."""
 
-    applied: list[str] = field(default_factory=list)
-    created: int = 0
-    updated: int = 0
-    conflicts: list[Conflict] = field(default_factory=list)
-    blocked: str | None = None
-    backup: Path | None = None
-    upgraded: list[str] = field(default_factory=list)  # «Samtaler: Navn»: added by upgrade in place
-    upgrade_refused: list[str] = field(default_factory=list)
+    def __init__(self, ws: Any, table: Any) -> None:
+        self.ws, self.table = ws, table
 
+    @property
+    def title(self) -> str:
+        """The sheet's name."""
+        return str(self.ws.title)
 
-class TableView:
-    """One Excel table in an openpyxl worksheet, addressed by header and ID."""
-
-    def __init__(self, ws: Any, table: Any, schema: Sheet) -> None:
+    def bounds(self) -> tuple[int, int, int, int]:
+        """The table's range: first column, first row, last column, last row (1-based)."""
         from openpyxl.utils.cell import range_boundaries
 
-        self.ws, self.table, self.schema = ws, table, schema
-        bounds = range_boundaries(table.ref)
-        self.min_col: int = bounds[0]
-        self.min_row: int = bounds[1]
-        self.max_col: int = bounds[2]
-        self.max_row: int = bounds[3]
-        wanted = {normalise_header(c.header): c.field for c in schema.columns}
-        self.columns: dict[str, int] = {}
-        for col in range(self.min_col, self.max_col + 1):
-            field_name = wanted.get(normalise_header(ws.cell(self.min_row, col).value))
-            if field_name and field_name not in self.columns:
-                self.columns[field_name] = col
-        missing = [c.header for c in schema.columns if c.required and c.field not in self.columns]
-        if missing:
-            raise WorkbookError(
-                tr(f"Tabellen {schema.table} mangler kolonnene {', '.join(missing)}.",
-                   f"Table {schema.table} lacks the columns {', '.join(missing)}."),
-                hint=tr("Kjør «samtale check» for detaljer.", "Run «samtale check» for details."),
-            )
-        self.rows: dict[str, int] = {}
-        if schema.key:
-            from samtale_automation.domain.cells import as_id
+        min_col, min_row, max_col, max_row = range_boundaries(self.table.ref)
+        return int(min_col), int(min_row), int(max_col), int(max_row)
 
-            key_col = self.columns[schema.key]
-            for row in range(self.min_row + 1, self.max_row + 1):
-                key = as_id(ws.cell(row, key_col).value)
-                if key and key not in self.rows:
-                    self.rows[key] = row
+    def get(self, row: int, col: int) -> Any:
+        """One cell's value."""
+        return self.ws.cell(row, col).value
 
-    def current(self, row: int) -> dict[str, Any]:
-        """The row's values by field."""
-        return {f: self.ws.cell(row, col).value for f, col in self.columns.items()}
+    def put(self, row: int, col: int, value: Any, kind: Kind) -> None:
+        """Write one value (text as text, dates with a date format)."""
+        write_cell(self.ws.cell(row, col), value, kind)
 
-    def write(self, row: int, values: dict[str, Any]) -> None:
-        """Write field values into a row (text as text, dates with a date format)."""
-        for field_name, value in values.items():
-            col = self.columns.get(field_name)
-            if col is not None:
-                write_cell(self.ws.cell(row, col), value, self.schema.column(field_name).kind)
-
-    def new_row(self) -> int:
-        """Give a blank row at the end of the table, growing the table when needed."""
+    def grow(self, last_row: int) -> None:
+        """Stretch the table's range (and its filter) down to `last_row`; the new row takes the style above."""
         from openpyxl.utils import get_column_letter
 
-        last = self.max_row
-        # Reuse trailing blank rows inside the table (a new table has one).
-        while last > self.min_row and all(
-                self.ws.cell(last, c).value in (None, "") for c in range(self.min_col, self.max_col + 1)):
-            last -= 1
-        target: int = last + 1
-        if target > self.max_row:
-            self.max_row = target
-            ref = (f"{get_column_letter(self.min_col)}{self.min_row}:"
-                   f"{get_column_letter(self.max_col)}{self.max_row}")
-            self.table.ref = ref
-            if self.table.autoFilter is not None:
-                self.table.autoFilter.ref = ref
-            if target > self.min_row + 1:
-                _copy_row_style(self.ws, target - 1, target, self.min_col, self.max_col)
-        return target
+        min_col, min_row, max_col, max_row = self.bounds()
+        ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{last_row}"
+        self.table.ref = ref
+        if self.table.autoFilter is not None:
+            self.table.autoFilter.ref = ref
+        for row in range(max_row + 1, last_row + 1):
+            if row > min_row + 1:
+                _copy_row_style(self.ws, row - 1, row, min_col, max_col)
 
 
 def write_cell(cell: Any, value: Any, kind: Kind) -> None:
@@ -136,123 +95,65 @@ def _copy_row_style(ws: Any, source: int, target: int, first: int, last: int) ->
             below._style = copy(above._style)
 
 
+class OpenpyxlTables:
+    """The schema's tables in an openpyxl workbook (tables.Tables)."""
+
+    def __init__(self, wb: Any) -> None:
+        self.wb = wb
+
+    def find(self, schema: Sheet) -> TableView | None:
+        """The schema's table by its name, else the first table on its sheet."""
+        for ws in self.wb.worksheets:
+            if schema.table in ws.tables:
+                return TableView(OpenpyxlGrid(ws, ws.tables[schema.table]), schema)
+        if schema.name in self.wb.sheetnames:
+            ws = self.wb[schema.name]
+            for table in ws.tables.values():
+                return TableView(OpenpyxlGrid(ws, table), schema)
+        return None
+
+    def ensure_log(self) -> TableView:
+        """The Logg table, creating its sheet and table when the workbook has none."""
+        view = self.find(LOG)
+        if view is not None:
+            return view
+        from openpyxl.worksheet.table import Table, TableStyleInfo
+
+        name = LOG.name if LOG.name not in self.wb.sheetnames else f"{LOG.name} samtale"
+        ws = self.wb.create_sheet(name)
+        for index, column in enumerate(LOG.columns, start=1):
+            write_cell(ws.cell(1, index), column.header, Kind.TEXT)
+        ref = f"A1:{chr(64 + len(LOG.columns))}2"
+        table = Table(displayName=LOG.table, ref=ref)
+        table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+        ws.add_table(table)
+        return TableView(OpenpyxlGrid(ws, ws.tables[LOG.table]), LOG)
+
+
 def find_table(wb: Any, schema: Sheet) -> TableView | None:
     """Find a schema table in an openpyxl workbook by table name, else on its sheet."""
-    for ws in wb.worksheets:
-        if schema.table in ws.tables:
-            return TableView(ws, ws.tables[schema.table], schema)
-    if schema.name in wb.sheetnames:
-        ws = wb[schema.name]
-        for table in ws.tables.values():
-            return TableView(ws, table, schema)
-    return None
+    return OpenpyxlTables(wb).find(schema)
 
 
 def ensure_log_table(wb: Any) -> TableView:
     """Return the Logg table, creating its sheet and table when the workbook has none."""
-    view = find_table(wb, LOG)
-    if view is not None:
-        return view
-    from openpyxl.worksheet.table import Table, TableStyleInfo
-
-    name = LOG.name if LOG.name not in wb.sheetnames else f"{LOG.name} samtale"
-    ws = wb.create_sheet(name)
-    for index, column in enumerate(LOG.columns, start=1):
-        write_cell(ws.cell(1, index), column.header, Kind.TEXT)
-    ref = f"A1:{chr(64 + len(LOG.columns))}2"
-    table = Table(displayName=LOG.table, ref=ref)
-    table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
-    ws.add_table(table)
-    return TableView(ws, ws.tables[LOG.table], LOG)
+    return OpenpyxlTables(wb).ensure_log()
 
 
 def apply_changes(wb: Any, changesets: list[ChangeSet], journal: PendingChanges,
                   result: ApplyResult) -> dict[tuple[str, str, str], Any]:
-    """Apply ChangeSets to an open workbook; return the seeded values written."""
-    views: dict[str, TableView] = {}
-    written: dict[tuple[str, str, str], Any] = {}
-    last_written: dict[str, dict[str, dict[str, Any]]] = {}
-    for changeset in changesets:
-        for change in changeset.changes:
-            view = views.get(change.table)
-            if view is None:
-                schema = TABLE_BY_NAME[change.table]
-                found = ensure_log_table(wb) if schema is LOG else find_table(wb, schema)
-                if found is None:
-                    raise WorkbookError(
-                        tr(f"Fant ikke tabellen {schema.table} på arket «{schema.name}».",
-                           f"Table {schema.table} on sheet «{schema.name}» not found."),
-                        hint=tr("Kjør «samtale check».", "Run «samtale check»."))
-                view = views[change.table] = found
-            if change.key is None:
-                view.write(view.new_row(), change.values)
-                result.created += 1
-                continue
-            if change.table not in last_written:
-                last_written[change.table] = journal.last_written(change.table)
-            row = view.rows.get(change.key)
-            current = view.current(row) if row is not None else None
-            writes, conflicts = merge_row(change, current, last_written[change.table].get(change.key, {}))
-            result.conflicts.extend(conflicts)
-            if row is None:
-                row = view.rows[change.key] = view.new_row()
-                result.created += 1
-            elif writes:
-                result.updated += 1
-            view.write(row, writes)
-            for field_name in seeded_fields(change.table) & writes.keys():
-                written[(change.table, change.key, field_name)] = writes[field_name]
-                last_written[change.table].setdefault(change.key, {})[field_name] = writes[field_name]
-    if result.conflicts:
-        log = views.get(LOG.table) or ensure_log_table(wb)
-        stamp = datetime.now(OSLO).replace(tzinfo=None, microsecond=0)
-        for conflict in result.conflicts:
-            log.write(log.new_row(), {"time": stamp, "event": "Konflikt", "who": "samtale",
-                                      "result": conflict.describe()})
-    return written
+    """Apply ChangeSets to an open openpyxl workbook; return the seeded values written."""
+    return apply_to_tables(OpenpyxlTables(wb), changesets, journal, result)
 
 
 def refresh_statuses(wb: Any, now: datetime) -> int:
     """Write the derived status into every Samtaler row whose Status cell is out of date."""
-    from samtale_automation.domain.master import conversation_from_row, parse_row
-    from samtale_automation.domain.rows import RawRow, RawTable
-
-    view = find_table(wb, CONVERSATIONS)
-    if view is None or "status" not in view.columns:
-        return 0
-    shim = RawTable(CONVERSATIONS, view.ws.title, view.columns, view.min_row)
-    changed = 0
-    for row in view.rows.values():
-        values = view.current(row)
-        conversation = conversation_from_row(parse_row(shim, RawRow(row, values), []))
-        if conversation is None:
-            continue
-        label = STATUS_LABELS[conversation.status(now)]
-        if values.get("status") != label:
-            view.write(row, {"status": label})
-            changed += 1
-    return changed
+    return tables.refresh_statuses(OpenpyxlTables(wb), now)
 
 
 def refresh_names(wb: Any) -> int:
     """Write each Samtaler row's employee and manager names from Ansatte where they are out of date."""
-    from samtale_automation.domain.cells import as_id
-
-    conversations, employees = find_table(wb, CONVERSATIONS), find_table(wb, EMPLOYEES)
-    if conversations is None or employees is None or "name" not in employees.columns:
-        return 0
-    names = {key: employees.ws.cell(row, employees.columns["name"]).value or "" for key, row in employees.rows.items()}
-    pairs = [(f, k) for f, k in (("employee_name", "employee_id"), ("manager_name", "manager_id"))
-             if f in conversations.columns and k in conversations.columns]
-    changed = 0
-    for row in conversations.rows.values():
-        values = conversations.current(row)
-        wanted = {name_field: str(names.get(as_id(values.get(id_field)), "")) for name_field, id_field in pairs}
-        stale = {f: v for f, v in wanted.items() if (values.get(f) or "") != v}
-        if stale:
-            conversations.write(row, stale)
-            changed += 1
-    return changed
+    return tables.refresh_names(OpenpyxlTables(wb))
 
 
 def apply_pending(folder: Folder, journal: PendingChanges, now: datetime) -> ApplyResult:
