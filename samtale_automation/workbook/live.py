@@ -1,0 +1,266 @@
+"""The live reader and applier: the workbook open in Excel, through xlwings (DESIGN.md §6, §9).
+
+A button's Python runs while Excel holds the workbook open, so it neither reads nor writes the
+file: it reads the open book's tables into the same RawWorkbook the file reader makes (one
+parser for both), and applies ChangeSets into the open book with the same rules as the file
+applier (tables.py). A live write is not a save: `save_live` saves through Excel, and only
+then do the ChangeSets count as applied (`apply_pending_live` does all three).
+
+What faces/excel.py calls:
+
+    book = caller_book()                              # the workbook whose button was clicked
+    master = parse_master(read_live(book))            # read
+    result = apply_pending_live(book, journal, now)   # apply what is pending, save, mark applied
+
+or, step by step, `apply_live` (writes, no save) then `save_live` (True when Excel saved) and
+`journal.mark_applied(ids, outcome.written)` only after a successful save.
+
+Only what xlwings' own Book, Sheets, Sheet, Range, Tables and Table offer is used (no `.api`), so
+the tests' in-memory stand-in is checked against those classes. xlwings is imported only in
+`caller_book`; nothing else here needs it.
+
+Text is written with a leading apostrophe, as Excel's own «store as text» mark: Excel parses a
+string assigned to a cell as if typed («=...» becomes a formula, «0123» a number, «1/2» a
+date), and the apostrophe stops that for any text in any cell, without changing the cell's
+number format (a Text format «@» would stay behind and turn a date a person types later into
+text). Excel does not keep the apostrophe in the value, so the cell reads back as the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from samtale_automation.domain.changeset import ChangeSet, PendingChanges
+from samtale_automation.domain.model import OSLO
+from samtale_automation.domain.rows import RawTable, RawWorkbook, find_header_row, map_headers, raw_rows
+from samtale_automation.domain.schema import LOG, TABLES, Kind, Sheet
+from samtale_automation.texts import tr
+from samtale_automation.workbook.tables import ApplyResult, TableView, apply_to_tables, refresh_names, refresh_statuses
+
+DATE_FORMAT = "dd.mm.yyyy"  # Range.NumberFormat takes Excel's English codes in every locale
+DATETIME_FORMAT = "dd.mm.yyyy hh:mm"
+TEXT_PREFIX = "'"
+
+
+def caller_book() -> Any:
+    """The workbook whose button ran this Python (xlwings' Book.caller)."""
+    import xlwings
+
+    return xlwings.Book.caller()
+
+
+# ---- reading ---------------------------------------------------------------------------
+
+def read_live(book: Any) -> RawWorkbook:
+    """Read every schema table of the open workbook, as the file reader does (read.py)."""
+    sheets = list(book.sheets)
+    tables: dict[str, RawTable] = {}
+    missing: list[Sheet] = []
+    for schema in TABLES:
+        raw = _read_table(sheets, schema)
+        if raw is None:
+            missing.append(schema)
+        else:
+            tables[schema.table] = raw
+    return RawWorkbook(Path(book.fullname), tables, missing, [s.name for s in sheets])
+
+
+def locate_table(sheets: Iterable[Any], schema: Sheet) -> tuple[Any, Any] | None:
+    """The (sheet, table) of a schema table: by its name, else the first table (by name) on its sheet."""
+    on_sheet: list[tuple[str, Any, Any]] = []
+    for sheet in sheets:
+        for table in sheet.tables:
+            if table.name == schema.table:
+                return sheet, table
+            if sheet.name == schema.name:
+                on_sheet.append((table.name, sheet, table))
+    if on_sheet:
+        _, sheet, table = min(on_sheet, key=lambda found: found[0])
+        return sheet, table
+    return None
+
+
+def _values(rng: Any) -> list[list[Any]]:
+    """A range's values as a list of rows, however many cells it has."""
+    return [list(row) for row in rng.options(ndim=2).value]
+
+
+def _read_table(sheets: list[Any], schema: Sheet) -> RawTable | None:
+    found = locate_table(sheets, schema)
+    if found is not None:
+        sheet, table = found
+        rng = table.range
+        values = _values(rng)
+        start_col = rng.column - 1
+        columns = map_headers(schema, values[0], start_col)
+        rows = raw_rows(values[1:], columns, start_col, first_excel_row=rng.row + 1)
+        return RawTable(schema, sheet.name, columns, rng.row, rows)
+    for sheet in sheets:
+        if sheet.name == schema.name:
+            return _read_plain_sheet(sheet, schema)
+    return None
+
+
+def _read_plain_sheet(sheet: Any, schema: Sheet) -> RawTable | None:
+    """A sheet whose table was converted to a range: find the header row, read below it."""
+    used = sheet.used_range
+    data = _values(used)
+    index = find_header_row(schema, data)
+    if index is None:
+        return None
+    start_col = used.column - 1
+    columns = map_headers(schema, data[index], start_col)
+    header_row = used.row + index
+    rows = raw_rows(data[index + 1:], columns, start_col, first_excel_row=header_row + 1)
+    return RawTable(schema, sheet.name, columns, header_row, rows, found_as_table=False)
+
+
+# ---- writing ---------------------------------------------------------------------------
+
+def write_live(cell: Any, value: Any, kind: Kind) -> Any:
+    """Write one value into an xlwings Range of one cell; return the value as the cell now reads."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(OSLO).replace(tzinfo=None)
+        cell.value = value
+        cell.number_format = DATETIME_FORMAT if kind is Kind.DATETIME else DATE_FORMAT
+        return value
+    if isinstance(value, date):
+        moment = datetime.combine(value, time())
+        cell.value = moment
+        cell.number_format = DATE_FORMAT
+        return moment
+    if isinstance(value, str):
+        if value == "":
+            cell.value = None
+            return None
+        cell.value = TEXT_PREFIX + value  # text stays text: never a formula, number or date
+        return value
+    cell.value = value
+    return value
+
+
+class LiveGrid:
+    """One Excel table (ListObject) in the open book: the live applier's cell access (tables.Grid).
+
+    The table's values are read once, with one call to Excel; writes go to Excel cell by cell and
+    into that copy, so the rules in tables.py see what they wrote.
+    """
+
+    def __init__(self, sheet: Any, table: Any) -> None:
+        self.sheet, self.table = sheet, table
+        rng = table.range
+        rows, cols = rng.shape
+        self._first_row, self._first_col = rng.row, rng.column
+        self._last_row, self._last_col = rng.row + rows - 1, rng.column + cols - 1
+        self._values = _values(rng)
+
+    @property
+    def title(self) -> str:
+        """The sheet's name."""
+        return str(self.sheet.name)
+
+    def bounds(self) -> tuple[int, int, int, int]:
+        """The table's range: first column, first row, last column, last row (1-based)."""
+        return self._first_col, self._first_row, self._last_col, self._last_row
+
+    def get(self, row: int, col: int) -> Any:
+        """One cell's value from the copy read at the start."""
+        r, c = row - self._first_row, col - self._first_col
+        if 0 <= r < len(self._values) and 0 <= c < len(self._values[r]):
+            return self._values[r][c]
+        return None
+
+    def put(self, row: int, col: int, value: Any, kind: Kind) -> None:
+        """Write one value into Excel (text as text, dates as dates) and into the copy."""
+        stored = write_live(self.sheet.range((row, col)), value, kind)
+        r, c = row - self._first_row, col - self._first_col
+        if 0 <= r < len(self._values) and 0 <= c < len(self._values[r]):
+            self._values[r][c] = stored
+
+    def grow(self, last_row: int) -> None:
+        """Resize the ListObject down to `last_row`; Excel formats the new rows as the table's own."""
+        self.table.resize(self.sheet.range((self._first_row, self._first_col), (last_row, self._last_col)))
+        width = self._last_col - self._first_col + 1
+        self._values += [[None] * width for _ in range(last_row - self._last_row)]
+        self._last_row = last_row
+
+
+class LiveTables:
+    """The schema's tables in the open book (tables.Tables); one view per table for the whole apply."""
+
+    def __init__(self, book: Any) -> None:
+        self.book = book
+        self._views: dict[str, TableView] = {}
+
+    def find(self, schema: Sheet) -> TableView | None:
+        """The schema's table by its name, else the first table on its sheet."""
+        if schema.table not in self._views:
+            found = locate_table(self.book.sheets, schema)
+            if found is None:
+                return None
+            self._views[schema.table] = TableView(LiveGrid(*found), schema)
+        return self._views[schema.table]
+
+    def ensure_log(self) -> TableView:
+        """The Logg table, adding its sheet (last) and table when the book has none."""
+        view = self.find(LOG)
+        if view is not None:
+            return view
+        sheets = self.book.sheets
+        names = [s.name for s in sheets]
+        sheet = sheets.add(LOG.name if LOG.name not in names else f"{LOG.name} samtale", after=sheets[len(names) - 1])
+        for index, column in enumerate(LOG.columns, start=1):
+            write_live(sheet.range((1, index)), column.header, Kind.TEXT)
+        table = sheet.tables.add(source=sheet.range((1, 1), (2, len(LOG.columns))), name=LOG.table)
+        self._views[LOG.table] = TableView(LiveGrid(sheet, table), LOG)
+        return self._views[LOG.table]
+
+
+@dataclass
+class LiveApply:
+    """What `apply_live` wrote into the open book (not yet saved), and the seeded values to remember."""
+
+    result: ApplyResult
+    written: dict[tuple[str, str, str], Any]
+
+
+def apply_live(book: Any, changesets: list[ChangeSet], journal: PendingChanges, now: datetime) -> LiveApply:
+    """Apply ChangeSets into the open book by ID, then refresh Status and names; nothing is saved."""
+    tables = LiveTables(book)
+    result = ApplyResult()
+    written = apply_to_tables(tables, changesets, journal, result)
+    refresh_statuses(tables, now)
+    refresh_names(tables)
+    return LiveApply(result, written)
+
+
+def save_live(book: Any) -> bool:
+    """Save the open book through Excel; True only when Excel saved it."""
+    try:
+        book.save()
+    except Exception:  # COM or AppleScript errors: read-only, file gone, disk full, a dialog refused
+        return False
+    return True
+
+
+def apply_pending_live(book: Any, journal: PendingChanges, now: datetime) -> ApplyResult:
+    """Apply every pending ChangeSet into the open book and save it; mark them applied only once saved."""
+    pending = [p.changeset for p in journal.pending()]
+    if not pending:
+        return ApplyResult()
+    ids = [cs.id for cs in pending]
+    outcome = apply_live(book, pending, journal, now)
+    if not save_live(book):
+        reason = tr("Excel kunne ikke lagre arbeidsboken, så endringene venter. Lagre den (Ctrl+S) og prøv igjen.",
+                    "Excel could not save the workbook, so the changes wait. Save it (Ctrl+S) and try again.")
+        journal.mark_blocked(ids, reason)
+        outcome.result.blocked = reason
+        return outcome.result
+    journal.mark_applied(ids, outcome.written)
+    outcome.result.applied = ids
+    return outcome.result
