@@ -72,12 +72,15 @@ def repo_modules(folder: Path | None = None) -> list[VbaModule]:
 
 def xlwings_modules() -> list[VbaModule]:
     """`xlwings.bas` and `Dictionary.cls` from the installed xlwings, which must be the pinned version."""
-    import xlwings
+    from importlib import metadata, util
 
-    if xlwings.__version__ != XLWINGS_VERSION:
-        raise RuntimeError(f"The VBA project is built with xlwings {XLWINGS_VERSION}; {xlwings.__version__} is "
+    installed = metadata.version("xlwings")
+    if installed != XLWINGS_VERSION:
+        raise RuntimeError(f"The VBA project is built with xlwings {XLWINGS_VERSION}; {installed} is "
                            f"installed. Install xlwings=={XLWINGS_VERSION}, or pin the new version everywhere.")
-    root = Path(xlwings.__file__).parent
+    spec = util.find_spec("xlwings")  # the package's files, without importing it
+    assert spec is not None and spec.origin is not None
+    root = Path(spec.origin).parent
     return [VbaModule("xlwings", crlf((root / "xlwings.bas").read_bytes().decode("ascii"))),
             VbaModule("Dictionary", crlf((root / "addin" / "Dictionary.cls").read_bytes().decode("ascii")), True)]
 
