@@ -256,8 +256,10 @@ def apply_pending_live(book: Any, journal: PendingChanges, now: datetime) -> App
     ids = [cs.id for cs in pending]
     outcome = apply_live(book, pending, journal, now)
     if not save_live(book):
-        reason = tr("Excel kunne ikke lagre arbeidsboken, så endringene venter. Lagre den (Ctrl+S) og prøv igjen.",
-                    "Excel could not save the workbook, so the changes wait. Save it (Ctrl+S) and try again.")
+        reason = tr("Excel kunne ikke lagre arbeidsboken, så endringene venter. Sjekk at den ikke er åpnet "
+                    "skrivebeskyttet, og prøv igjen.",
+                    "Excel could not save the workbook, so the changes wait. Check that it is not open read-only, and "
+                    "try again.")
         journal.mark_blocked(ids, reason)
         outcome.result.blocked = reason
         return outcome.result
