@@ -59,6 +59,7 @@ def write_start_with_buttons(workbook: Any, ws: Any, lang: str, intro: str) -> N
     middle = workbook.add_format({"valign": "vcenter"})
     ws.set_column(0, 0, 34)
     ws.set_column(1, 1, 96)
+    ws.fit_to_pages(1, 0)  # one page wide when printed
     ws.write_string(0, 0, "Medarbeidersamtaler", title)
     ws.write_string(2, 0, "About this workbook" if en else "Om arbeidsboken", bold)
     ws.write_string(2, 1, intro, wrap)
