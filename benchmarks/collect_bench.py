@@ -41,7 +41,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = make_folder(Path(tmp), args.employees + 1)  # one more: the top manager has no conversation
         workspace = Workspace.open(folder, datetime(2027, 1, 5, tzinfo=OSLO))
-        plan, _ = run_prep(workspace)
+        plan = run_prep(workspace).plan
         jobs = [(item.path, folder / "innkommende" / item.path.name) for item in plan.files
                 if item.content.identity.variant == "ansatt"]
         with ProcessPoolExecutor(2) as pool:

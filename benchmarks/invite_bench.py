@@ -30,9 +30,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 from smtp_server import SmtpServer  # noqa: E402
 
 from benchmarks.run import make_folder  # noqa: E402
-from samtale_automation.backends.smtp.backend import SmtpBackend, SmtpSettings  # noqa: E402
+from samtale_automation.backends.smtp.backend import SmtpBackend  # noqa: E402
 from samtale_automation.commands.prep import run_prep  # noqa: E402
 from samtale_automation.commands.workspace import Workspace  # noqa: E402
+from samtale_automation.config import SmtpSettings  # noqa: E402
 from samtale_automation.domain.messages import Attachment, Meeting, Person  # noqa: E402
 from samtale_automation.domain.model import OSLO  # noqa: E402
 

@@ -24,8 +24,13 @@ TEMPLATE_OVERRIDE_DIR = "maler"
 STATE_DIR = ".samtale"
 NO_DEPARTMENT = "Uten avdeling"
 
-_UNSAFE = re.compile(r'[/\\:*?"<>|\x00-\x1f]')
+# Also DEL and C1 controls, direction marks and overrides (a name that reads «kari.xlsx» but is not),
+# and lone surrogates (bytes that were not UTF-8 in a name from a Linux folder).
+_UNSAFE = re.compile('[/\\\\:*?"<>|\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]')
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)", re.IGNORECASE)  # Windows device names
 MAX_NAME = 120
+#: UTF-8 bytes of a name: most file systems allow 255, and a time stamp, « (2)» and «.txt» may be added.
+MAX_NAME_BYTES = 200
 
 
 @dataclass(frozen=True)
@@ -114,15 +119,28 @@ class Folder:
 
 
 def sanitize_filename(name: str) -> str:
-    """Make a safe file name: no / \\ : * ? \" < > |, no leading dot, at most 120 characters."""
-    cleaned = _UNSAFE.sub("_", name).strip().lstrip(".").strip()
-    if len(cleaned) > MAX_NAME:
+    """Make a safe file name, on Windows as on Linux: no / \\ : * ? \" < > |, control or direction characters,
+    no leading dot or trailing dot or space, no device name (CON, NUL…), at most 120 characters and 200
+    UTF-8 bytes (the extension kept)."""
+    cleaned = _UNSAFE.sub("_", name).strip().lstrip(".").strip().rstrip(". ")
+    if _RESERVED.match(cleaned):
+        cleaned = "_" + cleaned
+    if len(cleaned) > MAX_NAME or len(cleaned.encode("utf-8")) > MAX_NAME_BYTES:
         stem, dot, ext = cleaned.rpartition(".")
         if dot and len(ext) <= 5:
-            cleaned = stem[: MAX_NAME - len(ext) - 1].rstrip() + "." + ext
+            room = MAX_NAME_BYTES - len(ext.encode("utf-8")) - 1
+            cleaned = _cut(stem, MAX_NAME - len(ext) - 1, room).rstrip() + "." + ext
         else:
-            cleaned = cleaned[:MAX_NAME].rstrip()
+            cleaned = _cut(cleaned, MAX_NAME, MAX_NAME_BYTES).rstrip()
     return cleaned or "_"
+
+
+def _cut(text: str, chars: int, size: int) -> str:
+    """`text` shortened to at most `chars` characters and `size` UTF-8 bytes."""
+    text = text[:chars]
+    while len(text.encode("utf-8")) > size:
+        text = text[:-1]
+    return text
 
 
 def make_private_dir(path: Path) -> None:

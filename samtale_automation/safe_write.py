@@ -3,6 +3,10 @@
 Refuse while Excel's owner file `~$<name>` (or LibreOffice's lock) exists or the file cannot
 be opened for writing; write a temp file in the same folder, fsync, verify it, re-check that
 the original did not change meanwhile, keep a timestamped backup, then `os.replace`.
+
+Temp files are named `.~samtale-<pid>-<name>` and created private (0600 where the OS allows;
+on Windows a file inherits its folder's ACL); one a killed run left behind is removed by the
+next write once it is old enough that no running write can still own it.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +26,11 @@ from samtale_automation.errors import WorkbookLockedError
 from samtale_automation.texts import tr
 
 BACKUPS_KEPT = 20
+TEMP_PREFIX = ".~samtale-"
+#: A temp file untouched this long belongs to no running write (a write takes seconds, and holds
+#: the folder's run lock); older ones were left by a killed run.
+STALE_TEMP_SECONDS = 600
+_OUR_TEMP = re.compile(r"\.~samtale-(?:\d+|init)-.+")
 
 
 @dataclass(frozen=True)
@@ -110,8 +121,10 @@ def replace_safely(
     `write_temp` writes the new content to the given temp path; `verify` raises if that
     content is not right. The original must still match `before` just before the swap.
     """
-    temp = path.with_name(f".~samtale-{os.getpid()}-{path.name}")
+    remove_stale_temps(path.parent)
+    temp = temp_path(path)
     try:
+        _create_private(temp)  # the content is personal data from the first byte
         write_temp(temp)
         with open(temp, "rb+") as handle:
             os.fsync(handle.fileno())
@@ -134,10 +147,48 @@ def replace_safely(
             temp.unlink()
 
 
+def temp_path(path: Path) -> Path:
+    """The temp file a write of `path` by this process uses, in the same folder."""
+    return path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{path.name}")
+
+
+def remove_stale_temps(folder: Path, max_age: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Remove our own temp files (`.~samtale-<pid>-*`) older than `max_age` seconds; return them.
+
+    Only names this module makes are touched, never Excel's or LibreOffice's files, and never
+    a temp file young enough to belong to a write still running (in this or another process).
+    """
+    removed: list[Path] = []
+    # temp files older than this, by real time
+    limit = time.time() - max_age
+    try:
+        candidates = [p for p in folder.iterdir() if _OUR_TEMP.fullmatch(p.name)]
+    except OSError:
+        return removed
+    for candidate in candidates:
+        with contextlib.suppress(OSError):
+            if candidate.is_file() and not candidate.is_symlink() and candidate.stat().st_mtime < limit:
+                candidate.unlink()
+                removed.append(candidate)
+    return removed
+
+
+def make_private(path: Path) -> None:
+    """Make an existing file readable only by the running user (POSIX; Windows keeps the folder's ACL)."""
+    if os.name == "posix":
+        os.chmod(path, 0o600)
+
+
+def _create_private(path: Path) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+    os.close(os.open(path, flags, 0o600))
+    make_private(path)  # an existing temp of the same name keeps its old mode on O_CREAT
+
+
 def make_backup(path: Path, backups: Path, keep: int = BACKUPS_KEPT) -> Path:
     """Copy `path` to `backups/<stem>.<timestamp><suffix>` and keep only the newest `keep`."""
     backups.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")  # real time: when the backup was made
     backup = backups / f"{path.stem}.{stamp}{path.suffix}"
     shutil.copy2(path, backup)
     old = sorted(backups.glob(f"{path.stem}.*{path.suffix}"))
@@ -168,10 +219,11 @@ def write_private(path: Path, data: bytes, *, durable: bool = True) -> None:
     `durable=False` skips the fsync: for files the tool can make again (prep files, guides),
     where a thousand fsyncs would cost more than the rare crash that needs a re-run.
     """
-    temp = path.with_name(f".~samtale-{os.getpid()}-{path.name}")
+    temp = temp_path(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
     fd = os.open(temp, flags, 0o600)
     try:
+        make_private(temp)  # a temp left by a killed run keeps its old mode on O_CREAT
         os.write(fd, data)
         if durable:
             os.fsync(fd)

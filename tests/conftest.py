@@ -21,6 +21,7 @@ SLOW_MODULES = frozenset({
     "backends/test_contract.py", "backends/test_ews.py", "backends/test_graph.py", "backends/test_imap.py",
     "backends/test_smtp.py", "commands/test_collect_crash.py", "commands/test_fetch.py",
     "commands/test_invite_graph.py", "commands/test_invite_smtp.py", "commands/test_doctor.py",
+    "commands/test_plan_calendars.py",
     "prepfile/test_libreoffice_interop.py", "prepfile/test_read_fuzz.py", "workbook/test_excel_fixtures.py",
 })
 

@@ -41,7 +41,7 @@ from backend_kit import ORGANIZER, Kit, MailSeen, Seen
 from lxml import etree
 
 from samtale_automation.backends.ews.backend import EwsBackend
-from samtale_automation.backends.ews.settings import EwsSettings
+from samtale_automation.config import EwsSettings
 from samtale_automation.domain.model import OSLO
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -278,7 +278,7 @@ class EwsStandIn:
         """An ews backend logged in to this server (the configured user's password unless given)."""
         settings = self.settings(**changes)
         secret = password if password is not None else self.users.get(settings.username, "")
-        return EwsBackend(settings, mailbox, secret, sleep=sleep or (lambda _seconds: None))
+        return EwsBackend.connect(settings, mailbox, secret, sleep=sleep or (lambda _seconds: None))
 
     def inject_busy(self, count: int, back_off_ms: int = 2000, operation: str = "") -> None:
         """Answer the next `count` SOAP requests (of `operation`) with ErrorServerBusy, without doing them."""

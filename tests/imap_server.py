@@ -65,9 +65,9 @@ import trustme
 from backend_kit import ORGANIZER, Kit, mime_seen
 from smtp_server import SmtpServer, free_port
 
-from samtale_automation.backends.smtp.backend import SmtpBackend, read_settings
+from samtale_automation.backends.smtp.backend import SmtpBackend
 from samtale_automation.backends.smtp.imap_syntax import quoted_folder
-from samtale_automation.config import Config
+from samtale_automation.config import SmtpSettings, parse_config
 from samtale_automation.domain.model import OSLO
 
 HOST = "127.0.0.1"
@@ -535,10 +535,9 @@ def contract_kit(tmp_path: Path) -> Iterator[Kit]:
     smtp = SmtpServer(security="starttls", users={USER: PASSWORD}, ca=server.ca).start()
     try:
         section = {**smtp.settings(auth="password", username=USER), **server.settings("ssl")}
-        config = Config(backend="smtp", mailbox=ORGANIZER.email, raw={"mail": {"mailbox": ORGANIZER.email},
-                                                                      "smtp": section})
-        backend = SmtpBackend(read_settings(config), ORGANIZER, PASSWORD, sleep=lambda _s: None,
-                              ssl_context=smtp.client_context)
+        settings: SmtpSettings | None = parse_config({"smtp": section}).smtp
+        assert settings is not None
+        backend = SmtpBackend(settings, ORGANIZER, PASSWORD, sleep=lambda _s: None, ssl_context=smtp.client_context)
 
         def add_reply(sender: str, subject: str, files: list[tuple[str, bytes]]) -> None:
             server.append(USER, "INBOX", reply_message(sender, subject, files))

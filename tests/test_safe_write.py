@@ -15,6 +15,7 @@ from samtale_automation.safe_write import (
     assert_writable,
     make_backup,
     owner_file_user,
+    remove_stale_temps,
     replace_safely,
     write_private,
 )
@@ -204,6 +205,60 @@ def test_replace_safely_keeps_file_mode(workbook: Path, tmp_path: Path) -> None:
     replace_safely(workbook, Fingerprint.of(workbook), lambda temp: temp.write_bytes(b"PK new"),
                    lambda temp: None, tmp_path / "backups")
     assert workbook.stat().st_mode & 0o777 == 0o640
+
+
+def test_replace_safely_temp_is_private_while_written(workbook: Path, tmp_path: Path) -> None:
+    """Verify the temp file holding the new content is 0600 while it is written, even over an old 0644 leftover."""
+    if os.name != "posix":
+        pytest.skip("permission bits are POSIX-only")
+    workbook.chmod(0o600)
+    leftover = tmp_path / f".~samtale-{os.getpid()}-samtaler.xlsx"
+    leftover.write_bytes(b"old")
+    leftover.chmod(0o644)
+    modes = []
+
+    def write(temp: Path) -> None:
+        modes.append(temp.stat().st_mode & 0o777)
+        temp.write_bytes(b"PK new")
+
+    replace_safely(workbook, Fingerprint.of(workbook), write, lambda temp: None, tmp_path / "backups")
+    assert modes == [0o600]
+    assert workbook.stat().st_mode & 0o777 == 0o600
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = path.stat().st_mtime - seconds
+    os.utime(path, (then, then))
+
+
+def test_temp_left_by_a_killed_write_is_removed_by_the_next(workbook: Path, tmp_path: Path) -> None:
+    """Verify the next write removes our own temp files older than ten minutes, and nothing else."""
+    stale = tmp_path / ".~samtale-4242-samtaler.xlsx"
+    stale_init = tmp_path / ".~samtale-init-samtaler.xlsx"
+    fresh = tmp_path / ".~samtale-4343-samtaler.xlsx"  # another write may be running right now
+    others = [tmp_path / name for name in (".~lock.andre.xlsx#", "~$andre.xlsx", ".~samtale-notes.txt",
+                                           "A1B2C3D4", ".~samtale-x-y")]  # Excel's, LibreOffice's, a person's
+    for path in (stale, stale_init, fresh, *others):
+        path.write_bytes(b"partial")
+        _age(path, 3600)
+    _age(fresh, -3600)
+    fresh.touch()
+    replace_safely(workbook, Fingerprint.of(workbook), lambda temp: temp.write_bytes(b"PK new"),
+                   lambda temp: None, tmp_path / "backups")
+    assert not stale.exists() and not stale_init.exists()
+    assert fresh.exists()
+    assert all(path.exists() for path in others)
+    assert workbook.read_bytes() == b"PK new"
+
+
+def test_remove_stale_temps_age_limit(tmp_path: Path) -> None:
+    """Verify a temp file is kept until it is older than the limit."""
+    temp = tmp_path / ".~samtale-77-samtaler.xlsm"
+    temp.write_bytes(b"x")
+    assert remove_stale_temps(tmp_path) == []
+    _age(temp, 601)
+    assert remove_stale_temps(tmp_path) == [temp]
+    assert remove_stale_temps(tmp_path / "missing") == []
 
 
 # ---- backups ---------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from samtale_automation.config import BACKENDS
+from samtale_automation.domain.messages import Person
 from samtale_automation.errors import ConfigError
 from samtale_automation.texts import tr
 
@@ -17,12 +19,8 @@ if TYPE_CHECKING:
     from samtale_automation.paths import Folder
 
 #: name → module; each module has `create(context: BackendContext) -> Backend`.
-MODULES: dict[str, str] = {
-    "outbox": "samtale_automation.backends.outbox",
-    "smtp": "samtale_automation.backends.smtp.backend",
-    "ews": "samtale_automation.backends.ews.backend",
-    "graph": "samtale_automation.backends.graph.backend",
-}
+MODULES: dict[str, str] = {name: f"samtale_automation.backends.{name}" + ("" if name == "outbox" else ".backend")
+                           for name in BACKENDS}
 
 
 @dataclass
@@ -34,6 +32,11 @@ class BackendContext:
     now: datetime
     sleep: Callable[[float], None] = field(default=lambda seconds: __import__("time").sleep(seconds))
     ssl_context: Any = None  # an ssl.SSLContext trusting a private CA (tests, in-house relays); None: the OS's
+
+    def sending_mailbox(self) -> Person:
+        """`[mail] mailbox` (`hr@firma.no` or `HR <hr@firma.no>`) as the sender; ConfigError when it is not set."""
+        mailbox = self.config.require_mailbox()
+        return Person(mailbox.address, mailbox.name)
 
 
 def open_backend(context: BackendContext, name: str | None = None) -> Backend:

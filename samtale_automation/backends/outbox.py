@@ -91,4 +91,4 @@ def _calendar_part(message: EmailMessage) -> bytes | None:
 def create(context: BackendContext) -> OutboxBackend:
     """The outbox for this folder and run day."""
     root = context.folder.root / OUTBOX_DIR / context.now.date().isoformat()
-    return OutboxBackend(root, Person(context.config.mailbox))
+    return OutboxBackend(root, context.sending_mailbox() if context.config.mail.mailbox else Person(""))

@@ -1,25 +1,38 @@
-"""`samtale collect`: bring returned files from innkommende/ into the register (DESIGN.md §3–§6).
+"""`samtale collect`: bring returned files from innkommende/ into the master workbook (DESIGN.md §3–§6).
 
 Order of work, so that a crash at any point loses nothing and a re-run converges:
-1. read every file in innkommende/ (files still being written are left for the next run);
-2. plan: one ChangeSet and a decision per file (consolidate.plan_collect, pure);
+0. with --from-mailbox, first fetch returned files from the mailbox into innkommende/ (commands.fetch);
+1. read every file in innkommende/ (files still being written are left for the next run); a file
+   over the size limit is hashed but never held in memory;
+2. plan: one ChangeSet and a decision per file (plans.consolidate.plan_collect, pure);
 3. record the ChangeSet in the journal as pending;
 4. write the managers' conversation guides;
 5. per file: record the outcome in the journal, then MOVE it to arkiv/ or karantene/ (a rename:
    the file is always in exactly one place, byte-identical);
 6. apply pending ChangeSets to the workbook (or leave them pending, with the reason).
+
+Returned files are untrusted (DESIGN.md §11): whatever reading or planning one file raises sends
+that file to karantene/ with a reason and the run goes on with the others.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from samtale_automation.commands.incoming import free_name, ignored_reason, move_file, write_quarantine_note
+from samtale_automation.commands.fetch import run_fetch
+from samtale_automation.commands.incoming import (
+    free_name,
+    ignored_reason,
+    move_file,
+    shown_name,
+    write_quarantine_note,
+)
+from samtale_automation.commands.results import CollectResult
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.prepsheet import MANAGER
 from samtale_automation.paths import ARCHIVE_DIR, INCOMING_DIR, QUARANTINE_DIR, make_private_dir, sanitize_filename
@@ -27,104 +40,165 @@ from samtale_automation.plans.consolidate import ACCEPTED, QUARANTINED, Arrival,
 from samtale_automation.plans.prep import build_content
 from samtale_automation.prepfile.locations import GUIDE_SUFFIX, prep_path
 from samtale_automation.prepfile.parallel import run_jobs
+from samtale_automation.prepfile.rejections import reason
+from samtale_automation.prepfile.untrusted_xlsx import MAX_FILE_BYTES
 from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
-    from samtale_automation.workbook.apply import ApplyResult
+    from samtale_automation.domain.master import Master
 
 
 
-@dataclass
-class CollectResult:
-    """What one collect did."""
 
-    plan: CollectPlan | None = None
-    ignored: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
-    moved: list[tuple[str, Path]] = field(default_factory=list)  # (name, where it went)
-    guides: list[Path] = field(default_factory=list)
-    apply: ApplyResult | None = None
+_CHUNK = 1024 * 1024
 
 
-def _stable_bytes(path: Path) -> bytes | None:
-    """The file's bytes, or None while it is still being written (changing, or locked by its writer)."""
+def _stable_bytes(path: Path) -> tuple[bytes, str] | None:
+    """The file's bytes (at most MAX_FILE_BYTES + 1 of them: more is refused unread) and the sha256 of all
+    of it, or None while it is still being written (changing, or locked by its writer)."""
     try:
         before = path.stat()
+        digest = hashlib.sha256()
+        size = 0
         with open(path, "r+b") as handle:  # fails while Windows' writer holds it
-            data = handle.read()
+            data = handle.read(min(before.st_size, MAX_FILE_BYTES) + 1)
+            digest.update(data)
+            size = len(data)
+            while chunk := handle.read(_CHUNK):  # a huge file is hashed, never held in memory
+                digest.update(chunk)
+                size += len(chunk)
         after = path.stat()
     except (PermissionError, FileNotFoundError):
         return None
-    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(data) != after.st_size:
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or size != after.st_size:
         return None
-    return data
+    return data, digest.hexdigest()
 
 
-def read_incoming(workspace: Workspace, max_questions: int) -> tuple[list[tuple[Path, Arrival]], list[tuple[str, str]]]:
-    """Read every file in innkommende/: (path, Arrival) pairs, and (name, why) for files left alone."""
-    from samtale_automation.prepfile.read import read_returned
-    from samtale_automation.prepfile.rejections import RejectedFile
+def read_incoming(workspace: Workspace, max_questions: int,
+                  issued: dict[tuple[str, str], datetime] | None = None,
+                  ) -> tuple[list[tuple[Path, Arrival]], list[tuple[str, str]]]:
+    """Read every file in innkommende/: (path, Arrival) pairs, and (name, why) for files left alone.
 
+    `issued` gives when the forms were made, by (conversation, variant); a file's own saved time
+    before that is not believed (plans/consolidate.py).
+    """
     incoming = workspace.folder.root / INCOMING_DIR
     key = workspace.folder.key.read_bytes()
     arrivals: list[tuple[Path, Arrival]] = []
     ignored: list[tuple[str, str]] = []
     for path in sorted(incoming.iterdir()) if incoming.is_dir() else []:
+        name = shown_name(path.name)
         why = ignored_reason(path)
         if why:
-            ignored.append((path.name, why))
+            ignored.append((name, why))
             continue
-        data = _stable_bytes(path)
-        if data is None:
-            ignored.append((path.name, tr("skrives fortsatt; tas neste gang", "still being written; next run")))
-            continue
-        arrived = datetime.fromtimestamp(path.stat().st_mtime, OSLO)
-        digest = hashlib.sha256(data).hexdigest()
         try:
-            returned = read_returned(path, key, max_questions_default=max_questions)
-        except RejectedFile as exc:
-            arrivals.append((path, Arrival(path.name, digest, arrived, None, exc.reason)))
-        else:
-            arrivals.append((path, Arrival(path.name, digest, arrived, returned)))
+            read = _stable_bytes(path)
+            arrived = datetime.fromtimestamp(path.stat().st_mtime, OSLO) if read else None
+        except OSError as exc:  # unreadable now (a network folder went away…): left for the next run
+            ignored.append((name, tr(f"kunne ikke leses ({exc.strerror or type(exc).__name__}); tas neste gang",
+                                     f"could not be read ({exc.strerror or type(exc).__name__}); next run")))
+            continue
+        if read is None or arrived is None:
+            ignored.append((name, tr("skrives fortsatt; tas neste gang", "still being written; next run")))
+            continue
+        data, digest = read
+        arrivals.append((path, _arrival(name, digest, arrived, data, key, max_questions, issued or {})))
     return arrivals, ignored
 
 
+def _arrival(name: str, digest: str, arrived: datetime, data: bytes, key: bytes, max_questions: int,
+             issued: dict[tuple[str, str], datetime]) -> Arrival:
+    """Read one file into an Arrival; nothing it raises leaves here (a rejection names the reason)."""
+    from samtale_automation.prepfile.read import read_returned
+    from samtale_automation.prepfile.rejections import RejectedFile
+
+    try:
+        returned = read_returned(data, key, max_questions_default=max_questions)
+    except RejectedFile as exc:
+        return Arrival(name, digest, arrived, None, exc.reason)
+    except Exception as exc:  # read_returned turns every failure into RejectedFile; this is the last guard
+        return Arrival(name, digest, arrived, None, reason("read_error", detail=type(exc).__name__))
+    identity = returned.identity
+    return Arrival(name, digest, arrived, returned, issued=issued.get((identity.conversation_id, identity.variant)))
+
+
+def _parse_time(value: object) -> datetime | None:
+    """An aware time from the journal; None when it is not one."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
+
+
 def _counted(rows: list[dict[str, object]]) -> list[Counted]:
-    return [Counted(str(r["conversation_id"]), str(r["variant"]), datetime.fromisoformat(str(r["saved"])),
-                    bool(r["has_prep"]), bool(r["has_minutes"]), bool(r["manager_signed"]))
-            for r in rows if r["conversation_id"] and r["saved"]]
+    """Returns counted before; a saved time recorded by an older version after the file arrived is capped."""
+    counted = []
+    for r in rows:
+        saved = _parse_time(r["saved"]) if r["conversation_id"] and r["saved"] else None
+        if saved is None:
+            continue
+        received = _parse_time(r.get("received_at"))
+        counted.append(Counted(str(r["conversation_id"]), str(r["variant"]),
+                               min(saved, received) if received else saved,
+                               bool(r["has_prep"]), bool(r["has_minutes"]), bool(r["manager_signed"])))
+    return counted
 
 
-def run_collect(workspace: Workspace, *, dry_run: bool = False, who: str = "samtale",
-                progress: Callable[[str], None] | None = None) -> CollectResult:
-    """Collect returned files: plan, record, write guides, move files, apply (see the module's steps)."""
-    result = CollectResult()
+def _plan(master: Master, arrivals: list[tuple[Path, Arrival]], counted: list[Counted], seen: set[str],
+          now: datetime, who: str) -> tuple[CollectPlan, dict[int, Path]]:
+    """plan_collect, with any file whose planning raises quarantined instead (the others go on); and each
+    planned arrival's path, by the arrival's identity (two files may show the same name and bytes)."""
+    try:
+        plan = plan_collect(master, [a for _, a in arrivals], counted, set(seen), now, who)
+    except Exception:
+        safe = []
+        for path, arrival in arrivals:
+            try:
+                plan_collect(master, [arrival], counted, set(seen), now, who)
+            except Exception as exc:
+                arrival = replace(arrival, returned=None, issued=None,
+                                  rejection=reason("plan_error", detail=type(exc).__name__))
+            safe.append((path, arrival))
+        arrivals = safe
+        plan = plan_collect(master, [a for _, a in arrivals], counted, set(seen), now, who)
+    return plan, {id(arrival): path for path, arrival in arrivals}
+
+
+def run_collect(workspace: Workspace, *, from_mailbox: bool = False, dry_run: bool = False, who: str = "samtale",
+                progress: Callable[[str], None] | None = None,
+                fetch_progress: Callable[[str], None] | None = None) -> CollectResult:
+    """Collect returned files: fetch, plan, record, write guides, move files, apply (see the module's steps)."""
+    fetched = run_fetch(workspace, dry_run=dry_run, progress=fetch_progress) if from_mailbox else None
     master = workspace.load()
-    arrivals, result.ignored = read_incoming(workspace, master.settings.max_questions)
     with workspace.journal() as journal:
         accepted = journal.received(ACCEPTED)
+        issued = journal.first_issued()
+    arrivals, ignored = read_incoming(workspace, master.settings.max_questions, issued)
     seen = {str(r["sha256"]) for r in accepted}
-    plan = plan_collect(master, [a for _, a in arrivals], _counted(accepted), seen, workspace.now, who)
-    result.plan = plan
+    plan, paths = _plan(master, arrivals, _counted(accepted), seen, workspace.now, who)
+    result = CollectResult(plan, workspace.folder.root, dry_run=dry_run, ignored=ignored, fetched=fetched)
     if dry_run:
         return result
-    paths = {arrival.sha256 + arrival.name: path for path, arrival in arrivals}
-    stamp = workspace.now.astimezone(OSLO).strftime("%Y%m%d-%H%M%S")
-    moves: list[tuple[Path, Path, str | None]] = []  # (from, to, quarantine reason)
+    stamp = datetime.now(OSLO).strftime("%Y%m%d-%H%M%S")  # real time: when the files were filed
+    moves: list[tuple[Path, str, Path, str | None]] = []  # (from, name shown, to, quarantine reason)
     rows = []
     for decision in plan.decisions:
         arrival = decision.arrival
         returned = arrival.returned
         if decision.outcome == QUARANTINED:
             target = free_name(workspace.folder.root / QUARANTINE_DIR, f"{stamp} {arrival.name}",
-                                taken={t for _, t, _ in moves})
+                                taken={t for _, _, t, _ in moves})
         else:
             assert decision.conversation is not None
             conv = decision.conversation
             target = free_name(workspace.folder.root / ARCHIVE_DIR / sanitize_filename(conv.round)
                                 / sanitize_filename(conv.employee_id), f"{stamp} {arrival.name}",
-                                taken={t for _, t, _ in moves})
-        moves.append((paths[arrival.sha256 + arrival.name], target,
+                                taken={t for _, _, t, _ in moves})
+        moves.append((paths[id(arrival)], arrival.name, target,
                       decision.reason if decision.outcome == QUARANTINED else None))
         rows.append({"sha256": arrival.sha256, "name": arrival.name, "outcome": decision.outcome,
                      "conversation_id": returned.identity.conversation_id if returned else None,
@@ -140,13 +214,13 @@ def run_collect(workspace: Workspace, *, dry_run: bool = False, who: str = "samt
     with workspace.journal() as journal:
         journal.record_collect(plan.changeset if plan.changeset else None, rows)
     result.guides = _write_guides(workspace, master, plan)
-    for source, target, reason in moves:
-        if reason is not None:
-            write_quarantine_note(target, source.name, reason)
+    for source, name, target, why in moves:
+        if why is not None:
+            write_quarantine_note(target, name, why)
         move_file(source, target)
-        result.moved.append((source.name, target))
+        result.moved.append((name, target))
         if progress:
-            progress(source.name)
+            progress(name)
     result.apply = workspace.commit(None)
     return result
 

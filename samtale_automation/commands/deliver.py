@@ -1,19 +1,32 @@
 """Send planned messages through a backend, journal first: intent before each send, result after.
 
-Shared by `invite` and `remind`. A recipient the server refuses is recorded with the server's
-answer and retried by the next run; the others go on. If the server cannot be reached at all,
-what was sent so far stays recorded and the error goes to the CLI (exit code 4).
+Shared by `invite` and `remind`, with the mailbox they send from. A recipient the server refuses
+is recorded with the server's answer and retried by the next run; the others go on. If the server
+cannot be reached at all, what was sent so far stays recorded and the error travels in the
+SendReport to the presenter (exit code 4).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from samtale_automation.config import Config
 from samtale_automation.domain.messages import Backend, Delivery, Failure, Job, MeetingState, Person
 from samtale_automation.errors import BackendError
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.texts import tr
+
+if TYPE_CHECKING:
+    from samtale_automation.config import Config
+
+
+def sending_mailbox(config: Config, company: str = "") -> Person:
+    """The mailbox invitations and reminders come from, shown with its own name, else `sender_name`, else the
+    company. `HR <hr@firma.no>` and `hr@firma.no` both work; ConfigError saying what to set when there is none."""
+    mailbox = config.require_mailbox()
+    return Person(mailbox.address, mailbox.name or config.mail.sender_name or company)
 
 
 @dataclass(frozen=True)

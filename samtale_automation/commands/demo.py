@@ -1,10 +1,13 @@
-"""`samtale demo`: a made-up company run through every step that exists, without any server."""
+"""`samtale demo`: a made-up company run through every step that exists, without any server.
+
+An orchestrator: it runs the other commands (their `run_*` functions) on a folder it makes, and
+reports each step through `say` as it happens.
+"""
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,8 @@ from typing import Any
 from samtale_automation.commands.collect import run_collect
 from samtale_automation.commands.init import init_folder
 from samtale_automation.commands.prep import run_prep
+from samtale_automation.commands.results import DemoResult
+from samtale_automation.commands.status import report_of
 from samtale_automation.commands.workspace import Workspace
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.model import OSLO
@@ -19,21 +24,11 @@ from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, SETTING_B
 from samtale_automation.paths import data_dir
 from samtale_automation.plans.check import check_master
 from samtale_automation.plans.rounds import plan_new_round
-from samtale_automation.plans.status import status_report
 from samtale_automation.texts import tr
 
 DEMO_ROUND = "2027"
 DEMO_PERIOD = (date(2027, 1, 11), date(2027, 2, 26))
 REMINDER_DAY = date(2027, 1, 12)
-
-
-@dataclass
-class DemoResult:
-    """What the demo made, for the printed walkthrough."""
-
-    folder: Path
-    steps: list[str] = field(default_factory=list)
-    status: dict[str, Any] = field(default_factory=dict)
 
 
 def demo_company() -> dict[str, Any]:
@@ -82,10 +77,10 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
     step(tr("Satte tid og rom for hver samtale (som HR gjør i arket Samtaler).",
             "Set a time and room for each conversation (as HR does in the Samtaler sheet)."))
 
-    plan_files, _ = run_prep(workspace, who="demo")
-    step(tr(f"samtale prep: {len(plan_files.files)} forberedelsesskjema i forberedelse/{DEMO_ROUND}/ "
+    prepared = run_prep(workspace, who="demo")
+    step(tr(f"samtale prep: {len(prepared.plan.files)} forberedelsesskjema i forberedelse/{DEMO_ROUND}/ "
             "(ett for den ansatte og ett for lederen per samtale).",
-            f"samtale prep: {len(plan_files.files)} prep files in forberedelse/{DEMO_ROUND}/ "
+            f"samtale prep: {len(prepared.plan.files)} prep files in forberedelse/{DEMO_ROUND}/ "
             "(one for the employee and one for the manager per conversation)."))
 
     _demo_invite(workspace, company, step)
@@ -96,7 +91,6 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
             f"Some have returned: {len(names)} filled-in files put in innkommende/ ({', '.join(names)})."))
 
     collected = run_collect(workspace, who="demo")
-    assert collected.plan is not None
     outcome = "; ".join(f"{d.arrival.name}: {d.reason.rstrip('.')}" for d in collected.plan.decisions)
     step(tr(f"samtale collect: {outcome}. {len(collected.guides)} samtaleguider laget for lederne; filene er "
             "flyttet til arkiv/ og karantene/.",
@@ -111,7 +105,7 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
     problems = check_master(master)
     step(tr(f"samtale check: {len(problems)} problemer.", f"samtale check: {len(problems)} problems.")
          + "".join(f"\n    {p.render()}" for p in problems))
-    result.status = status_report(master, workspace.pending(), workspace.now)
+    result.status = report_of(master, workspace.pending(), workspace.now)
     counts = ", ".join(f"{code}: {n}" for code, n in result.status["counts"].items() if n)
     step(tr(f"samtale status: {counts}.", f"samtale status: {counts}."))
     return result

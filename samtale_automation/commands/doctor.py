@@ -10,11 +10,12 @@ calendar is created and deleted again (ews, graph), or a test mail goes to the m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from samtale_automation.backends import BackendContext, open_backend
+from samtale_automation.commands.results import Check, DoctorReport
 from samtale_automation.config import require_config
 from samtale_automation.domain.messages import Backend, Cap, Mail, Meeting, NotSupported
 from samtale_automation.errors import BackendError, SamtaleError
@@ -22,24 +23,6 @@ from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
-
-
-@dataclass(frozen=True)
-class Check:
-    """One check and what it found."""
-
-    name: str
-    ok: bool
-    details: tuple[str, ...] = ()
-
-
-@dataclass
-class DoctorReport:
-    """Every check that ran, and the error that stopped them (None when all passed)."""
-
-    backend: str = ""
-    checks: list[Check] = field(default_factory=list)
-    failure: SamtaleError | None = None
 
 
 def run_doctor(workspace: Workspace, *, test_item: bool = False, context: BackendContext | None = None,

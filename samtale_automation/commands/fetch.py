@@ -1,8 +1,8 @@
-"""`samtale collect --from-mailbox`: bring returned files from the mailbox into innkommende/.
+"""`samtale collect --from-mailbox`: bring returned files from the mailbox into innkommende/ (run_fetch).
 
 The backend lists the files attached to replies (nothing is moved yet). Each file is checked
-against the register: a prep or minutes file must come from the employee or the manager of the
-conversation it belongs to — anything else goes to karantene/ with that reason, so nobody can
+against the master workbook: a prep or minutes file must come from the employee or the manager
+of the conversation it belongs to — anything else goes to karantene/ with that reason, so nobody can
 slip answers into someone else's conversation by mail. Files that are fine are written to
 innkommende/ (durably), where the ordinary collect takes over. Only once every file of a message
 is safely on disk is the message moved to the done folder: a crash in between fetches it again
@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samtale_automation.commands.incoming import free_name, ignored_reason, write_quarantine_note
+from samtale_automation.commands.results import ALREADY_HERE, TO_INCOMING, TO_QUARANTINE, FetchedFile, FetchResult
 from samtale_automation.domain.messages import Backend, Cap, IncomingFile
 from samtale_automation.domain.model import OSLO
 from samtale_automation.paths import INCOMING_DIR, QUARANTINE_DIR, sanitize_filename
@@ -34,32 +35,8 @@ if TYPE_CHECKING:
     from samtale_automation.domain.master import Master
 
 SUFFIXES = (".xlsx",)
-TO_INCOMING = "innkommende"
-TO_QUARANTINE = "karantene"
-ALREADY_HERE = "kjent"
-
-
-@dataclass(frozen=True)
-class FetchedFile:
-    """One file found in the mailbox and where it went (or would go)."""
-
-    name: str
-    sender: str
-    outcome: str  # TO_INCOMING | TO_QUARANTINE | ALREADY_HERE
-    reason: str = ""
-    path: Path | None = None
-
-
-@dataclass
-class FetchResult:
-    """What one fetch found and did."""
-
-    files: list[FetchedFile] = field(default_factory=list)
-    handled_messages: int = 0
-
-    def count(self, outcome: str) -> int:
-        """How many files had this outcome."""
-        return sum(f.outcome == outcome for f in self.files)
+__all__ = ["ALREADY_HERE", "TO_INCOMING", "TO_QUARANTINE", "FetchResult", "FetchedFile", "fetch_from_mailbox",
+           "run_fetch", "sender_problem"]
 
 
 def sender_problem(master: Master, data: bytes, sender: str, key: bytes) -> str:
@@ -103,7 +80,7 @@ def fetch_from_mailbox(workspace: Workspace, backend: Backend, *, dry_run: bool 
     incoming = workspace.folder.root / INCOMING_DIR
     known |= {hashlib.sha256(p.read_bytes()).hexdigest() for p in incoming.iterdir()
               if ignored_reason(p) is None} if incoming.is_dir() else set()
-    stamp = workspace.now.astimezone(OSLO).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(OSLO).strftime("%Y%m%d-%H%M%S")  # real time: when the files arrived
     result = FetchResult()
     messages: dict[str, None] = {}  # in order; moved only after all their files are stored
     for found in backend.fetch_files(SUFFIXES):
@@ -140,3 +117,18 @@ def _place(workspace: Workspace, master: Master, found: IncomingFile, key: bytes
         write_private(target, found.content)
         known.add(digest)
     return FetchedFile(name, found.sender, TO_INCOMING, "", target)
+
+
+def run_fetch(workspace: Workspace, *, dry_run: bool = False,
+              progress: Callable[[str], None] | None = None) -> FetchResult:
+    """Open the configured backend and fetch through it (the first step of `collect --from-mailbox`)."""
+    from samtale_automation.backends import BackendContext, open_backend
+    from samtale_automation.config import require_config
+
+    backend = open_backend(BackendContext(workspace.folder, require_config(workspace.folder.config), workspace.now))
+    try:
+        result = fetch_from_mailbox(workspace, backend, dry_run=dry_run, progress=progress or (lambda _: None))
+    finally:
+        backend.close()
+    result.backend = backend.name
+    return result

@@ -10,12 +10,27 @@ import contextlib
 import errno
 import os
 import shutil
+import unicodedata
 from pathlib import Path
 
 from samtale_automation.paths import make_private_dir, sanitize_filename
 from samtale_automation.texts import tr
 
 IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini"})
+#: Characters of a name shown in messages, the journal and the workbook's Logg.
+MAX_SHOWN_NAME = 200
+
+
+def shown_name(name: str) -> str:
+    """A file name from outside as text that can be stored and shown anywhere: bytes that were not UTF-8
+    become U+FFFD, control, format and direction characters «?», and it is at most 200 characters."""
+    try:
+        text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate that did not come from an undecodable byte
+        text = name.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    text = "".join("?" if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") else c
+                   for c in text)
+    return text if len(text) <= MAX_SHOWN_NAME else text[:MAX_SHOWN_NAME - 1] + "…"
 
 
 def ignored_reason(path: Path) -> str | None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from samtale_automation.commands.results import InitResult
 from samtale_automation.config import DEFAULT_TOML
 from samtale_automation.errors import UsageError
 from samtale_automation.paths import MASTER_XLSM, MASTER_XLSX, Folder, make_private_dir
-from samtale_automation.safe_write import write_private
+from samtale_automation.plans.overview import plan_overview
+from samtale_automation.safe_write import make_private, temp_path, write_private
 from samtale_automation.texts import tr
 from samtale_automation.workbook.build import build_master
 
@@ -35,14 +37,23 @@ def init_folder(root: Path, lang: str = "nb", macros: bool = False) -> list[Path
         if not sub.exists():
             make_private_dir(sub)
             created.append(sub)
-    name = MASTER_XLSM if macros else MASTER_XLSX
-    master = folder.root / name
-    temp = folder.root / f".~samtale-init-{name}"
-    build_master(temp, lang, macros=macros)
+    # The master and samtale.toml are private to the running user (0600; on Windows they inherit
+    # the folder's ACL); every later write keeps the master's mode (safe_write.replace_safely).
+    master = folder.root / (MASTER_XLSM if macros else MASTER_XLSX)
+    temp = temp_path(master)
+    build_master(temp, lang, macros=macros, overview=plan_overview)
+    make_private(temp)
     temp.replace(master)
     created.append(master)
-    folder.config.write_text(DEFAULT_TOML, encoding="utf-8")
+    write_private(folder.config, DEFAULT_TOML.encode("utf-8"))
     created.append(folder.config)
     write_private(folder.key, secrets.token_bytes(32))
     created.append(folder.key)
     return created
+
+
+def run_init(target: Path, lang: str = "nb") -> InitResult:
+    """`samtale init DIR`: make the folder; the result names `target` as the person wrote it."""
+    created = init_folder(target, lang)
+    master = next(path for path in created if path.name == MASTER_XLSX)
+    return InitResult(target, created, master)

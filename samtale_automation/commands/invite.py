@@ -1,25 +1,25 @@
 """`samtale invite`: plan → show → confirm → send → tool-owned dates back through a ChangeSet.
 
-The one call the CLI, the Excel button and the demo make. Missing prep files are made first,
-because the invitation carries the employee's file.
+The plan is plans.invites (pure); sending goes through commands.deliver. The one call the CLI,
+the Excel button and the demo make. Missing prep files are made first (run_prep), because the
+invitation carries the employee's file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samtale_automation.backends import BackendContext, open_backend
-from samtale_automation.commands.deliver import Outgoing, SendReport, dispatch
+from samtale_automation.commands.deliver import Outgoing, dispatch, sending_mailbox
+from samtale_automation.commands.results import InviteResult
 from samtale_automation.config import Config, require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
-from samtale_automation.domain.messages import CANCEL, SENT, Attachment, Backend, Job, Mail, Meeting, MessageRow, Person
+from samtale_automation.domain.messages import CANCEL, SENT, Attachment, Backend, Job, Mail, Meeting, MessageRow
 from samtale_automation.domain.model import Conversation
 from samtale_automation.domain.schema import ACTIONS, CONVERSATIONS, EMPLOYEES, LOG
-from samtale_automation.errors import ConfigError
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
 from samtale_automation.plans.invites import plan_invites
@@ -30,42 +30,8 @@ from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
-    from samtale_automation.workbook.apply import ApplyResult
 
 INVITATION_KINDS = ("invitation", "update")
-
-
-@dataclass
-class InviteResult:
-    """What `invite` planned, sent, and wrote back."""
-
-    plan: InvitePlan
-    report: SendReport | None = None
-    apply: ApplyResult | None = None
-    prepared: list[str] = field(default_factory=list)
-    confirmed: bool = False
-    backend: str = ""
-
-
-def mailbox_of(config: Config, company: str = "") -> Person:
-    """The sending mailbox from samtale.toml (named `sender_name`, else the company); refuses when not set."""
-    if "@" not in config.mailbox:
-        raise ConfigError(tr("Ingen avsender: [mail] mailbox er ikke satt i samtale.toml.",
-                             "No sender: [mail] mailbox is not set in samtale.toml."),
-                          hint=tr("Skriv postkassen som skal sende invitasjonene, f.eks. "
-                                  'mailbox = "hr@firma.no", under [mail] i samtale.toml.',
-                                  'Write the mailbox that sends the invitations, e.g. mailbox = "hr@firma.no", '
-                                  "under [mail] in samtale.toml."))
-    raw = config.raw or {}
-    name = str(raw.get("mail", {}).get("sender_name", "")) if isinstance(raw.get("mail"), dict) else ""
-    return Person(config.mailbox, name or company)
-
-
-def organizer_is_manager(config: Config) -> bool:
-    """`[mail] organizer = "manager"`: the manager organises; default: the mailbox does."""
-    raw = config.raw or {}
-    mail = raw.get("mail", {}) if isinstance(raw.get("mail"), dict) else {}
-    return str(mail.get("organizer", "mailbox")).strip().casefold() in ("manager", "leder")
 
 
 def prep_file_lookup(workspace: Workspace, master: Master) -> Callable[[Conversation, str], str | None]:
@@ -83,8 +49,9 @@ def plan(workspace: Workspace, master: Master, config: Config) -> InvitePlan:
     """Plan the invitations from the workbook and the journal."""
     with workspace.journal() as journal:
         store = MessageStore(journal)
-        given = InviteInput(workspace.now, mailbox_of(config, master.settings.company), organizer_is_manager(config),
-                            config.backend, store.meetings(), store.messages(), prep_file_lookup(workspace, master))
+        given = InviteInput(workspace.now, sending_mailbox(config, master.settings.company),
+                            config.mail.organizer_is_manager, config.backend, store.meetings(), store.messages(),
+                            prep_file_lookup(workspace, master))
     planned = plan_invites(master, given)
     # Unreadable cells (a date that is not a date) are why a row is skipped: say so with the cell.
     sheets = (CONVERSATIONS.name, EMPLOYEES.name, ACTIONS.name)
@@ -99,14 +66,14 @@ def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
     """Plan, confirm and send the round's invitations; record dates and a Logg row."""
     config = require_config(workspace.folder.config)
     master = workspace.load()
-    result = InviteResult(plan(workspace, master, config), backend=config.backend)
+    result = InviteResult(plan(workspace, master, config), backend=config.backend, dry_run=dry_run)
     if dry_run:
         return result
     if result.plan.needs_prep:
         from samtale_automation.commands.prep import run_prep
 
-        made, _ = run_prep(workspace, result.plan.needs_prep, who=who)
-        result.prepared = [item.path.name for item in made.files]
+        made = run_prep(workspace, result.plan.needs_prep, who=who)
+        result.prepared = [item.path.name for item in made.plan.files]
         master = workspace.load()
         result.plan = plan(workspace, master, config)
     if result.plan.empty:
@@ -163,7 +130,7 @@ def _meeting_outgoing(workspace: Workspace, master: Master, item: MeetingSend,
     job = Job(recipients, meeting=meeting, cancel=item.method == CANCEL, reason=item.context.get("reason") or "")
     names = ", ".join(p.name or p.email for p in recipients)
     return Outgoing(item.group, item.kind, recipients, job, meeting=item.state,
-                    describe=f"{names}: {_label(item.kind)} {item.state.key}")
+                    describe=f"{names}: {kind_label(item.kind)} {item.state.key}")
 
 
 def _mail_outgoing(workspace: Workspace, master: Master, item: MailSend,
@@ -173,30 +140,17 @@ def _mail_outgoing(workspace: Workspace, master: Master, item: MailSend,
                 _attachment(workspace, master, item.attachment))
     names = ", ".join(p.name or p.email for p in item.recipients)
     return Outgoing(item.group, item.kind, item.recipients, Job(item.recipients, mail=mail),
-                    describe=f"{names}: {_label(item.kind)} {item.conversation_id or ''}".rstrip())
+                    describe=f"{names}: {kind_label(item.kind)} {item.conversation_id or ''}".rstrip())
 
 
-def _label(kind: str) -> str:
+def kind_label(kind: str) -> str:
+    """What a message of this kind is, in the summary and the plan shown before sending («invitasjon»)."""
     labels = {"invitation": tr("invitasjon", "invitation"), "update": tr("endring", "update"),
               "cancellation": tr("avlysning", "cancellation"), "removal": tr("fjernet fra møtet", "removed"),
               "follow_up": tr("oppfølgingsmøte", "follow-up meeting"),
               "follow_up_cancellation": tr("oppfølging avlyst", "follow-up cancelled"),
               "manager_prep": tr("lederens skjema", "manager's prep file")}
     return labels.get(kind, kind)
-
-
-def describe(plan: InvitePlan) -> list[str]:
-    """One line per planned message: who gets what (for the plan shown before confirming)."""
-    lines = []
-    for item in plan.meetings:
-        when = item.start.strftime("%d.%m.%Y %H:%M")
-        names = ", ".join(p.name or p.email for p in item.recipients)
-        retry = tr(" (sendes på nytt)", " (again)") if item.retry else ""
-        lines.append(f"{_label(item.kind):<20} {item.state.key:<22} {when}  → {names}{retry}")
-    for mail in plan.mails:
-        names = ", ".join(p.name or p.email for p in mail.recipients)
-        lines.append(f"{_label(mail.kind):<20} {mail.conversation_id or '':<22} {'':16}  → {names}")
-    return lines
 
 
 def _writeback(workspace: Workspace, master: Master, result: InviteResult, rows: list[MessageRow],

@@ -1,7 +1,7 @@
 """`samtale prep`: plan and write each conversation's prep files (DESIGN.md §3, §5).
 
-Planning is pure (plans.prep); writing goes through prepfile.write (XlsxWriter), in two
-processes for big batches.
+Planning is pure (plans.prep); the files' places are prepfile.locations; writing goes through
+prepfile.write (XlsxWriter), in two processes for big batches (prepfile.parallel).
 A file that exists is never overwritten; `--force` re-issues it after moving the old one to
 `.samtale/backups/`.
 """
@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from samtale_automation.commands.results import PrepResult
+from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.prepsheet import PrepContent
 from samtale_automation.paths import Folder, make_private_dir
 from samtale_automation.plans.prep import PrepPlan, plan_prep
@@ -24,7 +26,6 @@ from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
-    from samtale_automation.workbook.apply import ApplyResult
 
 
 def _write_one(job: tuple[Path, PrepContent, bytes]) -> tuple[Path, str]:
@@ -35,23 +36,24 @@ def _write_one(job: tuple[Path, PrepContent, bytes]) -> tuple[Path, str]:
     return path, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_plan(plan: PrepPlan, folder: Folder, key: bytes, now: datetime) -> list[tuple[Path, str]]:
+def write_plan(plan: PrepPlan, folder: Folder, key: bytes) -> list[tuple[Path, str]]:
     """Write every planned file (moving re-issued ones to backups first); return (path, sha256)."""
+    stamp = datetime.now(OSLO).strftime("%Y%m%d-%H%M%S")  # real time: two re-issues on one --today keep both
     for item in plan.files:
         make_private_dir(item.path.parent)
         if item.reissue and item.path.exists():
             backup_dir = folder.backups / "forberedelse"
             backup_dir.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(item.path), backup_dir / f"{now:%Y%m%d-%H%M%S} {item.path.name}")
+            shutil.move(str(item.path), backup_dir / f"{stamp} {item.path.name}")
     return run_jobs(_write_one, [((item.path, item.content, key),) for item in plan.files])
 
 
 def run_prep(workspace: Workspace, employee_ids: Iterable[str] = (), *, force: bool = False,
-             dry_run: bool = False, who: str = "samtale") -> tuple[PrepPlan, ApplyResult | None]:
+             dry_run: bool = False, who: str = "samtale") -> PrepResult:
     """Plan, write and record the round's prep files (the one call the CLI, buttons and demo make).
 
-    Returns the plan and the result of writing its Logg row to the workbook (None when nothing
-    was written).
+    The result holds the plan and how writing its Logg row to the workbook went (None when
+    nothing was written).
     """
     from samtale_automation.domain.changeset import ChangeSet
     from samtale_automation.domain.schema import LOG
@@ -60,10 +62,11 @@ def run_prep(workspace: Workspace, employee_ids: Iterable[str] = (), *, force: b
     folder, round_name = workspace.folder, master.current_round().name
     plan = plan_prep(master, lambda employee, variant: prep_path(folder, round_name, employee, SUFFIX[variant]),
                      Path.exists, employee_ids, force)
+    result = PrepResult(plan, folder.root, dry_run=dry_run)
     if dry_run or not plan.files:
-        return plan, None
+        return result
     key = workspace.folder.key.read_bytes()
-    written = write_plan(plan, workspace.folder, key, workspace.now)
+    written = write_plan(plan, workspace.folder, key)
     root = workspace.folder.root
     with workspace.journal() as journal:
         journal.record_prep_files([
@@ -76,4 +79,5 @@ def run_prep(workspace: Workspace, employee_ids: Iterable[str] = (), *, force: b
                event=tr("Forberedelsesskjema laget", "Prep files made"), who=who,
                result=tr(f"{len(plan.files)} filer for {conversations} samtaler",
                          f"{len(plan.files)} files for {conversations} conversations"))
-    return plan, workspace.commit(log)
+    result.apply = workspace.commit(log)
+    return result

@@ -1,50 +1,39 @@
 """`samtale remind` (run nightly): at most one digest per person per day with everything they need to do.
 
-The rules live in `reminders` (pure); this module reads the journal and the files, renders the
-digest in each person's language, and sends through the same dispatcher as `invite`.
+The rules live in plans.reminders (pure); this module reads the journal and the files, renders
+the digest in each person's language (mail.templates), and sends through the same plumbing as
+`invite` (commands.deliver).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samtale_automation.backends import BackendContext, open_backend
-from samtale_automation.commands.deliver import Outgoing, SendReport, dispatch
-from samtale_automation.commands.invite import mailbox_of
+from samtale_automation.commands.deliver import Outgoing, dispatch, sending_mailbox
+from samtale_automation.commands.results import RemindResult
 from samtale_automation.config import require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
 from samtale_automation.domain.messages import SENT, Attachment, Backend, Job, Mail, Person
 from samtale_automation.domain.schema import LOG
+from samtale_automation.domain.workdays import is_working_day
 from samtale_automation.errors import Problem
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
 from samtale_automation.plans.consolidate import ACCEPTED
-from samtale_automation.plans.reminders import Digest, ReminderItem, group_digests, plan_reminders
+from samtale_automation.plans.reminders import Digest, group_digests, plan_reminders
 from samtale_automation.prepfile.locations import GUIDE_SUFFIX, prep_path
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
-    from samtale_automation.workbook.apply import ApplyResult
 
 GUIDE = "guide"
-
-
-@dataclass
-class RemindResult:
-    """What `remind` planned and sent."""
-
-    digests: list[Digest] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    report: SendReport | None = None
-    apply: ApplyResult | None = None
-    confirmed: bool = False
-    backend: str = ""
 
 
 def attachment_files(workspace: Workspace, master: Master) -> Callable[[str, str], Path | None]:
@@ -89,9 +78,10 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
     """Plan today's digests, confirm, send; a Logg row for the run."""
     config = require_config(workspace.folder.config)
     master = workspace.load()
-    sender = mailbox_of(config, master.settings.company)
+    sender = sending_mailbox(config, master.settings.company)
     digests, problems, files = plan(workspace, master)
-    result = RemindResult(digests, problems, backend=config.backend)
+    result = RemindResult(digests, problems, backend=config.backend, dry_run=dry_run,
+                          working_day=is_working_day(workspace.now.date()))
     if dry_run or not digests:
         return result
     backend = backend or open_backend(context or BackendContext(workspace.folder, config, workspace.now))
@@ -148,18 +138,3 @@ class _Part:
     kind: str
     text: str
     html: object
-
-
-def describe(digests: list[Digest]) -> list[str]:
-    """One line per digest: who, and what it reminds them of."""
-    return [f"{d.recipient.name:<24} {', '.join(_kind_label(i) for i in d.items)}" for d in digests]
-
-
-def _kind_label(item: ReminderItem) -> str:
-    labels = {"prep_employee": tr("forbered deg", "prepare"), "prep_manager": tr("forbered deg (leder)", "prepare"),
-              "not_prepared": tr("ikke forberedt", "not prepared"), "minutes": tr("skriv referat", "write minutes"),
-              "minutes_overdue": tr("referat forsinket", "minutes overdue"), "sign": tr("signer", "sign"),
-              "action_due": tr("tiltak snart", "action due"), "action_overdue": tr("tiltak forfalt", "action overdue"),
-              "reflection": tr("refleksjon", "reflection")}
-    subject = item.conversation_id or item.action_id or ""
-    return f"{labels.get(item.kind, item.kind)} {subject}".strip()

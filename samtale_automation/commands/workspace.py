@@ -1,22 +1,26 @@
-"""The composition root: one folder, its journal, the register, and committing ChangeSets.
+"""The composition root: one folder, its journal, the master, the run lock, and committing ChangeSets.
 
 The CLI, the Excel buttons and the demo all go through a Workspace, so each face only parses
-input and calls the same core functions.
+input and calls the same commands. Its `now` is the moment the rules decide by (runtime.now:
+`--today` or the wall clock).
 """
 
 from __future__ import annotations
 
 import functools
-import getpass
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
-from samtale_automation.domain.changeset import ChangeSet, PendingChange
+from samtale_automation import runtime
+from samtale_automation.domain.changeset import ChangeSet, PendingChange, SetAsideChange
 from samtale_automation.domain.master import Master, parse_master
-from samtale_automation.domain.model import OSLO
 from samtale_automation.paths import Folder, make_private_dir
 from samtale_automation.plans.overlay import overlay_pending
+from samtale_automation.plans.overview import plan_overview
 from samtale_automation.store.journal import Journal
 from samtale_automation.workbook.apply import ApplyResult, apply_pending
 from samtale_automation.workbook.read import read_workbook
@@ -30,9 +34,9 @@ class Workspace:
     now: datetime
 
     @classmethod
-    def open(cls, root: Path, today: datetime | None = None) -> Workspace:
-        """Open the folder at `root`; `today` overrides the current time."""
-        return cls(Folder(root.resolve()), (today or datetime.now(OSLO)).astimezone(OSLO))
+    def open(cls, root: Path, today: date | datetime | None = None) -> Workspace:
+        """Open the folder at `root`; `today` (`--today`: a date, or a moment) stands for the current time."""
+        return cls(Folder(root.resolve()), runtime.now(today))
 
     def journal(self) -> Journal:
         """Open the folder's journal (created on first use, private to the user)."""
@@ -45,6 +49,13 @@ class Workspace:
             return []
         with self.journal() as journal:
             return journal.pending()
+
+    def set_aside(self) -> list[SetAsideChange]:
+        """ChangeSets set aside because their data could not be written (until retried or discarded)."""
+        if not self.folder.journal.exists():
+            return []
+        with self.journal() as journal:
+            return journal.set_aside()
 
     def load(self, *, with_pending: bool = True) -> Master:
         """Read the master into a Master, with pending changes laid over it by default."""
@@ -61,12 +72,22 @@ class Workspace:
         with self.journal() as journal:
             if changeset:
                 journal.add_changeset(changeset)
-            return apply_pending(self.folder, journal, self.now)
+            return apply_pending(self.folder, journal, self.now, overview=plan_overview)
 
+    @contextmanager
+    def locked(self, command: str) -> Iterator[None]:
+        """Hold the folder's run lock; a second run waits SAMTALE_LOCK_WAIT seconds (default 30), then refuses."""
+        from samtale_automation.store.runlock import run_lock
 
-def current_user() -> str:
-    """The user name for Logg's «Hvem» column."""
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "samtale"
+        with run_lock(self.folder.run_lock, command, wait_seconds=float(os.environ.get("SAMTALE_LOCK_WAIT", "30"))):
+            yield
+
+    def commit_run(self, changeset: ChangeSet | None, command: str) -> ApplyResult:
+        """Commit under the run lock as one run in the journal's history («pending» when the workbook waits)."""
+        with self.locked(command):
+            with self.journal() as journal:
+                run_id = journal.start_run(command)
+            result = self.commit(changeset)
+            with self.journal() as journal:
+                journal.finish_run(run_id, "pending" if result.blocked else "ok")
+        return result

@@ -2,6 +2,11 @@
 
 Every parser takes what a reader returns (str, float, int, bool, date, datetime or None)
 and either returns the typed value or raises `CellValueError` with a Norwegian reason.
+
+The other way, `xml_safe_text` is what every writer passes text through before it goes into a
+file: the master (workbook/apply.py, workbook/build.py), prep files and guides
+(prepfile/sheetkit.py), and any later XML-based writer (a PDF writer's markup, the live xlwings
+writer) must do the same, so no value from a returned file or a person can break a save.
 """
 
 from __future__ import annotations
@@ -18,6 +23,14 @@ _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 _FORMULA_START = ("=", "+", "-", "@")
 _DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y", "%d/%m/%Y")
+#: Characters XML 1.0 cannot hold: C0 controls other than tab, newline and carriage return, the
+#: surrogates (a lone one cannot even be encoded as UTF-8), and the non-characters U+FFFE, U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Excel's own escape `_xHHHH_`, which a reader that does not decode it hands on as text.
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+#: A vertical tab is the line break Word and Outlook put in pasted text; a form feed a page break.
+_LINE_BREAKS = "\x0b\x0c"
 _DATETIME_FORMATS = ("%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d.%m.%Y kl. %H:%M",
                      "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H.%M")
 
@@ -217,6 +230,41 @@ def as_language(value: Any) -> str:
                             f"«{as_text(value)}» is not a language (use nb or en)"))
 
 
+def xml_safe_text(text: str) -> str:
+    """Return text every workbook can hold: what XML 1.0 cannot hold is replaced or removed.
+
+    A vertical tab or form feed becomes a line break, other control characters are removed,
+    a surrogate pair split in two is joined again and a lone surrogate becomes U+FFFD, and
+    U+FFFE/U+FFFF are removed. Excel's escape for such a character (`_x000B_`, as a reader that
+    does not decode escapes leaves it) is treated as the character itself, since Excel and
+    calamine would decode it when the file is read back. Other text is returned unchanged.
+    """
+    if "_x" in text:
+        text = _EXCEL_ESCAPE.sub(_decode_unsafe_escape, text)
+    if not _NOT_XML.search(text):
+        return text
+    if _SURROGATE.search(text):
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return _NOT_XML.sub(_replacement, text)
+
+
+def xml_safe(value: Any) -> Any:
+    """A cell value with its text made safe by `xml_safe_text`; other values as they are."""
+    return xml_safe_text(value) if isinstance(value, str) else value
+
+
+def _decode_unsafe_escape(match: re.Match[str]) -> str:
+    char = chr(int(match[1], 16))
+    return char if _NOT_XML.fullmatch(char) else match[0]
+
+
+def _replacement(match: re.Match[str]) -> str:
+    char = match[0]
+    if char in _LINE_BREAKS:
+        return "\n"
+    return "\ufffd" if _SURROGATE.fullmatch(char) else ""
+
+
 def is_email(text: str) -> bool:
     """Tell whether a text looks like one e-mail address."""
     return bool(_EMAIL.match(text))
@@ -238,3 +286,80 @@ def _from_serial(serial: float) -> datetime:
     # Round to the second: a serial stored with 15 digits (46407.4166666667) is a hair off
     # 10:00, and cutting off the fraction would turn it into 09:59.
     return _EXCEL_EPOCH + timedelta(seconds=round(serial * 86400))
+
+
+_WEEKDAY_WORDS = {
+    **{word: n for n, word in enumerate(("man", "tir", "ons", "tor", "fre", "lør", "søn"))},
+    **{word: n for n, word in enumerate(("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"))},
+    **{word: n for n, word in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
+    **{word: n for n, word in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                                         "sunday"))},
+    "lor": 5, "son": 6, "ma": 0, "ti": 1, "on": 2, "to": 3, "fr": 4,
+}
+_DATE_TOKEN = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}\.\d{1,2}\.\d{2,4}|\d{1,2}/\d{1,2}/\d{4}")
+_RANGE_JOINER = re.compile(r"^\s*(?:–|—|-|til|to)?\s*$", re.IGNORECASE)
+
+
+def as_weekdays(value: Any) -> tuple[int, ...]:
+    """Read working days such as «man, tir, ons» or «man–tor» (0 = Monday), sorted; blank gives ()."""
+    if is_blank(value):
+        return ()
+    text = as_text(value).casefold().replace(".", " ")
+    days: set[int] = set()
+    for part in (p for p in re.split(r"[,;/\s]+|\bog\b|\band\b", text.replace(" – ", "–").replace(" - ", "-"))
+                 if p):
+        ends = re.split(r"[–—-]", part)
+        numbers = [_WEEKDAY_WORDS.get(end.strip()) for end in ends]
+        if len(ends) > 2 or any(n is None for n in numbers):
+            raise CellValueError(tr(f"«{part}» er ikke en ukedag (skriv f.eks. «man, tir, ons» eller «man–tor»)",
+                                    f"«{part}» is not a weekday (write e.g. «man, tir, ons» or «man–tor»)"))
+        first, last = numbers[0], numbers[-1]
+        assert first is not None and last is not None
+        days.update(range(first, last + 1) if first <= last else (*range(first, 7), *range(0, last + 1)))
+    return tuple(sorted(days))
+
+
+def as_date_ranges(value: Any) -> tuple[tuple[date, date], ...]:
+    """Read days away such as «01.03.2027–14.03.2027, 02.04.2027» as (first, last) pairs; blank gives ()."""
+    if is_blank(value):
+        return ()
+    if isinstance(value, date | int | float) and not isinstance(value, bool):
+        day = as_date(value)
+        return ((day, day),) if day else ()
+    found = []
+    for part in (p.strip() for p in re.split(r"[,;\n]+", as_text(value)) if p.strip()):
+        tokens = _DATE_TOKEN.findall(part)
+        rest = _DATE_TOKEN.sub("", part)
+        if not ((len(tokens) == 1 and not rest.strip()) or (len(tokens) == 2 and _RANGE_JOINER.match(rest))):
+            raise CellValueError(tr(f"«{part}» er ikke en dato eller en periode (skriv dd.mm.åååå–dd.mm.åååå)",
+                                    f"«{part}» is not a date or a period (write dd.mm.yyyy–dd.mm.yyyy)"))
+        first, last = as_date(tokens[0]), as_date(tokens[-1])
+        assert first is not None and last is not None
+        if last < first:
+            raise CellValueError(tr(f"«{part}» slutter før den begynner", f"«{part}» ends before it starts"))
+        found.append((first, last))
+    return tuple(found)
+
+
+_DAY_PARTS = {"formiddag": (time(0, 0), time(12, 0)), "morning": (time(0, 0), time(12, 0)),
+              "ettermiddag": (time(12, 0), time(23, 59)), "afternoon": (time(12, 0), time(23, 59))}
+
+
+def as_time_range(value: Any) -> tuple[time, time] | None:
+    """Read a time of day such as «09:00–12:00», «formiddag» or «ettermiddag»; blank gives None."""
+    if is_blank(value):
+        return None
+    text = as_text(value).casefold()
+    if text in _DAY_PARTS:
+        return _DAY_PARTS[text]
+    parts = [p.strip() for p in re.split(r"[–—-]|\btil\b", text) if p.strip()]
+    try:
+        first, last = (as_time(parts[0]), as_time(parts[1])) if len(parts) == 2 else (None, None)
+    except CellValueError:
+        first = last = None
+    if first is None or last is None or last <= first:
+        raise CellValueError(tr(f"«{as_text(value)}» er ikke en tid på dagen (skriv formiddag, ettermiddag "
+                                "eller tt:mm–tt:mm)",
+                                f"«{as_text(value)}» is not a time of day (write formiddag, ettermiddag or "
+                                "hh:mm–hh:mm)"))
+    return first, last

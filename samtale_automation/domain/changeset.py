@@ -19,7 +19,12 @@ from typing import Any, Protocol
 
 from samtale_automation.domain import cells
 from samtale_automation.domain.cells import CellValueError
-from samtale_automation.domain.schema import TABLE_BY_NAME, Kind, Owner, Sheet
+from samtale_automation.domain.model import OSLO
+from samtale_automation.domain.schema import LOG, TABLE_BY_NAME, Kind, Owner, Sheet
+from samtale_automation.texts import tr
+
+#: The reason of a ChangeSet that only tells Logg a ChangeSet was set aside or discarded.
+NOTICE_REASON = "samtale: melding til Logg"
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class ChangeSet:
     reason: str
     changes: list[RowChange] = field(default_factory=list)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # real time: when the change was recorded (the journal's own timestamp, not a rule's day)
     created: str = field(default_factory=lambda: datetime.now().isoformat(timespec="seconds"))
 
     def upsert(self, table: str, key: str, *, force: bool = False, **values: Any) -> None:
@@ -85,12 +91,18 @@ class ChangeSet:
 
     def to_json(self) -> str:
         """Serialise for the journal (dates tagged so they come back as dates)."""
-        return json.dumps({
+        data = {
             "id": self.id, "reason": self.reason, "created": self.created,
             "changes": [{"table": c.table, "key": c.key, "force": c.force,
                          "values": {k: _encode(v) for k, v in c.values.items()}}
                         for c in self.changes],
-        }, ensure_ascii=False)
+        }
+        text = json.dumps(data, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (a file name's undecodable byte) is stored escaped
+            text = json.dumps(data)
+        return text
 
     @classmethod
     def from_json(cls, text: str) -> ChangeSet:
@@ -187,6 +199,42 @@ def seeded_fields(table: str) -> set[str]:
     return {c.field for c in TABLE_BY_NAME[table].columns if c.owner is Owner.SEEDED}
 
 
+def set_aside_notice(changeset: ChangeSet, why: str, now: datetime) -> ChangeSet:
+    """The Logg row that says a ChangeSet was set aside, why, and how to retry or discard it."""
+    notice = ChangeSet(NOTICE_REASON)
+    notice.append(LOG.table, time=_log_time(now), event=tr("Endring satt til side", "Change set aside"),
+                  who="samtale", result=tr(
+                      f"«{changeset.reason}» (endringssett {changeset.id}) kan ikke skrives: {why}. Rett dataene og "
+                      f"kjør «samtale apply --retry {changeset.id}», eller forkast med «samtale apply --discard "
+                      f"{changeset.id}».",
+                      f"«{changeset.reason}» (change set {changeset.id}) cannot be written: {why}. Fix the data and "
+                      f"run «samtale apply --retry {changeset.id}», or discard it with «samtale apply --discard "
+                      f"{changeset.id}»."))
+    return notice
+
+
+def discard_notice(changeset: ChangeSet, why: str, who: str, now: datetime) -> ChangeSet:
+    """The Logg row that says a person discarded a set-aside ChangeSet (its changes are never written)."""
+    notice = ChangeSet(NOTICE_REASON)
+    notice.append(LOG.table, time=_log_time(now), event=tr("Endring forkastet", "Change discarded"), who=who,
+                  result=tr(f"«{changeset.reason}» (endringssett {changeset.id}) ble aldri skrevet: {why}",
+                            f"«{changeset.reason}» (change set {changeset.id}) was never written: {why}"))
+    return notice
+
+
+def _log_time(now: datetime) -> datetime:
+    return (now.astimezone(OSLO) if now.tzinfo else now).replace(tzinfo=None, microsecond=0)
+
+
+@dataclass(frozen=True)
+class SetAsideChange:
+    """A ChangeSet that could not be applied because of its data, kept with the reason until retried or discarded."""
+
+    changeset: ChangeSet
+    reason: str
+    since: str  # when it was set aside (ISO time)
+
+
 @dataclass(frozen=True)
 class PendingChange:
     """A ChangeSet waiting to be applied, with why it could not be applied yet."""
@@ -203,6 +251,9 @@ class PendingChanges(Protocol):
 
     def mark_blocked(self, ids: list[str], reason: str) -> None:
         """Note why pending ChangeSets could not be applied this time."""
+
+    def mark_set_aside(self, changeset_id: str, reason: str, notice: ChangeSet | None) -> None:
+        """Set a ChangeSet aside with the reason it cannot be applied; record its Logg notice as pending."""
 
     def mark_applied(self, ids: list[str], written: dict[tuple[str, str, str], Any]) -> None:
         """Mark ChangeSets applied and remember the seeded values written."""

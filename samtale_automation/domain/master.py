@@ -12,13 +12,14 @@ from typing import Any
 
 from samtale_automation.domain import cells
 from samtale_automation.domain.cells import CellValueError
-from samtale_automation.domain.model import Action, Conversation, Employee, Question, Round, Settings
+from samtale_automation.domain.model import Action, Conversation, Employee, Question, Room, Round, Settings
 from samtale_automation.domain.rows import RawRow, RawTable, RawWorkbook
 from samtale_automation.domain.schema import (
     ACTIONS,
     CONVERSATIONS,
     EMPLOYEES,
     QUESTIONS,
+    ROOMS,
     SETTING_BY_KEY,
     SETTINGS,
     TABLE_BY_NAME,
@@ -40,6 +41,7 @@ class Master:
     conversations: dict[str, Conversation] = field(default_factory=dict)
     questions: list[Question] = field(default_factory=list)
     actions: dict[str, Action] = field(default_factory=dict)
+    rooms: dict[str, Room] = field(default_factory=dict)  # by Room.key, in sheet order
     problems: list[Problem] = field(default_factory=list)
     raw: RawWorkbook | None = None
 
@@ -60,6 +62,8 @@ _PARSERS: dict[Kind, Callable[[Any], Any]] = {
     Kind.DATETIME: cells.as_datetime,
     Kind.INT: cells.as_int,
     Kind.LANG: cells.as_language,
+    Kind.WEEKDAYS: cells.as_weekdays,
+    Kind.DATE_RANGES: cells.as_date_ranges,
 }
 
 
@@ -90,6 +94,10 @@ def _fix_for(kind: Kind) -> str:
         Kind.YES_BLANK: tr("Skriv Ja, eller la cellen stå tom.", "Write Ja, or leave it blank."),
         Kind.LANG: tr("Skriv nb eller en.", "Write nb or en."),
         Kind.INT: tr("Skriv et heltall.", "Write a whole number."),
+        Kind.WEEKDAYS: tr("Skriv ukedagene, f.eks. «man, tir, ons» eller «man–tor», eller la cellen stå tom.",
+                          "Write the weekdays, e.g. «man, tir, ons» or «man–tor», or leave it blank."),
+        Kind.DATE_RANGES: tr("Skriv datoer eller perioder, f.eks. «01.03.2027–14.03.2027, 02.04.2027».",
+                             "Write dates or periods, e.g. «01.03.2027–14.03.2027, 02.04.2027»."),
     }.get(kind, "")
 
 
@@ -151,6 +159,8 @@ def _parse_setting(kind: SettingKind, raw: Any) -> Any:
         return cells.as_int_list(raw)
     if kind is SettingKind.DAY_LIST:
         return cells.as_day_list(raw)
+    if kind is SettingKind.TIME_RANGE:
+        return cells.as_time_range(raw)
     if kind is SettingKind.LANG:
         return cells.as_language(raw)
     return cells.as_text(raw)
@@ -159,7 +169,7 @@ def _parse_setting(kind: SettingKind, raw: Any) -> Any:
 def parse_master(raw: RawWorkbook) -> Master:
     """Parse every table of a raw workbook into a Master (pure; collects problems)."""
     problems: list[Problem] = []
-    for schema in raw.missing:
+    for schema in (s for s in raw.missing if not s.added_later):  # a later sheet: added on the next write
         problems.append(Problem(
             schema.name,
             tr(f"fant ikke tabellen «{schema.table}» (arket «{schema.name}»)",
@@ -179,7 +189,7 @@ def parse_master(raw: RawWorkbook) -> Master:
     master = Master(settings=parse_settings(raw.tables.get(SETTINGS.table), problems),
                         raw=raw, problems=problems)
     for schema, build in ((EMPLOYEES, _employee), (CONVERSATIONS, conversation_from_row),
-                          (QUESTIONS, _question), (ACTIONS, _action)):
+                          (QUESTIONS, _question), (ACTIONS, _action), (ROOMS, _room)):
         table = raw.tables.get(schema.table)
         if table is None:
             continue
@@ -202,6 +212,8 @@ def _store(master: Master, schema: Sheet, item: Any) -> None:
         master.questions.append(item)
     elif schema is ACTIONS:
         master.actions.setdefault(item.action_id, item)
+    elif schema is ROOMS:
+        master.rooms.setdefault(item.key, item)
 
 
 def _employee(p: dict[str, Any]) -> Employee | None:
@@ -216,6 +228,8 @@ def _employee(p: dict[str, Any]) -> Employee | None:
         manager_id=p.get("manager_id") or "",
         active=p.get("active", True) is not False,
         language=p.get("language") or "nb",
+        work_days=p.get("work_days") or (),
+        away=p.get("away") or (),
     )
 
 
@@ -269,6 +283,12 @@ def _action(p: dict[str, Any]) -> Action | None:
         follow_up=p.get("follow_up"),
         source=p.get("source") or "",
     )
+
+
+def _room(p: dict[str, Any]) -> Room | None:
+    if not p.get("name"):
+        return None
+    return Room(name=p["name"], email=p.get("email") or "", active=p.get("active", True) is not False)
 
 
 def cell_of(master: Master, table: str, key: str, field_name: str) -> str:

@@ -25,6 +25,33 @@ class Employee:
     manager_id: str = ""
     active: bool = True
     language: str = "nb"
+    work_days: tuple[int, ...] = ()  # weekdays worked (0 = Monday); empty: every working day
+    away: tuple[tuple[date, date], ...] = ()  # (first, last) days away, inclusive
+
+    def available(self, day: date) -> bool:
+        """Tell whether the employee works that weekday and is not away (holidays aside)."""
+        if self.work_days and day.weekday() not in self.work_days:
+            return False
+        return not any(first <= day <= last for first, last in self.away)
+
+
+@dataclass(frozen=True)
+class Room:
+    """A row of Rom: a meeting room, with the mailbox that books it and shows its free/busy."""
+
+    name: str
+    email: str = ""
+    active: bool = True
+
+    @property
+    def key(self) -> str:
+        """How the room is told apart: its address, else its name (case folded)."""
+        return (self.email or " ".join(self.name.split())).casefold()
+
+    @property
+    def place(self) -> str:
+        """«Sted» for a conversation in the room: «Møterom Fjorden <rom-fjorden@firma.no>», or the name."""
+        return f"{self.name} <{self.email}>" if self.email else self.name
 
 
 @dataclass(frozen=True)
@@ -155,9 +182,12 @@ class Settings:
     period_end: date | None = None
     duration_minutes: int = 75
     break_minutes: int = 15
+    buffer_minutes: int = 15
     max_per_manager_per_day: int = 3
     workday_start: time = time(8, 30)
     workday_end: time = time(16, 0)
+    latest_start: time | None = None  # None: workday_end minus the duration
+    preferred_time: tuple[time, time] | None = None
     closed_days: tuple[ClosedDay, ...] = DEFAULT_CLOSED_DAYS
     prep_deadline_days: int = 3
     minutes_deadline_days: int = 7

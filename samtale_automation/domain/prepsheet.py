@@ -90,7 +90,9 @@ class ReturnedFile:
     """A returned prep/minutes file, read and checked (see returned.read_returned)."""
 
     identity: Identity
-    modified: datetime | None  # the file's own last-saved time (docProps/core.xml)
+    # The file's own last-saved time (docProps/core.xml), aware, any year, as the file says it: only
+    # plans/consolidate.py decides whether to believe it (between the form's issue and its arrival).
+    modified: datetime | None
     chosen: list[str] = field(default_factory=list)  # question IDs, in menu order
     notes: dict[str, str] = field(default_factory=dict)  # question ID -> own notes
     assessments: dict[str, str] = field(default_factory=dict)  # past action ID -> own assessment
@@ -107,6 +109,8 @@ class ReturnedFile:
     signed_manager_name: str = ""
     signed_manager_date: date | None = None
     problems: list[str] = field(default_factory=list)  # what was odd but did not reject the file (message language)
+    #: `modified` as the file writes it, for saying why it was not believed ('' when the file has none).
+    modified_text: str = ""
 
     @property
     def prep_filled(self) -> bool:

@@ -32,6 +32,8 @@ class Kind(Enum):
     YES_BLANK = "yes_blank"  # Ja / blank
     LANG = "lang"
     CHOICE = "choice"  # one of a value list on Lister
+    WEEKDAYS = "weekdays"  # «man, tir, ons» or «man–tor»
+    DATE_RANGES = "date_ranges"  # «01.03.2027–14.03.2027, 02.04.2027»
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Column:
     value_list: str | None = None  # defined name of the list validation
     help_nb: str = ""
     help_en: str = ""
+    hidden: bool = False  # a column the tool keeps for itself (hidden, but sorted with its row)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class Sheet:
     table: str
     key: str | None  # English field of the ID column; None for append-only tables
     columns: tuple[Column, ...]
+    #: A sheet this version added: a workbook without it still works, and the next write adds it.
+    added_later: bool = False
     by_field: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -97,6 +102,12 @@ EMPLOYEES = Sheet(
         Column("Leder", "manager_id", Kind.ID, P, False, 11, "Liste_AnsattID"),
         Column("Aktiv", "active", Kind.YES_NO, P, True, 8, "Liste_JaNei"),
         Column("Språk", "language", Kind.LANG, P, False, 8, "Liste_Sprak"),
+        Column("Arbeidsdager", "work_days", Kind.WEEKDAYS, P, False, 16,
+               help_nb="Tom: alle arbeidsdager. Deltid: f.eks. «man, tir, ons» eller «man–tor».",
+               help_en="Blank: every working day. Part-time: e.g. «man, tir, ons» or «man–tor»."),
+        Column("Borte", "away", Kind.DATE_RANGES, P, False, 24,
+               help_nb="Datoer den ansatte er borte, f.eks. «01.03.2027–14.03.2027, 02.04.2027».",
+               help_en="Dates the employee is away, e.g. «01.03.2027–14.03.2027, 02.04.2027»."),
     ),
 )
 
@@ -110,9 +121,9 @@ CONVERSATIONS = Sheet(
         Column("Navn", "employee_name", Kind.TEXT, T, False, 24),
         Column("Leder", "manager_id", Kind.ID, P, True, 11, "Liste_AnsattID"),
         Column("Ledernavn", "manager_name", Kind.TEXT, T, False, 24),
-        Column("Start", "start", Kind.DATETIME, P, False, 17),
-        Column("Slutt", "end", Kind.DATETIME, P, False, 17),
-        Column("Sted", "place", Kind.TEXT, P, False, 20),
+        Column("Start", "start", Kind.DATETIME, S, False, 17),
+        Column("Slutt", "end", Kind.DATETIME, S, False, 17),
+        Column("Sted", "place", Kind.TEXT, S, False, 20),
         Column("Avlyst", "cancelled", Kind.YES_BLANK, P, False, 8, "Liste_Ja"),
         Column("Avlyst grunn", "cancel_reason", Kind.TEXT, P, False, 22),
         Column("Status", "status", Kind.CHOICE, T, False, 16, "Liste_Status"),
@@ -159,6 +170,18 @@ ACTIONS = Sheet(
     ),
 )
 
+ROOMS = Sheet(
+    "Rom",
+    "Rom",
+    "name",
+    (
+        Column("Rom", "name", Kind.TEXT, P, True, 26),
+        Column("E-post", "email", Kind.EMAIL, P, False, 32),
+        Column("Aktiv", "active", Kind.YES_NO, P, False, 8, "Liste_JaNei"),
+    ),
+    added_later=True,
+)
+
 LOG = Sheet(
     "Logg",
     "Logg",
@@ -168,11 +191,14 @@ LOG = Sheet(
         Column("Hendelse", "event", Kind.TEXT, T, True, 40),
         Column("Hvem", "who", Kind.TEXT, T, False, 16),
         Column("Resultat", "result", Kind.TEXT, T, False, 70),
+        # The ChangeSet that wrote the row: a re-applied ChangeSet (after a crash between the save
+        # and the journal's mark) finds its rows here and does not write them twice, however Logg is sorted.
+        Column("Endringssett", "changeset", Kind.TEXT, T, False, 14, hidden=True),
     ),
 )
 
 #: Every table sheet, in workbook order after the Start sheet.
-TABLES: tuple[Sheet, ...] = (SETTINGS, EMPLOYEES, CONVERSATIONS, QUESTIONS, ACTIONS, LOG)
+TABLES: tuple[Sheet, ...] = (SETTINGS, EMPLOYEES, CONVERSATIONS, QUESTIONS, ACTIONS, ROOMS, LOG)
 TABLE_BY_NAME: dict[str, Sheet] = {s.table: s for s in TABLES}
 
 START_SHEET = "Start"
@@ -254,6 +280,7 @@ class SettingKind(Enum):
     TIME = "time"
     INT_LIST = "int_list"
     DAY_LIST = "day_list"  # days of the year (24.12) or dates (02.01.2027); «ingen» for none
+    TIME_RANGE = "time_range"  # «09:00–12:00», «formiddag», «ettermiddag»; blank for none
     LANG = "lang"
 
 
@@ -290,6 +317,9 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("Pause mellom samtaler (minutter)", "break_minutes", SettingKind.INT, "15",
                 "Pause for lederen mellom to samtaler, så ingen kommer heseblesende inn.",
                 "The manager's break between two conversations.", 0, 240),
+    SettingSpec("Buffer etter andre møter (minutter)", "buffer_minutes", SettingKind.INT, "15",
+                "Tid lederen har fri etter et annet møte i kalenderen før en samtale begynner.",
+                "Time the manager has free after another meeting in the calendar before a conversation.", 0, 240),
     SettingSpec("Maks samtaler per leder per dag", "max_per_manager_per_day", SettingKind.INT,
                 "3", "Flere samtaler samme dag gir dårligere samtaler.",
                 "More per day makes for poorer conversations.", 1, 12),
@@ -299,6 +329,15 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("Arbeidstid slutt", "workday_end", SettingKind.TIME, "16:00",
                 "Seneste sluttid for en samtale (tt:mm).",
                 "Latest end of a conversation (hh:mm)."),
+    SettingSpec("Seneste starttid", "latest_start", SettingKind.TIME, "",
+                "Seneste klokkeslett en samtale kan begynne (tt:mm). Tom: så sent at den slutter innen "
+                "arbeidstid slutt.",
+                "Latest time a conversation may start (hh:mm). Blank: late enough to end by workday end."),
+    SettingSpec("Foretrukket tid", "preferred_time", SettingKind.TIME_RANGE, "",
+                "Tid på dagen samtalene helst legges: formiddag, ettermiddag eller f.eks. 09:00–12:00. "
+                "Tom: ingen.",
+                "Time of day conversations are preferably placed: formiddag (morning), ettermiddag "
+                "(afternoon) or e.g. 09:00–12:00. Blank: none."),
     SettingSpec("Stengte dager", "closed_days", SettingKind.DAY_LIST, "24.12, 31.12",
                 "Dager firmaet har stengt, utenom helligdager: dd.mm hvert år eller dd.mm.åååå, skilt med "
                 "komma. Skriv «ingen» om dere ikke har noen.",
@@ -354,6 +393,6 @@ TOOL_COLUMN_MESSAGE = (
     "This column is written by the tool. Changes here are overwritten.",
 )
 SEEDED_COLUMN_MESSAGE = (
-    "Fylles fra referatet. Retter du verdien, beholdes din versjon.",
-    "Filled from the minutes. If you change it, your version is kept.",
+    "Fylles av samtale (fra referatet eller planleggingen). Retter du verdien, beholdes din versjon.",
+    "Filled in by samtale (from the minutes or the planning). If you change it, your version is kept.",
 )

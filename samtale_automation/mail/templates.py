@@ -3,9 +3,10 @@
 Each mail template is three files, `<name>.subject.txt`, `<name>.txt` and `<name>.html`; each
 reminder fragment (an item in the daily digest) is `<name>.txt` and `<name>.html`. A file with
 the same name in `maler/<lang>/` or `maler/` (next to the workbook) wins over the shipped one.
-Templates fail on an unknown variable, HTML is autoescaped, and they run in jinja2's sandbox,
-because `maler/` often lives on a shared folder. A broken override becomes a `ConfigError` that
-names the file and line; the shipped templates are tested with `mail.samples.sample_context`.
+Templates fail on an unknown variable, HTML is autoescaped, and they run in jinja2's sandbox with
+bounded work (mail/bounded.py), because `maler/` often lives on a shared folder. A broken override
+becomes a `ConfigError` that names the file and line; the shipped templates are tested with
+`mail.samples.sample_context`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from samtale_automation.errors import ConfigError, UsageError
+from samtale_automation.mail.bounded import BoundedSandbox, RenderLimitError
 from samtale_automation.mail.filters import format_action_status, format_clock, format_long_date, format_short_date
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR, data_dir
 from samtale_automation.texts import lang_code, language, tr
@@ -230,7 +231,7 @@ def _environment(lang: str, override_dir: Path | None) -> jinja2.Environment:
     roots = [override_dir / lang, override_dir] if override_dir is not None else []
     loaders: list[jinja2.BaseLoader] = [_Loader(root, encoding="utf-8-sig") for root in roots]
     loaders.append(_Loader(standard_dir(lang), encoding="utf-8-sig"))
-    env = ImmutableSandboxedEnvironment(
+    env = BoundedSandbox(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm"), default_for_string=False,
@@ -325,6 +326,8 @@ class Templates:
         """The template file and line where the error happened, if it happened in one."""
         if isinstance(exc, _NotUtf8):
             return exc.path, None
+        if isinstance(exc, RenderLimitError) and exc.filename:
+            return Path(exc.filename), None
         if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
             return Path(exc.filename), exc.lineno
         frames = [frame for frame in traceback.extract_tb(exc.__traceback__)

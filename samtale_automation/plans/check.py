@@ -16,9 +16,11 @@ from samtale_automation.domain.schema import (
     CONVERSATIONS,
     EMPLOYEES,
     QUESTIONS,
+    ROOMS,
     SETTING_BY_FIELD,
     SETTINGS,
     Kind,
+    Sheet,
     topic_for_label,
 )
 from samtale_automation.errors import WARNING, Problem
@@ -57,13 +59,19 @@ def check_master(master: Master) -> list[Problem]:
     problems += _check_round_period(master)
     for table in tables.values():
         problems += _check_formula_text(table)
-    problems += _upgrade_due(tables)
+    if ROOMS.table in tables:
+        problems += _duplicates(tables[ROOMS.table], "name")
+    problems += _upgrade_due(tables, raw.missing)
     return problems
 
 
-def _upgrade_due(tables: dict[str, RawTable]) -> list[Problem]:
-    """Columns this version adds to a master made by an earlier one: said, and added on the next write."""
-    found = []
+def _upgrade_due(tables: dict[str, RawTable], missing_sheets: list[Sheet]) -> list[Problem]:
+    """Columns and sheets this version adds to a master made by an earlier one: said, and added on the next write."""
+    found = [Problem(schema.name, tr(
+        f"arbeidsboken er laget av en eldre versjon av samtale; arket «{schema.name}» legges til ved neste skriving",
+        f"the workbook was made by an earlier version of samtale; the sheet «{schema.name}» is added on the next "
+        "write"), tr("Ingenting å gjøre: det skjer av seg selv.", "Nothing to do: it happens by itself."),
+        severity=WARNING) for schema in missing_sheets if schema.added_later]
     for table in tables.values():
         missing = [c.header for c in table.schema.columns if not c.required and c.field not in table.columns]
         if missing:

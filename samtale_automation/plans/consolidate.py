@@ -8,13 +8,16 @@ Pure (DESIGN.md §4–§6): nothing is read or written here. Rules:
 - returned minutes set «Referat mottatt», the sign-off dates and the agreed actions as Tiltak rows
   `<SamtaleID>-<n>` (seeded columns); an action missing from a newer version is marked, not deleted;
 - of two returns of the same conversation and variant the one saved last counts; the manager's
-  signed minutes outrank the employee's; the private note never reaches the register.
+  signed minutes outrank the employee's; the private note never reaches the register;
+- a file's own saved time (docProps/core.xml, written by whoever made the file) is believed only
+  between the form's issue and the file's arrival; otherwise its arrival counts and the decision
+  says why. Dates written to the workbook are the Oslo day of that time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
@@ -38,15 +41,57 @@ class Arrival:
     arrived: datetime  # the file's time on disk, aware
     returned: ReturnedFile | None
     rejection: str | None = None
+    issued: datetime | None = None  # when the form it came from was made (journal), if known
 
     @property
     def saved(self) -> datetime:
-        """When the file was saved: its own modified time, else (unknown, or still the template's) its arrival."""
-        moment = self.arrived
-        own = self.returned.modified if self.returned else None
-        if own is not None and own.replace(tzinfo=None) > FIXED_CREATED:
-            moment = own
-        return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
+        """When the file was saved (Oslo time): its own modified time if believable, else its arrival."""
+        return self.saved_time()[0]
+
+    def saved_time(self) -> tuple[datetime, str]:
+        """The saved time (Oslo) and, when the file's own time was not believed, why (message language)."""
+        arrived = (self.arrived if self.arrived.tzinfo else self.arrived.replace(tzinfo=OSLO)).astimezone(OSLO)
+        returned = self.returned
+        own = returned.modified if returned else None
+        if returned is None or own is None:
+            text = returned.modified_text if returned else ""
+            return arrived, tr(f"filens egen lagringstid («{_shown_text(text)}») er ikke en tid; ankomsttiden er brukt",
+                               f"the file's own saved time («{_shown_text(text)}») is not a time; its arrival "
+                               "time was used") if text else ""
+        own = own if own.tzinfo else own.replace(tzinfo=UTC)
+        if own == TEMPLATE_SAVED:
+            return arrived, ""  # never saved by a person's program: the template's fixed time
+        if own <= TEMPLATE_SAVED or (self.issued is not None and own < self.issued):
+            return arrived, tr(f"filens egen lagringstid ({_shown(own)}) er før skjemaet ble laget; ankomsttiden "
+                               "er brukt",
+                               f"the file's own saved time ({_shown(own)}) is before the form was made; its "
+                               "arrival time was used")
+        if own > arrived:
+            return arrived, tr(f"filens egen lagringstid ({_shown(own)}) er etter at filen kom inn; ankomsttiden "
+                               "er brukt",
+                               f"the file's own saved time ({_shown(own)}) is after the file arrived; its "
+                               "arrival time was used")
+        return own.astimezone(OSLO), ""
+
+
+#: The created/modified time every prep file is written with (naive in domain.prepsheet; UTC in the file).
+TEMPLATE_SAVED = FIXED_CREATED.replace(tzinfo=UTC)
+
+
+def _shown(moment: datetime) -> str:
+    """A time from inside a file for a message: Oslo time where it can be, any year, never an exception."""
+    try:
+        moment = moment.astimezone(OSLO)
+        zone = ""
+    except (OverflowError, ValueError):
+        zone = f" {moment.tzname() or ''}".rstrip()
+    return f"{moment.day:02d}.{moment.month:02d}.{moment.year:04d} {moment.hour:02d}:{moment.minute:02d}{zone}"
+
+
+def _shown_text(text: str) -> str:
+    """Text from inside a file for a message: printable, short."""
+    cleaned = "".join(c if c.isprintable() else "?" for c in text)
+    return cleaned if len(cleaned) <= 40 else cleaned[:39] + "…"
 
 
 @dataclass(frozen=True)
@@ -71,6 +116,7 @@ class Decision:
     conversation: Conversation | None = None
     counts_prep: bool = False
     counts_minutes: bool = False
+    note: str = ""  # why the file's own saved time was not believed, if it was not
 
 
 @dataclass
@@ -114,6 +160,7 @@ def plan_collect(master: Master, arrivals: list[Arrival], counted: list[Counted]
             decision.counts_prep = True
             field_name = "prep_returned" if variant == EMPLOYEE else "manager_prepared"
             plan.changeset.upsert_row(CONVERSATIONS.table, conv.conversation_id, {field_name: arrival.saved.date()})
+            # saved is Oslo time: a file saved 23:30 UTC on 3 February counts for 4 February
             if variant == EMPLOYEE:
                 plan.guides = [g for g in plan.guides if g.conversation is not conv] + [decision]
         manager_signed = returned.signed_manager_date is not None
@@ -122,6 +169,7 @@ def plan_collect(master: Master, arrivals: list[Arrival], counted: list[Counted]
             best_minutes[conv.conversation_id] = rank
             decision.counts_minutes = True
             _minutes_changes(plan.changeset, master, conv, returned, arrival)
+        decision.note = arrival.saved_time()[1]
         decision.reason = _summary(decision)
         plan.changeset.append(LOG.table, time=now.astimezone(OSLO).replace(tzinfo=None, microsecond=0),
                               event=tr("Fil mottatt", "File received"), who=who,
@@ -169,8 +217,8 @@ def _minutes_changes(changeset: ChangeSet, master: Master, conv: Conversation, r
     if returned.signed_manager_date:
         values["signed_manager"] = returned.signed_manager_date
     changeset.upsert_row(CONVERSATIONS.table, conv.conversation_id, values)
-    source = tr(f"Referat ({returned.identity.variant}) {arrival.saved.astimezone(OSLO):%d.%m.%Y}",
-                f"Minutes ({returned.identity.variant}) {arrival.saved.astimezone(OSLO):%d.%m.%Y}")
+    source = tr(f"Referat ({returned.identity.variant}) {arrival.saved:%d.%m.%Y}",
+                f"Minutes ({returned.identity.variant}) {arrival.saved:%d.%m.%Y}")
     for number, action in enumerate(returned.actions, start=1):
         action_id = f"{conv.conversation_id}-{number}"
         fields: dict[str, object] = {"conversation_id": conv.conversation_id, "employee_id": conv.employee_id,
@@ -193,4 +241,5 @@ def _summary(decision: Decision) -> str:
         parts.append(tr("forberedelse registrert", "preparation recorded"))
     if decision.counts_minutes:
         parts.append(tr("referat registrert", "minutes recorded"))
-    return ", ".join(parts) or tr("arkivert; en nyere versjon gjelder", "archived; a newer version counts")
+    summary = ", ".join(parts) or tr("arkivert; en nyere versjon gjelder", "archived; a newer version counts")
+    return f"{summary}; {decision.note}" if decision.note else summary

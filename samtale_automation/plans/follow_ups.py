@@ -1,17 +1,20 @@
 """Follow-up meetings for actions: «sett umiddelbart av tid i kalenderen» on the action's Oppfølging date.
 
 Pure, like the invite planner: booked once, moved when the date changes, cancelled when the action
-is closed or the date removed; a message a failed send missed is planned again.
+is closed or the date removed; a message a failed send missed is planned again. With busy times
+(`InviteInput.busy`) the meeting goes in the first half hour the owner and the other party are both
+free that day (the round planner's slot code, plans/slots.py); without them, at the start of the day.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from samtale_automation.domain.master import Master
 from samtale_automation.domain.messages import ACTIVE, CANCEL, CANCELLED, REQUEST, MeetingState, Person
-from samtale_automation.domain.model import OSLO, Action
+from samtale_automation.domain.model import OSLO, Action, Employee
 from samtale_automation.domain.workdays import on_or_before
 from samtale_automation.plans.meetings import (
     Delivered,
@@ -25,6 +28,7 @@ from samtale_automation.plans.meetings import (
     undelivered,
 )
 from samtale_automation.plans.reminders import resolve_owner
+from samtale_automation.plans.slots import first_free_start
 
 FOLLOW_UP_MINUTES = 30
 CLOSED_ACTION = ("Fullført", "Avbrutt")
@@ -46,14 +50,13 @@ def plan_follow_up(master: Master, action: Action, given: InviteInput,
                 _cancel_follow_up(master, action, given, previous, start, delivered, plan)
         return
     assert action.follow_up is not None and employee is not None and manager is not None
-    day = on_or_before(action.follow_up)
-    start = datetime.combine(day, master.settings.workday_start, OSLO)
-    end = start + timedelta(minutes=FOLLOW_UP_MINUTES)
-    if end <= given.now:
-        return
     owner_id = resolve_owner(master, action)
     owner = master.employees.get(owner_id or "", employee)
     other = manager if owner.employee_id != manager.employee_id else employee
+    start = follow_up_start(master, on_or_before(action.follow_up), (owner, other), given.busy, previous)
+    end = start + timedelta(minutes=FOLLOW_UP_MINUTES)
+    if end <= given.now:
+        return
     if not reachable(master, action.action_id, [owner, other], plan):
         return
     organizer = person(manager) if given.organizer_is_manager else given.organizer
@@ -77,6 +80,28 @@ def plan_follow_up(master: Master, action: Action, given: InviteInput,
     plan.meetings.append(MeetingSend(f"follow_up:{key}:{sequence}", "follow_up", REQUEST, state, recipients,
                                      start, end, organizer, attendees, (), "", "follow_up", context,
                                      owner.language))
+
+
+def follow_up_start(master: Master, day: date, people: tuple[Employee, Employee],
+                    busy: Mapping[str, Sequence[tuple[datetime, datetime]]] | None,
+                    previous: MeetingState | None) -> datetime:
+    """When the follow-up starts on its day: at the start of the working day, or, when busy times are
+    given (AnsattID → busy periods), the first half hour both are free that day.
+
+    A meeting already booked on that day keeps its time: it is in both calendars itself. With no free
+    half hour that day, the start of the working day (the date was agreed in the minutes).
+    """
+    settings = master.settings
+    opening = datetime.combine(day, settings.workday_start, OSLO)
+    if busy is None:
+        return opening
+    if previous is not None and previous.state == ACTIVE and previous.start:
+        booked = datetime.fromisoformat(previous.start).astimezone(OSLO)
+        if booked.date() == day:
+            return booked
+    free = first_free_start(day, [busy.get(p.employee_id, ()) for p in people], settings.workday_start,
+                            settings.workday_end, FOLLOW_UP_MINUTES)
+    return free or opening
 
 
 def _cancel_follow_up(master: Master, action: Action, given: InviteInput, previous: MeetingState,

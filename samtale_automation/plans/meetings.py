@@ -7,7 +7,7 @@ message rows, by version and recipient, tell what still has to go out after a cr
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -88,6 +88,9 @@ class InviteInput:
     meetings: dict[str, MeetingState]
     messages: list[MessageRow]
     prep_file: Callable[[Conversation, str], str | None]  # file name of a prep variant, if it exists
+    #: Busy periods by AnsattID (free/busy, the round's conversations), for the follow-up meetings' slot;
+    #: None: a follow-up starts when the working day does.
+    busy: Mapping[str, Sequence[tuple[datetime, datetime]]] | None = None
 
 
 def uid_for(key: str, organizer: Person) -> str:

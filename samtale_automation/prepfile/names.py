@@ -8,6 +8,8 @@ holds, changes the template: bump `domain.prepsheet.TEMPLATE_VERSION` then.
 
 from __future__ import annotations
 
+from samtale_automation.domain.schema import TOPICS
+
 # ---- sheets -------------------------------------------------------------------------------
 
 #: The very hidden sheet that carries the file's identity (key in column A, value in B).
@@ -64,6 +66,29 @@ MINUTES_NAMES = (N_SUMMARY, N_ACTIONS, N_PRIVATE_NOTE, N_SIGN_EMPLOYEE_NAME, N_S
 ACTION_ROWS = 15
 #: Columns of the action region, left to right.
 ACTION_COLUMNS = 4
+
+# ---- region sizes ---------------------------------------------------------------------------
+
+#: Rows people may insert into a table of a returned file before it stops looking like the form.
+INSERTED_ROWS = 200
+#: Question rows plus topic heading rows of the longest menu a prep file may carry.
+MAX_MENU_ROWS = 1000
+#: Last round's actions a prep file may list.
+MAX_PAST_ACTIONS = 200
+#: Columns people may insert inside the action table.
+INSERTED_COLUMNS = 10
+
+#: The largest (rows, columns) each multi-cell region may span in a returned file: what the
+#: writer makes, with room for inserted rows. The reader refuses a file whose region is larger
+#: (a name pointing at A1:XFD1048576 must not be read cell by cell).
+REGION_LIMITS: dict[str, tuple[int, int]] = {
+    **{name: (MAX_MENU_ROWS + INSERTED_ROWS, 1) for name in (N_QUESTION_ID, N_CHOOSE, N_NOTES)},
+    **{name: (MAX_PAST_ACTIONS + INSERTED_ROWS, 1) for name in (N_PAST_ACTION_ID, N_ASSESSMENT)},
+    N_SUMMARY: (len(TOPICS) + INSERTED_ROWS, 1),
+    N_ACTIONS: (ACTION_ROWS + INSERTED_ROWS, ACTION_COLUMNS + INSERTED_COLUMNS),
+}
+#: Every other region is one input cell (a merged input box is named by its first cell).
+ONE_CELL = (1, 1)
 
 # ---- values -------------------------------------------------------------------------------
 

@@ -1,17 +1,22 @@
 """Read a returned prep/minutes file into a ReturnedFile, or reject it with a reason (DESIGN.md §5, §11).
 
-The package is checked first (prepfile/untrusted_xlsx.py: kind, size, zip limits, sheet extent), then
-python-calamine reads the cell values, and the defined names written by prepfile/write.py say
-where each input region is. A file is rejected (RejectedFile, quarantined by the caller) when
-it is not a readable .xlsx, its identity is missing or does not verify, its template version is
-unknown, it has more chosen questions than allowed, or its minutes hold dates that are not
-dates or actions without description or deadline. Oddities that do not stop it are listed in
-`ReturnedFile.problems`.
+The package is checked first (prepfile/untrusted_xlsx.py: kind, size, zip limits, sheet extent;
+prepfile/untrusted_xml.py: no DTD in any encoding), then python-calamine reads the cell values,
+and the defined names written by prepfile/write.py say where each input region is; a region
+larger than the form's (prepfile/names.py REGION_LIMITS) is refused, and one reaching past the
+sheet's last row is read only as far as the sheet goes. A file is rejected (RejectedFile,
+quarantined by the caller) when it is not a readable .xlsx, its identity is missing or does not
+verify, its template version is unknown, it has more chosen questions than allowed, or its
+minutes hold dates that are not dates or actions without description or deadline. Oddities that
+do not stop it are listed in `ReturnedFile.problems`. Nothing but RejectedFile leaves
+`read_returned`: an unexpected failure while reading one file (MemoryError, a bug) rejects that
+file, never the run.
 """
 
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -37,9 +42,9 @@ from samtale_automation.prepfile.untrusted_xlsx import (
     MAX_FILE_BYTES,
     Area,
     Package,
-    PackageProblem,
     open_package,
 )
+from samtale_automation.prepfile.untrusted_xml import PackageProblem
 from samtale_automation.texts import tr
 
 #: Earliest and latest date accepted in a date cell; anything else is a typing slip.
@@ -50,6 +55,10 @@ MAX_EXTRA_ACTION_ROWS = 200
 EMPLOYEE_REGIONS = (pn.N_QUESTION_ID, pn.N_CHOOSE, pn.N_NOTES, pn.N_OTHER_TOPICS, pn.N_FEEDBACK_TO_LEADER,
                     *pn.MINUTES_NAMES)
 MANAGER_REGIONS = (pn.N_MANAGER_VIEW, pn.N_FEEDBACK_TO_GIVE, pn.N_DEVELOPMENT_IDEAS, *pn.MINUTES_NAMES)
+#: Every region the reader may read; a sheet is converted only down to the last row of these.
+READ_REGIONS = frozenset((*EMPLOYEE_REGIONS, *MANAGER_REGIONS, pn.N_PAST_ACTION_ID, pn.N_ASSESSMENT))
+#: Rows always converted (the identity sheet has no named regions and a dozen rows).
+MIN_ROWS_READ = 100
 
 T = TypeVar("T")
 Grid = list[list[Any]]
@@ -57,7 +66,18 @@ Grid = list[list[Any]]
 
 def read_returned(source: Path | str | bytes, key: bytes, *, max_questions_default: int = 10) -> ReturnedFile:
     """Read a returned prep/minutes file (a path, or its bytes); raise RejectedFile with a reason when it
-    cannot be accepted."""
+    cannot be accepted. Nothing else escapes: whatever goes wrong inside becomes a RejectedFile."""
+    try:
+        return _read(source, key, max_questions_default)
+    except RejectedFile:
+        raise
+    except BaseException as exc:  # MemoryError, RecursionError, a Rust panic, a bug: this file only
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+        raise RejectedFile(reason("read_error", detail=type(exc).__name__)) from None
+
+
+def _read(source: Path | str | bytes, key: bytes, max_questions_default: int) -> ReturnedFile:
     data = source[:MAX_FILE_BYTES + 1] if isinstance(source, bytes) else _read_bytes(Path(source))
     try:
         package = open_package(data)
@@ -65,9 +85,9 @@ def read_returned(source: Path | str | bytes, key: bytes, *, max_questions_defau
         raise RejectedFile(reason(problem.kind, limit=_limit_of(problem.kind))) from None
     reader = _Reader(package, data)
     identity, limit, regions = reader.identity(key, max_questions_default)
-    result = ReturnedFile(identity=identity, modified=package.modified())
+    result = ReturnedFile(identity=identity, modified=package.modified(), modified_text=package.modified_text())
     for name in regions:
-        if package.area(name) is None:
+        if reader.area(name) is None:
             raise RejectedFile(reason("layout", name=name))
     if identity.variant == EMPLOYEE:
         reader.employee_prep(result, limit)
@@ -83,7 +103,9 @@ def read_returned(source: Path | str | bytes, key: bytes, *, max_questions_defau
 def _read_bytes(path: Path) -> bytes:
     try:
         with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)  # never more: a huge file is refused unread
+            # Never more than the limit: a huge file is refused unread. Asking for no more than the
+            # file holds keeps a small file from reserving the whole limit in memory.
+            data = handle.read(min(os.fstat(handle.fileno()).st_size, MAX_FILE_BYTES) + 1)
     except OSError as exc:
         raise RejectedFile(reason("unreadable", detail=exc.strerror or type(exc).__name__)) from None
     return data
@@ -112,9 +134,26 @@ class _Reader:
                     self.package.check_sheet(sheet)
                 except PackageProblem as problem:
                     raise RejectedFile(reason(problem.kind)) from None
+                rows = self._rows_needed(sheet)
                 self.grids[sheet] = _guard(
-                    lambda: self.workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False))
+                    lambda: self.workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=rows))
         return self.grids[sheet]
+
+    def _rows_needed(self, sheet: str) -> int:
+        """How many rows of a sheet reading can touch: to the last row of a region read on it, plus the
+        rows people may add below the action table. A far-away cell costs no Python objects."""
+        last = max((area.last_row for name in READ_REGIONS
+                    if (area := self.area(name)) is not None and area.sheet == sheet), default=0)
+        return max(MIN_ROWS_READ, last + MAX_EXTRA_ACTION_ROWS + 2)
+
+    def area(self, name: str) -> Area | None:
+        """A named region, refused when it spans more than the form's region can (prepfile/names.py)."""
+        area = self.package.area(name)
+        if area is not None:
+            max_rows, max_columns = pn.REGION_LIMITS.get(name, pn.ONE_CELL)
+            if area.rows > max_rows or area.columns > max_columns:
+                raise RejectedFile(reason("region_too_big", name=name, rows=area.rows, columns=area.columns))
+        return area
 
     def value(self, sheet: str, row: int, col: int) -> Any:
         """One cell's value; '' outside the sheet's data."""
@@ -127,7 +166,7 @@ class _Reader:
 
     def text(self, name: str) -> str:
         """The text of the first cell of a named region; '' when the name is absent."""
-        area = self.package.area(name)
+        area = self.area(name)
         return as_text(self.value(area.sheet, area.first_row, area.first_col)) if area else ""
 
     def identity(self, key: bytes, default_limit: int) -> tuple[Identity, int, tuple[str, ...]]:
@@ -156,12 +195,15 @@ class _Reader:
         return identity, limit, regions
 
     def _rows(self, name: str) -> list[int]:
-        area = self.package.area(name)
-        return list(range(area.first_row, area.last_row + 1)) if area else []
+        """The rows of a named region that hold anything: rows below the sheet's last one read as empty."""
+        area = self.area(name)
+        if area is None:
+            return []
+        return list(range(area.first_row, min(area.last_row, len(self.grid(area.sheet)) - 1) + 1))
 
     def employee_prep(self, result: ReturnedFile, limit: int) -> None:
         """Chosen questions and notes from the menu; other topics and feedback to the leader."""
-        ids, choose, notes = (self.package.area(n) for n in (pn.N_QUESTION_ID, pn.N_CHOOSE, pn.N_NOTES))
+        ids, choose, notes = (self.area(n) for n in (pn.N_QUESTION_ID, pn.N_CHOOSE, pn.N_NOTES))
         if ids is not None and choose is not None and notes is not None:
             rows = self._rows(pn.N_QUESTION_ID)
             # Choices and notes are read in the ID column's rows: the three names cover the same rows.
@@ -198,7 +240,7 @@ class _Reader:
 
     def assessments(self, result: ReturnedFile) -> None:
         """Own assessments of last round's actions, by action ID."""
-        ids, cells = self.package.area(pn.N_PAST_ACTION_ID), self.package.area(pn.N_ASSESSMENT)
+        ids, cells = self.area(pn.N_PAST_ACTION_ID), self.area(pn.N_ASSESSMENT)
         if ids is None or cells is None:
             return
         rows = self._rows(pn.N_PAST_ACTION_ID)
@@ -210,7 +252,7 @@ class _Reader:
     def minutes(self, result: ReturnedFile) -> None:
         """Summaries per topic, agreed actions, private note and sign-off; reject on bad rows or dates."""
         errors: list[str] = []
-        summary = self.package.area(pn.N_SUMMARY)
+        summary = self.area(pn.N_SUMMARY)
         rows = self._rows(pn.N_SUMMARY)
         labels = self.column(summary, rows, summary.first_col - 1) if summary else []
         values = self.column(summary, rows) if summary else []
@@ -222,7 +264,7 @@ class _Reader:
                     f"The summary in row {row + 1} is not next to a known topic; it was not read."))
             elif value and topic is not None:
                 result.summaries[topic.key] = value
-        actions = self.package.area(pn.N_ACTIONS)
+        actions = self.area(pn.N_ACTIONS)
         if actions is not None:
             for row in self._action_rows(actions):
                 action = self._action(actions, row, errors)
@@ -240,7 +282,7 @@ class _Reader:
 
     def _action_rows(self, area: Area) -> list[int]:
         """The rows of the named action table, plus rows people added right below it."""
-        rows = list(range(area.first_row, area.last_row + 1))
+        rows = list(range(area.first_row, min(area.last_row, len(self.grid(area.sheet)) - 1) + 1))
         # Rows inserted inside the table widen the name; rows added just below it do not, so read
         # on until the first empty row (the table is followed by one) or the next named region.
         others = [a.first_row for n in self.package.names if n != pn.N_ACTIONS
@@ -270,7 +312,7 @@ class _Reader:
         return ReturnedAction(as_text(description), as_text(goal), as_text(owner), deadline, line)
 
     def _date_at(self, name: str, errors: list[str], what: str) -> date | None:
-        area = self.package.area(name)
+        area = self.area(name)
         return self._date(self.value(area.sheet, area.first_row, area.first_col), errors, what) if area else None
 
     @staticmethod

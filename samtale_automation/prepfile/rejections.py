@@ -71,6 +71,28 @@ def reason(kind: str, **values: object) -> str:
                           "Send det opprinnelige skjemaet utfylt på nytt.",
                           "A sheet in the file is far larger than the form (too many rows, columns or texts). "
                           "Send the original form filled in again."),
+        "xml_unsafe": ("Filen inneholder XML som et Excel-skjema aldri har (en DTD, entiteter eller en uvanlig "
+                       "tegnkoding), og er ikke åpnet av sikkerhetshensyn. Send det opprinnelige skjemaet utfylt "
+                       "på nytt, lagret fra Excel.",
+                       "The file contains XML that an Excel form never has (a DTD, entities or an unusual "
+                       "encoding) and was not opened, for safety. Send the original form filled in again, saved "
+                       "from Excel."),
+        "region_too_big": ("Området «{name}» i skjemaet er langt større enn skjemaet lager ({rows} rader, {columns} "
+                           "kolonner), så filen er ikke lest. Bruk skjemaet du fikk tilsendt, eller be om et nytt.",
+                           "The area «{name}» in the form is far larger than the form makes ({rows} rows, "
+                           "{columns} columns), so the file was not read. Use the form you were sent, or ask for "
+                           "a new one."),
+        "read_error": ("Filen kunne ikke leses ({detail}) og er ikke registrert. Åpne den i Excel og lagre den "
+                       "på nytt som .xlsx, eller be om et nytt skjema. Skjer det igjen, meld fra til den som "
+                       "drifter samtale.",
+                       "The file could not be read ({detail}) and was not recorded. Open it in Excel and save it "
+                       "again as .xlsx, or ask for a new form. If it happens again, tell whoever runs samtale."),
+        "plan_error": ("Filen ble lest, men kunne ikke behandles ({detail}), og er ikke registrert. De andre "
+                       "filene er behandlet. Legg filen tilbake i innkommende/ for å prøve igjen; skjer det igjen, "
+                       "meld fra til den som drifter samtale.",
+                       "The file was read but could not be processed ({detail}) and was not recorded. The other "
+                       "files were processed. Put the file back in innkommende/ to try again; if it happens "
+                       "again, tell whoever runs samtale."),
         "identity_missing": ("Filen mangler samtale-identiteten (det skjulte arket som sier hvilken samtale den "
                              "gjelder). Bruk skjemaet du fikk tilsendt, ikke en kopi i en ny arbeidsbok.",
                              "The file lacks the conversation identity (the hidden sheet saying which "

@@ -1,54 +1,57 @@
-"""Open an untrusted .xlsx package safely: the zip/XML half of reading returned files.
+"""Open an untrusted .xlsx package safely: the zip half of reading returned files.
 
 Returned files come from anyone with an e-mail address (DESIGN.md §11). Before python-calamine
-sees a byte, this module checks the file's kind, its size, the number of zip entries, each
-entry's real (not declared) expanded size and ratio, and the extent of every sheet that will
-be read: calamine allocates a dense grid up to the farthest cell and a string table from the
-declared count, and a Rust allocation failure aborts the whole process instead of raising.
+sees a byte, this module checks the file's kind, its size, the number of zip entries and each
+entry's name and declared sizes. The parts that are read at all (by calamine or by us: workbook,
+its relationships, shared strings, styles, core properties, and each sheet before calamine reads
+it) are expanded from their raw bytes with their real (not declared) size, ratio and CRC checked,
+refused with a DTD in any encoding (prepfile/untrusted_xml.py) or more elements than any form has;
+a sheet also for its extent: calamine allocates a dense grid up to the farthest cell and a string
+table from the declared count, and a Rust allocation failure aborts the whole process instead of
+raising. Parts nobody reads (pictures, themes, anything added) are never expanded. So the time and
+memory one file takes is bounded: each step is linear in the bytes or elements of a read part, and
+both are capped a few dozen times above what a filled-in form holds.
 It also reads what calamine has no API for: defined names, sheet parts and the saved time.
 """
 
 from __future__ import annotations
 
 import io
-import posixpath
 import re
 import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from xml.etree import ElementTree
+from datetime import datetime
+from typing import Any
+
+from samtale_automation.prepfile.untrusted_sheet import MAX_XML_TAGS, check_extent, column_index
+from samtale_automation.prepfile.untrusted_xml import PackageProblem, check_xml_part, parse_w3cdtf, parse_xml
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ENTRIES = 200
 MAX_RATIO = 100  # expanded / compressed, per entry
 RATIO_FLOOR = 64 * 1024  # small entries may compress well without being a bomb
-MAX_TOTAL_UNCOMPRESSED = 50 * 1024 * 1024
-MAX_ROWS = 5000  # far beyond any prep file, far below what would exhaust memory
-MAX_COLUMNS = 100
-MAX_SHARED_STRINGS = 200_000
+MAX_TOTAL_UNCOMPRESSED = 8 * 1024 * 1024
+MAX_XML_PART = 2 * 1024 * 1024  # a 60-question prep sheet is about 32 kB
+MAX_SHARED_STRINGS = 50_000
+MAX_SHEETS = 50
+MAX_DEFINED_NAMES = 1000
+MAX_REFERENCE_TEXT = 300
+#: Excel's own sheet size: a reference beyond it is broken.
+EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
 
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")
-_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*)>")
-# Only rows and cells have an r attribute; the literal form is what writers use, and much faster to find.
-_R_PLAIN = re.compile(rb' r="([A-Za-z]*)([0-9]+)"')
-_TAG_OPEN = re.compile(rb"<(?:c|row)[ />]")
-_PREFIXED_TAG = re.compile(rb"<\w+:(?:c|row)\b")
-_R_ATTR = re.compile(rb"""\sr\s*=\s*["']([A-Za-z]*)(\d+)["']""")
+#: Parts never parsed as XML (pictures, printer settings): no size limit for XML parts applies to them.
+_BINARY_SUFFIXES = (".bin", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".jfif")
+#: The parts read when the package is opened: what calamine's Xlsx::new reads, and core properties.
+OPENED_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/sharedStrings.xml", "xl/styles.xml",
+                "docProps/core.xml")
 _SST_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sst(?=[\s/>])[^>]*>")
 _SST_COUNT = re.compile(rb"""\s(?:count|uniqueCount)\s*=\s*["'](\d+)["']""")
+_SI_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si(?=[\s/>])")
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Za-z]{1,3})\$?(\d{1,7})(?::\$?([A-Za-z]{1,3})\$?(\d{1,7}))?$")
-
-
-class PackageProblem(Exception):
-    """Why a file cannot be read; `kind` selects the message prepfile/read.py shows."""
-
-    def __init__(self, kind: str, detail: str = "") -> None:
-        super().__init__(f"{kind}: {detail}" if detail else kind)
-        self.kind = kind
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -61,15 +64,45 @@ class Area:
     last_row: int
     last_col: int
 
+    @property
+    def rows(self) -> int:
+        return self.last_row - self.first_row + 1
+
+    @property
+    def columns(self) -> int:
+        return self.last_col - self.first_col + 1
+
 
 @dataclass
 class Package:
-    """The checked, expanded parts of an .xlsx and what its workbook part says."""
+    """An .xlsx whose entries were checked, the parts read so far (expanded and checked), and what its
+    workbook part says."""
 
-    parts: dict[str, bytes]
+    data: bytes
+    entries: dict[str, zipfile.ZipInfo]  # case-folded name -> entry (names differing only in case are refused)
+    parts: dict[str, bytes] = field(default_factory=dict)  # case-folded name -> checked content
     sheet_parts: dict[str, str] = field(default_factory=dict)  # sheet name -> part path
     names: dict[str, str] = field(default_factory=dict)  # workbook-level defined name -> reference
     _areas: dict[str, Area | None] = field(default_factory=dict, repr=False)
+
+    def has(self, name: str) -> bool:
+        """Whether the package has an entry of this name (ignoring case, as calamine does)."""
+        return name.casefold() in self.entries
+
+    def part(self, name: str) -> bytes | None:
+        """A part's content, expanded and checked on first use; None when there is no such entry."""
+        key = name.casefold()
+        if key not in self.parts:
+            info = self.entries.get(key)
+            if info is None:
+                return None
+            content = _entry_bytes(self.data, info)
+            if sum(map(len, self.parts.values())) + len(content) > MAX_TOTAL_UNCOMPRESSED:
+                raise PackageProblem("zip_bomb", "total size")
+            if not key.endswith(_BINARY_SUFFIXES) or key in {p.casefold() for p in self.sheet_parts.values()}:
+                _check_xml(key, content)  # a part read as XML is checked whatever its name says
+            self.parts[key] = content
+        return self.parts[key]
 
     def area(self, name: str) -> Area | None:
         """Resolve a defined name to an Area, or None when it is missing or broken (#REF!)."""
@@ -78,104 +111,84 @@ class Package:
             self._areas[name] = parse_reference(reference) if reference else None
         return self._areas[name]
 
-    def modified(self) -> datetime | None:
-        """The file's own last-saved time from docProps/core.xml (UTC), if it says."""
-        root = _parse_xml(self.parts.get("docProps/core.xml"))
+    def modified_text(self) -> str:
+        """The file's own last-saved time from docProps/core.xml as written there ('' when it says none)."""
+        root = parse_xml(self.parts.get("docprops/core.xml"))  # expanded and checked when opened
         if root is None:
-            return None
+            return ""
         for element in root:
             if _local(element.tag) == "modified" and element.text:
-                return _parse_w3cdtf(element.text.strip())
-        return None
+                return str(element.text).strip()[:100]
+        return ""
+
+    def modified(self) -> datetime | None:
+        """The file's own last-saved time (aware), if it says one that is a time at all (any year)."""
+        text = self.modified_text()
+        return parse_w3cdtf(text) if text else None
 
     def check_sheet(self, sheet: str) -> None:
-        """Refuse a sheet whose farthest cell lies beyond MAX_ROWS x MAX_COLUMNS (see module doc)."""
+        """Expand and check a sheet's part before calamine reads it: no DTD, a bounded size, element
+        count, declared dimension and farthest cell (prepfile/untrusted_sheet.py)."""
         part = self.sheet_parts.get(sheet)
-        if part is None or part not in self.parts:
+        data = self.part(part) if part is not None else None
+        if data is None:
             raise PackageProblem("damaged", f"sheet {sheet!r} has no part")
-        check_extent(self.parts[part])
+        check_extent(data)
 
 
 def open_package(data: bytes) -> Package:
-    """Check and expand an .xlsx held in memory; raise PackageProblem with the reason otherwise."""
+    """Check an .xlsx held in memory and the parts read when it is opened; raise PackageProblem with the
+    reason otherwise. Sheets are checked by Package.check_sheet before each is read (their extent
+    by prepfile/untrusted_sheet.py)."""
     if not data:
         raise PackageProblem("empty")
     if len(data) > MAX_FILE_BYTES:
         raise PackageProblem("too_large", str(len(data)))
     if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         raise PackageProblem(_sniff_other(data))
-    parts = _expand(data)
-    if "xl/workbook.xml" not in parts:
-        raise PackageProblem(_kind_of_zip(parts))
-    package = Package(parts)
+    # zipfile parses the whole central directory before saying how many entries it has; every
+    # entry it parses starts with this signature, so counting them first bounds that work.
+    if data.count(b"PK\x01\x02") > MAX_ENTRIES:
+        raise PackageProblem("zip_entries")
+    package = Package(data, _entries(data))
+    if not package.has("xl/workbook.xml"):
+        raise PackageProblem(_kind_of_zip(package))
+    for name in OPENED_PARTS:
+        package.part(name)
     _read_workbook(package)
-    # calamine reserves room for the declared number of shared strings before reading one.
-    head = _SST_TAG.search(parts.get("xl/sharedStrings.xml", b""))
+    # calamine reads every shared string, and may reserve room for the declared number first.
+    strings = package.part("xl/sharedStrings.xml") or b""
+    head = _SST_TAG.search(strings)
     if head and any(len(n) > 9 or int(n) > MAX_SHARED_STRINGS for n in _SST_COUNT.findall(head[0])):
+        raise PackageProblem("too_big_sheet", "shared strings")
+    if strings and len(_SI_TAG.findall(strings)) > MAX_SHARED_STRINGS:
         raise PackageProblem("too_big_sheet", "shared strings")
     return package
 
 
 def parse_reference(reference: str) -> Area | None:
-    """Parse `Sheet!$A$1:$B$2` (quoted sheet names, with or without $) into an Area."""
+    """Parse `Sheet!$A$1:$B$2` (quoted sheet names, with or without $) into an Area; None if broken."""
     text = reference.strip().lstrip("=")
-    match = _REF.match(text)
+    match = _REF.match(text) if len(text) <= MAX_REFERENCE_TEXT else None
     if not match:
         return None
     sheet = match[1].replace("''", "'") if match[1] is not None else match[2]
     first_row, first_col = int(match[4]) - 1, column_index(match[3])
     last_row = int(match[6]) - 1 if match[6] else first_row
     last_col = column_index(match[5]) if match[5] else first_col
-    if min(first_row, last_row) < 0:
+    if min(first_row, last_row) < 0 or max(first_row, last_row) >= EXCEL_ROWS:
+        return None
+    if max(first_col, last_col) >= EXCEL_COLUMNS:
         return None
     return Area(sheet, min(first_row, last_row), min(first_col, last_col), max(first_row, last_row),
                 max(first_col, last_col))
 
 
-def column_index(letters: str) -> int:
-    """Turn column letters (A, Z, AA) into a 0-based index."""
-    index = 0
-    for char in letters.upper():
-        index = index * 26 + ord(char) - 64
-    return index - 1
-
-
-def check_extent(xml: bytes) -> None:
-    """Refuse sheet XML whose farthest row or column (given or implied) is beyond the limits."""
-    positions = _R_PLAIN.findall(xml)
-    tags = len(_TAG_OPEN.findall(xml))
-    if len(positions) == tags and not _PREFIXED_TAG.search(xml):
-        # Every row and cell says where it is (Excel, LibreOffice and openpyxl always write r): the
-        # farthest position is the largest r, found without a Python loop over every cell.
-        if not positions:
-            return
-        letters, numbers = zip(*positions, strict=True)
-        if max(map(len, numbers)) > 7 or max(map(int, numbers)) > MAX_ROWS:
-            raise PackageProblem("too_big_sheet", "rows")
-        if any(len(c) > 3 or column_index(c.decode()) >= MAX_COLUMNS for c in set(letters)):
-            raise PackageProblem("too_big_sheet", "columns")
-        return
-    _walk_extent(xml)
-
-
-def _walk_extent(xml: bytes) -> None:
-    """check_extent for sheets with rows or cells that leave out r: count positions one by one."""
-    row = col = max_row = max_col = 0
-    for match in _TAG.finditer(xml):
-        position = _R_ATTR.search(match[2])
-        if position and (len(position[1]) > 3 or len(position[2]) > 7):
-            raise PackageProblem("too_big_sheet", "cell reference")
-        if match[1] == b"row":
-            row = int(position[2]) if position else row + 1
-            col = 0
-        else:
-            # A cell without r sits right after the previous one; count it, or a sheet of such
-            # cells would slip past a check that only reads r attributes.
-            col = column_index(position[1].decode()) + 1 if position and position[1] else col + 1
-            row = max(row, int(position[2]) if position else row, 1)
-        max_row, max_col = max(max_row, row), max(max_col, col)
-        if max_row > MAX_ROWS or max_col > MAX_COLUMNS:
-            raise PackageProblem("too_big_sheet", f"{max_row} x {max_col}")
+def _check_xml(name: str, content: bytes) -> None:
+    """Refuse an XML part with a DTD (any encoding) or more elements than any form has."""
+    check_xml_part(name, content)
+    if content.count(b"<") > MAX_XML_TAGS:
+        raise PackageProblem("too_big_sheet", f"elements in {name!r}")
 
 
 def _sniff_other(data: bytes) -> str:
@@ -192,16 +205,20 @@ def _sniff_other(data: bytes) -> str:
     return "not_xlsx"
 
 
-def _kind_of_zip(parts: dict[str, bytes]) -> str:
-    if parts.get("mimetype", b"").startswith(b"application/vnd.oasis.opendocument"):
+def _kind_of_zip(package: Package) -> str:
+    if package.has("mimetype") and (package.part("mimetype") or b"").startswith(b"application/vnd.oasis.opendocument"):
         return "ods"
-    if "xl/workbook.bin" in parts:
+    if package.has("xl/workbook.bin"):
         return "xlsb"
-    return "other_office" if "word/document.xml" in parts or "ppt/presentation.xml" in parts else "not_xlsx"
+    return "other_office" if package.has("word/document.xml") or package.has("ppt/presentation.xml") else "not_xlsx"
 
 
-def _expand(data: bytes) -> dict[str, bytes]:
-    """Expand every entry from its raw bytes, checking real sizes, ratio, CRC and limits."""
+def _entries(data: bytes) -> dict[str, zipfile.ZipInfo]:
+    """Every entry by case-folded name, checked by name and declared sizes (nothing expanded yet).
+
+    Case-folded: calamine finds parts ignoring case, so two entries that differ only in case would
+    let it read another part than the one checked here.
+    """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -211,21 +228,21 @@ def _expand(data: bytes) -> dict[str, bytes]:
         raise PackageProblem("zip_entries", str(len(infos)))
     if sum(i.file_size for i in infos) > MAX_TOTAL_UNCOMPRESSED:
         raise PackageProblem("zip_bomb", "total size")
-    parts: dict[str, bytes] = {}
-    total = 0
+    entries: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
-        if info.filename in parts:
-            raise PackageProblem("damaged", f"duplicate entry {info.filename!r}")
+        name = info.filename
+        if name.casefold() in entries:
+            raise PackageProblem("damaged", f"duplicate entry {name!r}")
+        if name.startswith("/") or "\\" in name or ".." in name.split("/") or "\x00" in name:
+            raise PackageProblem("damaged", f"entry name {name!r}")
         if info.flag_bits & 0x1:
             raise PackageProblem("encrypted")
         if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(1, info.compress_size):
-            raise PackageProblem("zip_bomb", f"ratio of {info.filename!r}")
-        content = _entry_bytes(data, info)
-        total += len(content)
-        if total > MAX_TOTAL_UNCOMPRESSED:
-            raise PackageProblem("zip_bomb", "total size")
-        parts[info.filename] = content
-    return parts
+            raise PackageProblem("zip_bomb", f"ratio of {name!r}")
+        if info.file_size > MAX_XML_PART and not name.casefold().endswith(_BINARY_SUFFIXES):
+            raise PackageProblem("too_big_sheet", f"size of {name!r}")
+        entries[name.casefold()] = info
+    return entries
 
 
 def _entry_bytes(data: bytes, info: zipfile.ZipInfo) -> bytes:
@@ -260,45 +277,43 @@ def _entry_bytes(data: bytes, info: zipfile.ZipInfo) -> bytes:
     return content
 
 
+def _sheet_path(target: str) -> str:
+    """Where calamine looks for a sheet's part (xlsx/mod.rs read_workbook): no path normalisation."""
+    if target.startswith("/xl/"):
+        return target[1:]
+    return target if target.startswith("xl/") else f"xl/{target}"
+
+
 def _read_workbook(package: Package) -> None:
-    """Fill in sheet name -> part and the workbook-level defined names."""
-    workbook = _parse_xml(package.parts["xl/workbook.xml"])
-    rels = _parse_xml(package.parts.get("xl/_rels/workbook.xml.rels"))
+    """Fill in sheet name -> part and the workbook-level defined names, resolving sheets as calamine does."""
+    workbook = parse_xml(package.part("xl/workbook.xml"))
+    rels = parse_xml(package.part("xl/_rels/workbook.xml.rels"))
     if workbook is None or rels is None:
         raise PackageProblem("damaged", "workbook part")
     targets = {}
     for rel in rels:
         if _local(rel.tag) == "Relationship" and rel.get("Id") and rel.get("Target"):
-            target = str(rel.get("Target"))
-            path = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-            targets[str(rel.get("Id"))] = path
+            targets[str(rel.get("Id"))] = _sheet_path(str(rel.get("Target")))
     for element in workbook.iter():
         tag = _local(element.tag)
         if tag == "sheet":
-            rel_id = next((v for k, v in element.attrib.items() if k.endswith("}id")), None)
-            if element.get("name") and rel_id in targets:
-                package.sheet_parts[str(element.get("name"))] = targets[str(rel_id)]
+            _add_sheet(package, element, targets)
         elif tag == "definedName" and element.get("name") and element.get("localSheetId") is None:
-            package.names[str(element.get("name"))] = element.text or ""
+            if len(package.names) >= MAX_DEFINED_NAMES:
+                raise PackageProblem("too_big_sheet", "defined names")
+            package.names[str(element.get("name"))] = str(element.text or "")
 
 
-def _parse_xml(data: bytes | None) -> ElementTree.Element | None:
-    """Parse a small XML part; None when missing or malformed. DTDs are refused (no entity tricks)."""
-    if data is None or b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        return None
-    try:
-        return ElementTree.fromstring(data)
-    except (ElementTree.ParseError, LookupError, ValueError):  # LookupError: an unknown declared encoding
-        return None
+def _add_sheet(package: Package, element: Any, targets: dict[str, str]) -> None:
+    attributes: dict[str, str] = element.attrib
+    name = attributes.get("name")
+    rel_ids = [v for k, v in attributes.items() if k.endswith("}id")]
+    if not name or len(rel_ids) != 1 or rel_ids[0] not in targets:
+        return  # calamine finds no sheet by this name either
+    if name.casefold() in {n.casefold() for n in package.sheet_parts} or len(package.sheet_parts) >= MAX_SHEETS:
+        raise PackageProblem("damaged", f"sheet {name!r} twice, or too many sheets")
+    package.sheet_parts[name] = targets[rel_ids[0]]
 
 
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
-
-
-def _parse_w3cdtf(value: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def _local(tag: object) -> str:
+    return str(tag).rpartition("}")[2]

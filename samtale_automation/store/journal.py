@@ -3,11 +3,12 @@
 Holds pending ChangeSets, the value the tool last wrote into each seeded cell, and run
 history. The schema is versioned with `PRAGMA user_version`; each migration runs once, in
 order, inside a transaction. Later capabilities add their tables as new migrations.
+WAL on a local disk; the rollback journal on a network share or in a synced folder
+(store/journalmode.py decides).
 """
 
 from __future__ import annotations
 
-import getpass
 import os
 import socket
 import sqlite3
@@ -17,7 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from samtale_automation.domain.changeset import ChangeSet, PendingChange, decode_text, encode_value
+from samtale_automation.domain.changeset import ChangeSet, PendingChange, SetAsideChange, decode_text, encode_value
+from samtale_automation.domain.model import OSLO
+from samtale_automation.runtime import current_user
+from samtale_automation.store.journalmode import WAL, journal_mode
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: pending ChangeSets, last written cells, run history
@@ -118,27 +122,60 @@ MIGRATIONS: tuple[str, ...] = (
         recorded TEXT NOT NULL
     );
     """,
+    # 5: a ChangeSet whose data cannot be applied is set aside with its reason (never blocking the
+    # others) until a person retries or discards it; SQLite cannot widen a CHECK, so the table is rebuilt
+    """
+    CREATE TABLE changesets_v5 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        created TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'applied', 'set_aside', 'discarded')),
+        blocked_reason TEXT,
+        applied_at TEXT,
+        set_aside_reason TEXT,
+        set_aside_at TEXT,
+        discarded_at TEXT
+    );
+    INSERT INTO changesets_v5 (seq, id, created, reason, payload, state, blocked_reason, applied_at)
+        SELECT seq, id, created, reason, payload, state, blocked_reason, applied_at FROM changesets;
+    DROP TABLE changesets;
+    ALTER TABLE changesets_v5 RENAME TO changesets;
+    CREATE INDEX changesets_state ON changesets (state, seq);
+    """,
 )
 
 
 class Journal:
     """A connection to one folder's journal."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, mode: str | None = None) -> None:
+        """Open (or create) the journal; `mode` `wal` or `delete`, by default as store.journalmode decides."""
         path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not path.exists()
         self.path = path
+        self.mode = mode or journal_mode(path)[0]
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
         try:
             if fresh and os.name == "posix":
                 os.chmod(path, 0o600)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self._set_mode(self.mode)
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except BaseException:
             self.db.close()  # a refused journal (newer version) must not stay open and locked
             raise
+
+    def _set_mode(self, mode: str) -> None:
+        try:
+            self.db.execute(f"PRAGMA journal_mode={'WAL' if mode == WAL else 'DELETE'}")
+        except sqlite3.OperationalError as error:
+            # Leaving WAL needs the only connection; another one is open now: the next open switches.
+            if "locked" not in str(error):
+                raise
 
     def close(self) -> None:
         """Close the connection."""
@@ -202,6 +239,39 @@ class Journal:
             db.executemany("UPDATE changesets SET blocked_reason = ? WHERE id = ?",
                            [(reason, i) for i in ids])
 
+    def mark_set_aside(self, changeset_id: str, reason: str, notice: ChangeSet | None) -> None:
+        """Set a pending ChangeSet aside with its reason, and record its Logg notice as pending, in one go."""
+        with self.transaction() as db:
+            db.execute("UPDATE changesets SET state = 'set_aside', set_aside_reason = ?, set_aside_at = ?, "
+                       "blocked_reason = NULL WHERE id = ? AND state = 'pending'", (reason, _now(), changeset_id))
+            if notice is not None:
+                db.execute(_INSERT_CHANGESET, (notice.id, notice.created, notice.reason, notice.to_json()))
+
+    def set_aside(self) -> list[SetAsideChange]:
+        """Every ChangeSet set aside and neither retried nor discarded, oldest first."""
+        rows = self.db.execute(
+            "SELECT payload, set_aside_reason, set_aside_at FROM changesets WHERE state = 'set_aside' ORDER BY seq"
+        ).fetchall()
+        return [SetAsideChange(ChangeSet.from_json(payload), reason or "", since or "")
+                for payload, reason, since in rows]
+
+    def retry(self, ids: list[str]) -> list[str]:
+        """Make set-aside ChangeSets pending again (applied by the next write); return the ids that were."""
+        with self.transaction() as db:
+            done = [i for i in ids if db.execute(
+                "UPDATE changesets SET state = 'pending', set_aside_reason = NULL, set_aside_at = NULL "
+                "WHERE id = ? AND state = 'set_aside'", (i,)).rowcount]
+        return done
+
+    def discard(self, changeset_id: str, notice: ChangeSet) -> bool:
+        """Discard a set-aside ChangeSet for good (kept in the journal, never applied) and record its Logg notice."""
+        with self.transaction() as db:
+            changed = db.execute("UPDATE changesets SET state = 'discarded', discarded_at = ? "
+                                 "WHERE id = ? AND state = 'set_aside'", (_now(), changeset_id)).rowcount
+            if changed:
+                db.execute(_INSERT_CHANGESET, (notice.id, notice.created, notice.reason, notice.to_json()))
+        return bool(changed)
+
     def mark_applied(self, ids: list[str], written: dict[tuple[str, str, str], Any]) -> None:
         """Mark ChangeSets applied and remember the seeded values written, in one transaction."""
         now = _now()
@@ -250,6 +320,19 @@ class Journal:
                            (changeset.id, changeset.created, changeset.reason, changeset.to_json()))
             db.executemany(_INSERT_RECEIVED, [{**row, "now": now} for row in rows])
 
+    def first_issued(self) -> dict[tuple[str, str], datetime]:
+        """When each conversation's prep file of each variant was first made (conversation id, variant)."""
+        rows = self.db.execute("SELECT conversation_id, variant, MIN(created) FROM prep_files "
+                               "GROUP BY conversation_id, variant").fetchall()
+        found: dict[tuple[str, str], datetime] = {}
+        for conversation_id, variant, created in rows:
+            try:
+                moment = datetime.fromisoformat(str(created))
+            except ValueError:
+                continue
+            found[(str(conversation_id), str(variant))] = moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
+        return found
+
     def received(self, outcome: str) -> list[dict[str, Any]]:
         """Every received file with this outcome, oldest first."""
         cursor = self.db.execute("SELECT * FROM received_files WHERE outcome = ? ORDER BY seq", (outcome,))
@@ -263,7 +346,7 @@ class Journal:
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO runs (command, started, pid, host, user) VALUES (?, ?, ?, ?, ?)",
-                (command, _now(), os.getpid(), socket.gethostname(), _user()))
+                (command, _now(), os.getpid(), socket.gethostname(), current_user()))
         return int(cursor.lastrowid or 0)
 
     def finish_run(self, run_id: int, outcome: str) -> None:
@@ -287,11 +370,5 @@ _INSERT_RECEIVED = (
 
 
 def _now() -> str:
+    """A journal timestamp: real time, whatever `--today` says."""
     return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "ukjent"

@@ -104,4 +104,5 @@ class MessageStore:
 
 
 def _now() -> str:
+    """A journal timestamp: real time, whatever `--today` says."""
     return datetime.now().astimezone().isoformat(timespec="seconds")

@@ -1,205 +1,177 @@
 """The file applier: apply pending ChangeSets to the master workbook headlessly (openpyxl).
 
-Rows are found by their ID, columns by header; tables grow when rows are appended (the rules
-are in tables.py, shared with the live applier; this module is openpyxl's cell access). Text is
+Rows are found by their ID, columns by header; tables grow when rows are appended. Text is
 always written as text. The save goes through the loss guard and the safe-write protocol;
 when either refuses, the ChangeSets stay pending with the reason.
+
+A ChangeSet whose data cannot be written (a value openpyxl refuses while writing or saving)
+is set aside in the journal with its reason and a Logg notice, and every other pending
+ChangeSet is applied in the same write: one bad value never blocks the rest, and nothing is
+dropped silently (DESIGN.md §6). Appended rows (Logg) carry their ChangeSet's id in a hidden
+column, so a ChangeSet applied again after a crash between the save and the journal's mark
+does not write them twice. Those rules are in rules.py, shared with the live applier (live.py);
+this module is the openpyxl load, the retry after a set-aside, and the safe save.
 """
 
 from __future__ import annotations
 
+import io
 import zipfile
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from samtale_automation.domain.cells import xml_safe
 from samtale_automation.domain.changeset import ChangeSet, PendingChanges
 from samtale_automation.domain.model import OSLO
-from samtale_automation.domain.schema import LOG, Kind, Sheet
 from samtale_automation.errors import WorkbookError, WorkbookLockedError
 from samtale_automation.paths import Folder
 from samtale_automation.safe_write import Fingerprint, assert_writable, replace_safely
 from samtale_automation.texts import tr
-from samtale_automation.workbook import loss_guard, tables
-from samtale_automation.workbook.tables import ApplyResult as ApplyResult  # re-exported: commands import it here
-from samtale_automation.workbook.tables import TableView, apply_to_tables
+from samtale_automation.workbook import loss_guard, rules
+from samtale_automation.workbook.overview import OverviewPlanner, refresh_overview
+from samtale_automation.workbook.rules import MARKER as MARKER  # re-exported: the marker's one name
+from samtale_automation.workbook.rules import ApplyResult as ApplyResult  # re-exported: commands import it here
+from samtale_automation.workbook.rules import ChangeSetFailed as ChangeSetFailed
+from samtale_automation.workbook.rules import describe_error
+from samtale_automation.workbook.tables import OpenpyxlTables, ensure_log_table
 from samtale_automation.workbook.upgrade import upgrade_workbook
 
-DATE_FORMAT = "dd.mm.yyyy"
-DATETIME_FORMAT = "dd.mm.yyyy hh:mm"
 
+def data_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean a value cannot be written (not a locked, missing or damaged file)."""
+    from openpyxl.utils.exceptions import IllegalCharacterError
 
-class OpenpyxlGrid:
-    """One Excel table in an openpyxl worksheet: the file applier's cell access (tables.Grid)."""
-
-    def __init__(self, ws: Any, table: Any) -> None:
-        self.ws, self.table = ws, table
-
-    @property
-    def title(self) -> str:
-        """The sheet's name."""
-        return str(self.ws.title)
-
-    def bounds(self) -> tuple[int, int, int, int]:
-        """The table's range: first column, first row, last column, last row (1-based)."""
-        from openpyxl.utils.cell import range_boundaries
-
-        min_col, min_row, max_col, max_row = range_boundaries(self.table.ref)
-        return int(min_col), int(min_row), int(max_col), int(max_row)
-
-    def get(self, row: int, col: int) -> Any:
-        """One cell's value."""
-        return self.ws.cell(row, col).value
-
-    def put(self, row: int, col: int, value: Any, kind: Kind) -> None:
-        """Write one value (text as text, dates with a date format)."""
-        write_cell(self.ws.cell(row, col), value, kind)
-
-    def grow(self, last_row: int) -> None:
-        """Stretch the table's range (and its filter) down to `last_row`; the new row takes the style above."""
-        from openpyxl.utils import get_column_letter
-
-        min_col, min_row, max_col, max_row = self.bounds()
-        ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{last_row}"
-        self.table.ref = ref
-        if self.table.autoFilter is not None:
-            self.table.autoFilter.ref = ref
-        for row in range(max_row + 1, last_row + 1):
-            if row > min_row + 1:
-                _copy_row_style(self.ws, row - 1, row, min_col, max_col)
-
-
-def write_cell(cell: Any, value: Any, kind: Kind) -> None:
-    """Write one value: strings stay strings even when they start with «=»."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(OSLO).replace(tzinfo=None)
-        cell.value = value
-        cell.number_format = DATETIME_FORMAT if kind is Kind.DATETIME else DATE_FORMAT
-    elif isinstance(value, date):
-        cell.value = value
-        cell.number_format = DATE_FORMAT
-    elif isinstance(value, str):
-        cell.value = value
-        cell.data_type = "s"  # never a formula: text from data is written as text
-    else:
-        cell.value = value
-
-
-def _copy_row_style(ws: Any, source: int, target: int, first: int, last: int) -> None:
-    from copy import copy
-
-    for col in range(first, last + 1):
-        above, below = ws.cell(source, col), ws.cell(target, col)
-        if above.has_style:
-            below._style = copy(above._style)
-
-
-class OpenpyxlTables:
-    """The schema's tables in an openpyxl workbook (tables.Tables)."""
-
-    def __init__(self, wb: Any) -> None:
-        self.wb = wb
-
-    def find(self, schema: Sheet) -> TableView | None:
-        """The schema's table by its name, else the first table on its sheet."""
-        for ws in self.wb.worksheets:
-            if schema.table in ws.tables:
-                return TableView(OpenpyxlGrid(ws, ws.tables[schema.table]), schema)
-        if schema.name in self.wb.sheetnames:
-            ws = self.wb[schema.name]
-            for table in ws.tables.values():
-                return TableView(OpenpyxlGrid(ws, table), schema)
-        return None
-
-    def ensure_log(self) -> TableView:
-        """The Logg table, creating its sheet and table when the workbook has none."""
-        view = self.find(LOG)
-        if view is not None:
-            return view
-        from openpyxl.worksheet.table import Table, TableStyleInfo
-
-        name = LOG.name if LOG.name not in self.wb.sheetnames else f"{LOG.name} samtale"
-        ws = self.wb.create_sheet(name)
-        for index, column in enumerate(LOG.columns, start=1):
-            write_cell(ws.cell(1, index), column.header, Kind.TEXT)
-        ref = f"A1:{chr(64 + len(LOG.columns))}2"
-        table = Table(displayName=LOG.table, ref=ref)
-        table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
-        ws.add_table(table)
-        return TableView(OpenpyxlGrid(ws, ws.tables[LOG.table]), LOG)
-
-
-def find_table(wb: Any, schema: Sheet) -> TableView | None:
-    """Find a schema table in an openpyxl workbook by table name, else on its sheet."""
-    return OpenpyxlTables(wb).find(schema)
-
-
-def ensure_log_table(wb: Any) -> TableView:
-    """Return the Logg table, creating its sheet and table when the workbook has none."""
-    return OpenpyxlTables(wb).ensure_log()
+    return (ValueError, TypeError, KeyError, IndexError, OverflowError, IllegalCharacterError)
 
 
 def apply_changes(wb: Any, changesets: list[ChangeSet], journal: PendingChanges,
-                  result: ApplyResult) -> dict[tuple[str, str, str], Any]:
-    """Apply ChangeSets to an open openpyxl workbook; return the seeded values written."""
-    return apply_to_tables(OpenpyxlTables(wb), changesets, journal, result)
+                  result: ApplyResult, now: datetime | None = None) -> dict[tuple[str, str, str], Any]:
+    """Apply ChangeSets to an open openpyxl workbook; return the seeded values written (rules.apply_to_tables).
+
+    Raises ChangeSetFailed naming the ChangeSet whose data could not be written (the workbook
+    is then half-written and must be reloaded).
+    """
+    # xml_safe is looked up here at call time, so a test can take it away to reach openpyxl's own refusal
+    return rules.apply_to_tables(OpenpyxlTables(wb), changesets, journal, result, now, data_errors(), xml_safe)
 
 
 def refresh_statuses(wb: Any, now: datetime) -> int:
     """Write the derived status into every Samtaler row whose Status cell is out of date."""
-    return tables.refresh_statuses(OpenpyxlTables(wb), now)
+    return rules.refresh_statuses(OpenpyxlTables(wb), now)
 
 
 def refresh_names(wb: Any) -> int:
     """Write each Samtaler row's employee and manager names from Ansatte where they are out of date."""
-    return tables.refresh_names(OpenpyxlTables(wb))
+    return rules.refresh_names(OpenpyxlTables(wb))
 
 
-def apply_pending(folder: Folder, journal: PendingChanges, now: datetime) -> ApplyResult:
-    """Apply every pending ChangeSet to the master file now, or record why it must wait."""
+def apply_pending(folder: Folder, journal: PendingChanges, now: datetime, *,
+                  overview: OverviewPlanner) -> ApplyResult:
+    """Apply every pending ChangeSet to the master file now, or record why it must wait.
+
+    A ChangeSet whose data cannot be written is set aside (with a Logg notice) and the write
+    is made with the others; `result.set_aside` names it. `overview` works out the Oversikt
+    sheet, written on every write (plans.overview.plan_overview).
+    """
     result = ApplyResult()
-    pending = [p.changeset for p in journal.pending()]
-    if not pending:
+    if not journal.pending():
         return result
-    ids = [cs.id for cs in pending]
     master = folder.master()
     try:
         assert_writable(master)
         before = Fingerprint.of(master)
-        result.backup = _save_with_changes(folder, master, before, pending, journal, result, now)
+        result.backup = _Writer(folder, master, journal, result, now, overview).write(before)
     except WorkbookLockedError as exc:
-        journal.mark_blocked(ids, exc.message)
+        journal.mark_blocked([p.changeset.id for p in journal.pending()], exc.message)
         result.blocked = exc.message
-        return result
     return result
 
 
-def _save_with_changes(folder: Folder, master: Path, before: Fingerprint,
-                       pending: list[ChangeSet], journal: PendingChanges, result: ApplyResult,
-                       now: datetime) -> Path:
-    import openpyxl
+class _Writer:
+    """One write of the master: load, apply, save safely; set aside what cannot be written and retry."""
 
-    keep_vba = master.suffix.lower() == ".xlsm"
-    wb = openpyxl.load_workbook(master, keep_vba=keep_vba, rich_text=True, keep_links=True)
-    upgrade = upgrade_workbook(wb)
-    result.upgraded, result.upgrade_refused = upgrade.added, upgrade.refused
-    written = apply_changes(wb, pending, journal, result)
-    refresh_statuses(wb, now)
-    refresh_names(wb)
-    if upgrade.changed:
-        log = find_table(wb, LOG) or ensure_log_table(wb)
-        log.write(log.new_row(), {"time": datetime.now(OSLO).replace(tzinfo=None, microsecond=0),
-                                  "event": tr("Arbeidsboken oppgradert", "Workbook upgraded"), "who": "samtale",
-                                  "result": tr("La til ", "Added ") + "; ".join(upgrade.added)})
-    inventory_before = loss_guard.inventory(master)
+    def __init__(self, folder: Folder, master: Path, journal: PendingChanges, result: ApplyResult,
+                 now: datetime, overview: OverviewPlanner) -> None:
+        self.folder, self.master, self.journal, self.result, self.now = folder, master, journal, result, now
+        self.overview = overview
+        self.inventory_before = loss_guard.inventory(master)
 
-    def verify(temp: Path) -> None:
+    def write(self, before: Fingerprint) -> Path:
+        while True:
+            pending = [p.changeset for p in self.journal.pending()]
+            attempt = ApplyResult()
+            wb = self._load()
+            try:
+                written = self._fill(wb, pending, attempt)
+                backup = replace_safely(self.master, before, wb.save, self._verify, self.folder.backups)
+            except ChangeSetFailed as failure:
+                self._set_aside(failure)
+                continue
+            except data_errors() as exc:  # a value openpyxl took but could not save
+                self._set_aside(self._find_unsaveable(pending, exc))
+                continue
+            finally:
+                _close(wb)
+            self.journal.mark_applied([cs.id for cs in pending], written)
+            self.result.applied = [cs.id for cs in pending]
+            self.result.created, self.result.updated = attempt.created, attempt.updated
+            self.result.conflicts = attempt.conflicts
+            self.result.upgraded, self.result.upgrade_refused = attempt.upgraded, attempt.upgrade_refused
+            return backup
+
+    def _load(self) -> Any:
+        import openpyxl
+
+        keep_vba = self.master.suffix.lower() == ".xlsm"
+        return openpyxl.load_workbook(self.master, keep_vba=keep_vba, rich_text=True, keep_links=True)
+
+    def _fill(self, wb: Any, pending: list[ChangeSet], result: ApplyResult) -> dict[tuple[str, str, str], Any]:
+        upgrade = upgrade_workbook(wb)
+        result.upgraded, result.upgrade_refused = upgrade.added, upgrade.refused
+        written = apply_changes(wb, pending, self.journal, result, self.now)
+        refresh_statuses(wb, self.now)
+        refresh_names(wb)
+        if refresh_overview(wb, self.now, self.overview):  # a master from an earlier version had formulas there
+            upgrade.added.append(tr("Oversikt: tall og diagram i stedet for formler",
+                                    "Oversikt: numbers and a chart instead of formulas"))
+        if upgrade.changed:
+            log = ensure_log_table(wb)
+            log.write(log.new_row(), {"time": self.now.astimezone(OSLO).replace(tzinfo=None, microsecond=0),
+                                      "event": tr("Arbeidsboken oppgradert", "Workbook upgraded"), "who": "samtale",
+                                      "result": tr("La til ", "Added ") + "; ".join(upgrade.added)})
+        return written
+
+    def _set_aside(self, failure: ChangeSetFailed) -> None:
+        rules.set_aside(self.journal, failure, self.now, self.result)
+
+    def _find_unsaveable(self, pending: list[ChangeSet], error: BaseException) -> ChangeSetFailed:
+        """Find the first ChangeSet whose values make the save fail, by saving ever longer prefixes in memory.
+
+        When the workbook cannot be saved even without any of them, or with all of them, the
+        fault is not one ChangeSet's data and is raised as it is.
+        """
+        for count in range(len(pending) + 1):
+            wb = self._load()
+            try:
+                self._fill(wb, pending[:count], ApplyResult())
+                wb.save(io.BytesIO())
+            except data_errors() as exc:
+                if count == 0:
+                    raise error from exc
+                return ChangeSetFailed(pending[count - 1], describe_error(exc))
+            finally:
+                _close(wb)
+        raise error
+
+    def _verify(self, temp: Path) -> None:
+        import openpyxl
+
         with zipfile.ZipFile(temp) as package:
             if package.testzip() is not None:
                 raise WorkbookError(tr("Den nye arbeidsboken ble skadet under lagring.",
                                        "The new workbook was damaged while saving."))
-        lost = loss_guard.lost_features(inventory_before, loss_guard.inventory(temp))
+        lost = loss_guard.lost_features(self.inventory_before, loss_guard.inventory(temp))
         if lost:
             raise WorkbookLockedError(
                 tr("Arbeidsboken inneholder noe samtale ikke kan lagre uten å miste det: ",
@@ -210,11 +182,7 @@ def _save_with_changes(folder: Folder, master: Path, before: Fingerprint,
             )
         openpyxl.load_workbook(temp, read_only=True).close()
 
-    try:
-        backup = replace_safely(master, before, wb.save, verify, folder.backups)
-    finally:
-        if getattr(wb, "vba_archive", None) is not None:
-            wb.vba_archive.close()  # openpyxl keeps the source zip open for the VBA parts
-    journal.mark_applied([cs.id for cs in pending], written)
-    result.applied = [cs.id for cs in pending]
-    return backup
+
+def _close(wb: Any) -> None:
+    if getattr(wb, "vba_archive", None) is not None:
+        wb.vba_archive.close()  # openpyxl keeps the source zip open for the VBA parts

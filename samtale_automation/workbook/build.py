@@ -7,6 +7,7 @@ get a grey header and an input message; nothing is locked.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from samtale_automation.domain.cells import xml_safe_text
 from samtale_automation.domain.model import OSLO
+from samtale_automation.domain.overview import Overview
 from samtale_automation.domain.schema import (
     ACTIONS,
     CONVERSATIONS,
@@ -24,6 +27,7 @@ from samtale_automation.domain.schema import (
     NO,
     OVERVIEW_SHEET,
     QUESTIONS,
+    ROOMS,
     SEEDED_COLUMN_MESSAGE,
     SETTING_SPECS,
     SETTINGS,
@@ -43,11 +47,11 @@ from samtale_automation.domain.schema import (
 from samtale_automation.paths import data_dir
 from samtale_automation.workbook import build_macros
 from samtale_automation.workbook.buttons import XLWINGS_CONF_SHEET
+from samtale_automation.workbook.opened import parse_open_workbook
+from samtale_automation.workbook.overview import OverviewPlanner, refresh_overview, render_overview
 
 #: Rows covered by validations and formats, so tables can grow without losing them.
 VALIDATED_ROWS = 20000
-OVERVIEW_DEPARTMENT_ROWS = 40
-OVERVIEW_FIRST_ROW = 5  # 1-based row of the first department
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,22 @@ class MenuQuestion:
     applies_to: str
     text: dict[str, str]
     follow_ups: dict[str, list[str]]
+
+
+@functools.cache
+def _safe_text_worksheet() -> type:
+    """XlsxWriter's worksheet with every string (plain or rich) passed through `xml_safe_text`."""
+    from xlsxwriter.worksheet import Worksheet
+
+    class SafeTextWorksheet(Worksheet):  # type: ignore[misc]
+        def _write_string(self, row: int, col: int, string: str, cell_format: Any = None) -> int:
+            return int(super()._write_string(row, col, xml_safe_text(string), cell_format))
+
+        def _write_rich_string(self, row: int, col: int, *args: Any) -> int:
+            safe = (xml_safe_text(arg) if isinstance(arg, str) else arg for arg in args)
+            return int(super()._write_rich_string(row, col, *safe))
+
+    return SafeTextWorksheet
 
 
 def default_questions() -> list[MenuQuestion]:
@@ -106,9 +126,17 @@ def build_master(
     conversations: Iterable[Mapping[str, Any]] = (),
     questions: Iterable[Mapping[str, Any]] | None = None,
     actions: Iterable[Mapping[str, Any]] = (),
+    rooms: Iterable[Mapping[str, Any]] = (),
     macros: bool = False,
+    overview: OverviewPlanner | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Write a new master workbook at `path` (rows given as field -> value mappings).
+
+    XlsxWriter lays out the tables; the Oversikt sheet is then written by the same openpyxl code
+    that keeps it current on every write (workbook/overview.py), so there is one layout. Pass
+    `overview` (plans.overview.plan_overview, as `init` does) for the numbers of the rows given;
+    without it the sheet shows the layout with no departments yet.
 
     With `macros`, `path` must end in .xlsm: the workbook gets the VBA project, code names, the
     buttons on the Start sheet and the xlwings.conf sheet (build_macros.py). Without, the .xlsx
@@ -125,6 +153,7 @@ def build_master(
     })
     workbook.set_properties({"title": "Medarbeidersamtaler", "comments": "Laget av samtale",
                              "created": datetime(2026, 1, 1)})
+    workbook.worksheet_class = _safe_text_worksheet()
     formats = _Formats(workbook)
     data: dict[str, list[Mapping[str, Any]]] = {
         SETTINGS.table: list(settings_rows(lang, settings)),
@@ -132,6 +161,7 @@ def build_master(
         CONVERSATIONS.table: list(conversations),
         QUESTIONS.table: list(question_rows(lang) if questions is None else questions),
         ACTIONS.table: list(actions),
+        ROOMS.table: list(rooms),
         LOG.table: [],
     }
     if macros:
@@ -140,7 +170,7 @@ def build_master(
                                               start_lines(lang)[0])
     else:
         _write_start(workbook.add_worksheet(START_SHEET), formats, lang)
-    _write_overview(workbook.add_worksheet(OVERVIEW_SHEET), formats, lang, data[EMPLOYEES.table])
+    workbook.add_worksheet(OVERVIEW_SHEET)  # written below, by workbook/overview.py
     for schema in TABLES:
         _write_table(workbook.add_worksheet(schema.name), schema, data[schema.table], formats, lang)
     _write_lists(workbook, workbook.add_worksheet(LISTS_SHEET), lang)
@@ -149,6 +179,21 @@ def build_master(
         build_macros.name_sheets(workbook)
     workbook.worksheets()[0].activate()
     workbook.close()
+    # real time when no moment is given (a new workbook shows its numbers as of now)
+    _write_overview(path, lang, overview, (now or datetime.now(OSLO)).astimezone(OSLO))
+
+
+def _write_overview(path: Path, lang: str, planner: OverviewPlanner | None, now: datetime) -> None:
+    """Render the Oversikt sheet into the new file through the openpyxl writer every later write uses."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
+    if planner is not None:
+        refresh_overview(wb, now, planner)
+    else:
+        settings = parse_open_workbook(wb).settings
+        render_overview(wb, Overview.empty(settings.language or lang, settings.round, now))
+    wb.save(path)
 
 
 class _Formats:
@@ -199,7 +244,7 @@ def _write_table(ws: Any, schema: Sheet, rows: list[Mapping[str, Any]], formats:
         elif column.field in ("explanation", "follow_ups", "text"):
             spec["format"] = formats.wrap
         columns.append(spec)
-        ws.set_column(index, index, column.width)
+        ws.set_column(index, index, column.width, None, {"hidden": column.hidden})
     last_row = max(len(rows), 1)
     ws.add_table(0, 0, last_row, len(schema.columns) - 1, {
         "name": schema.table, "columns": columns, "style": "Table Style Medium 2",
@@ -283,35 +328,3 @@ def _write_start(ws: Any, formats: _Formats, lang: str) -> None:
     for row, line in enumerate(start_lines(lang), start=2):
         ws.write_string(row, 0, line, formats.wrap)
     ws.set_row(2, 90)
-
-
-def _write_overview(ws: Any, formats: _Formats, lang: str,
-                    employees: list[Mapping[str, Any]]) -> None:
-    en = lang == "en"
-    ws.write_string(0, 0, "Oversikt" if not en else "Overview", formats.title)
-    ws.write_string(1, 0, "Samtaler per avdeling og status (regnes ut av Excel)." if not en
-                    else "Conversations per department and status (calculated by Excel).")
-    ws.set_column(0, 0, 28)
-    ws.set_column(1, len(STATUS_LABELS) + 1, 14)
-    header_row = OVERVIEW_FIRST_ROW - 2  # 0-based row of the status labels
-    ws.write_string(header_row, 0, EMPLOYEES.header("department"), formats.bold)
-    for c, label in enumerate(STATUS_LABELS.values(), start=1):
-        ws.write_string(header_row, c, label, formats.bold)
-        letter = chr(65 + c)
-        ws.write_formula(header_row + 1, c, f'=COUNTIFS(Samtaler[Status],{letter}${header_row + 1})',
-                         None, 0)
-    ws.write_string(header_row + 1, 0, "Totalt" if not en else "Total", formats.bold)
-    departments = sorted({str(e.get("department") or "") for e in employees} - {""})
-    for r in range(OVERVIEW_DEPARTMENT_ROWS):
-        row = OVERVIEW_FIRST_ROW + r  # 0-based row index of department r
-        if r < len(departments):
-            ws.write_string(row, 0, departments[r])
-        for c in range(1, len(STATUS_LABELS) + 1):
-            letter = chr(65 + c)
-            ws.write_formula(row, c, overview_formula(row + 1, letter, header_row + 1), None, "")
-
-
-def overview_formula(excel_row: int, letter: str, label_row: int) -> str:
-    """Count a department's conversations with one status (plain functions, no dynamic arrays)."""
-    return (f'=IF($A{excel_row}="","",SUMPRODUCT((Samtaler[Status]={letter}${label_row})*'
-            f'(COUNTIFS(Ansatte[AnsattID],Samtaler[AnsattID],Ansatte[Avdeling],$A{excel_row})>0)))')

@@ -3,8 +3,9 @@
 A button's Python runs while Excel holds the workbook open, so it neither reads nor writes the
 file: it reads the open book's tables into the same RawWorkbook the file reader makes (one
 parser for both), and applies ChangeSets into the open book with the same rules as the file
-applier (tables.py). A live write is not a save: `save_live` saves through Excel, and only
-then do the ChangeSets count as applied (`apply_pending_live` does all three).
+applier (rules.py over tables.TableView: merge by ID, the Logg marker, XML-safe text, set
+aside). A live write is not a save: `save_live` saves through Excel, and only then do the
+ChangeSets count as applied (`apply_pending_live` does all three).
 
 What faces/excel.py calls:
 
@@ -14,6 +15,10 @@ What faces/excel.py calls:
 
 or, step by step, `apply_live` (writes, no save) then `save_live` (True when Excel saved) and
 `journal.mark_applied(ids, outcome.written)` only after a successful save.
+
+A ChangeSet whose data Excel refuses is set aside as the file applier does it: everything this
+apply wrote into the book is rolled back cell by cell (the live counterpart of reloading the
+file), the ChangeSet is set aside with a Logg notice, and the others are applied again.
 
 Only what xlwings' own Book, Sheets, Sheet, Range, Tables and Table offer is used (no `.api`), so
 the tests' in-memory stand-in is checked against those classes. xlwings is imported only in
@@ -28,18 +33,22 @@ text). Excel does not keep the apostrophe in the value, so the cell reads back a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from samtale_automation.domain.cells import xml_safe_text
 from samtale_automation.domain.changeset import ChangeSet, PendingChanges
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.rows import RawTable, RawWorkbook, find_header_row, map_headers, raw_rows
-from samtale_automation.domain.schema import LOG, TABLES, Kind, Sheet
+from samtale_automation.domain.schema import LOG, TABLES, Column, Kind, Sheet
+from samtale_automation.errors import WorkbookLockedError
 from samtale_automation.texts import tr
-from samtale_automation.workbook.tables import ApplyResult, TableView, apply_to_tables, refresh_names, refresh_statuses
+from samtale_automation.workbook import rules
+from samtale_automation.workbook.rules import ApplyResult, ChangeSetFailed
+from samtale_automation.workbook.tables import TableView
 
 DATE_FORMAT = "dd.mm.yyyy"  # Range.NumberFormat takes Excel's English codes in every locale
 DATETIME_FORMAT = "dd.mm.yyyy hh:mm"
@@ -121,6 +130,15 @@ def _read_plain_sheet(sheet: Any, schema: Sheet) -> RawTable | None:
 
 # ---- writing ---------------------------------------------------------------------------
 
+class LiveWriteError(ValueError):
+    """Excel refused one value (the cell itself still answers): the ChangeSet's data is at fault."""
+
+
+def data_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean a value cannot be written into the open book."""
+    return (ValueError, TypeError, KeyError, IndexError, OverflowError)
+
+
 def write_live(cell: Any, value: Any, kind: Kind) -> Any:
     """Write one value into an xlwings Range of one cell; return the value as the cell now reads."""
     if isinstance(value, datetime):
@@ -135,6 +153,7 @@ def write_live(cell: Any, value: Any, kind: Kind) -> Any:
         cell.number_format = DATE_FORMAT
         return moment
     if isinstance(value, str):
+        value = xml_safe_text(value)  # the same text the file applier writes (the file must save it later)
         if value == "":
             cell.value = None
             return None
@@ -145,14 +164,14 @@ def write_live(cell: Any, value: Any, kind: Kind) -> Any:
 
 
 class LiveGrid:
-    """One Excel table (ListObject) in the open book: the live applier's cell access (tables.Grid).
+    """One Excel table (ListObject) in the open book: the live applier's cell access (a tables.Grid).
 
     The table's values are read once, with one call to Excel; writes go to Excel cell by cell and
-    into that copy, so the rules in tables.py see what they wrote.
+    into that copy, so the rules see what they wrote. Each write's undo goes onto `undo`.
     """
 
-    def __init__(self, sheet: Any, table: Any) -> None:
-        self.sheet, self.table = sheet, table
+    def __init__(self, sheet: Any, table: Any, undo: list[Callable[[], None]]) -> None:
+        self.sheet, self.table, self.undo = sheet, table, undo
         rng = table.range
         rows, cols = rng.shape
         self._first_row, self._first_col = rng.row, rng.column
@@ -177,24 +196,70 @@ class LiveGrid:
 
     def put(self, row: int, col: int, value: Any, kind: Kind) -> None:
         """Write one value into Excel (text as text, dates as dates) and into the copy."""
-        stored = write_live(self.sheet.range((row, col)), value, kind)
+        cell = self.sheet.range((row, col))
+        before, before_format = cell.value, cell.number_format
+        self.undo.append(lambda: _restore(cell, before, before_format))
+        try:
+            stored = write_live(cell, value, kind)
+        except data_errors():
+            raise
+        except Exception as exc:  # COM or AppleScript: Excel refused the value, or Excel is gone
+            _still_answers(cell)
+            raise LiveWriteError(str(exc)) from exc
         r, c = row - self._first_row, col - self._first_col
         if 0 <= r < len(self._values) and 0 <= c < len(self._values[r]):
             self._values[r][c] = stored
 
     def grow(self, last_row: int) -> None:
         """Resize the ListObject down to `last_row`; Excel formats the new rows as the table's own."""
-        self.table.resize(self.sheet.range((self._first_row, self._first_col), (last_row, self._last_col)))
+        self._resize(self._last_col, last_row)
         width = self._last_col - self._first_col + 1
         self._values += [[None] * width for _ in range(last_row - self._last_row)]
         self._last_row = last_row
 
+    def add_column(self, col: int, column: Column) -> bool:
+        """Widen the ListObject by one column at `col` headed `column.header`; False when those cells hold data."""
+        beside = self.sheet.range((self._first_row, col), (self._last_row, col))
+        if any(v not in (None, "") for row in _values(beside) for v in row):
+            return False
+        self.put(self._first_row, col, column.header, Kind.TEXT)
+        self._resize(col, self._last_row)
+        if column.hidden:
+            beside.column_width = 0  # Excel hides a column whose width is 0
+        for r, values in enumerate(self._values):
+            values.append(column.header if r == 0 else None)
+        self._last_col = col
+        return True
+
+    def _resize(self, last_col: int, last_row: int) -> None:
+        first = (self._first_row, self._first_col)
+        old = self.sheet.range(first, (self._last_row, self._last_col))
+        self.table.resize(self.sheet.range(first, (last_row, last_col)))
+        self.undo.append(lambda: self.table.resize(old))
+
+
+def _restore(cell: Any, value: Any, number_format: str) -> None:
+    cell.value = TEXT_PREFIX + value if isinstance(value, str) and value else value
+    cell.number_format = number_format
+
+
+def _still_answers(cell: Any) -> None:
+    """Raise WorkbookLockedError when Excel no longer answers at all (not the value's fault)."""
+    try:
+        _ = cell.value
+    except Exception as exc:  # COM or AppleScript: the book was closed, Excel quit or hangs
+        raise WorkbookLockedError(
+            tr("Excel svarer ikke, så endringene venter.", "Excel does not answer, so the changes wait."),
+            hint=tr("Lukk dialogbokser i Excel og trykk knappen igjen.",
+                    "Close any dialog boxes in Excel and click the button again.")) from exc
+
 
 class LiveTables:
-    """The schema's tables in the open book (tables.Tables); one view per table for the whole apply."""
+    """The schema's tables in the open book (a tables.Tables); one view per table for the whole apply."""
 
     def __init__(self, book: Any) -> None:
         self.book = book
+        self.undo: list[Callable[[], None]] = []
         self._views: dict[str, TableView] = {}
 
     def find(self, schema: Sheet) -> TableView | None:
@@ -203,22 +268,25 @@ class LiveTables:
             found = locate_table(self.book.sheets, schema)
             if found is None:
                 return None
-            self._views[schema.table] = TableView(LiveGrid(*found), schema)
+            self._views[schema.table] = TableView(LiveGrid(*found, self.undo), schema)
         return self._views[schema.table]
 
-    def ensure_log(self) -> TableView:
-        """The Logg table, adding its sheet (last) and table when the book has none."""
-        view = self.find(LOG)
-        if view is not None:
-            return view
+    def create_log(self) -> TableView:
+        """A Logg sheet (last) with LOG's table, for a book that has none."""
         sheets = self.book.sheets
         names = [s.name for s in sheets]
         sheet = sheets.add(LOG.name if LOG.name not in names else f"{LOG.name} samtale", after=sheets[len(names) - 1])
         for index, column in enumerate(LOG.columns, start=1):
             write_live(sheet.range((1, index)), column.header, Kind.TEXT)
         table = sheet.tables.add(source=sheet.range((1, 1), (2, len(LOG.columns))), name=LOG.table)
-        self._views[LOG.table] = TableView(LiveGrid(sheet, table), LOG)
+        self._views[LOG.table] = TableView(LiveGrid(sheet, table, self.undo), LOG)
         return self._views[LOG.table]
+
+    def roll_back(self) -> None:
+        """Undo every write of this apply, newest first (a created Logg sheet stays, empty)."""
+        while self.undo:
+            self.undo.pop()()
+        self._views.clear()
 
 
 @dataclass
@@ -230,12 +298,20 @@ class LiveApply:
 
 
 def apply_live(book: Any, changesets: list[ChangeSet], journal: PendingChanges, now: datetime) -> LiveApply:
-    """Apply ChangeSets into the open book by ID, then refresh Status and names; nothing is saved."""
+    """Apply ChangeSets into the open book by ID, then refresh Status and names; nothing is saved.
+
+    Raises ChangeSetFailed naming a ChangeSet whose data Excel refused, after rolling back
+    everything this call wrote.
+    """
     tables = LiveTables(book)
     result = ApplyResult()
-    written = apply_to_tables(tables, changesets, journal, result)
-    refresh_statuses(tables, now)
-    refresh_names(tables)
+    try:
+        written = rules.apply_to_tables(tables, changesets, journal, result, now, data_errors())
+    except ChangeSetFailed:
+        tables.roll_back()
+        raise
+    rules.refresh_statuses(tables, now)
+    rules.refresh_names(tables)
     return LiveApply(result, written)
 
 
@@ -249,20 +325,37 @@ def save_live(book: Any) -> bool:
 
 
 def apply_pending_live(book: Any, journal: PendingChanges, now: datetime) -> ApplyResult:
-    """Apply every pending ChangeSet into the open book and save it; mark them applied only once saved."""
-    pending = [p.changeset for p in journal.pending()]
-    if not pending:
-        return ApplyResult()
-    ids = [cs.id for cs in pending]
-    outcome = apply_live(book, pending, journal, now)
+    """Apply every pending ChangeSet into the open book and save it; mark them applied only once saved.
+
+    A ChangeSet whose data Excel refuses is set aside (with its Logg notice) and the others are
+    applied, as the file applier does; when Excel does not answer, everything stays pending.
+    """
+    result = ApplyResult()
+    while True:
+        pending = [p.changeset for p in journal.pending()]
+        if not pending:
+            return result
+        ids = [cs.id for cs in pending]
+        try:
+            outcome = apply_live(book, pending, journal, now)
+        except ChangeSetFailed as failure:
+            rules.set_aside(journal, failure, now, result)
+            continue
+        except WorkbookLockedError as exc:
+            journal.mark_blocked(ids, exc.message)
+            result.blocked = exc.message
+            return result
+        break
+    result.created, result.updated, result.conflicts = (outcome.result.created, outcome.result.updated,
+                                                        outcome.result.conflicts)
     if not save_live(book):
         reason = tr("Excel kunne ikke lagre arbeidsboken, så endringene venter. Sjekk at den ikke er åpnet "
                     "skrivebeskyttet, og prøv igjen.",
                     "Excel could not save the workbook, so the changes wait. Check that it is not open read-only, and "
                     "try again.")
         journal.mark_blocked(ids, reason)
-        outcome.result.blocked = reason
-        return outcome.result
+        result.blocked = reason
+        return result
     journal.mark_applied(ids, outcome.written)
-    outcome.result.applied = ids
-    return outcome.result
+    result.applied = ids
+    return result

@@ -1,39 +1,29 @@
-"""What both appliers share: a table addressed by header and ID, and applying ChangeSets to it.
+"""The master's Excel tables, addressed by header and ID, over either applier's cell access.
 
 The file applier (apply.py, openpyxl) and the live applier (live.py, xlwings inside Excel) differ
 only in how they touch cells: each gives a `Grid` per Excel table and a `Tables` that finds them.
-Everything else (header mapping, rows by ID, which cells a ChangeSet may write, conflicts,
-growing a table, the derived Status and names) is here, once (DESIGN.md §4, §6).
+`TableView` (header mapping, rows by ID, growing a table, adding a tool column) is here once, and
+so is the openpyxl Grid; the rules for applying ChangeSets are in rules.py (DESIGN.md §4, §6).
+
+Text is always written as text, holding only what XML can (`domain.cells.xml_safe_text`).
+A tool column a workbook made by an earlier version lacks (Logg's hidden «Endringssett») is
+added to the table on the next write, right of its last column, when those cells are empty.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
+from datetime import date, datetime
 from typing import Any, Protocol
 
-from samtale_automation.domain.cells import as_id
-from samtale_automation.domain.changeset import ChangeSet, Conflict, PendingChanges, merge_row, seeded_fields
+from samtale_automation.domain.cells import as_id, xml_safe_text
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.rows import map_headers
-from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, LOG, STATUS_LABELS, TABLE_BY_NAME, Kind, Sheet
+from samtale_automation.domain.schema import LOG, Column, Kind, Sheet
 from samtale_automation.errors import WorkbookError
 from samtale_automation.texts import tr
 
-
-@dataclass
-class ApplyResult:
-    """What one apply did: ChangeSets applied, rows created/updated, conflicts, or why not."""
-
-    applied: list[str] = field(default_factory=list)
-    created: int = 0
-    updated: int = 0
-    conflicts: list[Conflict] = field(default_factory=list)
-    blocked: str | None = None
-    backup: Path | None = None
-    upgraded: list[str] = field(default_factory=list)  # «Samtaler: Navn»: added by upgrade in place
-    upgrade_refused: list[str] = field(default_factory=list)
+DATE_FORMAT = "dd.mm.yyyy"
+DATETIME_FORMAT = "dd.mm.yyyy hh:mm"
 
 
 class Grid(Protocol):
@@ -55,6 +45,9 @@ class Grid(Protocol):
     def grow(self, last_row: int) -> None:
         """Make the table reach down to `last_row` (its new rows formatted like the table's own)."""
 
+    def add_column(self, col: int, column: Column) -> bool:
+        """Widen the table to sheet column `col` headed `column.header`; False when those cells hold data."""
+
 
 class TableView:
     """One Excel table, addressed by header and ID, over either applier's Grid."""
@@ -63,6 +56,7 @@ class TableView:
         self.grid, self.schema = grid, schema
         self.min_col, self.min_row, self.max_col, self.max_row = grid.bounds()
         headers = [grid.get(self.min_row, col) for col in range(self.min_col, self.max_col + 1)]
+        # map_headers counts columns from the `start_col` given: 1-based sheet columns here
         self.columns: dict[str, int] = map_headers(schema, headers, self.min_col)
         missing = [c.header for c in schema.columns if c.required and c.field not in self.columns]
         if missing:
@@ -94,7 +88,7 @@ class TableView:
         return {f: self.grid.get(row, col) for f, col in self.columns.items()}
 
     def write(self, row: int, values: dict[str, Any]) -> None:
-        """Write field values into a row; fields the table has no column for are left out."""
+        """Write field values into a row (text as text, dates with a date format); unknown fields are left out."""
         for field_name, value in values.items():
             col = self.columns.get(field_name)
             if col is not None:
@@ -113,6 +107,18 @@ class TableView:
             self.max_row = target
         return target
 
+    def add_column(self, field_name: str) -> bool:
+        """Add a schema column the table lacks, right of its last column; False when those cells hold data.
+
+        For a tool column a workbook made by an earlier version does not have yet.
+        """
+        col = self.max_col + 1
+        if not self.grid.add_column(col, self.schema.column(field_name)):
+            return False
+        self.max_col = col
+        self.columns[field_name] = col
+        return True
+
 
 class Tables(Protocol):
     """Finds the schema's tables in one workbook (a file in openpyxl, or the open book in Excel)."""
@@ -120,92 +126,158 @@ class Tables(Protocol):
     def find(self, schema: Sheet) -> TableView | None:
         """The schema's table by its name, else the first table on its sheet; None when there is none."""
 
-    def ensure_log(self) -> TableView:
-        """The Logg table, made (sheet and table) when the workbook has none."""
+    def create_log(self) -> TableView:
+        """Add a Logg sheet with its table (all of LOG's columns) to a workbook that has none."""
 
 
-def apply_to_tables(tables: Tables, changesets: list[ChangeSet], journal: PendingChanges,
-                    result: ApplyResult) -> dict[tuple[str, str, str], Any]:
-    """Apply ChangeSets by ID with merge_row's owner rules; conflicts go to Logg. Returns the seeded values written."""
-    views: dict[str, TableView] = {}
-    written: dict[tuple[str, str, str], Any] = {}
-    last_written: dict[str, dict[str, dict[str, Any]]] = {}
-    for changeset in changesets:
-        for change in changeset.changes:
-            view = views.get(change.table)
-            if view is None:
-                schema = TABLE_BY_NAME[change.table]
-                found = tables.ensure_log() if schema is LOG else tables.find(schema)
-                if found is None:
-                    raise WorkbookError(
-                        tr(f"Fant ikke tabellen {schema.table} på arket «{schema.name}».",
-                           f"Table {schema.table} on sheet «{schema.name}» not found."),
-                        hint=tr("Kjør «samtale check».", "Run «samtale check»."))
-                view = views[change.table] = found
-            if change.key is None:
-                view.write(view.new_row(), change.values)
-                result.created += 1
-                continue
-            if change.table not in last_written:
-                last_written[change.table] = journal.last_written(change.table)
-            row = view.rows.get(change.key)
-            current = view.current(row) if row is not None else None
-            writes, conflicts = merge_row(change, current, last_written[change.table].get(change.key, {}))
-            result.conflicts.extend(conflicts)
-            if row is None:
-                row = view.rows[change.key] = view.new_row()
-                result.created += 1
-            elif writes:
-                result.updated += 1
-            view.write(row, writes)
-            for field_name in seeded_fields(change.table) & writes.keys():
-                written[(change.table, change.key, field_name)] = writes[field_name]
-                last_written[change.table].setdefault(change.key, {})[field_name] = writes[field_name]
-    if result.conflicts:
-        log = views.get(LOG.table) or tables.ensure_log()
-        stamp = datetime.now(OSLO).replace(tzinfo=None, microsecond=0)
-        for conflict in result.conflicts:
-            log.write(log.new_row(), {"time": stamp, "event": "Konflikt", "who": "samtale",
-                                      "result": conflict.describe()})
-    return written
+def ensure_log(tables: Tables) -> TableView:
+    """Return the Logg table with its ChangeSet marker column, creating the sheet and table when missing.
+
+    An older Logg without the marker gets it added; where a person keeps data right of the
+    table it cannot be, and `columns` then lacks `changeset` (rows are written unmarked).
+    """
+    view = tables.find(LOG)
+    if view is None:
+        return tables.create_log()
+    if "changeset" not in view.columns:
+        view.add_column("changeset")
+    return view
 
 
-def refresh_statuses(tables: Tables, now: datetime) -> int:
-    """Write the derived status into every Samtaler row whose Status cell is out of date."""
-    from samtale_automation.domain.master import conversation_from_row, parse_row
-    from samtale_automation.domain.rows import RawRow, RawTable
+# ---- openpyxl ----------------------------------------------------------------------------
 
-    view = tables.find(CONVERSATIONS)
-    if view is None or "status" not in view.columns:
-        return 0
-    shim = RawTable(CONVERSATIONS, view.title, view.columns, view.min_row)
-    changed = 0
-    for row in view.rows.values():
-        values = view.current(row)
-        conversation = conversation_from_row(parse_row(shim, RawRow(row, values), []))
-        if conversation is None:
-            continue
-        label = STATUS_LABELS[conversation.status(now)]
-        if values.get("status") != label:
-            view.write(row, {"status": label})
-            changed += 1
-    return changed
+class OpenpyxlGrid:
+    """One Excel table in an openpyxl worksheet: the file applier's cell access (a Grid)."""
+
+    def __init__(self, ws: Any, table: Any) -> None:
+        self.ws, self.table = ws, table
+
+    @property
+    def title(self) -> str:
+        """The sheet's name."""
+        return str(self.ws.title)
+
+    def bounds(self) -> tuple[int, int, int, int]:
+        """The table's range: first column, first row, last column, last row (1-based)."""
+        from openpyxl.utils.cell import range_boundaries
+
+        min_col, min_row, max_col, max_row = range_boundaries(self.table.ref)
+        return int(min_col), int(min_row), int(max_col), int(max_row)
+
+    def get(self, row: int, col: int) -> Any:
+        """One cell's value."""
+        return self.ws.cell(row, col).value
+
+    def put(self, row: int, col: int, value: Any, kind: Kind) -> None:
+        """Write one value (text as text, dates with a date format)."""
+        write_cell(self.ws.cell(row, col), value, kind)
+
+    def grow(self, last_row: int) -> None:
+        """Stretch the table's range (and its filter) down to `last_row`; new rows take the style above."""
+        min_col, min_row, max_col, max_row = self.bounds()
+        self._set_ref(min_col, min_row, max_col, last_row)
+        for row in range(max_row + 1, last_row + 1):
+            if row > min_row + 1:
+                _copy_row_style(self.ws, row - 1, row, min_col, max_col)
+
+    def add_column(self, col: int, column: Column) -> bool:
+        """Widen the table by one column at `col` (header styled as its neighbour's, width, hidden)."""
+        from copy import copy
+
+        from openpyxl.utils import get_column_letter
+        from openpyxl.worksheet.table import TableColumn
+
+        min_col, min_row, max_col, max_row = self.bounds()
+        if any(self.ws.cell(row, col).value not in (None, "") for row in range(min_row, max_row + 1)):
+            return False
+        header = self.ws.cell(min_row, col)
+        write_cell(header, column.header, Kind.TEXT)
+        neighbour = self.ws.cell(min_row, max_col)
+        if neighbour.has_style:
+            header._style = copy(neighbour._style)
+        ids = [c.id for c in self.table.tableColumns]
+        self.table.tableColumns.append(TableColumn(id=max(ids, default=0) + 1, name=column.header))
+        self._set_ref(min_col, min_row, col, max_row)
+        dimension = self.ws.column_dimensions[get_column_letter(col)]
+        dimension.width = column.width
+        dimension.hidden = column.hidden
+        return True
+
+    def _set_ref(self, min_col: int, min_row: int, max_col: int, max_row: int) -> None:
+        from openpyxl.utils import get_column_letter
+
+        ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{max_row}"
+        self.table.ref = ref
+        if self.table.autoFilter is not None:
+            self.table.autoFilter.ref = ref
 
 
-def refresh_names(tables: Tables) -> int:
-    """Write each Samtaler row's employee and manager names from Ansatte where they are out of date."""
-    conversations, employees = tables.find(CONVERSATIONS), tables.find(EMPLOYEES)
-    if conversations is None or employees is None or "name" not in employees.columns:
-        return 0
-    names = {key: employees.value(row, "name") or "" for key, row in employees.rows.items()}
-    pairs = [(f, k) for f, k in (("employee_name", "employee_id"), ("manager_name", "manager_id"))
-             if f in conversations.columns and k in conversations.columns]
-    changed = 0
-    for row in conversations.rows.values():
-        values = conversations.current(row)
-        wanted = {name_field: str(names.get(as_id(values.get(id_field)), "")) for name_field, id_field in pairs}
-        stale = {f: v for f, v in wanted.items() if (values.get(f) or "") != v}
-        if stale:
-            conversations.write(row, stale)
-            changed += 1
-    return changed
+def write_cell(cell: Any, value: Any, kind: Kind) -> None:
+    """Write one value: strings stay strings even when they start with «=», and hold only what XML can."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(OSLO).replace(tzinfo=None)
+        cell.value = value
+        cell.number_format = DATETIME_FORMAT if kind is Kind.DATETIME else DATE_FORMAT
+    elif isinstance(value, date):
+        cell.value = value
+        cell.number_format = DATE_FORMAT
+    elif isinstance(value, str):
+        cell.value = xml_safe_text(value)  # a control character would make openpyxl refuse the save
+        cell.data_type = "s"  # never a formula: text from data is written as text
+    else:
+        cell.value = value
+
+
+def _copy_row_style(ws: Any, source: int, target: int, first: int, last: int) -> None:
+    from copy import copy
+
+    for col in range(first, last + 1):
+        above, below = ws.cell(source, col), ws.cell(target, col)
+        if above.has_style:
+            below._style = copy(above._style)
+
+
+class OpenpyxlTables:
+    """The schema's tables in an openpyxl workbook (a Tables)."""
+
+    def __init__(self, wb: Any) -> None:
+        self.wb = wb
+
+    def find(self, schema: Sheet) -> TableView | None:
+        """The schema's table by its name, else the first table on its sheet."""
+        for ws in self.wb.worksheets:
+            if schema.table in ws.tables:
+                return TableView(OpenpyxlGrid(ws, ws.tables[schema.table]), schema)
+        if schema.name in self.wb.sheetnames:
+            ws = self.wb[schema.name]
+            for table in ws.tables.values():
+                return TableView(OpenpyxlGrid(ws, table), schema)
+        return None
+
+    def create_log(self) -> TableView:
+        """A new Logg sheet (named «Logg samtale» when a sheet has the name) with LOG's table."""
+        from openpyxl.utils import get_column_letter
+        from openpyxl.worksheet.table import Table, TableStyleInfo
+
+        name = LOG.name if LOG.name not in self.wb.sheetnames else f"{LOG.name} samtale"
+        ws = self.wb.create_sheet(name)
+        for index, column in enumerate(LOG.columns, start=1):
+            write_cell(ws.cell(1, index), column.header, Kind.TEXT)
+            ws.column_dimensions[get_column_letter(index)].width = column.width
+            ws.column_dimensions[get_column_letter(index)].hidden = column.hidden
+        ref = f"A1:{get_column_letter(len(LOG.columns))}2"
+        table = Table(displayName=LOG.table, ref=ref)
+        table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+        ws.add_table(table)
+        return TableView(OpenpyxlGrid(ws, ws.tables[LOG.table]), LOG)
+
+
+def find_table(wb: Any, schema: Sheet) -> TableView | None:
+    """Find a schema table in an openpyxl workbook by table name, else on its sheet."""
+    return OpenpyxlTables(wb).find(schema)
+
+
+def ensure_log_table(wb: Any) -> TableView:
+    """The Logg table of an openpyxl workbook with its marker column (see `ensure_log`)."""
+    return ensure_log(OpenpyxlTables(wb))

@@ -12,20 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from samtale_automation.domain.rows import normalise_header
 from samtale_automation.domain.schema import (
     LISTS_SHEET,
     SEEDED_COLUMN_MESSAGE,
+    SHEET_ORDER,
     TABLES,
     TOOL_COLUMN_MESSAGE,
     TOOL_COLUMN_TITLE,
-    Column,
     Owner,
     Sheet,
     value_lists,
 )
 from samtale_automation.texts import language, tr
 from samtale_automation.workbook.build import VALIDATED_ROWS
+from samtale_automation.workbook.tables import find_table
 
 HEADER_COLOURS = {Owner.PERSON: "1F4E79", Owner.TOOL: "808080", Owner.SEEDED: "5B7C99"}
 
@@ -45,22 +45,35 @@ class UpgradeReport:
 
 def upgrade_workbook(wb: Any, tables: tuple[Sheet, ...] = TABLES) -> UpgradeReport:
     """Add the columns of `tables` that an openpyxl workbook lacks and renew the value lists; touch nothing else."""
+    from openpyxl.utils import get_column_letter
+
     report = UpgradeReport()
     report.added += _renew_value_lists(wb)
+    # A sheet of a later version goes only into a samtale master (one with our own tables besides Logg).
+    ours = any(find_table(wb, schema) is not None for schema in TABLES if not schema.added_later and schema.key)
     for schema in tables:
-        found = _find(wb, schema)
-        if found is None:
-            continue  # a missing table is named by check; this upgrade adds columns to tables that exist
-        ws, table = found
-        present = _headers(ws, table)
-        for column in schema.columns:
-            if normalise_header(column.header) in present:
-                continue
-            reason = _add_column(ws, table, column)
+        view = find_table(wb, schema)
+        if view is None and schema.added_later and ours:
+            reason = _add_sheet(wb, schema)
             if reason:
                 report.refused.append(reason)
+            else:
+                report.added.append(tr(f"arket {schema.name}", f"the sheet {schema.name}"))
+            continue
+        if view is None:
+            continue  # a table a person removed is named by check; only sheets of later versions are added
+        for column in schema.columns:
+            if column.field in view.columns:
+                continue
+            if not view.add_column(column.field):
+                letter = get_column_letter(view.max_col + 1)
+                report.refused.append(tr(
+                    f"{view.title}: kolonnen «{column.header}» kan ikke legges til fordi kolonne {letter} ved "
+                    f"siden av tabellen er i bruk – flytt det som står der, så legges den til ved neste skriving",
+                    f"{view.title}: the column «{column.header}» cannot be added because column {letter} beside "
+                    f"the table is in use – move what is there, and it is added on the next write"))
                 break  # columns keep their order: the next one would land in the wrong place
-            present.add(normalise_header(column.header))
+            _mark_owner(wb[view.title], view.min_row, view.columns[column.field], column.owner)
             report.added.append(f"{schema.name}: {column.header}")
     return report
 
@@ -98,54 +111,52 @@ def _list_values(ws: Any, col: int) -> list[Any]:
     return values
 
 
-def _find(wb: Any, schema: Sheet) -> tuple[Any, Any] | None:
-    for ws in wb.worksheets:
-        if schema.table in ws.tables:
-            return ws, ws.tables[schema.table]
-    if schema.name in wb.sheetnames:
-        ws = wb[schema.name]
-        for table in ws.tables.values():
-            return ws, table
-    return None
-
-
-def _headers(ws: Any, table: Any) -> set[str]:
-    from openpyxl.utils.cell import range_boundaries
-
-    min_col, min_row, max_col, _ = range_boundaries(table.ref)
-    return {normalise_header(ws.cell(min_row, col).value) for col in range(min_col, max_col + 1)}
-
-
-def _add_column(ws: Any, table: Any, column: Column) -> str | None:
-    """Widen the table by one column for `column`; the reason when the cells it needs are in use."""
+def _mark_owner(ws: Any, header_row: int, col: int, owner: Owner) -> None:
+    """An added column looks like the builder's: the owner's header colour, and a note on tool cells."""
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
-    from openpyxl.utils.cell import range_boundaries
-    from openpyxl.worksheet.table import TableColumn
 
-    min_col, min_row, max_col, max_row = range_boundaries(table.ref)
-    col = max_col + 1
-    letter = get_column_letter(col)
-    used = [row for row in range(min_row, max_row + 1) if ws.cell(row, col).value not in (None, "")]
-    if used:
-        return tr(f"{ws.title}: kolonnen «{column.header}» kan ikke legges til fordi {letter}{used[0]} er i bruk "
-                  f"– flytt det som står i kolonne {letter}, så legges den til ved neste skriving",
-                  f"{ws.title}: the column «{column.header}» cannot be added because {letter}{used[0]} is in "
-                  f"use – move what is in column {letter}, and it is added on the next write")
-    header = ws.cell(min_row, col)
-    header.value = column.header
-    header.data_type = "s"
+    header = ws.cell(header_row, col)
     header.font = Font(bold=True, color="FFFFFF")
-    header.fill = PatternFill("solid", fgColor=HEADER_COLOURS[column.owner])
-    ws.column_dimensions[letter].width = column.width
-    ref = f"{get_column_letter(min_col)}{min_row}:{letter}{max_row}"
-    table.ref = ref
-    if table.autoFilter is not None:
-        table.autoFilter.ref = ref
-    ids = [c.id for c in table.tableColumns] or [0]
-    table.tableColumns.append(TableColumn(id=max(ids) + 1, name=column.header))
-    if column.owner is not Owner.PERSON:
-        _input_message(ws, f"{letter}{min_row + 1}:{letter}{VALIDATED_ROWS}", column.owner)
+    header.fill = PatternFill("solid", fgColor=HEADER_COLOURS[owner])
+    if owner is not Owner.PERSON:
+        letter = get_column_letter(col)
+        _input_message(ws, f"{letter}{header_row + 1}:{letter}{VALIDATED_ROWS}", owner)
+
+
+def _add_sheet(wb: Any, schema: Sheet) -> str | None:
+    """Add a sheet of a later version with its empty table, where SHEET_ORDER puts it; the reason when not."""
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+
+    taken = {name.casefold() for ws in wb.worksheets for name in ws.tables}
+    if schema.name in wb.sheetnames or schema.table.casefold() in taken:
+        return tr(f"arket «{schema.name}» kan ikke legges til fordi et ark eller en tabell med det navnet finnes "
+                  f"– gi det nytt navn, så legges det til ved neste skriving",
+                  f"the sheet «{schema.name}» cannot be added because a sheet or table of that name exists – "
+                  "rename it, and it is added on the next write")
+    later = SHEET_ORDER[SHEET_ORDER.index(schema.name) + 1:]
+    index = next((wb.sheetnames.index(name) for name in later if name in wb.sheetnames), len(wb.sheetnames))
+    ws = wb.create_sheet(schema.name, index)
+    for col, column in enumerate(schema.columns, start=1):
+        header = ws.cell(1, col)
+        header.value = column.header
+        header.data_type = "s"
+        header.font = Font(bold=True, color="FFFFFF")
+        header.fill = PatternFill("solid", fgColor=HEADER_COLOURS[column.owner])
+        letter = get_column_letter(col)
+        ws.column_dimensions[letter].width = column.width
+        if column.value_list and column.value_list in wb.defined_names:
+            validation = DataValidation(type="list", formula1=f"={column.value_list}", allow_blank=True,
+                                        showErrorMessage=True, errorStyle="warning")
+            validation.add(f"{letter}2:{letter}{VALIDATED_ROWS}")
+            ws.add_data_validation(validation)
+    table = Table(displayName=schema.table, ref=f"A1:{get_column_letter(len(schema.columns))}2")
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    ws.add_table(table)
+    ws.freeze_panes = "A2"
     return None
 
 

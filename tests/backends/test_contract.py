@@ -25,9 +25,9 @@ from smtp_server import SmtpServer, smtp_server, tls_ca  # noqa: F401  (pytest f
 
 from samtale_automation.backends import BackendContext
 from samtale_automation.backends.outbox import OutboxBackend
-from samtale_automation.backends.smtp.backend import SmtpBackend, read_settings
+from samtale_automation.backends.smtp.backend import SmtpBackend
 from samtale_automation.commands.invite import run_invite
-from samtale_automation.config import Config
+from samtale_automation.config import parse_config
 from samtale_automation.domain.messages import Cap, Job, Mail, Meeting, NotSupported, Person
 from samtale_automation.paths import Folder
 
@@ -54,10 +54,9 @@ def _outbox_kit(tmp_path: Path) -> Kit:
 
 
 def _smtp_kit(server: SmtpServer) -> Kit:
-    config = Config(backend="smtp", mailbox=ORGANIZER.email, raw={"mail": {"mailbox": ORGANIZER.email},
-                                                                  "smtp": server.settings(auth="password")})
-    backend = SmtpBackend(read_settings(config), ORGANIZER, "hemmelig", sleep=lambda _s: None,
-                          ssl_context=server.client_context)
+    settings = parse_config({"smtp": server.settings(auth="password")}).smtp
+    assert settings is not None
+    backend = SmtpBackend(settings, ORGANIZER, "hemmelig", sleep=lambda _s: None, ssl_context=server.client_context)
     return Kit(backend, lambda: mime_seen((m.rcpt_tos, m.data) for m in server.messages),
                lambda: len(server.messages))
 
@@ -214,6 +213,6 @@ def test_a_second_invite_through_the_backend_sends_nothing(kit: Kit, tmp_path: P
 def test_backends_are_found_by_name_from_samtale_toml(tmp_path: Path) -> None:
     from samtale_automation.backends import open_backend
 
-    config = Config(backend="outbox", mailbox=ORGANIZER.email, raw={})
+    config = parse_config({"mail": {"backend": "outbox", "mailbox": ORGANIZER.email}})
     backend = open_backend(BackendContext(Folder(tmp_path), config, START))
     assert backend.name == "outbox" and not backend.needs_confirmation

@@ -25,8 +25,7 @@ from smtp_server import MemoryKeyring, free_port, memory_keyring, tls_ca  # noqa
 from samtale_automation.backends import BackendContext, open_backend
 from samtale_automation.backends.ews.backend import EwsBackend
 from samtale_automation.backends.ews.protocol import availability_timezone
-from samtale_automation.backends.ews.settings import EwsSettings, read_settings
-from samtale_automation.config import KNOWN_KEYS, Config
+from samtale_automation.config import KNOWN_KEYS, EwsSettings, parse_config
 from samtale_automation.domain.messages import Cap, Job, Mail, Meeting, Person
 from samtale_automation.domain.model import OSLO
 from samtale_automation.errors import EXIT_BACKEND, BackendError, ConfigError
@@ -130,8 +129,8 @@ def test_a_wrong_password_names_the_secret_and_is_not_retried(tmp_path: Path, au
 
 
 def test_an_unreachable_server_or_a_wrong_address_names_the_setting(server: EwsStandIn) -> None:
-    nobody = EwsBackend(EwsSettings(endpoint=f"http://127.0.0.1:{free_port()}/EWS/Exchange.asmx"), ORGANIZER,
-                        PASSWORD, sleep=lambda _s: None)
+    nobody = EwsBackend.connect(EwsSettings(endpoint=f"http://127.0.0.1:{free_port()}/EWS/Exchange.asmx"), ORGANIZER,
+                                PASSWORD, sleep=lambda _s: None)
     with pytest.raises(BackendError) as refused:
         nobody.upsert_meeting(contract_meeting(), (EMPLOYEE, MANAGER))
     assert "avviste tilkoblingen" in refused.value.message and "[ews] server" in refused.value.hint
@@ -391,8 +390,8 @@ def test_free_busy_splits_long_periods_and_many_people(server: EwsStandIn, backe
 def test_the_time_zone_built_here_is_the_servers(server: EwsStandIn, backend: EwsBackend) -> None:
     from exchangelib.properties import TimeZone
 
-    protocol = backend._box(ORGANIZER.email).account.protocol
-    [definition] = list(protocol.get_timezones(timezones=[backend._zone], return_full_timezone_data=True))
+    protocol = backend.connection.box(ORGANIZER.email).account.protocol
+    [definition] = list(protocol.get_timezones(timezones=[backend.connection.zone], return_full_timezone_data=True))
     for year in (2026, 2027, 2030):
         assert availability_timezone(OSLO, year) == TimeZone.from_server_timezone(tz_definition=definition,
                                                                                   for_year=year)
@@ -460,8 +459,8 @@ def test_microsoft_365_blocking_ews_advises_graph(server: EwsStandIn, style: str
 def test_microsoft_365_hosts_are_recognised() -> None:
     for server in ("outlook.office365.com", "https://outlook.office365.com/EWS/Exchange.asmx",
                    "eur03.outlook.com"):
-        assert read_settings(Config(raw={"ews": {"server": server}})).microsoft_365
-    assert not read_settings(Config(raw={"ews": {"server": "mail.firma.no"}})).microsoft_365
+        assert ews_settings({"server": server}).microsoft_365
+    assert not ews_settings({"server": "mail.firma.no"}).microsoft_365
 
 
 # ---- TLS ------------------------------------------------------------------------------------------------
@@ -475,10 +474,11 @@ def test_tls_with_a_company_ca_and_an_untrusted_certificate(tmp_path: Path, tls_
     client_context = ssl.create_default_context()
     tls_ca.configure_trust(client_context)
     with EwsStandIn(tmp_path, {USER: PASSWORD}, auth="basic", tls=server_context) as server:
-        trusted = EwsBackend(server.settings(), ORGANIZER, PASSWORD, sleep=lambda _s: None, ssl_context=client_context)
+        trusted = EwsBackend.connect(server.settings(), ORGANIZER, PASSWORD, sleep=lambda _s: None,
+                                     ssl_context=client_context)
         assert trusted.probe()[0] == "Logget inn på Exchange (EWS) som CORP\\svc-samtale"
         trusted.close()
-        untrusted = EwsBackend(server.settings(), ORGANIZER, PASSWORD, sleep=lambda _s: None)
+        untrusted = EwsBackend.connect(server.settings(), ORGANIZER, PASSWORD, sleep=lambda _s: None)
         with pytest.raises(BackendError) as caught:
             untrusted.probe()
         assert "sertifikatet kunne ikke godkjennes" in caught.value.message and "[ews] server" in caught.value.hint
@@ -488,18 +488,24 @@ def test_tls_with_a_company_ca_and_an_untrusted_certificate(tmp_path: Path, tls_
 # ---- settings --------------------------------------------------------------------------------------------
 
 
+def ews_settings(section: dict[str, object]) -> EwsSettings:
+    """The [ews] settings read from a section (which must be valid)."""
+    settings = parse_config({"ews": section}).ews
+    assert settings is not None
+    return settings
+
+
 def test_settings_defaults_and_the_server_address() -> None:
-    settings = read_settings(Config(raw={"ews": {"server": "mail.firma.no"}}))
+    settings = ews_settings({"server": "mail.firma.no"})
     assert settings == EwsSettings(endpoint="https://mail.firma.no/EWS/Exchange.asmx")
     assert (settings.chunk_size, settings.done_folder, settings.max_wait, settings.auth) == (
         20, "Samtale behandlet", 300.0, "ntlm")
-    full = read_settings(Config(raw={"ews": {"server": "https://mail.firma.no:8443/ews/exchange.asmx",
-                                             "access": "impersonation", "chunk_size": 50, "version": "15.1",
-                                             "folder": "Samtaler/ Svar ", "max_wait": 60}}))
+    full = ews_settings({"server": "https://mail.firma.no:8443/ews/exchange.asmx", "access": "impersonation",
+                         "chunk_size": 50, "version": "15.1", "folder": "Samtaler/ Svar ", "max_wait": 60})
     assert full.endpoint == "https://mail.firma.no:8443/ews/exchange.asmx"
     assert (full.access, full.chunk_size, full.version, full.folder, full.max_wait) == (
         "impersonation", 50, "15.1", "Samtaler/Svar", 60.0)
-    assert read_settings(Config(raw={"ews": {"server": "http://127.0.0.1:8080"}})).endpoint == \
+    assert ews_settings({"server": "http://127.0.0.1:8080"}).endpoint == \
         "http://127.0.0.1:8080/EWS/Exchange.asmx"
     assert {"server", "username", "auth", "access", "chunk_size", "folder", "done_folder", "version",
             "max_wait"} <= KNOWN_KEYS["ews"]
@@ -513,18 +519,17 @@ def test_settings_defaults_and_the_server_address() -> None:
     ({"server": "x.no", "max_wait": -1}, "max_wait"), ({"server": "x.no", "done_folder": "  "}, "done_folder"),
     ({"server": "x.no", "folder": "a//b"}, "folder")])
 def test_bad_settings_name_the_key(section: dict[str, object], key: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        read_settings(Config(raw={"ews": section}))
-    assert f"[ews] {key}" in caught.value.message + caught.value.hint
+    config = parse_config({"mail": {"backend": "ews", "mailbox": ORGANIZER.email}, "ews": section})
+    assert config.ews is None
+    assert [p.where for p in config.problems] == [f"samtale.toml: ews.{key}"]
 
 
 def test_open_backend_reads_the_password_from_the_environment(tmp_path: Path, server: EwsStandIn,
                                                               monkeypatch: pytest.MonkeyPatch,
                                                               memory_keyring: MemoryKeyring) -> None:  # noqa: F811
-    raw = {"mail": {"backend": "ews", "mailbox": "HR <hr@fjordlys.example>"},
-           "ews": {"server": server.url, "username": USER}}
-    context = BackendContext(Folder(tmp_path), Config(backend="ews", mailbox="HR <hr@fjordlys.example>", raw=raw),
-                             START)
+    config = parse_config({"mail": {"backend": "ews", "mailbox": "HR <hr@fjordlys.example>"},
+                           "ews": {"server": server.url, "username": USER}})
+    context = BackendContext(Folder(tmp_path), config, START)
     monkeypatch.delenv("SAMTALE_EWS_PASSWORD", raising=False)
     with pytest.raises(ConfigError) as caught:
         open_backend(context)
@@ -541,5 +546,5 @@ def test_kerberos_without_its_package_says_what_to_install() -> None:
         pytest.skip("requests_gssapi is installed here")
     settings = EwsSettings(endpoint="https://mail.firma.no/EWS/Exchange.asmx", auth="kerberos")
     with pytest.raises(ConfigError) as caught:
-        EwsBackend(settings, ORGANIZER)
+        EwsBackend.connect(settings, ORGANIZER)
     assert "requests_gssapi" in caught.value.message and 'pip install "exchangelib[kerberos]"' in caught.value.hint

@@ -29,8 +29,8 @@ from smtp_server import MemoryKeyring, memory_keyring, tls_ca  # noqa: F401  (py
 from samtale_automation.backends import BackendContext, open_backend
 from samtale_automation.backends.graph.auth import load_token_cache, store_token_cache
 from samtale_automation.backends.graph.backend import GraphBackend
-from samtale_automation.backends.graph.settings import CACHE_NAME, SECRET_NAME, TAG_ID, read_settings
-from samtale_automation.config import Config, load_config
+from samtale_automation.backends.graph.constants import CACHE_NAME, SECRET_NAME, TAG_ID
+from samtale_automation.config import Config, load_config, parse_config
 from samtale_automation.domain.messages import Attachment, Cap, Job, Mail, Meeting, Person
 from samtale_automation.domain.model import OSLO
 from samtale_automation.errors import BackendError, ConfigError
@@ -410,8 +410,7 @@ def test_returned_files_are_paged_filtered_and_moved_to_a_created_done_folder(se
 
 def graph_config(graph: dict[str, Any], mailbox: str = ORGANIZER.email) -> Config:
     """A Config with a [graph] section."""
-    return Config(backend="graph", mailbox=mailbox, raw={"mail": {"backend": "graph", "mailbox": mailbox},
-                                                         "graph": graph})
+    return parse_config({"mail": {"backend": "graph", "mailbox": mailbox}, "graph": graph})
 
 
 GOOD = {"tenant_id": TENANT, "client_id": CLIENT_ID}
@@ -431,13 +430,14 @@ GOOD = {"tenant_id": TENANT, "client_id": CLIENT_ID}
     ({**GOOD, "done_folder": 7}, "done_folder"),
 ])
 def test_bad_settings_name_the_key(graph: dict[str, Any], key: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        read_settings(graph_config(graph))
-    assert f"[graph] {key}" in caught.value.message + caught.value.hint
+    config = graph_config(graph)
+    assert config.graph is None
+    assert [p.where for p in config.problems] == [f"samtale.toml: graph.{key}"]
 
 
 def test_settings_defaults_and_known_keys(tmp_path: Path) -> None:
-    settings = read_settings(graph_config(GOOD))
+    settings = graph_config(GOOD).graph
+    assert settings is not None
     assert (settings.auth, settings.folder, settings.done_folder, settings.max_wait) == (
         "secret", "Inbox", "Samtale behandlet", 300.0)
     assert settings.base_url == "https://graph.microsoft.com/v1.0"
@@ -447,7 +447,7 @@ def test_settings_defaults_and_known_keys(tmp_path: Path) -> None:
                     f'tenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\nbase_url = "http://127.0.0.1:8080/v1.0"\n'
                     'authority_host = "https://login.microsoftonline.us"\nmax_wait = 60\n', encoding="utf-8")
     config, problems = load_config(toml)
-    assert problems == [] and read_settings(config).max_wait == 60.0
+    assert problems == [] and config.graph is not None and config.graph.max_wait == 60.0
 
 
 def test_a_missing_secret_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -477,8 +477,8 @@ def test_probe_explains_missing_permissions(server: GraphServer) -> None:
 
 
 def test_probe_names_a_wrong_folder_and_an_unknown_mailbox(server: GraphServer) -> None:
-    backend = static_backend(server)
-    backend.settings = replace(backend.settings, folder="Svar/Samtaler")
+    static = static_backend(server)
+    backend = GraphBackend(static.mailbox, static.client, replace(static.settings, folder="Svar/Samtaler"))
     with pytest.raises(BackendError) as caught:
         backend.probe()
     assert "[graph] folder" in caught.value.hint

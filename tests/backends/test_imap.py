@@ -34,13 +34,13 @@ from imap_server import (
 from smtp_server import SmtpServer, free_port, smtp_server, tls_ca  # noqa: F401  (pytest fixtures)
 
 from samtale_automation.backends import BackendContext, open_backend
-from samtale_automation.backends.smtp.backend import SmtpBackend, read_settings
+from samtale_automation.backends.smtp.backend import SmtpBackend
 from samtale_automation.backends.smtp.imap import BATCH_MESSAGES
 from samtale_automation.backends.smtp.imap_syntax import imap_utf7, quoted_folder, uid_set
-from samtale_automation.config import Config, load_config
+from samtale_automation.config import load_config, parse_config
 from samtale_automation.domain.messages import Cap, IncomingFile, Person
 from samtale_automation.domain.model import OSLO
-from samtale_automation.errors import EXIT_BACKEND, BackendError, ConfigError
+from samtale_automation.errors import EXIT_BACKEND, BackendError
 from samtale_automation.paths import Folder
 
 MAILBOX = Person(USER, "Fjordlys HR")
@@ -54,8 +54,9 @@ def backend_for(server: Dovecot, *, user: str = USER, password: str | None = Non
     """The smtp backend from a samtale.toml [smtp] section whose imap_* keys point at Dovecot."""
     section: dict[str, object] = {"host": "127.0.0.1", "port": smtp_port or free_port(), "security": "starttls",
                                   "username": user, **server.settings(str(imap.pop("imap_security", "ssl"))), **imap}
-    config = Config(backend="smtp", mailbox=USER, raw={"mail": {"mailbox": USER}, "smtp": section})
-    return SmtpBackend(read_settings(config), MAILBOX, password or USERS[user][0], sleep=lambda _s: None,
+    settings = parse_config({"mail": {"mailbox": USER}, "smtp": section}).smtp
+    assert settings is not None
+    return SmtpBackend(settings, MAILBOX, password or USERS[user][0], sleep=lambda _s: None,
                        ssl_context=server.client_context)
 
 
@@ -413,7 +414,7 @@ def test_capabilities_follow_imap_host(dovecot: Dovecot, tmp_path: Path,  # noqa
     monkeypatch.setenv("SAMTALE_SMTP_PASSWORD", PASSWORD)
     plain = {"host": "127.0.0.1", "port": 2525, "username": USER}
     for section, reads in ((plain, False), ({**plain, **dovecot.settings()}, True)):
-        config = Config(backend="smtp", mailbox=USER, raw={"mail": {"mailbox": USER}, "smtp": section})
+        config = parse_config({"mail": {"backend": "smtp", "mailbox": USER}, "smtp": section})
         backend = open_backend(BackendContext(Folder(tmp_path), config, dt.datetime.now(OSLO),
                                               ssl_context=dovecot.client_context))
         assert (Cap.READ_INBOX in backend.capabilities) is reads
@@ -429,8 +430,8 @@ def test_samtale_toml_accepts_the_imap_keys(tmp_path: Path) -> None:
                     'imap_done_folder = "Samtale behandlet"\nimap_username = "hr@firma.no"\n', encoding="utf-8")
     config, problems = load_config(toml)
     assert problems == []
-    settings = read_settings(config)
-    assert settings.imap is not None
+    settings = config.smtp
+    assert settings is not None and settings.imap is not None
     assert (settings.imap.host, settings.imap.port, settings.imap.security, settings.imap.username) == (
         "imap.firma.no", 993, "ssl", "hr@firma.no")
 
@@ -446,16 +447,16 @@ def test_samtale_toml_accepts_the_imap_keys(tmp_path: Path) -> None:
 ])
 def test_bad_imap_settings_name_the_key(imap: dict[str, object], key: str) -> None:
     section = {"host": "smtp.firma.no", "imap_host": "imap.firma.no", **imap}
-    with pytest.raises(ConfigError) as caught:
-        read_settings(Config(backend="smtp", mailbox=USER, raw={"smtp": section}))
-    assert f"[smtp] {key}" in caught.value.message + caught.value.hint
+    config = parse_config({"smtp": section})
+    assert config.smtp is None
+    assert [p.where for p in config.problems] == [f"samtale.toml: smtp.{key}"]
 
 
 def test_the_default_ports_follow_imap_security() -> None:
     for security, port in (("ssl", 993), ("starttls", 143)):
         section = {"host": "smtp.firma.no", "imap_host": "imap.firma.no", "imap_security": security}
-        settings = read_settings(Config(backend="smtp", mailbox=USER, raw={"smtp": section})).imap
-        assert settings is not None and settings.port == port
+        smtp = parse_config({"smtp": section}).smtp
+        assert smtp is not None and smtp.imap is not None and smtp.imap.port == port
 
 
 # ---- how many commands ----------------------------------------------------------------------------

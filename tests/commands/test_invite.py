@@ -8,7 +8,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from folders import NOW, START, make_folder
+from folders import NOW, START, make_folder, samtale
 from itip import check_cancel, check_request, parse_eml
 
 from samtale_automation.commands.invite import run_invite
@@ -134,6 +134,24 @@ def test_without_a_mailbox_nothing_is_planned_and_the_message_says_what_to_set(t
     with pytest.raises(ConfigError) as caught:
         run_invite(ws)
     assert "mailbox" in caught.value.hint and "samtale.toml" in caught.value.hint
+
+
+def test_a_mailbox_written_with_a_name_sends_from_its_address(tmp_path: Path) -> None:
+    ws = make_folder(tmp_path / "f", mailbox="Fjordlys HR <hr@firma.example>")
+    process = samtale("--dir", str(ws.folder.root), "--today", f"{NOW:%Y-%m-%d}", "invite", "--yes",
+                      env={"SAMTALE_LANG": "nb"})
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert "Traceback" not in process.stderr
+    day = ws.folder.root / "utboks" / "2027-01-04"
+    invitation = parse_eml((day / "2027-2" / "0-REQUEST.eml").read_bytes())
+    sender = invitation.message["From"].addresses[0]
+    assert (sender.addr_spec, sender.display_name) == ("hr@firma.example", "Fjordlys HR")
+    organizer = check_request(invitation.calendar).walk("VEVENT")[0]["ORGANIZER"]
+    assert str(organizer) == "mailto:hr@firma.example" and organizer.params["CN"] == "Fjordlys HR"
+    manager_mail = BytesParser(policy=policy.default).parsebytes((day / "manager_prep" / "2027-2 Åse Kjærstad.eml")
+                                                                  .read_bytes())
+    assert manager_mail["From"].addresses[0].addr_spec == "hr@firma.example"
+    assert ws.load().conversations["2027-2"].invited == NOW.date()
 
 
 def test_dry_run_writes_nothing(ws: Workspace) -> None:

@@ -26,8 +26,7 @@ def server() -> Iterator[GraphServer]:
     started.stop()
 
 
-def test_a_burst_of_429s_is_absorbed_and_reported(tmp_path: Path, server: GraphServer, nb_messages: None,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_burst_of_429s_is_absorbed_and_reported(tmp_path: Path, server: GraphServer, nb_messages: None) -> None:
     ws = make_folder(tmp_path / "f")
     waits: list[float] = []
     backend = static_backend(server, "hr@firma.example", slept=waits)
@@ -51,10 +50,12 @@ def test_a_burst_of_429s_is_absorbed_and_reported(tmp_path: Path, server: GraphS
     assert [m.to for m in server.mails] == [["ase@firma.example"], ["ase@firma.example"]]  # the manager's files
     assert all(len(m.files) == 1 and m.files[0].name.endswith("leder.xlsx") for m in server.mails)
     assert ws.load().conversations["2027-2"].invited == ws.now.date()
-    from samtale_automation.faces.cli import _report_send
+    from samtale_automation.faces.present import Say
+    from samtale_automation.faces.present_send import send_report
 
-    _report_send(report, "meldinger")
-    summary = capsys.readouterr().out
+    say = Say()
+    send_report(say, report, "meldinger")
+    summary = "\n".join(say.done().lines)
     assert f"Serveren ba oss vente: {len(waits)} nye forsøk, {sum(waits):.0f} s venting i alt." in summary
 
     sent = server.sent_count()

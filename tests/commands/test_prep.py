@@ -93,13 +93,14 @@ def test_unknown_employee_is_reported(workspace: Workspace) -> None:
 
 def test_run_writes_never_overwrites_and_force_reissues(workspace: Workspace) -> None:
     """Verify files are written once, a second run skips them, and --force moves the old one to backups."""
-    plan, result = run_prep(workspace)
+    done = run_prep(workspace)
+    plan, result = done.plan, done.apply
     assert len(plan.files) == 4 and result is not None and not result.blocked
     target = next(p.path for p in plan.files if p.content.identity.variant == MANAGER)
     target.write_bytes(target.read_bytes() + b"")  # unchanged bytes, but it exists
-    again, _ = run_prep(workspace)
+    again = run_prep(workspace).plan
     assert again.files == [] and len(again.skipped) == 5
-    forced, _ = run_prep(workspace, ["2"], force=True)
+    forced = run_prep(workspace, ["2"], force=True).plan
     assert len(forced.files) == 2 and all(p.reissue for p in forced.files)
     assert len(list((workspace.folder.backups / "forberedelse").iterdir())) == 2
     with workspace.journal() as journal:
@@ -108,6 +109,6 @@ def test_run_writes_never_overwrites_and_force_reissues(workspace: Workspace) ->
 
 def test_dry_run_writes_nothing(workspace: Workspace) -> None:
     """Verify --dry-run plans but creates no file."""
-    plan, result = run_prep(workspace, dry_run=True)
-    assert len(plan.files) == 4 and result is None
+    planned = run_prep(workspace, dry_run=True)
+    assert len(planned.plan.files) == 4 and planned.apply is None and planned.dry_run
     assert not (workspace.folder.root / "forberedelse" / "2027").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from hostile_text import HOSTILE_TEXTS, xml_ok
 
 from samtale_automation.domain import cells
 from samtale_automation.domain.cells import CellValueError
@@ -307,3 +308,40 @@ def test_is_blank() -> None:
     assert cells.is_blank(" \t")
     assert not cells.is_blank(0)
     assert not cells.is_blank("x")
+
+
+# ---- text a workbook can hold ------------------------------------------------------------
+
+@pytest.mark.parametrize("text", HOSTILE_TEXTS)
+def test_xml_safe_text_leaves_only_characters_xml_can_hold(text: str) -> None:
+    """Verify every C0 control, lone surrogates, U+FFFE/U+FFFF and Excel escapes of them are made XML-safe."""
+    safe = cells.xml_safe_text(text)
+    assert xml_ok(safe)
+    assert safe.encode("utf-8")  # a lone surrogate could not even be encoded
+    assert cells.xml_safe_text(safe) == safe  # idempotent: writing twice changes nothing more
+
+
+def test_xml_safe_text_replacements() -> None:
+    """Verify line-break controls become newlines, other controls go, lone surrogates show as U+FFFD."""
+    assert cells.xml_safe_text("Kurs\x0bi Excel") == "Kurs\ni Excel"
+    assert cells.xml_safe_text("side\x0cto") == "side\nto"
+    assert cells.xml_safe_text("a\x00b\x07c\x1fd") == "abcd"
+    assert cells.xml_safe_text("Tiltak_x000B_neste linje") == "Tiltak\nneste linje"
+    assert cells.xml_safe_text("x\ud800y") == "x\ufffdy"
+    assert cells.xml_safe_text("\ud83d\ude00") == "\U0001F600"  # a pair split in two is joined again
+    assert cells.xml_safe_text("ab\ufffe\uffffc") == "abc"
+
+
+@pytest.mark.parametrize("text", ["Kari Nordmann", "linje 1\nlinje 2\r\n\ttab", "Ærlig, øvd, ås 😀",
+                                  "_x0041_ is A, _x000A_ a newline", "_x005F_x000B_ escaped escape", "", "=SUM(A1)"])
+def test_xml_safe_text_keeps_ordinary_text(text: str) -> None:
+    """Verify text XML can hold (newlines, tabs, emoji, harmless Excel escapes) is returned unchanged."""
+    assert cells.xml_safe_text(text) == text
+
+
+def test_xml_safe_touches_only_text() -> None:
+    """Verify numbers, dates and None pass through xml_safe as they are."""
+    assert cells.xml_safe(5) == 5
+    assert cells.xml_safe(None) is None
+    assert cells.xml_safe(date(2027, 1, 1)) == date(2027, 1, 1)
+    assert cells.xml_safe("a\x0bb") == "a\nb"

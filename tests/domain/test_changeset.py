@@ -172,10 +172,10 @@ def test_seeded_column_with_force_overwrites_without_conflict() -> None:
     assert conflicts == []
 
 
-def test_seeded_fields_of_tiltak() -> None:
-    """Verify exactly the seeded columns of Tiltak are remembered in the journal."""
+def test_seeded_fields_of_tiltak_and_samtaler() -> None:
+    """Verify exactly the seeded columns of Tiltak and Samtaler (the planner's time and place) are remembered."""
     assert seeded_fields("Tiltak") == {"description", "goal", "owner", "deadline", "status"}
-    assert seeded_fields("Samtaler") == set()
+    assert seeded_fields("Samtaler") == {"start", "end", "place"}
 
 
 # ---- ChangeSet building and JSON -------------------------------------------------------
@@ -224,3 +224,12 @@ def test_encode_and_decode_single_values() -> None:
         decoded = decode_text(encode_value(value))
         assert decoded == value
         assert type(decoded) is type(value)
+
+
+def test_json_of_a_lone_surrogate_can_be_stored() -> None:
+    """Verify a value with a lone surrogate (a file name's undecodable byte) gives JSON that UTF-8 can store."""
+    cs = ChangeSet("fil")
+    cs.append("Logg", event="Fil mottatt", result="navn\udcff.xlsx: godtatt")
+    text = cs.to_json()
+    assert text.encode("utf-8")
+    assert ChangeSet.from_json(text) == cs

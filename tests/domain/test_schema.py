@@ -11,7 +11,8 @@ PACKAGE = Path(schema.__file__).parent
 
 DESIGN_HEADERS = {
     "Innstillinger": ["Innstilling", "Verdi", "Forklaring"],
-    "Ansatte": ["AnsattID", "Navn", "E-post", "Avdeling", "Stilling", "Leder", "Aktiv", "Språk"],
+    "Ansatte": ["AnsattID", "Navn", "E-post", "Avdeling", "Stilling", "Leder", "Aktiv", "Språk", "Arbeidsdager",
+                "Borte"],
     "Samtaler": ["SamtaleID", "AnsattID", "Navn", "Leder", "Ledernavn", "Start", "Slutt", "Sted", "Avlyst",
                  "Avlyst grunn", "Status",
                  "Invitert", "Forberedelse mottatt", "Leder forberedt", "Referat mottatt", "Signert ansatt",
@@ -19,7 +20,8 @@ DESIGN_HEADERS = {
     "Spørsmål": ["SpørsmålID", "Tema", "Spørsmål", "Hjelpespørsmål", "Obligatorisk", "Gjelder", "Aktiv"],
     "Tiltak": ["TiltakID", "SamtaleID", "AnsattID", "Tiltak", "Mål", "Ansvarlig", "Frist", "Status", "Oppfølging",
                "Kilde"],
-    "Logg": ["Tid", "Hendelse", "Hvem", "Resultat"],
+    "Rom": ["Rom", "E-post", "Aktiv"],
+    "Logg": ["Tid", "Hendelse", "Hvem", "Resultat", "Endringssett"],
 }
 
 

@@ -228,3 +228,36 @@ def test_invite_and_remind_dry_run_in_a_folder_without_a_mailbox(folder: Path) -
     assert result.returncode == 2
     assert "mailbox" in result.stderr and "samtale.toml" in result.stderr
     assert not list((folder / "utboks").rglob("*.eml"))
+
+
+def test_a_misspelt_template_file_is_named_by_list_and_by_check(folder: Path) -> None:
+    """`templates list` names a file in maler/ that overrides nothing; `check` counts it as a problem with the fix."""
+    (folder / "maler" / "invitasjon.txt").write_text("Hei {{ employee.first_name }}\n", encoding="utf-8")
+    listed = samtale("--dir", str(folder), "templates", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "overstyrer ingen mal" in listed.stdout and "  maler/invitasjon.txt" in listed.stdout.splitlines()
+    check = samtale("--dir", str(folder), "check")
+    assert check.returncode == 1
+    assert ("maler/invitasjon.txt: overstyrer ingen mal – Gi filen navnet til en mal, se samtale templates list"
+            in check.stdout.splitlines())
+    (folder / "maler" / "invitasjon.txt").rename(folder / "maler" / "invitation.txt")
+    assert samtale("--dir", str(folder), "check").returncode == 0
+
+
+def test_today_moves_what_the_rules_decide(tmp_path: Path) -> None:
+    """Verify `--today` is the day for status and for reminders: two days, two outcomes, same folder."""
+    from folders import make_folder
+
+    folder = make_folder(tmp_path / "f").folder.root  # conversations on 20 and 21 January 2027, not invited
+
+    def statuses(day: str) -> list[str]:
+        result = samtale("--dir", str(folder), "--today", day, "status", "--json")
+        assert result.returncode == 0, result.stderr
+        return [c["status"] for c in json.loads(result.stdout)["conversations"]]
+
+    assert statuses("2027-01-05") == ["planned", "planned"]
+    assert statuses("2027-01-25") == ["held", "held"]
+    saturday = samtale("--dir", str(folder), "--today", "2027-01-16", "remind", "--dry-run")
+    thursday = samtale("--dir", str(folder), "--today", "2027-01-14", "remind", "--dry-run")
+    assert saturday.returncode == thursday.returncode == 0, saturday.stderr + thursday.stderr
+    assert "ikke en arbeidsdag" in saturday.stdout and "ikke en arbeidsdag" not in thursday.stdout

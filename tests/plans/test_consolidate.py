@@ -150,14 +150,65 @@ def test_the_saved_time_is_the_files_own_unless_it_is_the_templates() -> None:
     assert _arrival(_file(saved=None), arrived=arrived.replace(tzinfo=None)).saved == arrived
 
 
-@pytest.mark.xfail(strict=True, reason="dates are taken from the UTC save time: a file saved 00:30 Oslo time "
-                                       "is registered the day before (the Kilde text uses the Oslo day)")
 def test_dates_are_the_oslo_day_the_file_was_saved() -> None:
     """A file saved at 00:30 on 4 February in Oslo (23:30 UTC the day before) counts for 4 February."""
     saved = datetime(2027, 2, 3, 23, 30, tzinfo=UTC)
     plan = _collect([_arrival(_file(saved=saved, minutes=True))])
     row = _final(plan.changeset, CONVERSATIONS.table)[CID]
     assert (row["prep_returned"], row["minutes_returned"]) == (date(2027, 2, 4), date(2027, 2, 4))
+
+
+# ---- a file's own saved time is believed only between its form's issue and its arrival --------
+
+ARRIVED = datetime(2027, 2, 9, 23, 0, tzinfo=OSLO)
+ISSUED = datetime(2027, 2, 1, 9, 0, tzinfo=OSLO)
+
+
+@pytest.mark.parametrize(("saved", "text", "issued", "note"), [
+    (datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), "9999-12-31T23:59:59Z", ISSUED,
+     "filens egen lagringstid (31.12.9999 23:59 UTC) er etter at filen kom inn; ankomsttiden er brukt"),
+    (datetime(2099, 6, 1, 12, 0, tzinfo=UTC), "2099-06-01T12:00:00Z", None,
+     "filens egen lagringstid (01.06.2099 14:00) er etter at filen kom inn; ankomsttiden er brukt"),
+    (datetime(1, 1, 1, tzinfo=UTC), "0001-01-01T00:00:00Z", None, "er før skjemaet ble laget; ankomsttiden er brukt"),
+    (datetime.fromisoformat("0001-01-01T00:30:00+05:00"), "0001-01-01T00:30:00+05:00", ISSUED,
+     "filens egen lagringstid (01.01.0001 00:30 UTC+05:00) er før skjemaet ble laget; ankomsttiden er brukt"),
+    (_at(1, 7), "2027-02-01T07:00:00Z", ISSUED,
+     "filens egen lagringstid (01.02.2027 08:00) er før skjemaet ble laget; ankomsttiden er brukt"),
+    (None, "i går kveld", ISSUED, "filens egen lagringstid («i går kveld») er ikke en tid; ankomsttiden er brukt"),
+])
+def test_a_saved_time_out_of_bounds_counts_as_arrival_and_says_why(saved: datetime | None, text: str,
+                                                                   issued: datetime | None, note: str) -> None:
+    """A saved time after arrival, before the form was made (or the template's time), or not a time at all:
+    the arrival counts, its Oslo day is written, and the decision and the Logg row say why; never an error."""
+    arrival = _arrival(_file(saved=saved, modified_text=text), arrived=ARRIVED)
+    arrival = Arrival(arrival.name, arrival.sha256, arrival.arrived, arrival.returned, issued=issued)
+    assert arrival.saved == ARRIVED and note in arrival.saved_time()[1]
+    plan = _collect([arrival])
+    [decision] = plan.decisions
+    assert decision.outcome == ACCEPTED and decision.reason == f"forberedelse registrert; {decision.note}"
+    assert _final(plan.changeset, CONVERSATIONS.table)[CID]["prep_returned"] == date(2027, 2, 9)
+    assert _log(plan.changeset) == [("Fil mottatt", f"kari.xlsx: {decision.reason}")]
+
+
+def test_a_saved_time_between_issue_and_arrival_is_believed() -> None:
+    """The bounds are inclusive: saved the moment the form was made, or the moment it arrived, is believed;
+    without an issue time any time after the template's own (and not after arrival) is."""
+    for saved, issued in ((ISSUED, ISSUED), (ARRIVED, ISSUED), (datetime(2021, 3, 1, tzinfo=UTC), None)):
+        arrival = Arrival("kari.xlsx", "sha", ARRIVED, _file(saved=saved), issued=issued)
+        assert arrival.saved_time() == (saved.astimezone(OSLO), "")
+    template = Arrival("kari.xlsx", "sha", ARRIVED, _file(saved=FIXED_CREATED.replace(tzinfo=UTC)), issued=ISSUED)
+    assert template.saved_time() == (ARRIVED, "")  # the untouched template's time: no note
+
+
+def test_a_file_claiming_a_later_saved_time_does_not_beat_one_saved_later() -> None:
+    """A file that says 2099 counts at its arrival: the one really saved after that arrival wins."""
+    liar = _arrival(_file(saved=datetime(2099, 1, 1, tzinfo=UTC)), "løgn.xlsx", arrived=ARRIVED)
+    honest = _arrival(_file(saved=datetime(2027, 2, 9, 22, 30, tzinfo=UTC)), "ærlig.xlsx",
+                      arrived=datetime(2027, 2, 10, 0, 0, tzinfo=OSLO))
+    plan = _collect([liar, honest])
+    assert [d.arrival.name for d in plan.decisions] == ["løgn.xlsx", "ærlig.xlsx"]
+    assert [g.arrival.name for g in plan.guides] == ["ærlig.xlsx"]
+    assert _final(plan.changeset, CONVERSATIONS.table)[CID]["prep_returned"] == date(2027, 2, 9)
 
 
 # ---- files that do not count ------------------------------------------------------------------

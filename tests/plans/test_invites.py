@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -342,3 +342,56 @@ def test_an_undelivered_follow_up_cancellation_is_planned_again() -> None:
     again = plan_invites(closed, _after(after_booking, cancel, failed={"kari@firma.no"}))
     assert [(m.kind, m.recipients, m.retry) for m in again.meetings] == [
         ("follow_up_cancellation", (Person("kari@firma.no"),), True)]
+
+
+# ---- follow-up meetings in a free half hour (busy times given) ----------------------------------
+
+
+FRIDAY = date(2027, 3, 5)  # the working day before the action's Oppfølging (Saturday 6 March)
+
+
+def _at(hour: int, minute: int = 0, day: date = FRIDAY) -> datetime:
+    return datetime.combine(day, time(hour, minute), OSLO)
+
+
+def _with_busy(busy: dict[str, list[tuple[datetime, datetime]]]) -> InviteInput:
+    return replace(_given(), busy=busy)
+
+
+def test_the_follow_up_goes_in_the_first_half_hour_both_are_free() -> None:
+    """Verify Kari busy until 10.00 and her manager until 10.40 put the follow-up at 10.40–11.10."""
+    given = _with_busy({"1001": [(_at(8, 30), _at(10))], "1": [(_at(10), _at(10, 40))]})
+    [meeting] = plan_invites(_master(actions=[_action()]), given).meetings
+    assert (meeting.start, meeting.end) == (_at(10, 40), _at(11, 10))
+
+
+def test_a_booked_follow_up_keeps_its_time_though_it_is_busy_in_the_calendars_now() -> None:
+    """Verify the next run, which sees the meeting itself as busy, neither moves nor resends it."""
+    given = _with_busy({"1001": [(_at(8, 30), _at(10))]})
+    booked = plan_invites(_master(actions=[_action()]), given)
+    assert booked.meetings[0].start == _at(10)
+    later = replace(_after(given, booked), busy={"1001": [(_at(8, 30), _at(10)), (_at(10), _at(10, 30))]})
+    again = plan_invites(_master(actions=[_action()]), later)
+    assert again.empty and again.unchanged == 1
+
+
+def test_a_new_date_gets_a_new_free_slot() -> None:
+    """Verify a follow-up moved to another day is placed in that day's free time (an update)."""
+    given = _with_busy({"1": [(_at(8, 30, date(2027, 3, 10)), _at(12, 0, date(2027, 3, 10)))]})
+    booked = plan_invites(_master(actions=[_action()]), given)
+    moved = plan_invites(_master(actions=[_action(follow_up=date(2027, 3, 10))]), _after(given, booked))
+    [meeting] = moved.meetings
+    assert meeting.start == _at(12, 0, date(2027, 3, 10)) and meeting.state.sequence == 1
+
+
+def test_no_free_half_hour_keeps_the_start_of_the_working_day() -> None:
+    """Verify a day both are busy all day still gets the follow-up (the date was agreed), at 08.30."""
+    given = _with_busy({"1001": [(_at(7), _at(17))]})
+    [meeting] = plan_invites(_master(actions=[_action()]), given).meetings
+    assert meeting.start == _at(8, 30)
+
+
+def test_without_busy_times_the_follow_up_starts_with_the_day() -> None:
+    """Verify the behaviour without free/busy is as before: the start of the working day."""
+    [meeting] = plan_invites(_master(actions=[_action()]), _given()).meetings
+    assert meeting.start == _at(8, 30)

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("nb_messages")  # the blocked reason is ass
 
 NOW = datetime(2027, 1, 25, 0, 0, tzinfo=OSLO)  # what `--today 2027-01-25` gives
 
-TOP_KEYS = {"round", "conversations", "actions", "counts", "pending_changes"}
+TOP_KEYS = {"round", "conversations", "actions", "counts", "pending_changes", "set_aside_changes"}
 CONVERSATION_KEYS = {"id", "employee_id", "manager_id", "start", "end", "place", "status", "invited",
                      "prep_returned", "manager_prepared", "minutes_returned", "signed_employee", "signed_manager"}
 ACTION_KEYS = {"id", "conversation_id", "employee_id", "owner", "deadline", "status"}
@@ -81,7 +81,7 @@ def test_report_has_exactly_the_agreed_keys(folder: Path) -> None:
     for action in report["actions"]:
         assert set(action) == ACTION_KEYS
     assert list(report["counts"]) == STATUS_CODES
-    assert report["pending_changes"] == []
+    assert report["pending_changes"] == [] and report["set_aside_changes"] == []
     assert json.loads(json.dumps(report, ensure_ascii=False)) == report  # plain JSON types only
 
 

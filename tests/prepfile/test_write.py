@@ -12,6 +12,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from hostile_text import HOSTILE_TEXTS, xml_ok
 from prep_samples import KEY, TRICKY, name_cells, sample_content, with_tricky_texts
 
 from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER, GuideContent, Identity, PrepContent
@@ -168,6 +169,35 @@ def test_every_text_is_written_as_text(tmp_path: Path, variant: str, sheet_xml: 
     formulas = sheet_xml(path, "Forberedelse").count("<f>") + sheet_xml(path, "Referat").count("<f>")
     assert formulas == (1 if variant == EMPLOYEE else 0)
     assert "<hyperlink" not in _package_text(path)
+
+
+def _calamine_strings(path: Path) -> list[str]:
+    import python_calamine
+
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    return [v for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python()
+            for v in row if isinstance(v, str)]
+
+
+@pytest.mark.parametrize("variant", [EMPLOYEE, MANAGER])
+def test_text_xml_cannot_hold_never_breaks_a_file(tmp_path: Path, variant: str) -> None:
+    """Verify names, questions, notes and actions with control characters, lone surrogates, U+FFFE/U+FFFF
+    and Excel escapes of them are written (made safe) into prep files and guides that open everywhere."""
+    content = sample_content(variant, questions=len(HOSTILE_TEXTS))
+    hostile = HOSTILE_TEXTS
+    questions = tuple(replace(q, text=hostile[n], follow_ups=(hostile[-n - 1],))
+                      for n, q in enumerate(content.questions))
+    actions = tuple(replace(a, description=hostile[n], goal=hostile[n + 3]) for n, a in enumerate(content.past_actions))
+    content = replace(content, employee_name=hostile[0], manager_name=hostile[10], place=hostile[-2],
+                      company=hostile[-1], title=hostile[-3], department=hostile[-4], questions=questions,
+                      past_actions=actions)
+    prep = _write(tmp_path, content)
+    guide = tmp_path / "guide.xlsx"
+    write_guide(guide, replace(_guide(content), notes={"S03": hostile[5]}, feedback_to_leader=hostile[-1]))
+    for path in (prep, guide):
+        strings = _calamine_strings(path)
+        assert any("før\netter" in s for s in strings), "a vertical tab became a line break"
+        assert all(xml_ok(s) for s in strings + _strings(path))
 
 
 def test_protection_and_unlocked_inputs(tmp_path: Path) -> None:

@@ -47,6 +47,45 @@ def test_journal_uses_wal_mode(journal_path: Path) -> None:
         raw.close()
 
 
+def _stored_mode(path: Path) -> str:
+    raw = sqlite3.connect(path)
+    try:
+        return str(raw.execute("PRAGMA journal_mode").fetchone()[0])
+    finally:
+        raw.close()
+
+
+def test_journal_on_a_share_uses_the_rollback_journal_and_keeps_it(journal_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verify a journal opened in rollback mode (a share) is stored so, and stays so when later opened as local."""
+    with Journal(journal_path, mode="delete") as journal:
+        journal.add_changeset(_changeset("delt"))
+        assert journal.db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert _stored_mode(journal_path) == "delete"
+    assert not journal_path.with_name("journal.sqlite-wal").exists()
+    monkeypatch.delenv("SAMTALE_JOURNAL_MODE", raising=False)
+    with Journal(journal_path) as journal:  # auto, on a local disk: the file server's own view of the share
+        assert journal.mode == "delete"
+        assert len(journal.pending()) == 1
+    assert _stored_mode(journal_path) == "delete"
+    monkeypatch.setenv("SAMTALE_JOURNAL_MODE", "wal")
+    with Journal(journal_path) as journal:
+        assert journal.mode == "wal"
+    assert _stored_mode(journal_path) == "wal"
+
+
+def test_leaving_wal_while_another_connection_is_open_waits_for_the_next_open(journal_path: Path) -> None:
+    """Verify a switch to the rollback journal that cannot happen now (another reader) neither fails nor loses data."""
+    with Journal(journal_path, mode="wal") as first:
+        first.add_changeset(_changeset("a"))
+        with Journal(journal_path, mode="delete") as second:
+            assert len(second.pending()) == 1
+            second.add_changeset(_changeset("b", "8"))
+    with Journal(journal_path, mode="delete") as journal:
+        assert len(journal.pending()) == 2
+    assert _stored_mode(journal_path) == "delete"
+
+
 @pytest.mark.skipif(os.name != "posix", reason="file modes are a posix feature")
 def test_journal_files_are_private(journal_path: Path) -> None:
     """Verify the journal and its WAL files are readable by the running user only (0600)."""
@@ -198,3 +237,50 @@ def test_refused_journal_is_not_left_open(journal_path: Path) -> None:
     with pytest.raises(SamtaleError):
         Journal(journal_path)
     assert open_handles() == []
+
+
+def test_version_4_journal_keeps_its_changesets_when_set_aside_arrives(journal_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verify migration 5 (the set_aside state) rebuilds the changesets table with every row and order kept."""
+    applied, pending = _changeset("skrevet", "1"), _changeset("venter", "2")
+    monkeypatch.setattr("samtale_automation.store.journal.MIGRATIONS", MIGRATIONS[:4])
+    with Journal(journal_path) as journal:
+        journal.add_changeset(applied)
+        journal.add_changeset(pending)
+        journal.mark_applied([applied.id], {})
+        journal.mark_blocked([pending.id], "åpen")
+        assert journal.version == 4
+    monkeypatch.undo()
+    with Journal(journal_path) as journal:
+        assert journal.version == len(MIGRATIONS) == 5
+        assert [(p.changeset, p.blocked_reason) for p in journal.pending()] == [(pending, "åpen")]
+        states = journal.db.execute("SELECT id, state FROM changesets ORDER BY seq").fetchall()
+        assert states == [(applied.id, "applied"), (pending.id, "pending")]
+        later = _changeset("senere", "3")
+        journal.add_changeset(later)
+        assert [p.changeset.id for p in journal.pending()] == [pending.id, later.id]
+
+
+def test_set_aside_retry_and_discard(journal_path: Path) -> None:
+    """Verify a ChangeSet set aside leaves pending with its reason and its notice waits; retry brings it back;
+    discard keeps it as discarded with its notice; neither touches a ChangeSet that is not set aside."""
+    bad, other = _changeset("dårlig", "1"), _changeset("god", "2")
+    notice = ChangeSet("melding")
+    notice.append("Logg", event="Endring satt til side")
+    with Journal(journal_path) as journal:
+        journal.add_changeset(bad)
+        journal.add_changeset(other)
+        journal.mark_set_aside(bad.id, "ValueError: x", notice)
+        assert [p.changeset.id for p in journal.pending()] == [other.id, notice.id]
+        [item] = journal.set_aside()
+        assert (item.changeset, item.reason) == (bad, "ValueError: x") and item.since
+        assert journal.retry([bad.id, other.id, "ukjent"]) == [bad.id]
+        assert journal.set_aside() == []
+        assert [p.changeset.id for p in journal.pending()] == [bad.id, other.id, notice.id], "back in its place"
+        journal.mark_set_aside(bad.id, "ValueError: y", None)
+        assert journal.discard(other.id, ChangeSet("x")) is False
+        gone = ChangeSet("forkastet")
+        assert journal.discard(bad.id, gone) is True
+        assert journal.set_aside() == [] and journal.discard(bad.id, ChangeSet("igjen")) is False
+        assert [p.changeset.id for p in journal.pending()] == [other.id, notice.id, gone.id]
+        assert journal.db.execute("SELECT state FROM changesets WHERE id = ?", (bad.id,)).fetchone() == ("discarded",)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hostile_text import HOSTILE_TEXTS, xml_ok
 
 from samtale_automation.commands.init import init_folder
 from samtale_automation.commands.workspace import Workspace
@@ -54,10 +56,24 @@ def _rows(path: Path, table: str) -> list[dict[str, object]]:
     return [r.values for r in read_workbook(path).tables[table].rows]
 
 
+@pytest.mark.skipif(os.name != "posix", reason="permission bits are POSIX-only; Windows inherits the folder's ACL")
+def test_master_and_settings_are_private_from_init_and_stay_so(folder: Path) -> None:
+    """Verify init creates the master and samtale.toml 0600, and a write keeps the master 0600 with no temp left."""
+    master = folder / "samtaler.xlsx"
+    assert master.stat().st_mode & 0o777 == 0o600
+    assert (folder / "samtale.toml").stat().st_mode & 0o777 == 0o600
+    cs = ChangeSet("ny ansatt")
+    _employee(cs, "1001", "Kari Nordmann")
+    assert _workspace(folder).commit(cs).applied == [cs.id]
+    assert master.stat().st_mode & 0o777 == 0o600
+    assert [b.stat().st_mode & 0o777 for b in (folder / ".samtale" / "backups").iterdir()] == [0o600]
+    assert not list(folder.glob(".~samtale-*"))
+
+
 def test_upsert_creates_rows_and_grows_table(folder: Path) -> None:
     """Verify upserts create rows by ID, the table's range grows to hold them, and nothing stays pending."""
     master = folder / "samtaler.xlsx"
-    assert _table_ref(master, "Ansatte") == "A1:H2"
+    assert _table_ref(master, "Ansatte") == "A1:J2"
     cs = ChangeSet("nye ansatte")
     _employee(cs, "1001", "Kari Nordmann", "1003")
     _employee(cs, "1002", "Ola Hansen", "1003")
@@ -66,7 +82,7 @@ def test_upsert_creates_rows_and_grows_table(folder: Path) -> None:
     assert result.blocked is None
     assert result.applied == [cs.id]
     assert (result.created, result.updated) == (3, 0)
-    assert _table_ref(master, "Ansatte") == "A1:H4"
+    assert _table_ref(master, "Ansatte") == "A1:J4"
     rows = _rows(master, "Ansatte")
     assert [r["employee_id"] for r in rows] == ["1001", "1002", "1003"]
     assert rows[2]["name"] == "Åse Ødegård"
@@ -74,7 +90,7 @@ def test_upsert_creates_rows_and_grows_table(folder: Path) -> None:
     assert _workspace(folder).pending() == []
     wb = openpyxl.load_workbook(master)
     table = wb["Ansatte"].tables["Ansatte"]
-    assert table.autoFilter.ref == "A1:H4"
+    assert table.autoFilter.ref == "A1:J4"
 
 
 def test_upsert_updates_by_id_after_rows_were_sorted(folder: Path) -> None:
@@ -111,11 +127,30 @@ def test_append_to_logg(folder: Path) -> None:
         cs.append("Logg", time=datetime(2027, 1, 4, 9, number, tzinfo=OSLO), event=f"Hendelse {number}",
                   who="hr", result="ok")
         assert _workspace(folder).commit(cs).applied == [cs.id]
-    assert _table_ref(master, "Logg") == "A1:D4"
+    assert _table_ref(master, "Logg") == "A1:E4"  # E: the hidden Endringssett column
     rows = _rows(master, "Logg")
     assert [r["event"] for r in rows] == ["Hendelse 0", "Hendelse 1", "Hendelse 2"]
     assert rows[2]["time"] == datetime(2027, 1, 4, 9, 2)
     assert openpyxl.load_workbook(master)["Logg"]["A4"].number_format == "dd.mm.yyyy hh:mm"
+
+
+def test_text_xml_cannot_hold_never_breaks_a_save(folder: Path) -> None:
+    """Verify control characters, lone surrogates, U+FFFE/U+FFFF and Excel escapes of them in names and Logg
+    text are made safe and saved, and the journal remembers the value the cell holds."""
+    master = folder / "samtaler.xlsx"
+    cs = ChangeSet("vanskelig tekst")
+    for n, text in enumerate(HOSTILE_TEXTS):
+        _employee(cs, f"{n:04d}", text)
+        cs.append("Logg", time=datetime(2027, 1, 4, 9, 0), event=text, who="samtale", result=text)
+    cs.upsert("Tiltak", "2027-0000-1", conversation_id="2027-0000", employee_id="0000",
+              description="Kurs\x0bi Excel", deadline=date(2027, 6, 1))
+    result = _workspace(folder).commit(cs)
+    assert result.blocked is None and result.applied == [cs.id]
+    texts = [r["name"] for r in _rows(master, "Ansatte")] + [r["result"] for r in _rows(master, "Logg")]
+    assert len(texts) == 2 * len(HOSTILE_TEXTS) and all(isinstance(t, str) and xml_ok(t) for t in texts)
+    assert _rows(master, "Tiltak")[0]["description"] == "Kurs\ni Excel"
+    with Journal(folder / ".samtale" / "journal.sqlite") as journal:
+        assert journal.last_written("Tiltak")["2027-0000-1"]["description"] == "Kurs\ni Excel"
 
 
 def test_formula_text_is_written_as_text(folder: Path, sheet_xml: Callable[[Path, str], str]) -> None:

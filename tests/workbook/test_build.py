@@ -11,6 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hostile_text import HOSTILE_TEXTS, xml_ok
 
 from samtale_automation.commands.init import init_folder
 from samtale_automation.domain.master import parse_master
@@ -31,7 +32,7 @@ from samtale_automation.workbook.read import read_workbook
 pytestmark = pytest.mark.usefixtures("nb_messages")
 
 GREY = "FF808080"
-TABLE_NAMES = {"Innstillinger", "Ansatte", "Samtaler", "Sporsmal", "Tiltak", "Logg"}
+TABLE_NAMES = {"Innstillinger", "Ansatte", "Samtaler", "Sporsmal", "Tiltak", "Rom", "Logg"}
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,8 @@ def book(master: Path) -> openpyxl.Workbook:
     return openpyxl.load_workbook(master)
 
 
-def test_sheets_and_six_tables(book: openpyxl.Workbook) -> None:
-    """Verify the sheets come in the designed order and the six tables sit on their sheets with exact headers."""
+def test_sheets_and_seven_tables(book: openpyxl.Workbook) -> None:
+    """Verify the sheets come in the designed order and the seven tables sit on their sheets with exact headers."""
     assert tuple(book.sheetnames) == SHEET_ORDER
     found = {name: ws.title for ws in book.worksheets for name in ws.tables}
     assert set(found) == TABLE_NAMES
@@ -123,7 +124,7 @@ def test_nothing_a_headless_save_would_lose(master: Path) -> None:
     assert loss_guard.predict(master) == []
     counts = loss_guard.inventory(master)
     assert counts["x14_validation"] == counts["x14_conditional"] == counts["shape"] == 0
-    assert counts["table"] == 6
+    assert counts["table"] == 7
     assert counts["conditional_format"] >= 1
 
 
@@ -173,6 +174,20 @@ def test_english_texts_norwegian_names(tmp_path: Path) -> None:
     assert [c.value for c in lister["D"][1:9]] == list(value_lists("en")["Liste_Status"])
 
 
+def test_text_xml_cannot_hold_is_made_safe(tmp_path: Path) -> None:
+    """Verify names and departments with control characters, lone surrogates, U+FFFE/U+FFFF and Excel escapes
+    of them give a master that opens, with only characters XML can hold."""
+    path = tmp_path / "samtaler.xlsx"
+    employees = [{"employee_id": f"{n:04d}", "name": text, "department": text, "email": f"{n}@firma.no",
+                  "active": True} for n, text in enumerate(HOSTILE_TEXTS)]
+    build_master(path, employees=employees)
+    raw = read_workbook(path)
+    names = [row.values["name"] for row in raw.tables["Ansatte"].rows]
+    assert len(names) == len(HOSTILE_TEXTS) and "før\netter" in names
+    every = [c.value for ws in openpyxl.load_workbook(path).worksheets for row in ws.iter_rows() for c in row]
+    assert all(xml_ok(v) for v in names + [v for v in every if isinstance(v, str)])
+
+
 def test_rows_given_to_build_master(tmp_path: Path) -> None:
     """Verify rows passed to build_master are written typed: text IDs as text, dates as dates, no formulas."""
     path = tmp_path / "samtaler.xlsx"
@@ -188,7 +203,7 @@ def test_rows_given_to_build_master(tmp_path: Path) -> None:
     assert employee["G2"].value == "Ja"
     assert wb["Tiltak"]["G2"].value == datetime(2027, 3, 1)
     assert wb["Tiltak"]["G2"].number_format == "dd.mm.yyyy"
-    assert wb["Ansatte"].tables["Ansatte"].ref == "A1:H2"
+    assert wb["Ansatte"].tables["Ansatte"].ref == "A1:J2"  # Arbeidsdager and Borte
 
 
 # ---- LibreOffice interop ----------------------------------------------------------------

@@ -28,7 +28,7 @@ from samtale_automation.errors import WorkbookError
 from samtale_automation.store.journal import Journal
 from samtale_automation.workbook import live
 from samtale_automation.workbook.read import read_workbook
-from samtale_automation.workbook.tables import ApplyResult
+from samtale_automation.workbook.rules import ApplyResult
 
 pytestmark = pytest.mark.usefixtures("nb_messages")
 
@@ -122,14 +122,14 @@ def _employee(cs: ChangeSet, employee_id: str, name: str, manager: str = "") -> 
 
 def test_upsert_creates_rows_and_grows_table(side: Side) -> None:
     """Verify upserts create rows by ID and the table grows to hold them."""
-    assert side.table_ref("Ansatte") == "A1:H2"
+    assert side.table_ref("Ansatte") == "A1:J2"
     cs = ChangeSet("nye ansatte")
     _employee(cs, "1001", "Kari Nordmann", "1003")
     _employee(cs, "1002", "Ola Hansen", "1003")
     _employee(cs, "1003", "Åse Ødegård")
     result = side.commit(cs)
     assert (result.applied, result.blocked, result.created, result.updated) == ([cs.id], None, 3, 0)
-    assert side.table_ref("Ansatte") == "A1:H4"
+    assert side.table_ref("Ansatte") == "A1:J4"
     rows = _rows(side, "Ansatte")
     assert [r["employee_id"] for r in rows] == ["1001", "1002", "1003"]
     assert rows[2]["name"] == "Åse Ødegård" and rows[0]["manager_id"] == "1003"
@@ -165,7 +165,7 @@ def test_append_to_logg(side: Side) -> None:
         cs.append("Logg", time=datetime(2027, 1, 4, 9, number, tzinfo=OSLO), event=f"Hendelse {number}",
                   who="hr", result="ok")
         assert side.commit(cs).applied == [cs.id]
-    assert side.table_ref("Logg") == "A1:D4"
+    assert side.table_ref("Logg") == "A1:E4"
     assert [r["event"] for r in _rows(side, "Logg")] == ["Hendelse 0", "Hendelse 1", "Hendelse 2"]
     assert side.cell("Logg", 4, 1) == (datetime(2027, 1, 4, 9, 2), "dd.mm.yyyy hh:mm", False)
 
@@ -295,7 +295,7 @@ def test_live_adds_a_missing_logg_table(tmp_path: Path) -> None:
     assert [s.name for s in book.sheets] == ["Tiltak", "Logg"]
     logg = live.read_live(book).tables["Logg"]
     assert [r.values["event"] for r in logg.rows] == ["Konflikt"]
-    assert book.sheets["Logg"].tables["Logg"].range.address == "$A$1:$D$2"
+    assert book.sheets["Logg"].tables["Logg"].range.address == "$A$1:$E$2"
 
 
 def test_live_refuses_a_table_without_a_required_column(tmp_path: Path) -> None:

@@ -130,7 +130,7 @@ def test_every_code_name_has_a_document_module(xlsm: Path, modules: dict[str, st
     book_code = re.search(r'<workbookPr[^>]*codeName="([^"]+)"', workbook)
     assert book_code is not None and book_code.group(1) == "ThisWorkbook"
     assert f'Attribute VB_Base = "{WORKBOOK_BASE}"' in modules["ThisWorkbook"]
-    names = re.findall(r'<sheet name="([^"]+)"', workbook)
+    names = re.findall(r'<sheet [^>]*name="([^"]+)"', workbook)
     assert names == [*SHEET_ORDER, "xlwings.conf"] == list(buttons.MACRO_SHEETS)
     for name, xml in zip(names, sheets, strict=True):
         code = re.search(r'<sheetPr[^>]*codeName="([^"]+)"', xml)

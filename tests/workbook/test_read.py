@@ -188,7 +188,7 @@ def test_table_converted_to_range(tmp_path: Path) -> None:
     assert table.cell(table.rows[1], "name") == "Ansatte!B6"
     assert [r.values["employee_id"] for r in table.rows] == ["1001", 1002.0]
     assert raw.tables["Logg"].rows[0].values["event"] == "Test"
-    assert sorted(s.table for s in raw.missing) == sorted(["Innstillinger", "Samtaler", "Sporsmal", "Tiltak"])
+    assert sorted(s.table for s in raw.missing) == sorted(["Innstillinger", "Samtaler", "Sporsmal", "Tiltak", "Rom"])
 
 
 def test_table_in_the_middle_of_a_sheet(tmp_path: Path) -> None:

@@ -23,7 +23,6 @@ from samtale_automation.workbook.read import read_workbook
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "release-0.1.0"
 NOW = datetime(2027, 1, 20, 18, 0, tzinfo=OSLO)
-NEW_COLUMNS = ["Samtaler: Navn", "Samtaler: Ledernavn"]
 
 
 @pytest.fixture
@@ -66,9 +65,10 @@ def test_the_next_write_adds_and_fills_the_new_columns_keeping_every_old_value(o
     after = _cells(master)
     status_column = read_workbook(master).tables[CONVERSATIONS.table].columns["status"]
     changed = {key: (value, after.get(key)) for key, value in before.items() if after.get(key) != value}
-    # Only the tool's own cells may change: the note written, Status (derived from the dates and today) and
-    # the hidden value lists (a status label was renamed).
-    assert all(sheet == "Lister" or (sheet == "Samtaler" and (coordinate.startswith(chr(65 + status_column))
+    # Only the tool's own cells may change: the note written, Status (derived from the dates and today),
+    # the hidden value lists (a status label was renamed) and the Oversikt sheet (the tool's own, rewritten).
+    status_letter = chr(65 + status_column)
+    assert all(sheet in ("Lister", "Oversikt") or (sheet == "Samtaler" and (coordinate.startswith(status_letter)
                or after.get((sheet, coordinate)) == "Flyttet etter ønske")) for sheet, coordinate in changed), changed
     assert after[("Lister", "D6")] == "Tidspunkt passert – venter på referat"
     assert loss_guard.lost_features(inventory, loss_guard.inventory(master)) == []
@@ -138,8 +138,55 @@ def test_check_says_the_upgrade_is_coming_and_not_after_it(old_folder: Path) -> 
     from samtale_automation.plans.check import check_master
 
     before = [p for p in check_master(Workspace.open(old_folder, NOW).load()) if "eldre versjon" in p.message]
-    assert [(p.where, p.is_warning) for p in before] == [("Samtaler", True)]
-    assert "«Navn», «Ledernavn»" in before[0].message
+    assert sorted((p.where, p.is_warning) for p in before) == [
+        ("Ansatte", True), ("Logg", True), ("Rom", True), ("Samtaler", True)]
+    said = {p.where: p.message for p in before}
+    assert "«Navn», «Ledernavn»" in said["Samtaler"] and "«Arbeidsdager», «Borte»" in said["Ansatte"]
+    assert "arket «Rom»" in said["Rom"] and "«Endringssett»" in said["Logg"]
     _write_something(old_folder)
     after = check_master(Workspace.open(old_folder, NOW).load())
     assert not [p for p in after if "eldre versjon" in p.message]
+
+
+def test_the_next_write_adds_the_rom_sheet_and_the_ansatte_columns(old_folder: Path) -> None:
+    """Verify the 0.1.0 master gains the Rom sheet (its table, before Logg) and Arbeidsdager and Borte, both usable."""
+    from samtale_automation.domain.schema import EMPLOYEES, ROOMS
+
+    master = old_folder / "samtaler.xlsx"
+    assert [s.name for s in read_workbook(master).missing] == ["Rom"]
+    workspace = _write_something(old_folder)
+    workbook = openpyxl.load_workbook(master)
+    assert workbook.sheetnames.index("Rom") == workbook.sheetnames.index("Logg") - 1
+    table = workbook["Rom"].tables[ROOMS.table]
+    assert table.ref == "A1:C2" and [workbook["Rom"].cell(1, c).value for c in (1, 2, 3)] == ["Rom", "E-post", "Aktiv"]
+    employees = workbook["Ansatte"].tables[EMPLOYEES.table]
+    assert [c.name for c in employees.tableColumns][-2:] == ["Arbeidsdager", "Borte"]
+    raw = read_workbook(master)
+    assert raw.missing == [] and raw.tables[ROOMS.table].rows == []
+    log = [row.values.get("result", "") for row in raw.tables[LOG.table].rows]
+    assert any("arket Rom" in line and "Ansatte: Arbeidsdager" in line for line in log)
+
+    change = ChangeSet("test: a room and days away")
+    change.upsert(ROOMS.table, "Møterom Fjorden", email="rom-fjorden@firma.no", active="Ja")
+    employee_id = next(iter(workspace.load().employees))
+    change.upsert(EMPLOYEES.table, employee_id, force=True, work_days="man–ons", away="01.02.2027–05.02.2027")
+    applied = workspace.commit(change)
+    assert applied.blocked is None and applied.upgraded == []
+    loaded = workspace.load()
+    assert [(r.name, r.email, r.active) for r in loaded.rooms.values()] == [
+        ("Møterom Fjorden", "rom-fjorden@firma.no", True)]
+    employee = loaded.employees[employee_id]
+    assert employee.work_days == (0, 1, 2) and employee.away[0][0].isoformat() == "2027-02-01"
+    assert not [p for p in loaded.problems if "Rom" in p.where]
+
+
+def test_plan_keeps_every_time_a_person_typed_in_the_old_master(old_folder: Path) -> None:
+    """Verify `plan --replan` on the 0.1.0 round moves nothing: those times were typed by people, not planned."""
+    from samtale_automation.commands.plan import run_plan
+
+    workspace = Workspace.open(old_folder, NOW)
+    before = {cid: (c.start, c.end, c.place) for cid, c in workspace.load().conversations.items()}
+    result = run_plan(workspace, replan=True)
+    assert result.prepared is not None and result.prepared.moved == {} and result.plan.placed == []
+    after = {cid: (c.start, c.end, c.place) for cid, c in workspace.load().conversations.items()}
+    assert after == before

@@ -1,15 +1,19 @@
-"""Connecting the ews backend to Exchange, and explaining in words why it could not.
+"""The ews backend's connection to Exchange, and the words for why it could not be made.
 
-A mixin of EwsBackend (same attributes): the exchangelib Configuration and one Account per mailbox,
-our TLS context on its sessions, and the errors that stop a run (BackendError naming the setting to
-fix, the advice to use graph on Microsoft 365). Kept apart from ews.py so the sending flows there
-read in one sitting, and so every message a user sees about a failed connection is in one place.
+`EwsConnection` holds the exchangelib Configuration and one Account per mailbox, our TLS context on
+their sessions and our retry policy (`Patience`), and explains the errors that stop a run
+(BackendError naming the setting to fix, the advice to use graph on Microsoft 365). The backend
+(backend.py, item_requests.py) and the mailbox side (mailbox.py) are both given one, so every
+message a user sees about a failed connection is in this one place.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import ssl
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +24,7 @@ from exchangelib import (
     Build,
     Configuration,
     Credentials,
+    EWSTimeZone,
     Mailbox,
     Version,
 )
@@ -27,7 +32,9 @@ from exchangelib.errors import UnauthorizedError
 from exchangelib.folders import Calendar, Inbox, Root, SentItems
 from exchangelib.properties import DistinguishedFolderId
 from exchangelib.protocol import Protocol
+from exchangelib.transport import AUTH_TYPE_MAP
 
+from samtale_automation.backends.ews.constants import AUTH_TYPES, EXTRAS, SECRET_NAME, TOML
 from samtale_automation.backends.ews.protocol import (
     MailboxAccess,
     Patience,
@@ -38,33 +45,67 @@ from samtale_automation.backends.ews.protocol import (
     is_dns_failure,
     is_refused,
     is_tls_failure,
-)
-from samtale_automation.backends.ews.settings import (
-    AUTH_TYPES,
-    SECRET_NAME,
-    TOML,
-    EwsSettings,
+    register_tag,
 )
 from samtale_automation.backends.tls import ContextAdapter
+from samtale_automation.config import EwsSettings
 from samtale_automation.domain.messages import BackendStats, Person
-from samtale_automation.errors import BackendError
+from samtale_automation.errors import BackendError, ConfigError
 from samtale_automation.secrets import env_name, keyring_command
 from samtale_automation.texts import tr
 
 
-class EwsConnectionMixin:
-    """The connection (_config, _box, close) and the explanation of failures (_fatal, _explain) for EwsBackend."""
+def missing_secret() -> ConfigError:
+    """The error for a password that is nowhere to be found."""
+    return ConfigError(
+        tr(f"Fant ikke Exchange-passordet ({SECRET_NAME}).", f"The Exchange password ({SECRET_NAME}) was not found."),
+        hint=tr(f"Sett miljøvariabelen {env_name(SECRET_NAME)}, eller lagre det i nøkkelringen med "
+                f'`{keyring_command(SECRET_NAME)}`. På en Windows-PC i domenet kan [ews] auth = "sspi" i {TOML} '
+                "logge inn som den innloggede brukeren uten passord.",
+                f"Set the environment variable {env_name(SECRET_NAME)}, or store it in the keyring with "
+                f'`{keyring_command(SECRET_NAME)}`. On a Windows PC in the domain, [ews] auth = "sspi" in {TOML} '
+                "logs in as the signed-in user without a password."))
 
-    settings: EwsSettings
-    mailbox: Person
-    username: str
-    stats: BackendStats
-    _secret: str
-    _ssl_context: ssl.SSLContext | None
-    _zone: Any
-    _mailboxes: dict[str, MailboxAccess]
-    _configuration: Any
-    _policy: Patience
+
+def missing_extra(auth: str) -> ConfigError:
+    """The error for Kerberos or SSPI without the package exchangelib needs for it."""
+    extra, module = EXTRAS[auth]
+    return ConfigError(
+        tr(f'[ews] auth = "{auth}" trenger Python-pakken {module}, som ikke er installert.',
+           f'[ews] auth = "{auth}" needs the Python package {module}, which is not installed.'),
+        hint=tr(f'Installer den med `pip install "{extra}"`, eller bruk [ews] auth = "ntlm" i {TOML}. '
+                "(Kerberos og SSPI er ikke prøvd mot en ekte server i denne versjonen.)",
+                f'Install it with `pip install "{extra}"`, or use [ews] auth = "ntlm" in {TOML}. '
+                "(Kerberos and SSPI have not been tried against a real server in this version.)"))
+
+
+class EwsConnection:
+    """The login to one Exchange server, the mailboxes reached through it, and why a request failed."""
+
+    def __init__(self, settings: EwsSettings, mailbox: Person, secret: str | None = None, *,
+                 sleep: Callable[[float], None] = time.sleep, ssl_context: ssl.SSLContext | None = None) -> None:
+        if settings.auth in EXTRAS and AUTH_TYPES[settings.auth] not in AUTH_TYPE_MAP:
+            raise missing_extra(settings.auth)
+        if settings.needs_password and not secret:
+            raise missing_secret()
+        self.settings = settings
+        self.mailbox = mailbox
+        self.username = settings.username or mailbox.email
+        self.stats = BackendStats()
+        self.zone = EWSTimeZone("Europe/Oslo")
+        self._secret = secret or ""
+        self._ssl_context = ssl_context
+        self._mailboxes: dict[str, MailboxAccess] = {}
+        self._configuration: Any = None
+        self._policy = Patience(settings.max_wait, sleep, self.stats)
+        register_tag()
+        # exchangelib logs request headers at DEBUG, and a Basic login header carries the password.
+        util_log = logging.getLogger("exchangelib.util")
+        if util_log.getEffectiveLevel() < logging.INFO:
+            util_log.setLevel(logging.INFO)
+
+    def __repr__(self) -> str:  # no secret in reprs or logs
+        return f"EwsConnection({self.settings.endpoint}, {self.settings.auth}, {self.username})"
 
     # ---- connecting ---------------------------------------------------------------------------
 
@@ -82,13 +123,13 @@ class EwsConnectionMixin:
                 del Protocol[self._configuration]
         return self._configuration
 
-    def _box(self, address: str) -> MailboxAccess:
+    def box(self, address: str) -> MailboxAccess:
         """The mailbox (an Account) for an address, made once; making it sends nothing."""
         key = address.casefold()
         if key not in self._mailboxes:
             access = IMPERSONATION if self.settings.access == "impersonation" else DELEGATE
             account = Account(address, config=self._config(), access_type=access, autodiscover=False,
-                              default_timezone=self._zone)
+                              default_timezone=self.zone)
             self._sessions(account.protocol)
             root = Root(account=account, _distinguished_id=DistinguishedFolderId(
                 id=Root.DISTINGUISHED_FOLDER_ID, mailbox=Mailbox(email_address=account.primary_smtp_address)))
@@ -134,23 +175,23 @@ class EwsConnectionMixin:
 
     # ---- explaining failures ------------------------------------------------------------------
 
-    def _fatal(self, exc: BaseException) -> BackendError | None:
+    def fatal(self, exc: BaseException) -> BackendError | None:
         """The error to stop the run with, when the settings (or Microsoft 365) cannot work at all."""
         name = type(exc).__name__
         if isinstance(exc, UnauthorizedError) or is_blocked(exc) or is_tls_failure(exc) or is_dns_failure(exc):
-            return self._explain(exc)
+            return self.explain(exc)
         if name in ("RedirectError", "CASError", "RateLimitError") or http_status(exc) in (403, 404, 405):
-            return self._explain(exc)  # RateLimitError: busy beyond [ews] max_wait; the next batch would wait too
+            return self.explain(exc)  # RateLimitError: busy beyond [ews] max_wait; the next batch would wait too
         if not self._policy.answered and (is_refused(exc) or name in ("ErrorTimeoutExpired", "TransportError",
                                                                         "MalformedResponseError")):
-            return self._explain(exc)  # never got through: not a passing outage
+            return self.explain(exc)  # never got through: not a passing outage
         return None
 
-    def _scrub(self, text: str) -> str:
+    def scrub(self, text: str) -> str:
         """The text without the password, should a server or a library ever echo it."""
         return text.replace(self._secret, "***") if self._secret else text
 
-    def _explain(self, exc: BaseException) -> BackendError:
+    def explain(self, exc: BaseException) -> BackendError:
         """A Norwegian (or English) error naming the setting to fix; for Microsoft 365, the advice to use graph."""
         error = self._describe(exc)
         if self.settings.microsoft_365 and "graph" not in error.hint:
@@ -160,7 +201,7 @@ class EwsConnectionMixin:
     def _describe(self, exc: BaseException) -> BackendError:
         s = self.settings
         host = s.host
-        detail = self._scrub(str(exc))[:300] or type(exc).__name__
+        detail = self.scrub(str(exc))[:300] or type(exc).__name__
         name = type(exc).__name__
         if is_blocked(exc):
             return BackendError(tr(f"Exchange-serveren {host} sperrer EWS ({detail}).",

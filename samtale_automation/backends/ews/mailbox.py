@@ -1,14 +1,15 @@
 """The mailbox side of the ews backend: the probe, free/busy, and returned files in a mail folder.
 
-A mixin of EwsBackend (same attributes), kept apart so the sending flows in ews.py and the reading
-side here each read in one sitting.
+`EwsMailbox` is given the backend's EwsConnection (the login, one Account per mailbox, the errors
+naming the setting to fix); the sending flows in backend.py and the reading side here each read
+in one sitting.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,40 +38,37 @@ from exchangelib.services import (
     MoveItem,
 )
 
+from samtale_automation.backends.ews.connection import EwsConnection
+from samtale_automation.backends.ews.constants import (
+    BUSY_TYPES,
+    FREE_BUSY_DAYS,
+    FREE_BUSY_MAILBOXES,
+    GONE_ERRORS,
+    TOML,
+)
 from samtale_automation.backends.ews.protocol import (
     MailboxAccess,
     availability_timezone,
     graph_advice,
     in_oslo,
 )
-from samtale_automation.backends.ews.settings import (
-    BUSY_TYPES,
-    FREE_BUSY_DAYS,
-    FREE_BUSY_MAILBOXES,
-    GONE_ERRORS,
-    TOML,
-    EwsSettings,
-)
 from samtale_automation.domain.messages import (
     BusySlot,
     IncomingFile,
-    Person,
 )
 from samtale_automation.domain.model import OSLO
 from samtale_automation.errors import BackendError
 from samtale_automation.texts import tr
 
 
-class EwsMailboxMixin:
-    """probe, free_busy, fetch_files and mark_handled for EwsBackend."""
+class EwsMailbox:
+    """probe, free_busy, fetch_files and mark_handled for EwsBackend, through its connection."""
 
-    settings: EwsSettings
-    mailbox: Person
-    username: str
-    _zone: Any
-    _timezones: dict[int, Any]
-    _box: Callable[[str], MailboxAccess]  # ews_connection.py: one connected mailbox
-    _explain: Callable[[BaseException], BackendError]  # ews_connection.py: the error naming the setting to fix
+    def __init__(self, connection: EwsConnection) -> None:
+        self.connection = connection
+        self.settings = connection.settings
+        self.mailbox = connection.mailbox
+        self._timezones: dict[int, Any] = {}  # year → the Oslo time zone as GetUserAvailability wants it
 
     # ---- checking the connection ----------------------------------------------------------------
 
@@ -82,8 +80,8 @@ class EwsMailboxMixin:
         try:
             socket.getaddrinfo(s.host, port)
         except socket.gaierror as exc:
-            raise self._explain(exc) from None
-        box = self._box(self.mailbox.email)
+            raise self.connection.explain(exc) from None
+        box = self.connection.box(self.mailbox.email)
         name = FieldPath(field=Folder.get_field_by_fieldname("name"))
         try:
             found = list(FolderCollection(account=box.account, folders=[box.calendar, box.inbox])
@@ -94,13 +92,14 @@ class EwsMailboxMixin:
             replies = self._folder(box, s.folder, create=False) if s.folder else box.inbox
             done = self._folder(box, s.done_folder, create=False)
         except (EWSError, requests.RequestException, OSError) as exc:
-            raise self._explain(exc) from None
+            raise self.connection.explain(exc) from None
         if replies is None:
             raise BackendError(tr(f"Mappen «{s.folder}» finnes ikke under innboksen til {self.mailbox.email}.",
                                   f"The folder «{s.folder}» does not exist below the inbox of {self.mailbox.email}."),
                                hint=tr(f"Rett [ews] folder i {TOML}, eller lag mappen i Outlook.",
                                        f"Correct [ews] folder in {TOML}, or make the folder in Outlook."))
-        who = self.username if s.needs_password else tr("den påloggede Windows-brukeren", "the signed-in Windows user")
+        who = (self.connection.username if s.needs_password else
+               tr("den påloggede Windows-brukeren", "the signed-in Windows user"))
         version = box.account.version
         lines.append(tr(f"Logget inn på Exchange (EWS) som {who}", f"Logged in to Exchange (EWS) as {who}"))
         lines.append(tr(f"Exchange-versjon: {version.fullname} ({version.build})",
@@ -127,7 +126,7 @@ class EwsMailboxMixin:
             last = min(end, first + dt.timedelta(days=FREE_BUSY_DAYS))
             windows.append((first, last))
             first = last
-        protocol = self._box(self.mailbox.email).account.protocol
+        protocol = self.connection.box(self.mailbox.email).account.protocol
         unique = list(dict.fromkeys(people))
         for offset in range(0, len(unique), FREE_BUSY_MAILBOXES):
             chunk = unique[offset:offset + FREE_BUSY_MAILBOXES]
@@ -149,16 +148,17 @@ class EwsMailboxMixin:
         year = start.astimezone(OSLO).year
         if year not in self._timezones:
             self._timezones[year] = availability_timezone(OSLO, year)
-        options = FreeBusyViewOptions(time_window=TimeWindow(start=EWSDateTime.from_datetime(start).astimezone(
-            self._zone), end=EWSDateTime.from_datetime(end).astimezone(self._zone)), merged_free_busy_interval=30,
-            requested_view="Detailed")
+        zone = self.connection.zone
+        options = FreeBusyViewOptions(time_window=TimeWindow(start=EWSDateTime.from_datetime(start).astimezone(zone),
+                                                             end=EWSDateTime.from_datetime(end).astimezone(zone)),
+                                      merged_free_busy_interval=30, requested_view="Detailed")
         try:
             return list(GetUserAvailability(protocol=protocol, chunk_size=FREE_BUSY_MAILBOXES).call(
-                tzinfo=self._zone, mailbox_data=[MailboxData(email=p, attendee_type="Required", exclude_conflicts=False)
+                tzinfo=zone, mailbox_data=[MailboxData(email=p, attendee_type="Required", exclude_conflicts=False)
                                            for p in people],
                 timezone=self._timezones[year], free_busy_view_options=options))
         except (EWSError, requests.RequestException, OSError) as exc:
-            raise self._explain(exc) from None
+            raise self.connection.explain(exc) from None
 
     # ---- returned files -----------------------------------------------------------------------
 
@@ -200,14 +200,14 @@ class EwsMailboxMixin:
     def fetch_files(self, suffixes: tuple[str, ...] = (".xlsx",)) -> Iterator[IncomingFile]:
         """Files with these suffixes in the reply folder's messages (oldest first); nothing is moved yet."""
         wanted = tuple(s.casefold() for s in suffixes)
-        box = self._box(self.mailbox.email)
+        box = self.connection.box(self.mailbox.email)
         try:
             folder = self._reply_folder(box)
             messages = [m for m in folder.filter(has_attachments=True).only(
                 "subject", "sender", "author", "datetime_received", "attachments").order_by("datetime_received")
                 if isinstance(m, Message)]
         except (EWSError, requests.RequestException, OSError) as exc:
-            raise self._explain(exc) from None
+            raise self.connection.explain(exc) from None
         files = [(message, attachment) for message in messages for attachment in message.attachments or ()
                  if isinstance(attachment, FileAttachment) and (attachment.name or "").casefold().endswith(wanted)]
         for offset in range(0, len(files), self.settings.chunk_size):
@@ -217,7 +217,7 @@ class EwsMailboxMixin:
                     items=[attachment.attachment_id for _, attachment in chunk], include_mime_content=False,
                     body_type=None, filter_html_content=None, additional_fields=None))
             except (EWSError, requests.RequestException, OSError) as exc:
-                raise self._explain(exc) from None
+                raise self.connection.explain(exc) from None
             for (message, attachment), content in zip(chunk, contents, strict=True):
                 if isinstance(content, Exception) or content.content is None:
                     continue  # gone meanwhile, or unreadable: it stays in the mailbox for the next run
@@ -229,12 +229,12 @@ class EwsMailboxMixin:
 
     def mark_handled(self, message_id: str) -> None:
         """Move the message to the done folder (made below the inbox the first time)."""
-        box = self._box(self.mailbox.email)
+        box = self.connection.box(self.mailbox.email)
         try:
             done = self._folder(box, self.settings.done_folder, create=True)
             results = list(MoveItem(account=box.account).call(items=[(message_id, None)], to_folder=done))
         except (EWSError, requests.RequestException, OSError) as exc:
-            raise self._explain(exc) from None
+            raise self.connection.explain(exc) from None
         problem = next((r for r in results if isinstance(r, Exception)), None)
         if problem is not None and type(problem).__name__ not in GONE_ERRORS:  # gone: moved already
-            raise self._explain(problem)
+            raise self.connection.explain(problem)

@@ -42,7 +42,13 @@ from exchangelib.services import (
     UpdateItem,
 )
 
-from samtale_automation.backends.ews.settings import BLOCKED_MARKERS, TAG_NAME, TAG_PROPERTY_SET, TEMPORARY_ERRORS, TOML
+from samtale_automation.backends.ews.constants import (
+    BLOCKED_MARKERS,
+    TAG_NAME,
+    TAG_PROPERTY_SET,
+    TEMPORARY_ERRORS,
+    TOML,
+)
 from samtale_automation.domain.messages import (
     BackendStats,
     Delivery,

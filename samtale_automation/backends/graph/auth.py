@@ -13,27 +13,21 @@ import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import requests
 
-from samtale_automation.backends.graph.settings import (
+from samtale_automation.backends.graph.constants import (
     CACHE_NAME,
     CACHE_PART,
-    DEFAULT_AUTHORITY_HOST,
     PERMISSIONS,
     SECRET_NAME,
     TOML,
-    GraphSettings,
 )
+from samtale_automation.config.graph import DEFAULT_AUTHORITY_HOST, GraphSettings
 from samtale_automation.errors import BackendError, ConfigError
 from samtale_automation.secrets import SERVICE, env_name, get_secret, keyring_command
 from samtale_automation.texts import tr
-
-if TYPE_CHECKING:
-
-    pass
-
 
 # ---- tokens ---------------------------------------------------------------------------------------
 
@@ -57,6 +51,17 @@ _AADSTS: dict[str, tuple[str, str, str]] = {
     "53003": ("user", "betinget tilgang stoppet innloggingen", "conditional access blocked the sign-in"),
     "70020": ("user", "innloggingen ble ikke fullført i tide", "the sign-in was not completed in time"),
 }
+
+
+def missing_secret() -> ConfigError:
+    """The error for an app-only login whose client secret is nowhere to be found."""
+    return ConfigError(
+        tr(f"Fant ikke klienthemmeligheten for Microsoft Graph ({SECRET_NAME}).",
+           f"The client secret for Microsoft Graph ({SECRET_NAME}) was not found."),
+        hint=tr(f"Sett miljøvariabelen {env_name(SECRET_NAME)}, eller lagre den i nøkkelringen med "
+                f'`{keyring_command(SECRET_NAME)}`. Med et sertifikat: sett [graph] auth = "certificate".',
+                f"Set the environment variable {env_name(SECRET_NAME)}, or store it in the keyring with "
+                f'`{keyring_command(SECRET_NAME)}`. With a certificate: set [graph] auth = "certificate".'))
 
 
 def explain_login(settings: GraphSettings, error: str, description: str) -> BackendError:

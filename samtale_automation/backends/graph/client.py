@@ -19,11 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
-from samtale_automation.backends.graph.settings import (
+from samtale_automation.backends.graph.constants import (
     BATCH_BODY_LIMIT,
     BATCH_LIMIT,
-    DEFAULT_BASE_URL,
-    DEFAULT_MAX_WAIT,
     PREFER,
     RETRY_DELAYS,
     THROTTLED,
@@ -32,6 +30,7 @@ from samtale_automation.backends.graph.settings import (
     WINDOWS_ZONE,
 )
 from samtale_automation.backends.tls import ContextAdapter
+from samtale_automation.config.graph import DEFAULT_BASE_URL, DEFAULT_MAX_WAIT
 from samtale_automation.domain.messages import (
     BackendStats,
 )

@@ -1,7 +1,7 @@
 """The mailbox side of the graph backend: free/busy, returned files in a mail folder, and the probe.
 
-A mixin of GraphBackend (same attributes), kept apart so the meeting and mail flows in graph.py and
-the reading side here each read in one sitting. Errors name the setting or the Entra permission to fix.
+`GraphMailbox` is given the backend's GraphClient, so the meeting and mail flows (flows.py) and the
+reading side here each read in one sitting. Errors name the setting or the Entra permission to fix.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from samtale_automation.backends.graph.client import (
@@ -23,17 +23,15 @@ from samtale_automation.backends.graph.client import (
     parse_graph_time,
     with_query,
 )
-from samtale_automation.backends.graph.settings import (
+from samtale_automation.backends.graph.constants import (
     PERMISSIONS,
     SCHEDULE_PEOPLE,
     SCHEDULE_WINDOW,
     TOML,
     WELL_KNOWN_FOLDERS,
-    GraphSettings,
 )
-from samtale_automation.config import bad_setting
+from samtale_automation.config import GraphSettings, bad_setting
 from samtale_automation.domain.messages import (
-    BackendStats,
     BusySlot,
     IncomingFile,
     Person,
@@ -41,23 +39,21 @@ from samtale_automation.domain.messages import (
 from samtale_automation.errors import BackendError
 from samtale_automation.texts import tr
 
-if TYPE_CHECKING:
 
-    pass
+class GraphMailbox:
+    """free_busy, fetch_files, mark_handled and probe for GraphBackend, through its client."""
 
-
-
-
-class GraphMailboxMixin:
-    """free_busy, fetch_files, mark_handled and probe for GraphBackend."""
-
-    mailbox: Person
-    client: GraphClient
-    settings: GraphSettings
-    stats: BackendStats
-    notes: list[str]
-    _login: Callable[[], str] | None
-    _folders: dict[str, str]
+    def __init__(self, client: GraphClient, mailbox: Person, settings: GraphSettings, *,
+                 login: Callable[[], str] | None = None) -> None:
+        self.client = client
+        self.mailbox = mailbox
+        self.settings = settings
+        self.stats = client.stats
+        self.stats.extra.setdefault("free_busy_errors", 0)
+        #: Notes for the summary (per-person free/busy errors); never secrets.
+        self.notes: list[str] = []
+        self._login = login  # who we are signed in as, for the probe (None: a given token)
+        self._folders: dict[str, str] = {}  # folder path → id, found once
 
     # ---- free/busy ----------------------------------------------------------------------------
 

@@ -1,0 +1,203 @@
+"""`samtale plan`: a time (and a room) for each conversation of the round, written as seeded cells.
+
+Reads the master (pending changes laid over), asks the backend for free/busy when it can (graph: getSchedule,
+≤ 20 people and < 62 days a call, batched; ews: GetUserAvailability, ≤ 100 mailboxes and ≤ 42 days a call —
+both backends split a request themselves), else plans from the workbook alone; plans
+(plans/schedule.py); writes Start, Slutt and Sted through one ChangeSet (`--dry-run` stops before).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from samtale_automation.backends import BackendContext, open_backend
+from samtale_automation.config import load_config
+from samtale_automation.domain.changeset import ChangeSet
+from samtale_automation.domain.master import Master
+from samtale_automation.domain.messages import ACTIVE, Backend, Cap
+from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, ROOMS, SETTING_BY_FIELD, SETTINGS
+from samtale_automation.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_WORKBOOK, Problem
+from samtale_automation.plans.plan_round import ManagerSummary, Prepared, changes, prepare, summaries
+from samtale_automation.plans.schedule import Busy, Rules, SchedulePlan, plan_schedule
+from samtale_automation.plans.slots import at
+from samtale_automation.store.messages import MessageStore
+from samtale_automation.texts import short_date, tr
+
+if TYPE_CHECKING:
+    from samtale_automation.commands.workspace import Workspace
+    from samtale_automation.workbook.apply import ApplyResult
+
+#: Backends whose free/busy is worth opening them for; the others (outbox, smtp) plan from the workbook.
+FREE_BUSY_BACKENDS = ("graph", "ews")
+
+
+@dataclass
+class PlanResult:
+    """What `plan` found, placed, left without a time and wrote."""
+
+    rules: Rules | None = None
+    plan: SchedulePlan = field(default_factory=SchedulePlan)
+    prepared: Prepared | None = None
+    managers: list[ManagerSummary] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the backend's remarks (a calendar it could not read)
+    busy_source: str = ""  # «graph» when free/busy came from the backend, else ""
+    free_busy_requests: int = 0
+    changeset: ChangeSet | None = None
+    apply: ApplyResult | None = None
+    dry_run: bool = False
+
+    @property
+    def unplaced(self) -> int:
+        """Conversations left without a time (by the planner or set aside before it)."""
+        return len(self.plan.unplaced) + (len(self.prepared.skipped) if self.prepared else 0)
+
+
+def run_plan(workspace: Workspace, *, managers: Collection[str] = (), replan: bool = False, dry_run: bool = False,
+             who: str = "samtale", backend: Backend | None = None,
+             context: BackendContext | None = None) -> PlanResult:
+    """Plan the round: place what has no time (and, with `replan`, move what is still the planner's and not
+    invited), only for `managers` when given; write it unless `dry_run`."""
+    master = workspace.load()
+    result = PlanResult(dry_run=dry_run)
+    result.rules = Rules.from_settings(master.settings, workspace.now.date())
+    if result.rules is None:
+        start, end = SETTING_BY_FIELD["period_start"].key, SETTING_BY_FIELD["period_end"].key
+        what = tr("runden har ingen periode å planlegge i", "the round has no period to plan in")
+        result.problems.append(Problem(f"{SETTINGS.name} ({start}, {end})", what,
+                                       tr(f"Fyll inn {start} og {end}.", f"Fill in {start} and {end}.")))
+        return result
+    written, invited = _memory(workspace)
+    result.prepared = prepare(master, result.rules, workspace.now, managers=set(managers), replan=replan,
+                              written=written, invited=invited)
+    days = result.rules.days()
+    if result.prepared.given.wanted and days:
+        busy, room_busy = _free_busy(workspace, master, result, days[0], days[-1], backend, context)
+        result.prepared.given = replace(result.prepared.given, busy=busy, room_busy=room_busy)
+    result.plan = plan_schedule(result.prepared.given)
+    result.managers = summaries(master, result.prepared, result.plan)
+    # Unreadable cells the plan depends on (a date that is not a date, «Borte» that is not a period): named.
+    sheets = (CONVERSATIONS.name, SETTINGS.name, EMPLOYEES.name, ROOMS.name)
+    result.problems += [p for p in master.problems if p.where.startswith(sheets)]
+    if not result.plan.placed and not result.prepared.moved:
+        return result
+    source = tr(f"ledig/opptatt fra {result.busy_source}", f"free/busy from {result.busy_source}") \
+        if result.busy_source else tr("fra arbeidsboken", "from the workbook")
+    result.changeset = changes(master, result.prepared, result.plan, workspace.now, who, source)
+    if not dry_run:
+        result.apply = workspace.commit(result.changeset)
+    return result
+
+
+def _memory(workspace: Workspace) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """What the planner wrote into Samtaler (applied, or still pending), and the conversations with a meeting."""
+    written: dict[str, dict[str, Any]] = {}
+    invited: set[str] = set()
+    if not workspace.folder.journal.exists():
+        return written, invited
+    with workspace.journal() as journal:
+        for key, values in journal.last_written(CONVERSATIONS.table).items():
+            written[key] = dict(values)
+        for pending in journal.pending():
+            for change in pending.changeset.changes:
+                if change.table == CONVERSATIONS.table and change.key and not change.force:  # forced: a person's
+                    seeded = {k: v for k, v in change.values.items() if k in ("start", "end", "place")}
+                    written.setdefault(change.key, {}).update(seeded)
+        invited = {key for key, state in MessageStore(journal).meetings().items() if state.state == ACTIVE}
+    return written, invited
+
+
+def _free_busy(workspace: Workspace, master: Master, result: PlanResult, first: date, last: date,
+               backend: Backend | None, context: BackendContext | None) -> tuple[Busy, Busy]:
+    """Busy periods of the people and rooms to plan for, from the backend when it has free/busy."""
+    own = backend is None
+    if backend is None:
+        config, _ = load_config(workspace.folder.config)
+        if config.backend not in FREE_BUSY_BACKENDS:
+            return {}, {}
+        backend = open_backend(context or BackendContext(workspace.folder, config, workspace.now))
+    try:
+        if Cap.FREE_BUSY not in backend.capabilities:
+            return {}, {}
+        assert result.prepared is not None
+        wanted = result.prepared.given.wanted
+        people = {person for item in wanted for person in (item.employee_id, item.manager_id)}
+        by_address: dict[str, list[str]] = {}
+        for person in sorted(people):
+            employee = master.employees.get(person)
+            if employee and employee.email:
+                by_address.setdefault(employee.email.casefold(), []).append(person)
+        rooms = {room.email.casefold(): room.key for room in result.prepared.given.rooms if room.email}
+        addresses = [*by_address, *(a for a in rooms if a not in by_address)]
+        before = backend.stats.requests
+        answer = backend.free_busy(addresses, at(first, 0), at(last + timedelta(days=1), 0))
+        result.free_busy_requests = backend.stats.requests - before
+        result.busy_source = backend.name
+        result.notes += list(getattr(backend, "notes", []))
+        busy: dict[str, list[tuple[datetime, datetime]]] = {}
+        room_busy: dict[str, list[tuple[datetime, datetime]]] = {}
+        for address, slots in answer.items():
+            periods = [(slot.start, slot.end) for slot in slots if slot.status != "free"]
+            for person in by_address.get(address.casefold(), []):
+                busy.setdefault(person, []).extend(periods)
+            if address.casefold() in rooms:
+                room_busy.setdefault(rooms[address.casefold()], []).extend(periods)
+        return busy, room_busy
+    finally:
+        if own:
+            backend.close()
+
+
+def plan_lines(result: PlanResult) -> list[str]:
+    """The summary a person reads (CLI, Excel): per manager how many, first and last day, what has no time and why."""
+    lines = [problem.render() for problem in result.problems]
+    if result.rules is None or result.prepared is None:
+        return lines
+    lang = tr("nb", "en")
+    days = result.rules.days()
+    period = (f"{short_date(days[0], lang)}–{short_date(days[-1], lang)}" if days
+              else tr("ingen arbeidsdager", "no working days"))
+    if result.busy_source:
+        asked = _count(result.free_busy_requests, ("forespørsel", "forespørsler"), ("request", "requests"))
+        source = tr(f"ledig/opptatt fra {result.busy_source}, {asked}",
+                    f"free/busy from {result.busy_source}, {asked}")
+    else:
+        source = tr("bare arbeidsboken, ingen ledig/opptatt fra kalenderne",
+                    "the workbook only, no free/busy from the calendars")
+    lines.append(tr(f"Periode {period} ({source}).", f"Period {period} ({source})."))
+    for summary in result.managers:
+        line = f"  {summary.name}: {_count(summary.placed, ('samtale', 'samtaler'), ('conversation', 'conversations'))}"
+        if summary.first_day and summary.last_day:
+            line += f", {short_date(summary.first_day, lang)}–{short_date(summary.last_day, lang)}"
+        if summary.unplaced:
+            line += tr(f"; {len(summary.unplaced)} uten tid", f"; {len(summary.unplaced)} without a time")
+        lines.append(line)
+        lines += [f"      {conversation_id}  {why}" for conversation_id, why in summary.unplaced]
+    lines += [f"  {note}" for note in result.notes]
+    placed = _count(len(result.plan.placed), ("samtale", "samtaler"), ("conversation", "conversations"))
+    total = tr(f"{placed} fikk tid", f"{placed} got a time")
+    if result.prepared.moved:
+        total += tr(f" ({len(result.prepared.moved)} flyttet av --replan)",
+                    f" ({len(result.prepared.moved)} moved by --replan)")
+    lines.append(total + tr(f", {result.unplaced} uten tid.", f", {result.unplaced} without a time."))
+    if result.dry_run:
+        lines.append(tr("Prøvekjøring: ingenting er skrevet.", "Dry run: nothing was written."))
+    return lines
+
+
+def plan_exit_code(result: PlanResult) -> int:
+    """0 when everything has a time; 1 when something is left without one or a problem was found; 3 when the
+    workbook could not be written now (the change waits in the journal)."""
+    if result.apply is not None and result.apply.blocked:
+        return EXIT_WORKBOOK
+    if result.unplaced or result.problems or (result.apply is not None and result.apply.conflicts):
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+def _count(number: int, nb: tuple[str, str], en: tuple[str, str]) -> str:
+    """«1 samtale», «2 samtaler» (nouns agree with their count)."""
+    return tr(f"{number} {nb[number != 1]}", f"{number} {en[number != 1]}")
