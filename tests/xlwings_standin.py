@@ -11,7 +11,8 @@ What it models of Excel, because the live applier depends on it:
 - a string assigned to `Range.value` is parsed as if typed: a leading apostrophe makes text (and
   is not kept), a Text number format («@») keeps text, «=», «+», «-» or «@» makes a formula,
   numbers, dates (dd.mm.yyyy, d/m/yyyy, yyyy-mm-dd) and TRUE/FALSE become values;
-- a table (ListObject) covers a rectangle whose first row is the header; `resize` moves its end.
+- a table (ListObject) covers a rectangle whose first row is the header; `resize` moves its end;
+- a value Excel refuses (a sheet's `refused` texts, a test helper) raises as a COM error does.
 """
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ class Range:
     @value.setter
     def value(self, data: Any) -> None:
         assert self._first == self._last, "the stand-in writes single cells only"
+        if isinstance(data, str) and data.removeprefix("'") in self._sheet.refused:
+            raise OSError(-2146827284, "OLE error 0x800a03ec")  # what Excel's COM answers a value it refuses
         cell = self._sheet.cell(*self._first)
         cell.formula = cell.quote_prefix = False
         if isinstance(data, str):
@@ -206,6 +209,7 @@ class Sheet:
         self._name = name
         self._cells: dict[tuple[int, int], CellState] = {}
         self._tables = Tables(self)
+        self.refused: set[str] = set()  # test helper: texts Excel refuses to take into a cell
 
     @property
     def name(self) -> str:

@@ -52,8 +52,8 @@ def init_folder(root: Path, lang: str = "nb", macros: bool = False) -> list[Path
     return created
 
 
-def run_init(target: Path, lang: str = "nb") -> InitResult:
-    """`samtale init DIR`: make the folder; the result names `target` as the person wrote it."""
-    created = init_folder(target, lang)
-    master = next(path for path in created if path.name == MASTER_XLSX)
+def run_init(target: Path, lang: str = "nb", macros: bool = False) -> InitResult:
+    """`samtale init DIR [--macros]`: make the folder; the result names `target` as the person wrote it."""
+    created = init_folder(target, lang, macros=macros)
+    master = next(path for path in created if path.name in (MASTER_XLSX, MASTER_XLSM))
     return InitResult(target, created, master)

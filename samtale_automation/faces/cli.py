@@ -166,11 +166,30 @@ def cli(ctx: click.Context, folder: Path, today: str | None, lang: str | None) -
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--lang", "lang", type=click.Choice(["nb", "en"]), default="nb",
               help="Språk for tekstene i arbeidsboken / language of the workbook's texts.")
-def init(target: Path, lang: str) -> None:
+@click.option("--macros", is_flag=True,
+              help="Lag samtaler.xlsm med knapper / make samtaler.xlsm with buttons.")
+def init(target: Path, lang: str, macros: bool) -> None:
     """Lag en ny mappe med arbeidsbok / create a new folder with a master workbook."""
     from samtale_automation.commands.init import run_init
 
-    _finish(present(run_init(target, lang)))
+    _finish(present(run_init(target, lang, macros=macros)))
+
+
+@cli.group(name="excel")
+def excel_group() -> None:
+    """Knappene i Excel / the buttons in Excel."""
+
+
+@excel_group.command(name="setup")
+@click.option("--manager", default="", metavar="ANSATTID",
+              help="Din AnsattID, for «Mine samtaler» / your employee ID, for «Mine samtaler».")
+@click.pass_obj
+def excel_setup(obj: Context, manager: str) -> None:
+    """La knappene på denne PC-en bruke denne Python / make this PC's buttons use this Python."""
+    from samtale_automation.commands.excel_setup import run_excel_setup
+
+    workspace = obj.workspace() if manager else None
+    _finish(present(run_excel_setup(Path.home(), manager=manager.strip(), workspace=workspace)))
 
 
 @cli.group(name="round")
@@ -342,11 +361,13 @@ def templates_show(obj: Context, name: str, lang: str) -> None:
 
 @cli.command()
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path), default="samtale-demo")
-def demo(target: Path) -> None:
+@click.option("--macros", is_flag=True,
+              help="Demoen med samtaler.xlsm og knapper / the demo with samtaler.xlsm and buttons.")
+def demo(target: Path, macros: bool) -> None:
     """Vis hele gangen på et oppdiktet firma / the whole product on a made-up company."""
     from samtale_automation.commands.demo import run_demo
 
-    _finish(present(run_demo(target, say=lambda text: _echo(demo_step(text)))))
+    _finish(present(run_demo(target, say=lambda text: _echo(demo_step(text)), macros=macros)))
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

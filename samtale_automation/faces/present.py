@@ -26,7 +26,7 @@ if TYPE_CHECKING:
         r.InitResult | r.RoundResult | r.ApplyPendingResult | r.SetAsideResult | r.CheckResult | r.StatusResult
         | r.PrepResult
         | r.CollectResult | r.FetchResult | r.InviteResult | r.RemindResult | r.DoctorReport | r.TemplateList
-        | r.TemplateShow | r.DemoResult)
+        | r.TemplateShow | r.DemoResult | r.RefreshResult | r.ExcelSetupResult | r.MineResult)
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class Say:
 
 def present(result: CommandResult) -> Presentation:
     """Turn any command's result into its lines and exit code."""
-    from samtale_automation.faces import present_send, present_setup
+    from samtale_automation.faces import present_excel, present_send, present_setup
 
     say = Say()
     if isinstance(result, r.InviteResult):
@@ -140,6 +140,12 @@ def present(result: CommandResult) -> Presentation:
         present_setup.template_show(say, result)
     elif isinstance(result, r.InitResult):
         present_setup.init(say, result)
+    elif isinstance(result, r.RefreshResult | r.MineResult):
+        if isinstance(result, r.RefreshResult) and result.pending.pending:
+            _apply(say, result.pending)
+        present_excel.button(say, result)
+    elif isinstance(result, r.ExcelSetupResult):
+        present_setup.excel_setup(say, result)
     else:
         present_setup.demo(say, result)
     return say.done()

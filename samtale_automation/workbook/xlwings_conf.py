@@ -38,21 +38,25 @@ def interpreter_for(executable: PurePath) -> PurePath:
 
 def with_interpreter(existing: str | None, interpreter: PurePath, mac: bool = False) -> str:
     """The configuration text with the interpreter set (other keys kept, in order); CRLF line ends."""
-    key = "INTERPRETER_MAC" if mac else "INTERPRETER_WIN"
-    if '"' in str(interpreter):
-        raise ValueError(f"an interpreter path cannot hold a quote: {interpreter}")
+    return with_value(existing, "INTERPRETER_MAC" if mac else "INTERPRETER_WIN", str(interpreter))
+
+
+def with_value(existing: str | None, key: str, value: str) -> str:
+    """The configuration text with one key set (its first line replaced, later ones dropped); CRLF line ends."""
+    if '"' in value:
+        raise ValueError(f"a value in xlwings.conf cannot hold a quote: {value}")
     lines: list[str] = []
     found = False
     for line in (existing or "").splitlines():
         match = _LINE.match(line)
-        if match and match.group(1).upper() == key:
+        if match and match.group(1).upper() == key.upper():
             if not found:
-                lines.append(f'"{key}","{interpreter}"')
+                lines.append(f'"{key}","{value}"')
             found = True
         elif line.strip():
             lines.append(line.strip())
     if not found:
-        lines.append(f'"{key}","{interpreter}"')
+        lines.append(f'"{key}","{value}"')
     return "\r\n".join(lines) + "\r\n"
 
 

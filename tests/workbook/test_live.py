@@ -312,3 +312,60 @@ def test_live_refuses_a_table_without_a_required_column(tmp_path: Path) -> None:
     _employee(cs, "1002", "Ola")
     with Journal(tmp_path / "journal.sqlite") as journal, pytest.raises(WorkbookError, match="E-post"):
         live.apply_live(xs.Book.from_file(path), [cs], journal, TODAY)
+
+
+# ---- the shared rules: XML-safe text, set aside, the Logg marker ------------------------
+
+def test_text_is_made_xml_safe_on_both_sides(side: Side) -> None:
+    """Verify a control character in data is written as the same cleaned text by both appliers."""
+    cs = ChangeSet("ny")
+    _employee(cs, "1001", "Kari\x01 Nordmann")
+    side.commit(cs)
+    names = [r["name"] for r in _rows(side, "Ansatte")]
+    assert len(names) == 1 and "\x01" not in names[0] and names[0].startswith("Kari")
+
+
+def test_a_value_excel_refuses_is_set_aside_and_rolled_back(tmp_path: Path) -> None:
+    """Verify a ChangeSet whose value Excel refuses is set aside with a Logg notice, its earlier writes are
+    undone, and the ChangeSets before and after it are applied and saved once."""
+    root = tmp_path / "f"
+    init_folder(root)
+    side = LiveSide(root)
+    first, bad, last = ChangeSet("først"), ChangeSet("dårlig"), ChangeSet("sist")
+    _employee(first, "1001", "Kari Nordmann")
+    _employee(bad, "1002", "Ola Hansen")
+    bad.upsert("Ansatte", "1003", name="Avvist av Excel", email="1003@firma.no", active="Ja")
+    _employee(last, "1004", "Åse Ødegård")
+    side.book.sheets["Ansatte"].refused.add("Avvist av Excel")
+    with Journal(root / ".samtale" / "journal.sqlite") as journal:
+        for cs in (first, bad, last):
+            journal.add_changeset(cs)
+        result = live.apply_pending_live(side.book, journal, TODAY)
+        assert [item.changeset.id for item in journal.set_aside()] == [bad.id]
+        assert journal.pending() == []
+    assert [changeset_id for changeset_id, _ in result.set_aside] == [bad.id]
+    assert "Ansatte 1003" in result.set_aside[0][1]
+    assert bad.id not in result.applied and {first.id, last.id} <= set(result.applied)
+    assert sorted(r["employee_id"] for r in _rows(side, "Ansatte")) == ["1001", "1004"]  # 1002 rolled back
+    assert side.table_ref("Ansatte") == "A1:J3"
+    notices = [r for r in _rows(side, "Logg") if bad.id in str(r.get("result"))]
+    assert len(notices) == 1
+    assert side.book.saves == 1
+
+
+def test_appended_rows_are_not_written_twice_after_a_crash_before_the_mark(tmp_path: Path) -> None:
+    """Verify a ChangeSet applied and saved, but not marked applied (a crash), adds no second Logg row."""
+    root = tmp_path / "f"
+    init_folder(root)
+    book = xs.Book.from_file(root / "samtaler.xlsx")
+    cs = ChangeSet("logg")
+    cs.append("Logg", time=TODAY.replace(tzinfo=None), event="Test", who="hr", result="én gang")
+    with Journal(root / ".samtale" / "journal.sqlite") as journal:
+        journal.add_changeset(cs)
+        live.apply_live(book, [cs], journal, TODAY)
+        assert live.save_live(book)  # … and the process dies before journal.mark_applied
+        again = live.apply_pending_live(book, journal, TODAY)
+    assert again.applied == [cs.id] and again.created == 0
+    rows = live.read_live(book).tables["Logg"].rows
+    assert [r.values["result"] for r in rows] == ["én gang"]
+    assert rows[0].values["changeset"] == cs.id

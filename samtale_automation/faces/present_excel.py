@@ -1,0 +1,61 @@
+"""The presenter's words for what only the Excel buttons show: the refresh, «Mine samtaler», a logged bug, a plan.
+
+Part of the one presenter (faces/present.py dispatches here); the CLI shows the same words
+where it runs the same commands.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from samtale_automation.commands import results as r
+from samtale_automation.errors import EXIT_PROBLEMS, EXIT_WORKBOOK
+from samtale_automation.faces.present import Presentation, Say
+from samtale_automation.texts import tr
+
+if TYPE_CHECKING:
+    from samtale_automation.commands.plan import PlanResult
+
+
+def button(say: Say, result: r.RefreshResult | r.MineResult) -> None:
+    """The lines of the «Oppdater oversikt» (after what waited) and «Mine samtaler» buttons."""
+    if isinstance(result, r.MineResult):
+        say(tr(f"Viser {result.conversations} samtaler og {result.actions} tiltak for {result.name}.",
+               f"Showing {result.conversations} conversations and {result.actions} actions for {result.name}."))
+        say(tr("Fjern filteret i tabellen (Data > Fjern) for å se alle igjen.",
+               "Clear the table's filter (Data > Clear) to see everything again."))
+        return
+    _refresh(say, result)
+
+
+def _refresh(say: Say, result: r.RefreshResult) -> None:
+    if result.saved is None:
+        return
+    say(tr(f"Oppdaterte status i {result.statuses} og navn i {result.names} rader i Samtaler"
+           + (", og tallene på Oversikt." if result.overview else "."),
+           f"Refreshed the status of {result.statuses} and the names of {result.names} rows in Samtaler"
+           + (", and the numbers on Oversikt." if result.overview else ".")))
+    if not result.saved:
+        say.warn(tr("Excel kunne ikke lagre arbeidsboken. Sjekk at den ikke er åpnet skrivebeskyttet, og lagre.",
+                    "Excel could not save the workbook. Check that it is not open read-only, and save."))
+        say.exit_code = max(say.exit_code, EXIT_WORKBOOK)
+
+
+def present_logged_crash(log: str) -> Presentation:
+    """A bug under a button: no traceback in the message box, it is in the log named."""
+    line = tr(f"Uventet feil i samtale. Detaljene er skrevet i {log}. Meld gjerne feilen med dem.",
+              f"Unexpected error in samtale. The details are in {log}. Please report the error with them.")
+    return Presentation([line], EXIT_PROBLEMS, frozenset({0}))
+
+
+def present_plan(result: PlanResult) -> Presentation:
+    """`plan` (CLI and the «Planlegg samtaler» button): the planner's summary, then how writing went."""
+    from samtale_automation.commands.plan import plan_exit_code, plan_lines
+
+    say = Say()
+    for line in plan_lines(result):
+        say(line)
+    if result.apply is not None and (result.apply.blocked or result.apply.set_aside):
+        say.applied(result.apply)
+    say.exit_code = max(say.exit_code, plan_exit_code(result))
+    return say.done()
