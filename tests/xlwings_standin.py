@@ -265,12 +265,38 @@ class Sheets:
         return sheet
 
 
+class App:
+    """Excel itself: the status bar and the alert box (a button's progress and its closing message)."""
+
+    def __init__(self) -> None:
+        self._status_bar: str | None = None
+        self.shown: list[tuple[str, str | None, str]] = []  # test helper: every alert (prompt, title, buttons)
+        self.statuses: list[str | None] = []  # test helper: every status bar text
+        self.answer = "no"  # test helper: the button a person clicks in a yes/no alert
+
+    @property
+    def status_bar(self) -> str | None:
+        """The status bar's text (None: Excel's own)."""
+        return self._status_bar
+
+    @status_bar.setter
+    def status_bar(self, value: str | None) -> None:
+        self._status_bar = value
+        self.statuses.append(value)
+
+    def alert(self, prompt: str, title: str | None = None, buttons: str = "ok") -> str | None:
+        """A message box; the button clicked."""
+        self.shown.append((prompt, title, buttons))
+        return self.answer if buttons == "yes_no" else "ok"
+
+
 class Book:
     """The open workbook."""
 
     def __init__(self, fullname: str) -> None:
         self._fullname = fullname
         self._sheets = Sheets()
+        self._app = App()
         self.saves = 0  # test helper: how often Excel saved
         self.save_fails = False  # test helper: make the next saves fail as Excel would (read-only, ...)
 
@@ -288,6 +314,11 @@ class Book:
     def sheets(self) -> Sheets:
         """Its sheets."""
         return self._sheets
+
+    @property
+    def app(self) -> App:
+        """The Excel that has it open."""
+        return self._app
 
     def save(self, path: str | None = None) -> None:
         """Save in place (the only save the live code asks for)."""

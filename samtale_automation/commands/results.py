@@ -286,3 +286,12 @@ class MineResult:
     name: str
     conversations: int
     actions: int
+
+
+@dataclass
+class UpgradeMacrosResult:
+    """`upgrade-workbook --macros`: the master now (the .xlsm when made), the old .xlsx kept, or what was refused."""
+
+    master: Path
+    refused: list[str] = field(default_factory=list)  # what the .xlsm could not carry: nothing was changed
+    backup: Path | None = None  # where the .xlsx went

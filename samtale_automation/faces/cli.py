@@ -175,6 +175,17 @@ def init(target: Path, lang: str, macros: bool) -> None:
     _finish(present(run_init(target, lang, macros=macros)))
 
 
+@cli.command(name="upgrade-workbook")
+@click.option("--macros", is_flag=True, required=True,
+              help="Gjør samtaler.xlsx om til samtaler.xlsm med knapper / make samtaler.xlsx into samtaler.xlsm.")
+@click.pass_obj
+def upgrade_workbook(obj: Context, macros: bool) -> None:
+    """Gjør arbeidsboken om til .xlsm med knapper / turn the workbook into an .xlsm with buttons."""
+    from samtale_automation.commands.upgrade_macros import run_upgrade_macros
+
+    _finish(present(run_upgrade_macros(obj.workspace())))
+
+
 @cli.group(name="excel")
 def excel_group() -> None:
     """Knappene i Excel / the buttons in Excel."""

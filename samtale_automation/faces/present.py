@@ -26,7 +26,8 @@ if TYPE_CHECKING:
         r.InitResult | r.RoundResult | r.ApplyPendingResult | r.SetAsideResult | r.CheckResult | r.StatusResult
         | r.PrepResult
         | r.CollectResult | r.FetchResult | r.InviteResult | r.RemindResult | r.DoctorReport | r.TemplateList
-        | r.TemplateShow | r.DemoResult | r.RefreshResult | r.ExcelSetupResult | r.MineResult)
+        | r.TemplateShow | r.DemoResult | r.RefreshResult | r.ExcelSetupResult | r.MineResult
+        | r.UpgradeMacrosResult)
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def present(result: CommandResult) -> Presentation:
         present_setup.template_show(say, result)
     elif isinstance(result, r.InitResult):
         present_setup.init(say, result)
-    elif isinstance(result, r.RefreshResult | r.MineResult):
+    elif isinstance(result, r.RefreshResult | r.MineResult | r.UpgradeMacrosResult):
         if isinstance(result, r.RefreshResult) and result.pending.pending:
             _apply(say, result.pending)
         present_excel.button(say, result)

@@ -17,8 +17,11 @@ if TYPE_CHECKING:
     from samtale_automation.commands.plan import PlanResult
 
 
-def button(say: Say, result: r.RefreshResult | r.MineResult) -> None:
-    """The lines of the «Oppdater oversikt» (after what waited) and «Mine samtaler» buttons."""
+def button(say: Say, result: r.RefreshResult | r.MineResult | r.UpgradeMacrosResult) -> None:
+    """The lines of the «Oppdater oversikt» (after what waited) and «Mine samtaler» buttons, and of the upgrade."""
+    if isinstance(result, r.UpgradeMacrosResult):
+        _upgrade(say, result)
+        return
     if isinstance(result, r.MineResult):
         say(tr(f"Viser {result.conversations} samtaler og {result.actions} tiltak for {result.name}.",
                f"Showing {result.conversations} conversations and {result.actions} actions for {result.name}."))
@@ -26,6 +29,24 @@ def button(say: Say, result: r.RefreshResult | r.MineResult) -> None:
                "Clear the table's filter (Data > Clear) to see everything again."))
         return
     _refresh(say, result)
+
+
+def _upgrade(say: Say, result: r.UpgradeMacrosResult) -> None:
+    if result.refused:
+        say.warn(tr(f"{result.master.name} er ikke endret: samtaler.xlsm ville ikke fått med",
+                    f"{result.master.name} is unchanged: samtaler.xlsm would not have kept"))
+        for item in result.refused:
+            say.warn(f"  - {item}")
+        say.warn(tr("Flytt det til et annet sted (eller fjern det), og kjør kommandoen igjen.",
+                    "Move it elsewhere (or remove it), and run the command again."))
+        say.exit_code = EXIT_PROBLEMS
+        return
+    say(tr(f"Laget {result.master} med knappene; alle rader er med.",
+           f"Made {result.master} with the buttons; every row is in it."))
+    if result.backup is not None:
+        say(tr(f"  den gamle arbeidsboken ligger i {result.backup}", f"  the old workbook is in {result.backup}"))
+    say(tr("Kjør «samtale excel setup» på hver PC som skal bruke knappene.",
+           "Run «samtale excel setup» on each PC that will use the buttons."))
 
 
 def _refresh(say: Say, result: r.RefreshResult) -> None:

@@ -127,6 +127,7 @@ def build_master(
     questions: Iterable[Mapping[str, Any]] | None = None,
     actions: Iterable[Mapping[str, Any]] = (),
     rooms: Iterable[Mapping[str, Any]] = (),
+    log: Iterable[Mapping[str, Any]] = (),
     macros: bool = False,
     overview: OverviewPlanner | None = None,
     now: datetime | None = None,
@@ -162,7 +163,7 @@ def build_master(
         QUESTIONS.table: list(question_rows(lang) if questions is None else questions),
         ACTIONS.table: list(actions),
         ROOMS.table: list(rooms),
-        LOG.table: [],
+        LOG.table: list(log),
     }
     if macros:
         build_macros.add_vba_project(workbook)

@@ -243,3 +243,26 @@ def test_cli_init_and_demo_with_macros(tmp_path: Path) -> None:
     assert "samtaler.xlsm" in made.stdout
     assert samtale("--dir", str(target), "check").returncode == 0
     assert samtale("init", str(target)).returncode == EXIT_USAGE
+
+
+def test_run_is_the_click_status_bar_then_one_message(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verify run(action), as RunPython calls it, shows progress, ends with one message box, and gives the
+    status bar back to Excel."""
+    book = _book(root)
+    monkeypatch.setattr("samtale_automation.workbook.live.caller_book", lambda: book)
+    excel.run("check")
+    assert [(title, buttons) for _, title, buttons in book.app.shown] == [("samtale", "ok")]
+    assert "Ingen problemer funnet" in book.app.shown[0][0]
+    assert book.app.statuses[0] and "Sjekk arbeidsboken" in str(book.app.statuses[0])
+    assert book.app.statuses[-1] is None
+
+
+def test_the_question_before_sending_is_a_yes_no_box(root: Path) -> None:
+    """Verify XlwingsUI.confirm asks in Excel's Yes/No alert and answers True only on «yes»."""
+    from samtale_automation.faces.excel import XlwingsUI
+
+    book = _book(root)
+    ui = XlwingsUI(book.app)
+    assert ui.confirm("Sende?") is False and book.app.shown[-1] == ("Sende?", "samtale", "yes_no")
+    book.app.answer = "yes"
+    assert ui.confirm("Sende?") is True

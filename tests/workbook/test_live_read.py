@@ -119,7 +119,7 @@ def test_live_reader_reads_what_the_file_reader_reads(scenario: str, tmp_path: P
 # ---- the stand-in is honest; the live code uses only xlwings' own members ---------------
 
 STANDIN_CLASSES = {"Book": xs.Book, "Sheets": xs.Sheets, "Sheet": xs.Sheet, "Range": xs.Range,
-                   "Tables": xs.Tables, "Table": xs.Table}
+                   "Tables": xs.Tables, "Table": xs.Table, "App": xs.App}
 
 
 @pytest.mark.parametrize("name", list(STANDIN_CLASSES))
