@@ -23,9 +23,9 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
 
-from samtale_automation.errors import EXIT_PROBLEMS, SamtaleError, UsageError, WorkbookError
+from samtale_automation.errors import EXIT_PROBLEMS, MissingSecretError, SamtaleError, UsageError, WorkbookError
 from samtale_automation.faces.present import Presentation, present, present_error, progress_label
-from samtale_automation.faces.present_excel import present_logged_crash, present_plan
+from samtale_automation.faces.present_excel import present_logged_crash, present_plan, present_send_elsewhere
 from samtale_automation.texts import tr
 from samtale_automation.workbook.buttons import ACTIONS, BUTTON_BY_ACTION
 
@@ -156,6 +156,8 @@ def dispatch(action: str, book: OpenBook, ui: ExcelUI, *, environ: Mapping[str, 
                                 hint=tr("Bruk knappene i samtaler.xlsm.", "Use the buttons in samtaler.xlsm."))
         ui.status(tr("samtale: ", "samtale: ") + BUTTON_BY_ACTION[action].label(tr("nb", "en")) + " …")
         shown = _run_action(action, workspace, ui, who or current_user(), environ, filter_rows)
+    except MissingSecretError as error:  # a sending button on a PC without the backend's login
+        shown = present_send_elsewhere(present_error(error))
     except SamtaleError as error:
         shown = present_error(error)
     except Exception:  # a bug: the message says so, the traceback goes to the log

@@ -62,6 +62,15 @@ def _refresh(say: Say, result: r.RefreshResult) -> None:
         say.exit_code = max(say.exit_code, EXIT_WORKBOOK)
 
 
+def present_send_elsewhere(shown: Presentation) -> Presentation:
+    """A sending button on a PC without the backend's login: the error, then where sending works."""
+    line = tr("Denne PC-en har ikke innloggingen samtale sender med. Trykk knappen på PC-en der den er lagret "
+              "(se «samtale doctor» der), eller la nattkjøringen sende.",
+              "This PC does not have the login samtale sends with. Click the button on the PC where it is stored "
+              "(see «samtale doctor» there), or leave the sending to the nightly run.")
+    return Presentation([*shown.lines, line], shown.exit_code, shown.warnings | {len(shown.lines)}, shown.table)
+
+
 def present_logged_crash(log: str) -> Presentation:
     """A bug under a button: no traceback in the message box, it is in the log named."""
     line = tr(f"Uventet feil i samtale. Detaljene er skrevet i {log}. Meld gjerne feilen med dem.",

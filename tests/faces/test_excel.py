@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import xlwings_standin as xs
-from folders import samtale
+from folders import make_folder, samtale
 
 from samtale_automation.commands.excel_setup import MANAGER_KEY, run_excel_setup
 from samtale_automation.commands.init import init_folder
@@ -266,3 +266,21 @@ def test_the_question_before_sending_is_a_yes_no_box(root: Path) -> None:
     assert ui.confirm("Sende?") is False and book.app.shown[-1] == ("Sende?", "samtale", "yes_no")
     book.app.answer = "yes"
     assert ui.confirm("Sende?") is True
+
+
+def test_sending_from_a_pc_without_the_login_says_where_it_works(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verify «Send invitasjoner» with an SMTP login whose password is not on this PC says to send from the PC
+    that has it, or to leave it to the nightly run, and nothing is sent."""
+    monkeypatch.delenv("SAMTALE_SMTP_PASSWORD", raising=False)
+    monkeypatch.setattr("keyring.get_password", lambda *_: None)
+    root = tmp_path / "f"
+    make_folder(root)
+    config = root / "samtale.toml"
+    text = config.read_text(encoding="utf-8").replace('backend = "outbox"', 'backend = "smtp"')
+    config.write_text(text + '\n[smtp]\nhost = "127.0.0.1"\nport = 2525\nsecurity = "none"\n'
+                      'username = "hr@firma.example"\n', encoding="utf-8")
+    shown = excel.dispatch("invite", xs.Book.from_file(root / "samtaler.xlsx"), Recorder(answer=True), today=TODAY)
+    assert "PC-en der den er lagret" in shown.text() and "nattkjøringen" in shown.text(), shown.text()
+    assert "SMTP-passordet" in shown.text()
+    assert not list((root / "utboks").iterdir())
