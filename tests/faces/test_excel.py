@@ -284,3 +284,12 @@ def test_sending_from_a_pc_without_the_login_says_where_it_works(tmp_path: Path,
     assert "PC-en der den er lagret" in shown.text() and "nattkjøringen" in shown.text(), shown.text()
     assert "SMTP-passordet" in shown.text()
     assert not list((root / "utboks").iterdir())
+
+
+def test_cli_demo_with_macros(tmp_path: Path) -> None:
+    """Verify `samtale demo --macros` runs the whole demo on samtaler.xlsm, and check finds it clean."""
+    target = tmp_path / "demo"
+    made = samtale("demo", str(target), "--macros")
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert (target / "samtaler.xlsm").exists() and not (target / "samtaler.xlsx").exists()
+    assert "samtaler.xlsm" in made.stdout
