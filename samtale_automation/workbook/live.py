@@ -33,6 +33,7 @@ text). Excel does not keep the apostrophe in the value, so the cell reads back a
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -301,17 +302,19 @@ def apply_live(book: Any, changesets: list[ChangeSet], journal: PendingChanges, 
     """Apply ChangeSets into the open book by ID, then refresh Status and names; nothing is saved.
 
     Raises ChangeSetFailed naming a ChangeSet whose data Excel refused, after rolling back
-    everything this call wrote.
+    everything this call wrote; any other failure (a table missing, Excel gone) is rolled back as
+    far as Excel still answers, and raised.
     """
     tables = LiveTables(book)
     result = ApplyResult()
     try:
         written = rules.apply_to_tables(tables, changesets, journal, result, now, data_errors())
-    except ChangeSetFailed:
-        tables.roll_back()
+        rules.refresh_statuses(tables, now)
+        rules.refresh_names(tables)
+    except BaseException:
+        with contextlib.suppress(Exception):  # Excel gone: nothing left to roll back, the error says why
+            tables.roll_back()
         raise
-    rules.refresh_statuses(tables, now)
-    rules.refresh_names(tables)
     return LiveApply(result, written)
 
 
