@@ -128,8 +128,8 @@ def sanitize_filename(name: str) -> str:
     if len(cleaned) > MAX_NAME or len(cleaned.encode("utf-8")) > MAX_NAME_BYTES:
         stem, dot, ext = cleaned.rpartition(".")
         if dot and len(ext) <= 5:
-            room = MAX_NAME_BYTES - len(ext.encode("utf-8")) - 1
-            cleaned = _cut(stem, MAX_NAME - len(ext) - 1, room).rstrip() + "." + ext
+            ext_bytes = len(ext.encode("utf-8"))
+            cleaned = _cut(stem, MAX_NAME - len(ext) - 1, MAX_NAME_BYTES - ext_bytes - 1).rstrip() + "." + ext
         else:
             cleaned = _cut(cleaned, MAX_NAME, MAX_NAME_BYTES).rstrip()
     return cleaned or "_"

@@ -16,7 +16,7 @@ import pytest
 PACKAGE = "samtale_automation"
 ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 
-BASICS = {"config", "paths", "errors", "texts", "secrets", "safe_write", "runtime", "settings", "logs"}
+BASICS = {"config", "paths", "errors", "texts", "secrets", "safe_write", "runtime", "settings", "logs", "xlsx_text"}
 ADAPTERS = {"workbook", "prepfile", "mail", "store", "backends"}
 #: What each layer may import from the package (besides itself).
 ALLOWED: dict[str, set[str]] = {

@@ -14,21 +14,23 @@ from typing import Any
 
 from samtale_automation.commands.collect import run_collect
 from samtale_automation.commands.init import init_folder
+from samtale_automation.commands.plan import run_plan
 from samtale_automation.commands.prep import run_prep
 from samtale_automation.commands.results import DemoResult
 from samtale_automation.commands.status import report_of
 from samtale_automation.commands.workspace import Workspace
 from samtale_automation.domain.changeset import ChangeSet
+from samtale_automation.domain.messages import place_parts
 from samtale_automation.domain.model import OSLO
-from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, SETTING_BY_FIELD, SETTINGS
+from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, ROOMS, SETTING_BY_FIELD, SETTINGS
 from samtale_automation.paths import data_dir
 from samtale_automation.plans.check import check_master
 from samtale_automation.plans.rounds import plan_new_round
-from samtale_automation.texts import tr
+from samtale_automation.texts import short_date, tr
 
 DEMO_ROUND = "2027"
 DEMO_PERIOD = (date(2027, 1, 11), date(2027, 2, 26))
-REMINDER_DAY = date(2027, 1, 12)
+REMINDER_DAY = date(2027, 1, 18)  # a Monday with prep deadlines and minutes due in the planned round
 
 
 def demo_company() -> dict[str, Any]:
@@ -67,16 +69,22 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None, macros: 
     step(tr(f"samtale round new {DEMO_ROUND}: {len(plan.added)} samtaler lagt til; hoppet over: {skipped}.",
             f"samtale round new {DEMO_ROUND}: {len(plan.added)} conversations added; skipped: {skipped}."))
 
-    schedule = ChangeSet(tr("Demo: tidspunkter satt av HR", "Demo: times set by HR"))
-    rooms = company["rom"]
-    for index, employee in enumerate(plan.added):
-        day = _working_day(DEMO_PERIOD[0], index // 3)
-        start = datetime.combine(day, time(9, 0), OSLO) + timedelta(minutes=90 * (index % 3))
-        schedule.upsert(CONVERSATIONS.table, f"{DEMO_ROUND}-{employee.employee_id}", force=True,
-                        start=start, end=start + timedelta(minutes=75), place=rooms[index % len(rooms)])
-    workspace.commit(schedule)
-    step(tr("Satte tid og rom for hver samtale (som HR gjør i arket Samtaler).",
-            "Set a time and room for each conversation (as HR does in the Samtaler sheet)."))
+    rooms = ChangeSet(tr("Demo: møterom fra HR", "Demo: meeting rooms from HR"))
+    for room in company["rom"]:
+        name, bookable = place_parts(room)  # «Møterom Fjorden <rom-fjorden@…>»: a room with its own calendar
+        rooms.upsert(ROOMS.table, name, email=bookable[0].email if bookable else "", active="Ja")
+    workspace.commit(rooms)
+    planned = run_plan(workspace, who="demo")
+    busiest = max((m for m in planned.managers), key=lambda m: m.placed, default=None)
+    shown = (tr(f" {busiest.name} har {busiest.placed} samtaler, {short_date(busiest.first_day, 'nb')}–"
+                f"{short_date(busiest.last_day, 'nb')}.",
+                f" {busiest.name} has {busiest.placed} conversations, {short_date(busiest.first_day, 'en')}–"
+                f"{short_date(busiest.last_day, 'en')}.")
+             if busiest and busiest.first_day and busiest.last_day else "")
+    step(tr(f"samtale plan: {len(planned.plan.placed)} samtaler fikk tid og rom (arket Rom har "
+            f"{len(company['rom'])} rom), spredt over perioden med pause mellom samtalene.{shown}",
+            f"samtale plan: {len(planned.plan.placed)} conversations got a time and a room (the Rom sheet has "
+            f"{len(company['rom'])} rooms), spread over the period with a break between them.{shown}"))
 
     prepared = run_prep(workspace, who="demo")
     step(tr(f"samtale prep: {len(prepared.plan.files)} forberedelsesskjema i forberedelse/{DEMO_ROUND}/ "
@@ -215,15 +223,3 @@ def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:
     wrong.write_text("AnsattID;Navn\n1001;Åse Kjærstad\n", encoding="utf-8")
     names.append(wrong.name)
     return names
-
-
-def _working_day(first: date, offset: int) -> date:
-    """The `offset`-th weekday from `first` (three conversations a day per the settings)."""
-    day = first
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    for _ in range(offset):
-        day += timedelta(days=1)
-        while day.weekday() >= 5:
-            day += timedelta(days=1)
-    return day

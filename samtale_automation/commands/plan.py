@@ -9,51 +9,28 @@ both backends split a request themselves), else plans from the workbook alone; p
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from samtale_automation.backends import BackendContext, open_backend
+from samtale_automation.commands.results import PlanResult
 from samtale_automation.config import load_config
-from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
 from samtale_automation.domain.messages import ACTIVE, Backend, Cap
 from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, ROOMS, SETTING_BY_FIELD, SETTINGS
-from samtale_automation.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_WORKBOOK, Problem
-from samtale_automation.plans.plan_round import ManagerSummary, Prepared, changes, prepare, summaries
-from samtale_automation.plans.schedule import Busy, Rules, SchedulePlan, plan_schedule
+from samtale_automation.errors import Problem
+from samtale_automation.plans.plan_round import changes, prepare, summaries
+from samtale_automation.plans.schedule import Busy, Rules, plan_schedule
 from samtale_automation.plans.slots import at
 from samtale_automation.store.messages import MessageStore
-from samtale_automation.texts import short_date, tr
+from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
-    from samtale_automation.workbook.apply import ApplyResult
 
 #: Backends whose free/busy is worth opening them for; the others (outbox, smtp) plan from the workbook.
 FREE_BUSY_BACKENDS = ("graph", "ews")
-
-
-@dataclass
-class PlanResult:
-    """What `plan` found, placed, left without a time and wrote."""
-
-    rules: Rules | None = None
-    plan: SchedulePlan = field(default_factory=SchedulePlan)
-    prepared: Prepared | None = None
-    managers: list[ManagerSummary] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # the backend's remarks (a calendar it could not read)
-    busy_source: str = ""  # «graph» when free/busy came from the backend, else ""
-    free_busy_requests: int = 0
-    changeset: ChangeSet | None = None
-    apply: ApplyResult | None = None
-    dry_run: bool = False
-
-    @property
-    def unplaced(self) -> int:
-        """Conversations left without a time (by the planner or set aside before it)."""
-        return len(self.plan.unplaced) + (len(self.prepared.skipped) if self.prepared else 0)
 
 
 def run_plan(workspace: Workspace, *, managers: Collection[str] = (), replan: bool = False, dry_run: bool = False,
@@ -88,7 +65,7 @@ def run_plan(workspace: Workspace, *, managers: Collection[str] = (), replan: bo
         if result.busy_source else tr("fra arbeidsboken", "from the workbook")
     result.changeset = changes(master, result.prepared, result.plan, workspace.now, who, source)
     if not dry_run:
-        result.apply = workspace.commit(result.changeset)
+        result.apply = workspace.commit_run(result.changeset, "plan")
     return result
 
 
@@ -149,55 +126,3 @@ def _free_busy(workspace: Workspace, master: Master, result: PlanResult, first: 
     finally:
         if own:
             backend.close()
-
-
-def plan_lines(result: PlanResult) -> list[str]:
-    """The summary a person reads (CLI, Excel): per manager how many, first and last day, what has no time and why."""
-    lines = [problem.render() for problem in result.problems]
-    if result.rules is None or result.prepared is None:
-        return lines
-    lang = tr("nb", "en")
-    days = result.rules.days()
-    period = (f"{short_date(days[0], lang)}–{short_date(days[-1], lang)}" if days
-              else tr("ingen arbeidsdager", "no working days"))
-    if result.busy_source:
-        asked = _count(result.free_busy_requests, ("forespørsel", "forespørsler"), ("request", "requests"))
-        source = tr(f"ledig/opptatt fra {result.busy_source}, {asked}",
-                    f"free/busy from {result.busy_source}, {asked}")
-    else:
-        source = tr("bare arbeidsboken, ingen ledig/opptatt fra kalenderne",
-                    "the workbook only, no free/busy from the calendars")
-    lines.append(tr(f"Periode {period} ({source}).", f"Period {period} ({source})."))
-    for summary in result.managers:
-        line = f"  {summary.name}: {_count(summary.placed, ('samtale', 'samtaler'), ('conversation', 'conversations'))}"
-        if summary.first_day and summary.last_day:
-            line += f", {short_date(summary.first_day, lang)}–{short_date(summary.last_day, lang)}"
-        if summary.unplaced:
-            line += tr(f"; {len(summary.unplaced)} uten tid", f"; {len(summary.unplaced)} without a time")
-        lines.append(line)
-        lines += [f"      {conversation_id}  {why}" for conversation_id, why in summary.unplaced]
-    lines += [f"  {note}" for note in result.notes]
-    placed = _count(len(result.plan.placed), ("samtale", "samtaler"), ("conversation", "conversations"))
-    total = tr(f"{placed} fikk tid", f"{placed} got a time")
-    if result.prepared.moved:
-        total += tr(f" ({len(result.prepared.moved)} flyttet av --replan)",
-                    f" ({len(result.prepared.moved)} moved by --replan)")
-    lines.append(total + tr(f", {result.unplaced} uten tid.", f", {result.unplaced} without a time."))
-    if result.dry_run:
-        lines.append(tr("Prøvekjøring: ingenting er skrevet.", "Dry run: nothing was written."))
-    return lines
-
-
-def plan_exit_code(result: PlanResult) -> int:
-    """0 when everything has a time; 1 when something is left without one or a problem was found; 3 when the
-    workbook could not be written now (the change waits in the journal)."""
-    if result.apply is not None and result.apply.blocked:
-        return EXIT_WORKBOOK
-    if result.unplaced or result.problems or (result.apply is not None and result.apply.conflicts):
-        return EXIT_PROBLEMS
-    return EXIT_OK
-
-
-def _count(number: int, nb: tuple[str, str], en: tuple[str, str]) -> str:
-    """«1 samtale», «2 samtaler» (nouns agree with their count)."""
-    return tr(f"{number} {nb[number != 1]}", f"{number} {en[number != 1]}")

@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
     from samtale_automation.commands.deliver import SendReport
-    from samtale_automation.domain.changeset import PendingChange, SetAsideChange
+    from samtale_automation.domain.changeset import ChangeSet, PendingChange, SetAsideChange
     from samtale_automation.errors import Problem, SamtaleError
     from samtale_automation.mail.templates import TemplateInfo
     from samtale_automation.plans.consolidate import CollectPlan
     from samtale_automation.plans.meetings import InvitePlan
+    from samtale_automation.plans.plan_round import ManagerSummary, Prepared
     from samtale_automation.plans.prep import PrepPlan
     from samtale_automation.plans.reminders import Digest
     from samtale_automation.plans.rounds import RoundPlan
+    from samtale_automation.plans.schedule import Rules, SchedulePlan
     from samtale_automation.workbook.apply import ApplyResult
 
 
@@ -295,3 +297,32 @@ class UpgradeMacrosResult:
     master: Path
     refused: list[str] = field(default_factory=list)  # what the .xlsm could not carry: nothing was changed
     backup: Path | None = None  # where the .xlsx went
+
+
+@dataclass
+class PlanResult:
+    """What `plan` found, placed, left without a time and wrote."""
+
+    rules: Rules | None = None
+    plan: SchedulePlan = field(default_factory=lambda: _empty_schedule())
+    prepared: Prepared | None = None
+    managers: list[ManagerSummary] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the backend's remarks (a calendar it could not read)
+    busy_source: str = ""  # «graph» when free/busy came from the backend, else ""
+    free_busy_requests: int = 0
+    changeset: ChangeSet | None = None
+    apply: ApplyResult | None = None
+    dry_run: bool = False
+
+    @property
+    def unplaced(self) -> int:
+        """Conversations left without a time (by the planner or set aside before it)."""
+        return len(self.plan.unplaced) + (len(self.prepared.skipped) if self.prepared else 0)
+
+
+def _empty_schedule() -> SchedulePlan:
+    """A plan with nothing placed (imported when needed: this module stays light for the faces)."""
+    from samtale_automation.plans.schedule import SchedulePlan
+
+    return SchedulePlan()

@@ -44,6 +44,17 @@ class Master:
     rooms: dict[str, Room] = field(default_factory=dict)  # by Room.key, in sheet order
     problems: list[Problem] = field(default_factory=list)
     raw: RawWorkbook | None = None
+    _by_employee: tuple[int, dict[str, tuple[Action, ...]]] | None = field(default=None, repr=False, compare=False)
+
+    def actions_of(self, employee_id: str) -> tuple[Action, ...]:
+        """The employee's actions in TiltakID order (indexed once, so the planners stay linear)."""
+        # Rebuilt when actions were added or removed since (tests and the overlay build a Master by hand).
+        if self._by_employee is None or self._by_employee[0] != len(self.actions):
+            index: dict[str, list[Action]] = {}
+            for action in sorted(self.actions.values(), key=lambda a: a.action_id):
+                index.setdefault(action.employee_id, []).append(action)
+            self._by_employee = (len(self.actions), {key: tuple(found) for key, found in index.items()})
+        return self._by_employee[1].get(employee_id, ())
 
     def current_round(self) -> Round:
         """The round named in Innstillinger with its conversations."""

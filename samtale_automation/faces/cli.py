@@ -175,34 +175,6 @@ def init(target: Path, lang: str, macros: bool) -> None:
     _finish(present(run_init(target, lang, macros=macros)))
 
 
-@cli.command(name="upgrade-workbook")
-@click.option("--macros", is_flag=True, required=True,
-              help="Gjør samtaler.xlsx om til samtaler.xlsm med knapper / make samtaler.xlsx into samtaler.xlsm.")
-@click.pass_obj
-def upgrade_workbook(obj: Context, macros: bool) -> None:
-    """Gjør arbeidsboken om til .xlsm med knapper / turn the workbook into an .xlsm with buttons."""
-    from samtale_automation.commands.upgrade_macros import run_upgrade_macros
-
-    _finish(present(run_upgrade_macros(obj.workspace())))
-
-
-@cli.group(name="excel")
-def excel_group() -> None:
-    """Knappene i Excel / the buttons in Excel."""
-
-
-@excel_group.command(name="setup")
-@click.option("--manager", default="", metavar="ANSATTID",
-              help="Din AnsattID, for «Mine samtaler» / your employee ID, for «Mine samtaler».")
-@click.pass_obj
-def excel_setup(obj: Context, manager: str) -> None:
-    """La knappene på denne PC-en bruke denne Python / make this PC's buttons use this Python."""
-    from samtale_automation.commands.excel_setup import run_excel_setup
-
-    workspace = obj.workspace() if manager else None
-    _finish(present(run_excel_setup(Path.home(), manager=manager.strip(), workspace=workspace)))
-
-
 @cli.group(name="round")
 def round_group() -> None:
     """Samtalerunder / conversation rounds."""
@@ -220,6 +192,21 @@ def round_new(obj: Context, name: str, start: str | None, end: str | None, dry_r
 
     _finish(present(run_round_new(obj.workspace(), name, _parse_day(start, "--from"), _parse_day(end, "--to"),
                                   dry_run=dry_run, who=_who())))
+
+
+@cli.command()
+@click.option("--manager", "managers", multiple=True, metavar="ID",
+              help="Bare samtalene til denne lederen (kan gjentas) / only this manager's conversations (repeatable).")
+@click.option("--replan", is_flag=True,
+              help="Flytt også tider planleggeren satte og som ikke er invitert / also move the planner's own times "
+                   "that are not invited yet.")
+@click.option("--dry-run", is_flag=True, help=DRY_RUN)
+@click.pass_obj
+def plan(obj: Context, managers: tuple[str, ...], replan: bool, dry_run: bool) -> None:
+    """Finn tid og rom til hver samtale / give each conversation without a time a slot (and a room)."""
+    from samtale_automation.commands.plan import run_plan
+
+    _finish(present(run_plan(obj.workspace(), managers=managers, replan=replan, dry_run=dry_run, who=_who())))
 
 
 @cli.command()
@@ -379,6 +366,17 @@ def demo(target: Path, macros: bool) -> None:
     from samtale_automation.commands.demo import run_demo
 
     _finish(present(run_demo(target, say=lambda text: _echo(demo_step(text)), macros=macros)))
+
+
+def _add_excel_commands() -> None:
+    """`upgrade-workbook --macros` and `excel setup` live in cli_excel.py (they import this module)."""
+    from samtale_automation.faces.cli_excel import excel_group, upgrade_workbook
+
+    cli.add_command(upgrade_workbook)
+    cli.add_command(excel_group)
+
+
+_add_excel_commands()
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from samtale_automation.errors import EXIT_PROBLEMS, MissingSecretError, SamtaleError, UsageError, WorkbookError
 from samtale_automation.faces.present import Presentation, present, present_error, progress_label
-from samtale_automation.faces.present_excel import present_logged_crash, present_plan, present_send_elsewhere
+from samtale_automation.faces.present_excel import present_logged_crash, present_send_elsewhere
 from samtale_automation.texts import tr
 from samtale_automation.workbook.buttons import ACTIONS, BUTTON_BY_ACTION
 
@@ -178,7 +178,7 @@ def _run_action(action: str, workspace: Workspace, ui: ExcelUI, who: str, enviro
         from samtale_automation.commands.plan import run_plan
 
         with workspace.locked("plan"):
-            return present_plan(run_plan(workspace, who=who))
+            return present(run_plan(workspace, who=who))
     if action == "prep":
         from samtale_automation.commands.prep import run_prep
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
         r.InitResult | r.RoundResult | r.ApplyPendingResult | r.SetAsideResult | r.CheckResult | r.StatusResult
         | r.PrepResult
         | r.CollectResult | r.FetchResult | r.InviteResult | r.RemindResult | r.DoctorReport | r.TemplateList
-        | r.TemplateShow | r.DemoResult | r.RefreshResult | r.ExcelSetupResult | r.MineResult
+        | r.TemplateShow | r.DemoResult | r.PlanResult | r.RefreshResult | r.ExcelSetupResult | r.MineResult
         | r.UpgradeMacrosResult)
 
 
@@ -110,7 +110,7 @@ class Say:
 
 def present(result: CommandResult) -> Presentation:
     """Turn any command's result into its lines and exit code."""
-    from samtale_automation.faces import present_excel, present_send, present_setup
+    from samtale_automation.faces import present_excel, present_plan, present_send, present_setup
 
     say = Say()
     if isinstance(result, r.InviteResult):
@@ -123,6 +123,8 @@ def present(result: CommandResult) -> Presentation:
         _fetched(say, result)
     elif isinstance(result, r.PrepResult):
         _prep(say, result)
+    elif isinstance(result, r.PlanResult):
+        present_plan.plan(say, result)
     elif isinstance(result, r.RoundResult):
         _round(say, result)
     elif isinstance(result, r.ApplyPendingResult):

@@ -1,4 +1,4 @@
-"""The presenter's words for what only the Excel buttons show: the refresh, «Mine samtaler», a logged bug, a plan.
+"""The presenter's words for what only the Excel buttons show: the refresh, «Mine samtaler», a logged bug.
 
 Part of the one presenter (faces/present.py dispatches here); the CLI shows the same words
 where it runs the same commands.
@@ -6,15 +6,10 @@ where it runs the same commands.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from samtale_automation.commands import results as r
 from samtale_automation.errors import EXIT_PROBLEMS, EXIT_WORKBOOK
 from samtale_automation.faces.present import Presentation, Say
 from samtale_automation.texts import tr
-
-if TYPE_CHECKING:
-    from samtale_automation.commands.plan import PlanResult
 
 
 def button(say: Say, result: r.RefreshResult | r.MineResult | r.UpgradeMacrosResult) -> None:
@@ -76,16 +71,3 @@ def present_logged_crash(log: str) -> Presentation:
     line = tr(f"Uventet feil i samtale. Detaljene er skrevet i {log}. Meld gjerne feilen med dem.",
               f"Unexpected error in samtale. The details are in {log}. Please report the error with them.")
     return Presentation([line], EXIT_PROBLEMS, frozenset({0}))
-
-
-def present_plan(result: PlanResult) -> Presentation:
-    """`plan` (CLI and the «Planlegg samtaler» button): the planner's summary, then how writing went."""
-    from samtale_automation.commands.plan import plan_exit_code, plan_lines
-
-    say = Say()
-    for line in plan_lines(result):
-        say(line)
-    if result.apply is not None and (result.apply.blocked or result.apply.set_aside):
-        say.applied(result.apply)
-    say.exit_code = max(say.exit_code, plan_exit_code(result))
-    return say.done()

@@ -9,6 +9,7 @@ crash or a server fault left undelivered at the current version are planned agai
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from samtale_automation.domain.messages import (
     REQUEST,
     SENT,
     MeetingState,
+    MessageRow,
     Person,
     place_parts,
 )
@@ -50,8 +52,11 @@ def plan_invites(master: Master, given: InviteInput) -> InvitePlan:
     """Plan the invitations, updates and cancellations of the current round and actions' follow-ups."""
     plan = InvitePlan()
     delivered = delivered_by_version(given.messages)
+    by_group: dict[str, list[MessageRow]] = {}
+    for row in given.messages:  # indexed once: the manager's prep mail looks its group up per conversation
+        by_group.setdefault(row.group, []).append(row)
     for conv in sorted(master.current_round().conversations, key=lambda c: c.conversation_id):
-        _plan_conversation(master, conv, given, delivered, plan)
+        _plan_conversation(master, conv, given, delivered, by_group, plan)
     for action in sorted(master.actions.values(), key=lambda a: a.action_id):
         plan_follow_up(master, action, given, delivered, plan)
     return plan
@@ -60,8 +65,8 @@ def plan_invites(master: Master, given: InviteInput) -> InvitePlan:
 # ---- conversations ---------------------------------------------------------------------
 
 
-def _plan_conversation(master: Master, conv: Conversation, given: InviteInput,
-                       delivered: Delivered, plan: InvitePlan) -> None:
+def _plan_conversation(master: Master, conv: Conversation, given: InviteInput, delivered: Delivered,
+                       by_group: Mapping[str, list[MessageRow]], plan: InvitePlan) -> None:
     key = conv.conversation_id
     previous = given.meetings.get(key)
     if conv.cancelled:
@@ -125,18 +130,18 @@ def _plan_conversation(master: Master, conv: Conversation, given: InviteInput,
                                                  attachment, key, retry=True))
         if not retries:
             plan.unchanged += 1
-    _plan_manager_prep(conv, employee, manager, given, context, plan)
+    _plan_manager_prep(conv, employee, manager, given, by_group, context, plan)
 
 
 def _plan_manager_prep(conv: Conversation, employee: Employee, manager: Employee, given: InviteInput,
-                       context: dict[str, Any], plan: InvitePlan) -> None:
+                       by_group: Mapping[str, list[MessageRow]], context: dict[str, Any], plan: InvitePlan) -> None:
     """The manager's own version goes by separate mail, once (a meeting carries one attachment for all)."""
     if conv.manager_prepared is not None:
         return
     name = given.prep_file(conv, MANAGER)
     group = f"manager_prep:{conv.conversation_id}"
     # Per recipient: a manager who takes over the conversation gets their own copy.
-    rows = [r for r in given.messages if r.group == group and r.recipient == manager.email.casefold()]
+    rows = [r for r in by_group.get(group, ()) if r.recipient == manager.email.casefold()]
     if any(r.state == SENT for r in rows):
         return
     if name is None and employee.employee_id not in plan.needs_prep:
@@ -182,8 +187,7 @@ def _conversation_context(master: Master, conv: Conversation, employee: Employee
     start = conv.start
     previous_start = datetime.fromisoformat(previous.start) if previous and previous.start else None
     past = [{"description": a.description, "deadline": a.deadline, "status": a.status}
-            for a in sorted(master.actions.values(), key=lambda a: a.action_id)
-            if a.employee_id == conv.employee_id and a.conversation_id != conv.conversation_id]
+            for a in master.actions_of(conv.employee_id) if a.conversation_id != conv.conversation_id]
     return {
         "company": settings.company, "round": conv.round, "employee": person(employee),
         "manager": person(manager), "start": start, "end": conv.end, "place": place_parts(conv.place)[0],

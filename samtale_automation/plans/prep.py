@@ -46,10 +46,8 @@ def applicable_questions(master: Master, employee: Employee, lang: str) -> tuple
 
 def past_actions(master: Master, conv: Conversation) -> tuple[PastAction, ...]:
     """The employee's actions from earlier conversations, for their own assessment."""
-    actions = [a for a in master.actions.values()
-               if a.employee_id == conv.employee_id and a.conversation_id != conv.conversation_id]
-    actions.sort(key=lambda a: a.action_id)
-    return tuple(PastAction(a.action_id, a.description, a.goal, a.deadline, a.status) for a in actions)
+    return tuple(PastAction(a.action_id, a.description, a.goal, a.deadline, a.status)
+                 for a in master.actions_of(conv.employee_id) if a.conversation_id != conv.conversation_id)
 
 
 def build_content(master: Master, conv: Conversation, variant: str) -> PrepContent:

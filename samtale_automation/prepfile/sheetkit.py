@@ -17,11 +17,11 @@ from typing import Any
 
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_range_abs
-from xlsxwriter.worksheet import Worksheet
 
 from samtale_automation.domain.cells import xml_safe_text
 from samtale_automation.domain.prepsheet import FIXED_CREATED
 from samtale_automation.prepfile.texts import text
+from samtale_automation.xlsx_text import safe_text_worksheet
 
 LINE_HEIGHT = 15.0  # points per line of Calibri 11
 MAX_ROW_HEIGHT = 409.0  # Excel's limit
@@ -35,16 +35,6 @@ _BORDER = {"border": 1, "border_color": "#A6A6A6"}
 _INPUT = {"locked": False, "bg_color": "#FFF8E1", "valign": "top", "text_wrap": True, **_BORDER}
 
 
-class SafeTextWorksheet(Worksheet):  # type: ignore[misc]
-    """A worksheet whose every string (plain, rich or merged) passes through `xml_safe_text`."""
-
-    def _write_string(self, row: int, col: int, string: str, cell_format: Any = None) -> int:
-        return int(super()._write_string(row, col, xml_safe_text(string), cell_format))
-
-    def _write_rich_string(self, row: int, col: int, *args: Any) -> int:
-        safe = (xml_safe_text(arg) if isinstance(arg, str) else arg for arg in args)
-        return int(super()._write_rich_string(row, col, *safe))
-
 
 def new_workbook(buffer: io.BytesIO) -> Any:
     """Open an in-memory XlsxWriter workbook that never turns text into formulas, numbers or links."""
@@ -57,7 +47,7 @@ def new_workbook(buffer: io.BytesIO) -> Any:
     # A fixed created date makes the package (zip timestamps included) byte-for-byte reproducible,
     # and sets no author: the file should hold no name beyond the conversation's two people.
     workbook.set_properties({"created": FIXED_CREATED})
-    workbook.worksheet_class = SafeTextWorksheet
+    workbook.worksheet_class = safe_text_worksheet(xml_safe_text)
     return workbook
 
 

@@ -7,7 +7,6 @@ get a grey header and an input message; nothing is locked.
 
 from __future__ import annotations
 
-import functools
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from samtale_automation.workbook import build_macros
 from samtale_automation.workbook.buttons import XLWINGS_CONF_SHEET
 from samtale_automation.workbook.opened import parse_open_workbook
 from samtale_automation.workbook.overview import OverviewPlanner, refresh_overview, render_overview
+from samtale_automation.xlsx_text import safe_text_worksheet
 
 #: Rows covered by validations and formats, so tables can grow without losing them.
 VALIDATED_ROWS = 20000
@@ -65,21 +65,6 @@ class MenuQuestion:
     text: dict[str, str]
     follow_ups: dict[str, list[str]]
 
-
-@functools.cache
-def _safe_text_worksheet() -> type:
-    """XlsxWriter's worksheet with every string (plain or rich) passed through `xml_safe_text`."""
-    from xlsxwriter.worksheet import Worksheet
-
-    class SafeTextWorksheet(Worksheet):  # type: ignore[misc]
-        def _write_string(self, row: int, col: int, string: str, cell_format: Any = None) -> int:
-            return int(super()._write_string(row, col, xml_safe_text(string), cell_format))
-
-        def _write_rich_string(self, row: int, col: int, *args: Any) -> int:
-            safe = (xml_safe_text(arg) if isinstance(arg, str) else arg for arg in args)
-            return int(super()._write_rich_string(row, col, *safe))
-
-    return SafeTextWorksheet
 
 
 def default_questions() -> list[MenuQuestion]:
@@ -154,7 +139,7 @@ def build_master(
     })
     workbook.set_properties({"title": "Medarbeidersamtaler", "comments": "Laget av samtale",
                              "created": datetime(2026, 1, 1)})
-    workbook.worksheet_class = _safe_text_worksheet()
+    workbook.worksheet_class = safe_text_worksheet(xml_safe_text)
     formats = _Formats(workbook)
     data: dict[str, list[Mapping[str, Any]]] = {
         SETTINGS.table: list(settings_rows(lang, settings)),

@@ -13,12 +13,13 @@ import openpyxl
 import pytest
 
 from samtale_automation.commands.init import init_folder
-from samtale_automation.commands.plan import plan_exit_code, plan_lines, run_plan
+from samtale_automation.commands.plan import run_plan
 from samtale_automation.commands.workspace import Workspace
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.schema import CONVERSATIONS, LOG, STATUS_LABELS
 from samtale_automation.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_WORKBOOK
+from samtale_automation.faces.present_plan import plan_exit_code, plan_lines
 from samtale_automation.plans.rounds import plan_new_round
 from samtale_automation.workbook.read import read_workbook
 

@@ -17,10 +17,12 @@ from ews_server import EwsStandIn
 from graph_server import GraphServer, static_backend
 
 from samtale_automation.commands.init import init_folder
-from samtale_automation.commands.plan import PlanResult, plan_lines, run_plan
+from samtale_automation.commands.plan import run_plan
+from samtale_automation.commands.results import PlanResult
 from samtale_automation.commands.workspace import Workspace
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.model import OSLO
+from samtale_automation.faces.present_plan import plan_lines
 from samtale_automation.plans.rounds import plan_new_round
 
 pytestmark = pytest.mark.usefixtures("nb_messages")

@@ -75,3 +75,30 @@ def test_calendar_is_cached_per_year() -> None:
         is_working_day(date(2027, 12, 1))
     info = workdays._calendar.cache_info()
     assert info.misses == 1 and info.hits == 5
+
+
+def test_the_calendar_is_the_holidays_packages_for_1990_to_2100() -> None:
+    """Verify the computed public holidays (dates and names) equal the `holidays` package's, year by year."""
+    for year in range(1990, 2101):
+        expected = {day: str(name) for day, name in
+                    holidays.country_holidays("NO", years=year, language="no").items()}
+        assert workdays._calendar(year) == expected, year
+
+
+@pytest.mark.parametrize(("year", "easter"), [(2024, date(2024, 3, 31)), (2025, date(2025, 4, 20)),
+                                              (2038, date(2038, 4, 25)), (2285, date(2285, 3, 22))])
+def test_easter_sunday_on_its_earliest_latest_and_ordinary_days(year: int, easter: date) -> None:
+    """Verify Easter Sunday, including the latest (25 April) and earliest (22 March) possible dates."""
+    assert workdays.easter_sunday(year) == easter
+
+
+def test_working_days_need_no_holiday_tables() -> None:
+    """Verify the working-day calendar does not import the `holidays` package (a third of a second per command)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from samtale_automation.domain.workdays import is_working_day; "
+            "from datetime import date; assert not is_working_day(date(2027, 5, 17)); "
+            "print('holidays' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "False"

@@ -176,11 +176,14 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     result = samtale("demo", str(tmp_path / "demo"))
     assert result.returncode == 0, result.stderr
     assert "13 samtaler lagt til" in result.stdout
+    assert "samtale plan: 13 samtaler fikk tid og rom" in result.stdout  # planned, not typed in by the demo
     assert "samtale check: 0 problemer" in result.stdout
     report = json.loads(samtale("--dir", str(tmp_path / "demo"), "--today", "2026-12-01", "status", "--json").stdout)
     assert report["counts"] == {"proposed": 0, "planned": 0, "invited": 9, "prepared": 2, "held": 0,
                                 "minutes_returned": 0, "signed": 1, "cancelled": 1}
     assert all(c["start"] and c["start"].endswith("+01:00") for c in report["conversations"])
+    rooms = {"Møterom Fjorden <rom-fjorden@fjordlys.example>", "Møterom Lyset", "Stillerommet"}
+    assert {c["place"] for c in report["conversations"]} <= rooms
     demo = tmp_path / "demo"
     assert len(list((demo / "forberedelse" / "2027").rglob("* - forberedelse.xlsx"))) == 13
     assert len(list((demo / "forberedelse" / "2027").rglob("* - samtaleguide.xlsx"))) == 3
@@ -194,7 +197,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert (outbox / "2026-12-01" / "2027-1006" / "1-REQUEST.eml").exists()  # moved: same meeting, SEQUENCE 1
     assert (outbox / "2026-12-01" / "2027-1007" / "1-CANCEL.eml").exists()
     assert (outbox / "2026-12-01" / "oppfolging-2027-1002-1" / "0-REQUEST.eml").exists()
-    assert len(list((outbox / "2027-01-12" / "digest").glob("*.eml"))) >= 5
+    assert len(list((outbox / "2027-01-18" / "digest").glob("*.eml"))) >= 5
 
 
 def test_init_folder_in_english(tmp_path: Path) -> None:
