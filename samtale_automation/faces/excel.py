@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from samtale_automation.errors import EXIT_PROBLEMS, MissingSecretError, SamtaleError, UsageError, WorkbookError
 from samtale_automation.faces.present import Presentation, present, present_error, progress_label
-from samtale_automation.faces.present_excel import present_logged_crash, present_send_elsewhere
+from samtale_automation.faces.present_excel import present_logged_crash, present_send_elsewhere, send_question
 from samtale_automation.texts import tr
 from samtale_automation.workbook.buttons import ACTIONS, BUTTON_BY_ACTION
 
@@ -210,9 +210,7 @@ def _send(action: str, workspace: Workspace, ui: ExcelUI, who: str) -> Presentat
         asked = confirmation(plan, backend.name)
         if not backend.needs_confirmation:
             return True
-        sample = asked.lines[:5] + ([tr(f"  … og {len(asked.lines) - 5} til", f"  … and {len(asked.lines) - 5} more")]
-                                    if len(asked.lines) > 5 else [])
-        return ui.confirm("\n".join([*sample, "", asked.question]))
+        return ui.confirm(send_question(asked))
 
     with workspace.locked(action):
         if action == "invite":

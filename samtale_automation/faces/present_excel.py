@@ -9,6 +9,7 @@ from __future__ import annotations
 from samtale_automation.commands import results as r
 from samtale_automation.errors import EXIT_PROBLEMS, EXIT_WORKBOOK
 from samtale_automation.faces.present import Presentation, Say
+from samtale_automation.faces.present_send import Confirmation
 from samtale_automation.texts import tr
 
 
@@ -55,6 +56,16 @@ def _refresh(say: Say, result: r.RefreshResult) -> None:
         say.warn(tr("Excel kunne ikke lagre arbeidsboken. Sjekk at den ikke er åpnet skrivebeskyttet, og lagre.",
                     "Excel could not save the workbook. Check that it is not open read-only, and save."))
         say.exit_code = max(say.exit_code, EXIT_WORKBOOK)
+
+
+def send_question(asked: Confirmation, shown: int = 5) -> str:
+    """The Yes/No box before sending: how many messages, the first few with their recipients, the question."""
+    count = len(asked.lines)
+    lines = [tr(f"{count} meldinger skal sendes:", f"{count} messages to send:") if count != 1
+             else tr("1 melding skal sendes:", "1 message to send:"), *asked.lines[:shown]]
+    if count > shown:
+        lines.append(tr(f"  … og {count - shown} til", f"  … and {count - shown} more"))
+    return "\n".join([*lines, "", asked.question])
 
 
 def present_send_elsewhere(shown: Presentation) -> Presentation:

@@ -293,3 +293,16 @@ def test_cli_demo_with_macros(tmp_path: Path) -> None:
     assert made.returncode == 0, made.stdout + made.stderr
     assert (target / "samtaler.xlsm").exists() and not (target / "samtaler.xlsx").exists()
     assert "samtaler.xlsm" in made.stdout
+
+
+def test_the_send_question_counts_and_samples_the_recipients() -> None:
+    """Verify the box before sending says how many messages, shows the first five and the question."""
+    from samtale_automation.faces.present_excel import send_question
+    from samtale_automation.faces.present_send import Confirmation
+
+    asked = Confirmation([f"  invitasjon  2027-{i}  → Person {i}" for i in range(1, 8)], "Sende invitasjonene via smtp?",
+                         "")
+    text = send_question(asked)
+    assert text.splitlines()[0] == "7 meldinger skal sendes:"
+    assert "Person 5" in text and "Person 6" not in text and "… og 2 til" in text
+    assert text.endswith("Sende invitasjonene via smtp?")
