@@ -87,7 +87,7 @@ class Workspace:
             if self.book is not None:
                 from samtale_automation.workbook.live import apply_pending_live
 
-                return apply_pending_live(self.book, journal, self.now)
+                return apply_pending_live(self.book, journal, self.now, overview=plan_overview)
             return apply_pending(self.folder, journal, self.now, overview=plan_overview)
 
     @contextmanager

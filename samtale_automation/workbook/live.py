@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samtale_automation.domain.cells import xml_safe_text
 from samtale_automation.domain.changeset import ChangeSet, PendingChanges
@@ -50,6 +50,9 @@ from samtale_automation.texts import tr
 from samtale_automation.workbook import rules
 from samtale_automation.workbook.rules import ApplyResult, ChangeSetFailed
 from samtale_automation.workbook.tables import TableView
+
+if TYPE_CHECKING:
+    from samtale_automation.workbook.overview import OverviewPlanner
 
 DATE_FORMAT = "dd.mm.yyyy"  # Range.NumberFormat takes Excel's English codes in every locale
 DATETIME_FORMAT = "dd.mm.yyyy hh:mm"
@@ -327,11 +330,14 @@ def save_live(book: Any) -> bool:
     return True
 
 
-def apply_pending_live(book: Any, journal: PendingChanges, now: datetime) -> ApplyResult:
+def apply_pending_live(book: Any, journal: PendingChanges, now: datetime,
+                       overview: OverviewPlanner | None = None) -> ApplyResult:
     """Apply every pending ChangeSet into the open book and save it; mark them applied only once saved.
 
     A ChangeSet whose data Excel refuses is set aside (with its Logg notice) and the others are
     applied, as the file applier does; when Excel does not answer, everything stays pending.
+    `overview` (plans.overview.plan_overview, as the file applier's) works out the Oversikt
+    numbers, written into the open book before the save (live_refresh.write_overview_live).
     """
     result = ApplyResult()
     while True:
@@ -351,6 +357,11 @@ def apply_pending_live(book: Any, journal: PendingChanges, now: datetime) -> App
         break
     result.created, result.updated, result.conflicts = (outcome.result.created, outcome.result.updated,
                                                         outcome.result.conflicts)
+    if overview is not None:
+        from samtale_automation.domain.master import parse_master
+        from samtale_automation.workbook.live_refresh import write_overview_live  # it imports this module
+
+        write_overview_live(book, overview(parse_master(read_live(book)), now))
     if not save_live(book):
         reason = tr("Excel kunne ikke lagre arbeidsboken, så endringene venter. Sjekk at den ikke er åpnet "
                     "skrivebeskyttet, og prøv igjen.",

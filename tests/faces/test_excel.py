@@ -93,6 +93,7 @@ def test_round_then_apply_writes_into_the_book_and_saves_through_excel(root: Pat
     """Verify «Skriv ventende endringer» writes what waits into the open book, saves it, and marks it applied."""
     cs = ChangeSet("nattkjøring")
     cs.upsert("Ansatte", "1004", name="Per Berg", email="1004@firma.no", manager_id="1003", active="Ja")
+    cs.upsert("Samtaler", "2027-1001", employee_id="1001", manager_id="1003")
     workspace = Workspace.open(root, TODAY)
     with workspace.journal() as journal:
         journal.add_changeset(cs)
@@ -105,6 +106,8 @@ def test_round_then_apply_writes_into_the_book_and_saves_through_excel(root: Pat
     assert "1004" in {r.values["employee_id"] for r in read_live(book).tables["Ansatte"].rows}
     assert workspace.pending() == []
     assert ui.statuses and "Skriv ventende endringer" in ui.statuses[0]
+    oversikt = book.sheets["Oversikt"]  # the numbers follow every write, as the file applier's do
+    assert oversikt.cell(7, 1).value == "Salg" and oversikt.cell(7, 10).value == 1  # Salg's one conversation
 
 
 def test_a_failed_excel_save_leaves_the_changes_pending(root: Path) -> None:
