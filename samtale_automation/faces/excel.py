@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 from samtale_automation.errors import EXIT_PROBLEMS, MissingSecretError, SamtaleError, UsageError, WorkbookError
 from samtale_automation.faces.present import Presentation, present, present_error, progress_label
 from samtale_automation.faces.present_excel import present_logged_crash, present_send_elsewhere, send_question
-from samtale_automation.texts import tr
+from samtale_automation.texts import language, set_language, tr
 from samtale_automation.workbook.buttons import ACTIONS, BUTTON_BY_ACTION
 
 if TYPE_CHECKING:
@@ -150,11 +150,13 @@ def dispatch(action: str, book: OpenBook, ui: ExcelUI, *, environ: Mapping[str, 
                                      "Make the workbook again with «samtale upgrade-workbook --macros»."))
         master = local_master(str(book.fullname), environ)
         workspace = Workspace.open(master.parent, today, book=book)
-        if workspace.folder.master() != master:
+        if not _same_file(workspace.folder.master(), master):
             raise WorkbookError(tr(f"{master.name} er ikke arbeidsboken i {master.parent}.",
                                    f"{master.name} is not the workbook of {master.parent}."),
                                 hint=tr("Bruk knappene i samtaler.xlsm.", "Use the buttons in samtaler.xlsm."))
-        ui.status(tr("samtale: ", "samtale: ") + BUTTON_BY_ACTION[action].label(tr("nb", "en")) + " …")
+        if "SAMTALE_LANG" not in environ:
+            set_language(workbook_language(book))  # the workbook's language, as its buttons are
+        ui.status("samtale: " + BUTTON_BY_ACTION[action].label(language()) + " …")
         shown = _run_action(action, workspace, ui, who or current_user(), environ, filter_rows)
     except MissingSecretError as error:  # a sending button on a PC without the backend's login
         shown = present_send_elsewhere(present_error(error))
@@ -165,6 +167,24 @@ def dispatch(action: str, book: OpenBook, ui: ExcelUI, *, environ: Mapping[str, 
         return present_logged_crash(".samtale/logs/excel.log")
     _log(workspace, action, shown.exit_code, shown.text())
     return shown
+
+
+def workbook_language(book: OpenBook) -> str:
+    """The language set in the open workbook's Innstillinger (nb when none is readable)."""
+    from samtale_automation.domain.master import parse_settings
+    from samtale_automation.domain.schema import SETTINGS
+    from samtale_automation.workbook.live import read_live
+
+    raw = read_live(book, (SETTINGS,))
+    return parse_settings(raw.tables.get(SETTINGS.table), []).language or "nb"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (a mapped drive and its UNC path, or another letter case, on Windows)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.normcase(str(a)) == os.path.normcase(str(b))
 
 
 def _run_action(action: str, workspace: Workspace, ui: ExcelUI, who: str, environ: Mapping[str, str],

@@ -68,12 +68,12 @@ def caller_book() -> Any:
 
 # ---- reading ---------------------------------------------------------------------------
 
-def read_live(book: Any) -> RawWorkbook:
-    """Read every schema table of the open workbook, as the file reader does (read.py)."""
+def read_live(book: Any, schemas: tuple[Sheet, ...] = TABLES) -> RawWorkbook:
+    """Read every schema table (or those of `schemas`) of the open workbook, as the file reader does (read.py)."""
     sheets = list(book.sheets)
     tables: dict[str, RawTable] = {}
     missing: list[Sheet] = []
-    for schema in TABLES:
+    for schema in schemas:
         raw = _read_table(sheets, schema)
         if raw is None:
             missing.append(schema)

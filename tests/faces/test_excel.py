@@ -309,3 +309,14 @@ def test_the_send_question_counts_and_samples_the_recipients() -> None:
     assert text.splitlines()[0] == "7 meldinger skal sendes:"
     assert "Person 5" in text and "Person 6" not in text and "… og 2 til" in text
     assert text.endswith("Sende invitasjonene via smtp?")
+
+
+def test_an_english_workbook_answers_in_english(tmp_path: Path) -> None:
+    """Verify the message box follows the workbook's language (Innstillinger), as its button labels do."""
+    root = tmp_path / "en"
+    init_folder(root, "en", macros=True)
+    book = xs.Book.from_file(root / "samtaler.xlsm")
+    ui = Recorder()
+    shown = excel.dispatch("apply", book, ui, today=TODAY, environ={})
+    assert shown.text() == "No changes are waiting."
+    assert ui.statuses[0] == "samtale: Write pending changes …"
