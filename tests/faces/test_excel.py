@@ -303,8 +303,8 @@ def test_the_send_question_counts_and_samples_the_recipients() -> None:
     from samtale_automation.faces.present_excel import send_question
     from samtale_automation.faces.present_send import Confirmation
 
-    asked = Confirmation([f"  invitasjon  2027-{i}  → Person {i}" for i in range(1, 8)], "Sende invitasjonene via smtp?",
-                         "")
+    lines = [f"  invitasjon  2027-{i}  → Person {i}" for i in range(1, 8)]
+    asked = Confirmation(lines, "Sende invitasjonene via smtp?", "")
     text = send_question(asked)
     assert text.splitlines()[0] == "7 meldinger skal sendes:"
     assert "Person 5" in text and "Person 6" not in text and "… og 2 til" in text
