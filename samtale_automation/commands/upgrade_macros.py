@@ -2,7 +2,7 @@
 
 Under the run lock: what waits in the journal is written first (so the new file holds it), then
 the .xlsm is built beside the .xlsx holding every row (workbook/to_macros.py) and checked. Only
-when nothing is left behind does the .xlsm take the .xlsx's place; the .xlsx is moved into
+when nothing is left behind does the .xlsm take the .xlsx's place; a copy of the .xlsx stays in
 .samtale/backups (a folder with both is refused by every command, DESIGN.md §3). Otherwise the
 .xlsx stays the master and the result names what could not be carried.
 """
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def run_upgrade_macros(workspace: Workspace) -> UpgradeMacrosResult:
     """Make samtaler.xlsm from samtaler.xlsx, or name what it cannot carry and change nothing."""
     from samtale_automation.plans.overview import plan_overview
-    from samtale_automation.safe_write import assert_writable, make_private, temp_path
+    from samtale_automation.safe_write import assert_writable, make_backup, make_private, temp_path
     from samtale_automation.workbook.to_macros import build_macro_copy, uncarried
 
     master = workspace.folder.master()
@@ -49,10 +49,11 @@ def run_upgrade_macros(workspace: Workspace) -> UpgradeMacrosResult:
             if result.refused:
                 return result
             make_private(temp)
-            workspace.folder.backups.mkdir(parents=True, exist_ok=True)
-            result.backup = workspace.folder.backups / f"{workspace.now:%Y%m%d-%H%M%S}-{MASTER_XLSX}"
-            master.replace(result.backup)
+            result.backup = make_backup(master, workspace.folder.backups)
+            # The .xlsm first: a crash before the .xlsx is gone leaves both, which every command refuses
+            # with a message, never a folder without a master.
             temp.replace(target)
+            master.unlink()
             result.master = target
         finally:
             temp.unlink(missing_ok=True)

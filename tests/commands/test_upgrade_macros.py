@@ -106,3 +106,17 @@ def test_an_xlsm_is_not_upgraded_again(tmp_path: Path) -> None:
     init_folder(tmp_path / "m", macros=True)
     with pytest.raises(UsageError, match="har allerede knappene"):
         run_upgrade_macros(Workspace.open(tmp_path / "m", TODAY))
+
+
+def test_the_release_0_1_0_folder_gets_its_buttons(tmp_path: Path) -> None:
+    """Verify a folder made by release 0.1.0 (older columns, Oversikt with formulas) becomes an .xlsm with every
+    conversation, and reads as before."""
+    import shutil
+
+    folder = tmp_path / "Medarbeidersamtaler"
+    shutil.copytree(Path(__file__).parents[1] / "fixtures" / "release-0.1.0", folder)
+    before = Workspace.open(folder, TODAY).load(with_pending=False)
+    result = run_upgrade_macros(Workspace.open(folder, TODAY))
+    assert result.refused == [] and (folder / "samtaler.xlsm").exists()
+    after = Workspace.open(folder, TODAY).load(with_pending=False)
+    assert after.conversations == before.conversations and after.employees == before.employees
