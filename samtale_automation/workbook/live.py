@@ -44,7 +44,7 @@ from samtale_automation.domain.cells import xml_safe_text
 from samtale_automation.domain.changeset import ChangeSet, PendingChanges
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.rows import RawTable, RawWorkbook, find_header_row, map_headers, raw_rows
-from samtale_automation.domain.schema import LOG, TABLES, Column, Kind, Sheet
+from samtale_automation.domain.schema import LOG, TABLE_BY_NAME, TABLES, Column, Kind, Sheet
 from samtale_automation.errors import WorkbookLockedError
 from samtale_automation.texts import tr
 from samtale_automation.workbook import rules
@@ -309,6 +309,7 @@ def apply_live(book: Any, changesets: list[ChangeSet], journal: PendingChanges, 
     far as Excel still answers, and raised.
     """
     tables = LiveTables(book)
+    _refuse_missing_columns(tables, changesets)
     result = ApplyResult()
     try:
         written = rules.apply_to_tables(tables, changesets, journal, result, now, data_errors())
@@ -319,6 +320,32 @@ def apply_live(book: Any, changesets: list[ChangeSet], journal: PendingChanges, 
             tables.roll_back()
         raise
     return LiveApply(result, written)
+
+
+def _refuse_missing_columns(tables: LiveTables, changesets: list[ChangeSet]) -> None:
+    """Raise WorkbookLockedError when a change has a value for a column the open book's table lacks.
+
+    The file applier adds such a column first (upgrade in place); inside Excel the book is not
+    upgraded, so rather than drop the value the changes wait for the next write of the file.
+    """
+    missing: set[str] = set()
+    for changeset in changesets:
+        for change in changeset.changes:
+            schema = TABLE_BY_NAME.get(change.table)
+            view = tables.find(schema) if schema is not None else None
+            if schema is None or view is None:
+                continue  # a missing table is the rules' error to name
+            known = {c.field for c in schema.columns} - {rules.MARKER}
+            missing |= {f"{schema.name}: {schema.column(f).header}" for f in change.values
+                        if f in known and f not in view.columns}
+    if missing:
+        raise WorkbookLockedError(
+            tr("Arbeidsboken mangler kolonner denne versjonen av samtale skriver i: ",
+               "The workbook lacks columns this version of samtale writes to: ") + ", ".join(sorted(missing)) + ".",
+            hint=tr("Lukk arbeidsboken og kjør «samtale apply» (eller vent på nattkjøringen): da legges kolonnene "
+                    "til og endringene skrives.",
+                    "Close the workbook and run «samtale apply» (or wait for the nightly run): the columns are "
+                    "added and the changes written."))
 
 
 def save_live(book: Any) -> bool:

@@ -369,3 +369,26 @@ def test_appended_rows_are_not_written_twice_after_a_crash_before_the_mark(tmp_p
     rows = live.read_live(book).tables["Logg"].rows
     assert [r.values["result"] for r in rows] == ["én gang"]
     assert rows[0].values["changeset"] == cs.id
+
+
+def test_a_value_for_a_column_the_book_lacks_waits_for_the_file_write(tmp_path: Path) -> None:
+    """Verify a change to a column the open book's table lacks (a book from an earlier version) is not dropped:
+    everything stays pending with the reason, and nothing is written or saved."""
+    path = tmp_path / "samtaler.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Ansatte"
+    ws.append(["AnsattID", "Navn", "E-post", "Aktiv"])
+    ws.append(["1001", "Kari", "1001@firma.no", "Ja"])
+    ws.add_table(Table(displayName="Ansatte", ref="A1:D2"))
+    wb.save(path)
+    book = xs.Book.from_file(path)
+    cs = ChangeSet("HR")
+    cs.upsert("Ansatte", "1001", department="Salg")
+    with Journal(tmp_path / "journal.sqlite") as journal:
+        journal.add_changeset(cs)
+        result = live.apply_pending_live(book, journal, TODAY)
+        assert result.applied == [] and result.blocked is not None and "Ansatte: Avdeling" in result.blocked
+        assert [p.changeset.id for p in journal.pending()] == [cs.id]
+    assert book.saves == 0
+    assert live.read_live(book).tables["Ansatte"].rows[0].values.get("department") is None
