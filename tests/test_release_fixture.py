@@ -55,3 +55,29 @@ def test_files_still_out_with_employees_collect(old_folder: Path) -> None:
     actions = [a.description for a in master.actions.values() if a.conversation_id == "2027-2003"]
     assert actions == ["Kurs i lønnssystemet"]
     assert not list((old_folder / "karantene").iterdir())
+
+
+def test_minutes_still_out_enter_the_signing_loop_after_the_upgrade(old_folder: Path) -> None:
+    """The 0.1.0 manager's minutes (both sign-offs typed into the manager's file) collect into an upgraded workbook:
+    the hidden version columns are added, the manager's signature counts with its version, the employee's typed
+    into the manager's file does not, and the employee's fresh copy to countersign completes the loop."""
+    import openpyxl
+
+    from samtale_automation.prepfile.fill import fill_minutes
+
+    shutil.copy2(FIXTURES / "release-0.1.0-still-out" / "2003 referat signert.xlsx", old_folder / "innkommende")
+    workspace = Workspace.open(old_folder, NOW)
+    run_collect(workspace, who="test")
+    headers = [c.value for c in openpyxl.load_workbook(old_folder / "samtaler.xlsx")["Samtaler"][1]]
+    assert {"Signert ansatt versjon", "Signert leder versjon"} <= set(headers)
+    conv = workspace.load().conversations["2027-2003"]
+    assert conv.signed_manager is not None and len(conv.signed_manager_version) == 64
+    assert conv.signed_employee is None and conv.status(NOW) == "minutes_returned"
+    [copy] = list((old_folder / "forberedelse").rglob("2003 * - referat til signering.xlsx"))
+    workbook = openpyxl.load_workbook(copy)
+    fill_minutes(workbook, signed=("Dag", NOW.date(), "", None))
+    workbook.save(old_folder / "innkommende" / "2003 kontrasignert.xlsx")
+    run_collect(Workspace.open(old_folder, NOW), who="test")
+    conv = Workspace.open(old_folder, NOW).load().conversations["2027-2003"]
+    assert conv.status(NOW) == "signed" and conv.signed_employee_version == conv.signed_manager_version
+    assert (old_folder / "arkiv" / "2027" / "2003" / "2027-2003 referat signert.pdf").exists()

@@ -214,6 +214,7 @@ def run_collect(workspace: Workspace, *, from_mailbox: bool = False, dry_run: bo
     with workspace.journal() as journal:
         journal.record_collect(plan.changeset if plan.changeset else None, rows)
     result.guides = _write_guides(workspace, master, plan)
+    result.signing_files, result.signing_failed = _write_signing_files(workspace, master, plan)
     for source, name, target, why in moves:
         if why is not None:
             write_quarantine_note(target, name, why)
@@ -246,3 +247,33 @@ def _write_guides(workspace: Workspace, master: object, plan: CollectPlan) -> li
     return [path for path, _ in jobs]
 
 
+
+
+def _write_signing_files(workspace: Workspace, master: Master, plan: CollectPlan
+                         ) -> tuple[list[tuple[str, Path]], list[tuple[Path, str]]]:
+    """Write the fresh copies for finalising and countersigning, and the signed PDFs (plans/signing_files.py);
+    one that cannot be written is named with why, and the others and the rest of the run go on."""
+    from samtale_automation.plans.signing_files import SIGNED_PDF, signing_files
+    from samtale_automation.prepfile.locations import COPY_SUFFIX, signed_pdf_path
+    from samtale_automation.prepfile.signed_pdf import write_signed_pdf
+    from samtale_automation.prepfile.write import write_prep
+
+    key = workspace.folder.key.read_bytes()
+    written, failed = [], []
+    for item in signing_files(master, plan):
+        if item.kind == SIGNED_PDF:
+            path = signed_pdf_path(workspace.folder, item.round, item.employee_id, item.conversation_id)
+        else:
+            path = prep_path(workspace.folder, item.round, master.employees[item.employee_id],
+                             COPY_SUFFIX[item.content.identity.variant])
+        try:
+            make_private_dir(path.parent)
+            if item.kind == SIGNED_PDF:
+                write_signed_pdf(path, item.content)
+            else:
+                write_prep(path, item.content, key)
+        except Exception as exc:  # content from a returned file: this one file, never the run
+            failed.append((path, f"{type(exc).__name__}: {exc}"[:300]))
+            continue
+        written.append((item.kind, path))
+    return written, failed

@@ -22,7 +22,14 @@ from samtale_automation.commands.workspace import Workspace
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.messages import place_parts
 from samtale_automation.domain.model import OSLO
-from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, ROOMS, SETTING_BY_FIELD, SETTINGS
+from samtale_automation.domain.schema import (
+    CONVERSATIONS,
+    EMPLOYEES,
+    ROOMS,
+    SETTING_BY_FIELD,
+    SETTINGS,
+    STATUS_LABELS,
+)
 from samtale_automation.paths import data_dir
 from samtale_automation.plans.check import check_master
 from samtale_automation.plans.rounds import plan_new_round
@@ -31,6 +38,8 @@ from samtale_automation.texts import short_date, tr
 DEMO_ROUND = "2027"
 DEMO_PERIOD = (date(2027, 1, 11), date(2027, 2, 26))
 REMINDER_DAY = date(2027, 1, 18)  # a Monday with prep deadlines and minutes due in the planned round
+#: The private notes the demo's employee and manager write; no file the demo sends may hold them.
+DEMO_NOTES = ("Privat notat fra Bjørn: vurderer å søke annen stilling.", "Privat notat fra Åse: følg med på trivselen.")
 
 
 def demo_company() -> dict[str, Any]:
@@ -107,6 +116,7 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None, macros: 
             "the files were moved to arkiv/ and karantene/."))
 
     _demo_changes(workspace, [e.employee_id for e in plan.added], step)
+    _demo_signing(workspace, plan.added[0].employee_id, step)
 
     master = workspace.load()
     step(tr(f"Tiltaksregisteret (arket Tiltak) har nå {len(master.actions)} tiltak fra referatet.",
@@ -192,6 +202,78 @@ def _demo_changes(workspace: Workspace, employee_ids: list[str], step: Callable[
             f"each with {items} reminders in all (utboks/{REMINDER_DAY.isoformat()}/digest/)."))
 
 
+def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], None]) -> None:
+    """One conversation through the signing loop: the manager finalises with a change, the employee countersigns
+    the final version, and the signed minutes become a PDF that goes to both."""
+    import openpyxl
+
+    from samtale_automation.commands.remind import run_remind
+    from samtale_automation.paths import INCOMING_DIR
+    from samtale_automation.prepfile.fill import fill_minutes
+
+    root = workspace.folder.root
+    prep_root = root / "forberedelse" / DEMO_ROUND
+    cid = f"{DEMO_ROUND}-{employee_id}"
+    # The days after the conversation: the manager finalises, the employee countersigns, the PDF goes out.
+    finalised = _next_weekday(max(_minutes_day(workspace, cid), REMINDER_DAY))  # after the demo's reminder day
+    countersigned = _next_weekday(finalised)
+    final_mail = _next_weekday(countersigned)
+
+    def collect_on(day: date) -> Workspace:
+        later = Workspace.open(root, datetime.combine(day, time(18), OSLO))
+        run_collect(later, who="demo")
+        return later
+
+    copy = next(prep_root.rglob(f"{employee_id} * - referat til leder.xlsx"))
+    workbook = openpyxl.load_workbook(copy)
+    fill_minutes(workbook, summaries={3: "Trives godt, men ønsker mer variasjon i oppgavene."}, private=DEMO_NOTES[1],
+                 signed=("", None, "Åse Kjærstad", finalised))
+    workbook.save(root / INCOMING_DIR / f"{employee_id} referat fra leder.xlsx")
+    conv = collect_on(finalised).load().conversations[cid]
+    step(tr(f"Lederen fikk en ny kopi av referatet (uten medarbeiderens private notat), la til et sammendrag og "
+            f"signerte: versjonen er en annen enn den medarbeideren signerte, så status er fortsatt "
+            f"«{STATUS_LABELS[conv.status(workspace.now)]}» og medarbeideren får den endelige versjonen "
+            f"({copy.name.replace('til leder', 'til signering')}) til kontrasignering.",
+            f"The manager got a fresh copy of the minutes (without the employee's private note), added a summary "
+            f"and signed: the version differs from the one the employee signed, so the status is still "
+            f"«{STATUS_LABELS[conv.status(workspace.now)]}» and the employee gets the final version to countersign."))
+    day = countersigned
+    reminded = run_remind(Workspace.open(root, datetime.combine(day, time(6, 30), OSLO)), who="demo")
+    asked = [item for digest in reminded.digests for item in digest.items if item.kind == "countersign"]
+    step(tr(f"samtale remind den {day:%d.%m.%Y}: {len(asked)} påminnelse om å kontrasignere, med den nye kopien "
+            f"vedlagt (utboks/{day.isoformat()}/digest/).",
+            f"samtale remind on {day.isoformat()}: {len(asked)} reminder to countersign, with the fresh copy "
+            f"attached (utboks/{day.isoformat()}/digest/)."))
+    final = next(prep_root.rglob(f"{employee_id} * - referat til signering.xlsx"))
+    workbook = openpyxl.load_workbook(final)
+    fill_minutes(workbook, signed=("Bjørn Sæther", countersigned, "", None))
+    workbook.save(root / INCOMING_DIR / f"{employee_id} referat kontrasignert.xlsx")
+    later = collect_on(day)
+    conv = later.load().conversations[cid]
+    pdf = next((root / "arkiv" / DEMO_ROUND / employee_id).glob("*.pdf"))
+    run_remind(Workspace.open(root, datetime.combine(final_mail, time(6, 30), OSLO)), who="demo")
+    step(tr(f"Medarbeideren kontrasignerte: {cid} er «{STATUS_LABELS[conv.status(later.now)]}» (begge på versjon "
+            f"{conv.signed_manager_version[:8]}). Referatet ligger som PDF for personalmappen i "
+            f"{pdf.relative_to(root)}, og den gikk til begge i sammendraget {final_mail:%d.%m.%Y}.",
+            f"The employee countersigned: {cid} is «{STATUS_LABELS[conv.status(later.now)]}» (both on version "
+            f"{conv.signed_manager_version[:8]}). The minutes are kept as a PDF for the personnel file in "
+            f"{pdf.relative_to(root)}, sent to both in the digest of {final_mail.isoformat()}."))
+
+
+def _minutes_day(workspace: Workspace, conversation_id: str) -> date:
+    """The day the employee writes and signs the minutes: the conversation's day (its planned start)."""
+    conv = workspace.load().conversations[conversation_id]
+    return conv.start.astimezone(OSLO).date() if conv.start else DEMO_PERIOD[0]
+
+
+def _next_weekday(day: date) -> date:
+    """The next Monday–Friday after `day`."""
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
 def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:
     """Fill a few prep files as people would and drop them in innkommende/, plus one wrong file."""
     import openpyxl
@@ -210,12 +292,14 @@ def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:
                       other="Hjemmekontor på fredager", feedback="Gi gjerne flere tilbakemeldinger underveis.")
         names.append(target.name)
     first = employee_ids[0]
-    workbook = openpyxl.load_workbook(next(prep_root.rglob(f"{first} * - leder.xlsx")))
+    # The employee writes the minutes in their own file and signs; the manager finalises later (_demo_signing).
+    workbook = openpyxl.load_workbook(next(prep_root.rglob(f"{first} * - forberedelse.xlsx")))
     fill_minutes(workbook, summaries={0: "Et godt år med mye ansvar.", 2: "Ønsker kurs i rådgivning."},
-                 actions=[("Kurs i rådgivningssamtaler", "Tryggere i kundemøter", "Åse", date(2027, 4, 30)),
+                 actions=[("Kurs i rådgivningssamtaler", "Tryggere i kundemøter", "Åse", date(2027, 4, 30),
+                           date(2027, 3, 1)),
                           ("Fast ukesmøte med leder", "Bedre oppfølging", "Åse", date(2027, 2, 15))],
-                 private="Privat notat: tas ikke inn i registeret.",
-                 signed=("Bjørn Sæther", date(2027, 1, 11), "Åse Kjærstad", date(2027, 1, 12)))
+                 private=DEMO_NOTES[0], signed=("Bjørn Sæther", _minutes_day(workspace, f"{DEMO_ROUND}-{first}"),
+                                                "", None))
     minutes = incoming / f"{first} referat signert.xlsx"
     workbook.save(minutes)
     names.append(minutes.name)

@@ -19,14 +19,14 @@ from samtale_automation.config import require_config
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.master import Master
 from samtale_automation.domain.messages import SENT, Attachment, Backend, Job, Mail, Person
+from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER
 from samtale_automation.domain.schema import LOG
 from samtale_automation.domain.workdays import is_working_day
 from samtale_automation.errors import Problem
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
-from samtale_automation.plans.consolidate import ACCEPTED
 from samtale_automation.plans.reminders import Digest, group_digests, plan_reminders
-from samtale_automation.prepfile.locations import GUIDE_SUFFIX, prep_path
+from samtale_automation.prepfile.locations import COPY_SUFFIX, GUIDE_SUFFIX, prep_path, signed_pdf_path
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.texts import tr
 
@@ -37,10 +37,11 @@ GUIDE = "guide"
 
 
 def attachment_files(workspace: Workspace, master: Master) -> Callable[[str, str], Path | None]:
-    """Where a conversation's guide or the employee's returned minutes file is, if anywhere."""
-    with workspace.journal() as journal:
-        minutes = {row["conversation_id"]: row["destination"] for row in journal.received(ACCEPTED)
-                   if row["has_minutes"] and row["destination"]}
+    """Where a conversation's guide, fresh minutes copy for signing, or signed PDF is, if anywhere.
+
+    Never a returned file: those hold their writer's private note. The copies for finalising and
+    countersigning are made fresh by collect from the parsed minutes (plans/signing_files.py).
+    """
 
     def find(conversation_id: str, what: str) -> Path | None:
         conv = master.conversations.get(conversation_id)
@@ -49,8 +50,12 @@ def attachment_files(workspace: Workspace, master: Master) -> Callable[[str, str
             return None
         if what == GUIDE:
             path = prep_path(workspace.folder, conv.round, employee, GUIDE_SUFFIX)
-        elif conversation_id in minutes:
-            path = workspace.folder.root / minutes[conversation_id]
+        elif what == "minutes":
+            path = prep_path(workspace.folder, conv.round, employee, COPY_SUFFIX[MANAGER])
+        elif what == "countersign":
+            path = prep_path(workspace.folder, conv.round, employee, COPY_SUFFIX[EMPLOYEE])
+        elif what == "pdf":
+            path = signed_pdf_path(workspace.folder, conv.round, conv.employee_id, conversation_id)
         else:
             return None
         return path if path.exists() else None

@@ -187,6 +187,9 @@ class CollectResult:
     guides: list[Path] = field(default_factory=list)
     apply: ApplyResult | None = None
     fetched: FetchResult | None = None
+    #: (kind, path) of the fresh copies for finalising/countersigning and the signed PDFs (plans/signing_files.py).
+    signing_files: list[tuple[str, Path]] = field(default_factory=list)
+    signing_failed: list[tuple[Path, str]] = field(default_factory=list)  # (path, why) not written
 
 
 @dataclass

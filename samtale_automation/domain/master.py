@@ -259,6 +259,8 @@ def conversation_from_row(p: dict[str, Any]) -> Conversation | None:
         cancelled=bool(p.get("cancelled")),
         cancel_reason=p.get("cancel_reason") or "",
         note=p.get("note") or "",
+        signed_employee_version=p.get("signed_employee_version") or "",
+        signed_manager_version=p.get("signed_manager_version") or "",
         **{name: p.get(name) for name in dates},
     )
 
@@ -267,16 +269,23 @@ def _question(p: dict[str, Any]) -> Question | None:
     if not p.get("question_id"):
         return None
     topic = topic_for_label(p.get("topic") or "")
-    follow = tuple(line.strip(" -•\t") for line in (p.get("follow_ups") or "").splitlines())
     return Question(
         question_id=p["question_id"],
         topic=topic.key if topic else "",
         text=p.get("text") or "",
-        follow_ups=tuple(f for f in follow if f),
+        follow_ups=_lines(p.get("follow_ups")),
+        text_en=p.get("text_en") or "",
+        follow_ups_en=_lines(p.get("follow_ups_en")),
         mandatory=p.get("mandatory") is True,
         applies_to=p.get("applies_to") or "Alle",
         active=p.get("active", True) is not False,
     )
+
+
+def _lines(value: str | None) -> tuple[str, ...]:
+    """Follow-up questions: one a line, bullets and dashes dropped."""
+    follow = (line.strip(" -•\t") for line in (value or "").splitlines())
+    return tuple(f for f in follow if f)
 
 
 def _action(p: dict[str, Any]) -> Action | None:

@@ -73,6 +73,8 @@ class Conversation:
     signed_employee: date | None = None
     signed_manager: date | None = None
     note: str = ""
+    signed_employee_version: str = ""  # domain.minutes version each signature covers ('' before they were kept)
+    signed_manager_version: str = ""
 
     @property
     def round(self) -> str:
@@ -120,6 +122,14 @@ class Question:
     mandatory: bool = False
     applies_to: str = "Alle"
     active: bool = True
+    text_en: str = ""  # blank: the Norwegian text is used for English readers too
+    follow_ups_en: tuple[str, ...] = ()
+
+    def in_language(self, lang: str) -> tuple[str, tuple[str, ...]]:
+        """The question and its follow-ups for a reader of `lang`: English where given, else Norwegian."""
+        if lang == "en" and self.text_en.strip():
+            return self.text_en, self.follow_ups_en
+        return self.text, self.follow_ups
 
     def applies(self, employee: Employee) -> bool:
         """Tell whether the question's `Gjelder` includes this employee."""

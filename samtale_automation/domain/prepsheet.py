@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from samtale_automation.domain.minutes import Minutes, MinutesAction
+
 #: Bump when the layout of prep files changes in a way the reader must know about.
 TEMPLATE_VERSION = "1"
 KNOWN_TEMPLATE_VERSIONS = frozenset({TEMPLATE_VERSION})
@@ -72,6 +74,29 @@ class PrepContent:
     past_actions: tuple[PastAction, ...] = ()
     department: str = ""
     title: str = ""
+    #: A fresh copy of the minutes for the other party to finalise or countersign: the Referat sheet only,
+    #: filled with this content (never a private note), and the signatures already recorded.
+    minutes: MinutesDraft | None = None
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One recorded signature: who typed it, the date, and the version of the content it covers."""
+
+    name: str
+    day: date
+    version: str  # domain.minutes.Minutes.version() of what the signer saw
+
+
+@dataclass(frozen=True)
+class MinutesDraft:
+    """The minutes a fresh copy is filled with, and the signatures they already carry."""
+
+    minutes: Minutes
+    employee_signature: Signature | None = None
+    manager_signature: Signature | None = None
+    #: What the receiver signed before, when it differs (shown beside their sign-off cells).
+    earlier_version: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +108,7 @@ class ReturnedAction:
     owner: str
     deadline: date | None
     row: int  # sheet row, for messages
+    follow_up: date | None = None  # the follow-up date agreed (files made before it was asked: None)
 
 
 @dataclass
@@ -111,6 +137,12 @@ class ReturnedFile:
     problems: list[str] = field(default_factory=list)  # what was odd but did not reject the file (message language)
     #: `modified` as the file writes it, for saying why it was not believed ('' when the file has none).
     modified_text: str = ""
+
+    def minutes(self) -> Minutes:
+        """The signed part of the minutes (summaries and actions; no private note, no sign-off)."""
+        return Minutes(self.identity.conversation_id, dict(self.summaries),
+                       tuple(MinutesAction(a.description, a.goal, a.owner, a.deadline, a.follow_up)
+                             for a in self.actions))
 
     @property
     def prep_filled(self) -> bool:

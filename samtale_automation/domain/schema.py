@@ -134,6 +134,10 @@ CONVERSATIONS = Sheet(
         Column("Signert ansatt", "signed_employee", Kind.DATE, T, False, 12),
         Column("Signert leder", "signed_manager", Kind.DATE, T, False, 12),
         Column("Merknad", "note", Kind.TEXT, T, False, 40),
+        # Which version of the minutes each signature covers (domain/minutes.py): «Signert» needs both the
+        # same. Hidden tool columns: a workbook made before them gains them on its next write.
+        Column("Signert ansatt versjon", "signed_employee_version", Kind.TEXT, T, False, 18, hidden=True),
+        Column("Signert leder versjon", "signed_manager_version", Kind.TEXT, T, False, 18, hidden=True),
     ),
 )
 
@@ -146,6 +150,10 @@ QUESTIONS = Sheet(
         Column("Tema", "topic", Kind.CHOICE, P, True, 30, "Liste_Tema"),
         Column("Spørsmål", "text", Kind.TEXT, P, True, 60),
         Column("Hjelpespørsmål", "follow_ups", Kind.TEXT, P, False, 60),
+        Column("Spørsmål (en)", "text_en", Kind.TEXT, P, False, 60,
+               help_nb="Spørsmålet på engelsk, for ansatte med Språk = en. Tom: det norske brukes.",
+               help_en="The question in English, for employees with Språk = en. Blank: the Norwegian is used."),
+        Column("Hjelpespørsmål (en)", "follow_ups_en", Kind.TEXT, P, False, 60),
         Column("Obligatorisk", "mandatory", Kind.YES_NO, P, False, 12, "Liste_JaNei"),
         Column("Gjelder", "applies_to", Kind.TEXT, P, False, 18),
         Column("Aktiv", "active", Kind.YES_NO, P, False, 8, "Liste_JaNei"),
@@ -165,7 +173,8 @@ ACTIONS = Sheet(
         Column("Ansvarlig", "owner", Kind.TEXT, S, False, 18),
         Column("Frist", "deadline", Kind.DATE, S, False, 12),
         Column("Status", "status", Kind.CHOICE, S, False, 14, "Liste_TiltakStatus"),
-        Column("Oppfølging", "follow_up", Kind.DATE, P, False, 12),
+        # Seeded from the minutes' follow-up date; a date a person typed here is kept.
+        Column("Oppfølging", "follow_up", Kind.DATE, S, False, 12),
         Column("Kilde", "source", Kind.TEXT, T, False, 30),
     ),
 )

@@ -354,6 +354,15 @@ def _collect(say: Say, result: r.CollectResult) -> None:
         say(tr(f"  venter     {name}: {why}", f"  waiting    {name}: {why}"))
     for path in result.guides:
         say(tr(f"  samtaleguide {path.relative_to(result.root)}", f"  guide        {path.relative_to(result.root)}"))
+    signing_labels = {"finalise": tr("til leder   ", "to manager  "), "countersign": tr("til signering",
+                                                                                       "to countersign"),
+                      "signed_pdf": tr("signert PDF ", "signed PDF  ")}
+    for kind, path in result.signing_files:
+        say(f"  {signing_labels.get(kind, kind)} {path.relative_to(result.root)}")
+    for path, why in result.signing_failed:
+        say(tr(f"  ikke laget  {path.relative_to(result.root)}: {why}",
+               f"  not made    {path.relative_to(result.root)}: {why}"))
+        say.exit_code = EXIT_PROBLEMS
     if result.dry_run:
         say(tr("\nPrøvekjøring: ingenting er flyttet eller skrevet.", "\nDry run: nothing was moved or written."))
         say.exit_code = EXIT_OK

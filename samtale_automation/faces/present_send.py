@@ -71,6 +71,7 @@ def reminder_label(item: ReminderItem) -> str:
     labels = {"prep_employee": tr("forbered deg", "prepare"), "prep_manager": tr("forbered deg (leder)", "prepare"),
               "not_prepared": tr("ikke forberedt", "not prepared"), "minutes": tr("skriv referat", "write minutes"),
               "minutes_overdue": tr("referat forsinket", "minutes overdue"), "sign": tr("signer", "sign"),
+              "countersign": tr("kontrasigner", "countersign"), "signed": tr("signert referat (PDF)", "signed (PDF)"),
               "action_due": tr("tiltak snart", "action due"), "action_overdue": tr("tiltak forfalt", "action overdue"),
               "reflection": tr("refleksjon", "reflection")}
     subject = item.conversation_id or item.action_id or ""

@@ -35,7 +35,7 @@ MAIL_TEMPLATES = ("invitation", "update", "cancellation", "manager_prep", "follo
                   "digest")
 #: Kinds of reminder; each has a fragment `reminder_<kind>` that becomes one item of the digest.
 REMINDER_KINDS = ("prep_employee", "prep_manager", "not_prepared", "minutes", "minutes_overdue", "sign",
-                  "action_due", "action_overdue", "reflection")
+                  "countersign", "signed", "action_due", "action_overdue", "reflection")
 FRAGMENTS = tuple(f"reminder_{kind}" for kind in REMINDER_KINDS)
 TEMPLATE_NAMES = MAIL_TEMPLATES + FRAGMENTS
 
@@ -68,12 +68,16 @@ _DESCRIPTIONS: dict[str, tuple[str, str]] = {
                                  "To the employee: the deadline for the minutes has passed"),
     "reminder_sign": ("Til lederen: referatet er kommet, ferdigstill og signer",
                       "To the manager: the minutes are back, finalise and sign"),
+    "reminder_countersign": ("Til medarbeideren: lederens endelige referat, kontrasigner",
+                             "To the employee: the manager's final minutes, countersign"),
+    "reminder_signed": ("Til begge: referatet er signert av begge, med PDF-en",
+                        "To both: the minutes are signed by both, with the PDF"),
     "reminder_action_due": ("Til den ansvarlige: fristen for et tiltak nærmer seg",
                             "To the owner: an action's deadline is near"),
     "reminder_action_overdue": ("Til den ansvarlige og lederen: fristen for et tiltak er passert",
                                 "To the owner and the manager: an action's deadline has passed"),
-    "reminder_reflection": ("Til lederen: alle samtalene i runden er holdt, hvordan gikk det?",
-                            "To the manager: all conversations in the round are done, how did it go?"),
+    "reminder_reflection": ("Til lederen: referatene fra alle samtalene i runden er kommet, hvordan gikk det?",
+                            "To the manager: the minutes of all conversations in the round are back, how did it go?"),
 }
 
 _UNDEFINED = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")

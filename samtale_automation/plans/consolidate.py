@@ -5,8 +5,9 @@ Pure (DESIGN.md §4–§6): nothing is read or written here. Rules:
   quarantined;
 - a returned prep sets «Forberedelse mottatt» (employee) or «Leder forberedt» (manager) and asks
   for the manager's conversation guide;
-- returned minutes set «Referat mottatt», the sign-off dates and the agreed actions as Tiltak rows
-  `<SamtaleID>-<n>` (seeded columns); an action missing from a newer version is marked, not deleted;
+- returned minutes set «Referat mottatt» and the agreed actions as Tiltak rows `<SamtaleID>-<n>` (seeded
+  columns, the follow-up date into «Oppfølging»); an action missing from a newer version is marked, not
+  deleted; every signature is recorded with the version of the content it covers (plans/signing.py);
 - of two returns of the same conversation and variant the one saved last counts; the manager's
   signed minutes outrank the employee's; the private note never reaches the register;
 - a file's own saved time (docProps/core.xml, written by whoever made the file) is believed only
@@ -24,6 +25,7 @@ from samtale_automation.domain.master import Master
 from samtale_automation.domain.model import OSLO, Conversation
 from samtale_automation.domain.prepsheet import EMPLOYEE, FIXED_CREATED, MANAGER, ReturnedFile
 from samtale_automation.domain.schema import ACTION_STATUSES, ACTIONS, CONVERSATIONS, LOG
+from samtale_automation.plans.signing import SignState, SignStep, describe, sign_step
 from samtale_automation.texts import tr
 
 ACCEPTED = "accepted"
@@ -117,6 +119,8 @@ class Decision:
     counts_prep: bool = False
     counts_minutes: bool = False
     note: str = ""  # why the file's own saved time was not believed, if it was not
+    signing: SignStep | None = None  # what the file's signature did (plans/signing.py); None: no minutes
+    version: str = ""  # the version of the minutes' content the file holds
 
 
 @dataclass
@@ -126,6 +130,10 @@ class CollectPlan:
     changeset: ChangeSet
     decisions: list[Decision] = field(default_factory=list)
     guides: list[Decision] = field(default_factory=list)  # accepted employee preps that count
+
+    def signing(self, *events: str) -> list[Decision]:
+        """The accepted files whose signature did one of `events` (plans/signing.py), in order."""
+        return [d for d in self.decisions if d.signing is not None and d.signing.event in events]
 
 
 def _minutes_rank(variant: str, manager_signed: bool, saved: datetime) -> tuple[bool, datetime]:
@@ -146,6 +154,7 @@ def plan_collect(master: Master, arrivals: list[Arrival], counted: list[Counted]
         if item.has_minutes:
             rank = _minutes_rank(item.variant, item.manager_signed, item.saved)
             best_minutes[item.conversation_id] = max(best_minutes.get(item.conversation_id, rank), rank)
+    states: dict[str, SignState] = {}
     for arrival in sorted(arrivals, key=lambda a: (a.saved, a.name)):
         decision = _decide(master, arrival, seen)
         plan.decisions.append(decision)
@@ -169,6 +178,14 @@ def plan_collect(master: Master, arrivals: list[Arrival], counted: list[Counted]
             best_minutes[conv.conversation_id] = rank
             decision.counts_minutes = True
             _minutes_changes(plan.changeset, master, conv, returned, arrival)
+        if returned.minutes_filled:
+            # Every signature counts in its order, whichever version's content the register keeps.
+            decision.version = returned.minutes().version()
+            state = states.get(conv.conversation_id) or SignState.of(conv)
+            decision.signing = sign_step(state, returned, decision.version)
+            states[conv.conversation_id] = decision.signing.state
+            if decision.signing.values:
+                plan.changeset.upsert_row(CONVERSATIONS.table, conv.conversation_id, decision.signing.values)
         decision.note = arrival.saved_time()[1]
         decision.reason = _summary(decision)
         plan.changeset.append(LOG.table, time=now.astimezone(OSLO).replace(tzinfo=None, microsecond=0),
@@ -211,12 +228,8 @@ def _decide(master: Master, arrival: Arrival, seen: set[str]) -> Decision:
 
 def _minutes_changes(changeset: ChangeSet, master: Master, conv: Conversation, returned: ReturnedFile,
                      arrival: Arrival) -> None:
-    values: dict[str, object] = {"minutes_returned": arrival.saved.date()}
-    if returned.signed_employee_date:
-        values["signed_employee"] = returned.signed_employee_date
-    if returned.signed_manager_date:
-        values["signed_manager"] = returned.signed_manager_date
-    changeset.upsert_row(CONVERSATIONS.table, conv.conversation_id, values)
+    # The sign-off dates are plans/signing.py's: each only from its signer's own file, with its version.
+    changeset.upsert_row(CONVERSATIONS.table, conv.conversation_id, {"minutes_returned": arrival.saved.date()})
     source = tr(f"Referat ({returned.identity.variant}) {arrival.saved:%d.%m.%Y}",
                 f"Minutes ({returned.identity.variant}) {arrival.saved:%d.%m.%Y}")
     for number, action in enumerate(returned.actions, start=1):
@@ -224,6 +237,8 @@ def _minutes_changes(changeset: ChangeSet, master: Master, conv: Conversation, r
         fields: dict[str, object] = {"conversation_id": conv.conversation_id, "employee_id": conv.employee_id,
                                      "description": action.description, "goal": action.goal,
                                      "owner": action.owner, "deadline": action.deadline, "source": source}
+        if action.follow_up is not None:  # seeded into Tiltak «Oppfølging» (a date a person typed is kept)
+            fields["follow_up"] = action.follow_up
         if action_id not in master.actions:
             fields["status"] = ACTION_STATUSES[0]
         changeset.upsert_row(ACTIONS.table, action_id, fields)
@@ -241,5 +256,10 @@ def _summary(decision: Decision) -> str:
         parts.append(tr("forberedelse registrert", "preparation recorded"))
     if decision.counts_minutes:
         parts.append(tr("referat registrert", "minutes recorded"))
+    signing = decision.signing
+    if signing is not None and signing.event:
+        parts.append(describe(signing, decision.version))
+    if signing is not None and signing.ignored:
+        parts.append(signing.ignored)
     summary = ", ".join(parts) or tr("arkivert; en nyere versjon gjelder", "archived; a newer version counts")
     return f"{summary}; {decision.note}" if decision.note else summary

@@ -35,12 +35,13 @@ class PrepPlan:
 
 
 def applicable_questions(master: Master, employee: Employee, lang: str) -> tuple[PrepQuestion, ...]:
-    """The active questions whose Gjelder includes the employee, grouped in topic order."""
+    """The active questions whose Gjelder includes the employee, grouped in topic order, in the reader's
+    language (`lang`): English from «Spørsmål (en)» where given, Norwegian otherwise, per question."""
     order = {topic.key: index for index, topic in enumerate(TOPICS)}
     labels = {topic.key: topic.label(lang) for topic in TOPICS}
     chosen: list[Question] = [q for q in master.questions if q.active and q.topic in order and q.applies(employee)]
     chosen.sort(key=lambda q: order[q.topic])  # stable: menu order within a topic
-    return tuple(PrepQuestion(q.question_id, q.topic, labels[q.topic], q.text, q.follow_ups, q.mandatory)
+    return tuple(PrepQuestion(q.question_id, q.topic, labels[q.topic], *q.in_language(lang), q.mandatory)
                  for q in chosen)
 
 

@@ -26,11 +26,11 @@ from samtale_automation.errors import Problem
 from samtale_automation.texts import tr
 
 #: Every reminder kind, in the order a digest lists them.
-KINDS = ("prep_employee", "prep_manager", "not_prepared", "minutes", "minutes_overdue", "sign",
-         "action_due", "action_overdue", "reflection")
+KINDS = ("prep_employee", "prep_manager", "not_prepared", "minutes", "minutes_overdue", "sign", "countersign",
+         "signed", "action_due", "action_overdue", "reflection")
 
 _CLOSED_ACTION = frozenset({"fullført", "avbrutt"})
-_ENDED = frozenset({"held", "minutes_returned", "signed"})
+_MINUTES_BACK = frozenset({"minutes_returned", "signed"})
 # Words people write in Tiltak «Ansvarlig» instead of a name (matched after casefold).
 _EMPLOYEE_WORDS = frozenset({"ansatt", "den ansatte", "ansatte", "medarbeider", "medarbeideren", "employee",
                              "meg", "jeg", "meg selv", "arbeidstaker"})
@@ -138,9 +138,29 @@ class _Planner:
                 self.add("not_prepared", f"not_prepared:{conv.conversation_id}", conv.manager_id, conv=conv)
         if conv.end is not None and conv.status(self.now) == "held":
             self.minutes(conv, _day(conv.end))
-        if conv.minutes_returned is not None and (conv.signed_manager is None or conv.signed_employee is None):
-            minutes = "minutes" if self.has_file(conv.conversation_id, "minutes") else None
-            self.add("sign", f"sign:{conv.conversation_id}", conv.manager_id, conv=conv, attachment=minutes)
+        self.signing_rules(conv)
+
+    def signing_rules(self, conv: Conversation) -> None:
+        """Finalise and sign (manager), countersign the final version (employee), and the signed PDF to both.
+
+        Each goes once per version of the minutes: a round trip with new content asks again.
+        """
+        cid = conv.conversation_id
+        if conv.minutes_returned is not None and conv.signed_manager is None:
+            # A fresh copy of the employee's minutes (no private note), made by collect.
+            minutes = "minutes" if self.has_file(cid, "minutes") else None
+            version = conv.signed_employee_version[:8] if conv.signed_employee else ""
+            self.add("sign", f"sign:{cid}:{version}" if version else f"sign:{cid}", conv.manager_id, conv=conv,
+                     attachment=minutes)
+        if conv.signed_manager is not None and conv.signed_employee is None and conv.signed_manager_version:
+            copy = "countersign" if self.has_file(cid, "countersign") else None
+            self.add("countersign", f"countersign:{cid}:{conv.signed_manager_version[:8]}", conv.employee_id,
+                     conv=conv, attachment=copy)
+        if (conv.signed_employee and conv.signed_manager and conv.signed_manager_version
+                and conv.signed_employee_version == conv.signed_manager_version and self.has_file(cid, "pdf")):
+            for recipient_id in (conv.employee_id, conv.manager_id):
+                self.add("signed", f"signed:{cid}:{conv.signed_manager_version[:8]}:{recipient_id}", recipient_id,
+                         conv=conv, attachment="pdf")
 
     def prep(self, conv: Conversation, kind: str, recipient_id: str, deadline: date, attachment: str | None) -> None:
         """The nearest due lead time only; the other due, unsent leads go into `covers`."""
@@ -209,12 +229,13 @@ class _Planner:
     # ---- reflection -----------------------------------------------------------------------
 
     def reflection_rules(self, round_name: str, live: Sequence[Conversation]) -> None:
-        """Ask each manager to reflect once all their conversations in the round are over."""
+        """Ask each manager to reflect once the minutes of all their conversations in the round are back
+        (cancelled ones are not in `live`), not merely once the clock has passed them."""
         by_manager: dict[str, list[Conversation]] = {}
         for conv in live:
             by_manager.setdefault(conv.manager_id, []).append(conv)
         for manager_id, convs in by_manager.items():
-            if manager_id and all(c.status(self.now) in _ENDED for c in convs):
+            if manager_id and all(c.status(self.now) in _MINUTES_BACK for c in convs):
                 self.add("reflection", f"reflection:{round_name}:{manager_id}", manager_id)
 
     # ---- items, recipients, problems ------------------------------------------------------

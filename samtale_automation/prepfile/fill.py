@@ -84,15 +84,16 @@ def _fill_assessments(workbook: Any, assessments: dict[str, str]) -> None:
 
 
 def fill_minutes(workbook: Any, *, summaries: dict[int, str] | None = None,
-                 actions: list[tuple[Any, Any, Any, Any]] | None = None, private: str = "",
+                 actions: list[tuple[Any, ...]] | None = None, private: str = "",
                  signed: tuple[str, date | None, str, date | None] | None = None) -> None:
-    """Write minutes into an open workbook: summaries by topic position, action rows, private note, sign-off."""
+    """Write minutes into an open workbook: summaries by topic position, action rows (description, goal, owner,
+    deadline[, follow-up]), private note, sign-off (a None or '' value leaves that cell as it is)."""
     _, summary_cells = name_cells(workbook, pn.N_SUMMARY)
     for position, value in (summaries or {}).items():
         set_text(summary_cells[position][0], value)
     _, action_rows = name_cells(workbook, pn.N_ACTIONS)
     for row, values in zip(action_rows, actions or [], strict=False):
-        for cell, value in zip(row, values, strict=True):
+        for cell, value in zip(row, values, strict=False):  # four values, or five with a follow-up date
             if isinstance(value, str):
                 set_text(cell, value)
             else:

@@ -52,7 +52,7 @@ N_ASSESSMENT = "Vurdering"
 
 # Referat, both variants. Sammendrag is the summary column; the topic label is the cell to its left.
 N_SUMMARY = "Sammendrag"
-N_ACTIONS = "Referattiltak"  # four columns: description, goal, owner, deadline
+N_ACTIONS = "Referattiltak"  # description, goal, owner, deadline, follow-up (files before it: four columns)
 N_PRIVATE_NOTE = "PrivatNotat"
 N_SIGN_EMPLOYEE_NAME = "SignAnsattNavn"
 N_SIGN_EMPLOYEE_DATE = "SignAnsattDato"
@@ -64,8 +64,10 @@ MINUTES_NAMES = (N_SUMMARY, N_ACTIONS, N_PRIVATE_NOTE, N_SIGN_EMPLOYEE_NAME, N_S
 
 #: Empty rows given for agreed actions (the issue asks for room for at least 15; people may insert more).
 ACTION_ROWS = 15
-#: Columns of the action region, left to right.
-ACTION_COLUMNS = 4
+#: Columns of the action region, left to right: description, goal, owner, deadline, follow-up date.
+ACTION_COLUMNS = 5
+#: Columns of the action region in files made before the follow-up column (still read as they were).
+OLD_ACTION_COLUMNS = 4
 
 # ---- region sizes ---------------------------------------------------------------------------
 

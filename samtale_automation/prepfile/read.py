@@ -295,12 +295,15 @@ class _Reader:
         return rows
 
     def _action_values(self, area: Area, row: int) -> list[Any]:
+        """Description, goal, owner, deadline and follow-up ('' in a file made before the follow-up column)."""
         grid = self.grid(area.sheet)
-        return [_at(grid, row, area.first_col + c) for c in range(pn.ACTION_COLUMNS)]
+        width = pn.ACTION_COLUMNS if area.columns >= pn.ACTION_COLUMNS else pn.OLD_ACTION_COLUMNS
+        values = [_at(grid, row, area.first_col + c) for c in range(width)]
+        return values + [""] * (pn.ACTION_COLUMNS - width)
 
     def _action(self, area: Area, row: int, errors: list[str]) -> ReturnedAction | None:
-        description, goal, owner, deadline_raw = self._action_values(area, row)
-        if all(is_blank(v) for v in (description, goal, owner, deadline_raw)):
+        description, goal, owner, deadline_raw, follow_raw = self._action_values(area, row)
+        if all(is_blank(v) for v in (description, goal, owner, deadline_raw, follow_raw)):
             return None
         line = row + 1
         if is_blank(description):
@@ -309,7 +312,9 @@ class _Reader:
         deadline = self._date(deadline_raw, errors, tr(f"fristen i rad {line}", f"the deadline in row {line}"))
         if is_blank(deadline_raw):
             errors.append(tr(f"tiltaket i rad {line} mangler frist", f"the action in row {line} has no deadline"))
-        return ReturnedAction(as_text(description), as_text(goal), as_text(owner), deadline, line)
+        follow_up = self._date(follow_raw, errors, tr(f"oppfølgingsdatoen i rad {line}",
+                                                        f"the follow-up date in row {line}"))
+        return ReturnedAction(as_text(description), as_text(goal), as_text(owner), deadline, line, follow_up)
 
     def _date_at(self, name: str, errors: list[str], what: str) -> date | None:
         area = self.area(name)

@@ -68,6 +68,7 @@ class Formats:
     center: Any
     input: Any
     input_date: Any
+    date_locked: Any
     choose: Any
     mandatory: Any
     counter: Any
@@ -94,6 +95,7 @@ class Formats:
             center=add({"align": "center", "valign": "top", "text_wrap": True, **_BORDER}),
             input=add(_INPUT),
             input_date=add({**_INPUT, "num_format": "dd.mm.yyyy", "text_wrap": False}),
+            date_locked=add({"num_format": "dd.mm.yyyy", "valign": "top", **_BORDER}),
             choose=add({**_INPUT, "align": "center"}),
             mandatory=add({"bold": True, "align": "center", "valign": "top", "bg_color": "#E2EFDA", **_BORDER}),
             counter=add({"bold": True, "font_size": 12, "align": "right"}),

@@ -129,10 +129,12 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "The employee writes the minutes after the conversation, preferably within {days} days. The manager "
         "finalises them, and both sign. The minutes are confidential."),
     "register_line": (
-        "Dette kopierer samtale til registeret: de avtalte tiltakene (tiltak, mål, ansvarlig og frist) og "
-        "datoene dere signerte. Sammendraget og det private notatet blir bare i denne filen.",
-        "What samtale copies to the register: the agreed actions (action, goal, owner and deadline) and the "
-        "dates you signed. The summary and the private note stay in this file only."),
+        "Dette kopierer samtale til registeret: de avtalte tiltakene (tiltak, mål, ansvarlig, frist og "
+        "oppfølging) og datoene dere signerte. Det private notatet blir bare i denne filen: det kopieres aldri "
+        "til registeret og sendes aldri til noen, heller ikke til den andre i samtalen.",
+        "What samtale copies to the register: the agreed actions (action, goal, owner, deadline and follow-up) "
+        "and the dates you signed. The private note stays in this file only: it is never copied to the "
+        "register and never sent to anyone, the other person in the conversation included."),
     "summary_head": ("Sammendrag per tema", "Summary per topic"),
     "col_topic": ("Tema", "Topic"),
     "col_summary": ("Sammendrag", "Summary"),
@@ -145,12 +147,30 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "col_goal": ("Mål", "Goal"),
     "col_owner": ("Ansvarlig", "Owner"),
     "col_deadline": ("Frist", "Deadline"),
+    "col_follow_up": ("Oppfølging (dato)", "Follow-up (date)"),
+    "col_version": ("Versjon signert", "Version signed"),
+    "signed_version": ("versjon {version}", "version {version}"),
+    "earlier_version": ("du signerte versjon {version}", "you signed version {version}"),
+    "copy_ansatt": (
+        "Dette er lederens endelige versjon ({version}) av referatet. Les den, og signer med navn og dato nederst "
+        "hvis du er enig. Endrer du noe, går den nye versjonen tilbake til lederen.",
+        "This is your manager's final version ({version}) of the minutes. Read it, and sign with your name and "
+        "the date at the bottom if you agree. If you change anything, the new version goes back to your "
+        "manager."),
+    "copy_leder": (
+        "Dette er referatet medarbeideren skrev (versjon {version}). Ferdigstill det og signer med navn og dato "
+        "nederst. Endrer du innholdet, får medarbeideren den endelige versjonen til kontrasignering.",
+        "These are the minutes the employee wrote (version {version}). Finalise them and sign with your name and "
+        "the date at the bottom. If you change the content, the employee gets the final version to "
+        "countersign."),
     "date_title": ("Dato", "Date"),
     "date_message": ("Skriv en dato, for eksempel 15.03.2027.", "Enter a date, for example 15.03.2027."),
     "date_error": ("Skriv en gyldig dato (dd.mm.åååå).", "Enter a valid date."),
     "private_head": ("Privat notat (valgfritt)", "Private note (optional)"),
-    "private_notice": ("Notatet blir stående i den arkiverte filen, men samtale kopierer det aldri til registeret.",
-                       "The note stays in the archived file, but samtale never copies it to the register."),
+    "private_notice": ("Notatet blir stående i din arkiverte fil. samtale kopierer det aldri til registeret og "
+                       "sender det aldri videre – heller ikke til den andre i samtalen.",
+                       "The note stays in your archived file. samtale never copies it to the register and never "
+                       "passes it on – not to the other person in the conversation either."),
     "sign_head": ("Signering", "Sign-off"),
     "col_name": ("Navn", "Name"),
     "col_date": ("Dato", "Date"),

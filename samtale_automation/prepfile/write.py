@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from samtale_automation.domain.minutes import short
 from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER, GuideContent, PastAction, PrepContent, PrepQuestion
 from samtale_automation.domain.schema import TOPICS
 from samtale_automation.prepfile import names as pn
@@ -23,7 +24,7 @@ from samtale_automation.prepfile.texts import format_date, format_when, text
 from samtale_automation.safe_write import write_private
 
 PREP_WIDTHS = (11, 58, 10, 44)  # Nr. | question | Velg | notes
-MINUTES_WIDTHS = (32, 34, 18, 13)  # topic/action | summary/goal | owner | deadline
+MINUTES_WIDTHS = (30, 30, 17, 12, 12)  # topic/action | summary/goal | owner | deadline | follow-up
 GUIDE_WIDTHS = (11, 44, 36, 30)  # Nr. | question | employee's notes | manager's notes
 DATE_RANGE = (date(2000, 1, 1), date(2100, 12, 31))
 
@@ -36,16 +37,19 @@ def write_prep(path: Path | str, content: PrepContent, key: bytes) -> None:
     buffer = io.BytesIO()
     workbook = new_workbook(buffer)
     formats = Formats.of(workbook)
-    prep = Page(workbook, formats, pn.PREP_SHEET.get(content.lang, pn.PREP_SHEET["nb"]), PREP_WIDTHS, content.lang)
-    if variant == EMPLOYEE:
-        _employee_prep(prep, content)
-    else:
-        _manager_prep(prep, content)
+    prep = None
+    if content.minutes is None:  # a fresh copy for signing holds the minutes only
+        prep = Page(workbook, formats, pn.PREP_SHEET.get(content.lang, pn.PREP_SHEET["nb"]), PREP_WIDTHS,
+                    content.lang)
+        if variant == EMPLOYEE:
+            _employee_prep(prep, content)
+        else:
+            _manager_prep(prep, content)
     minutes = Page(workbook, formats, pn.MINUTES_SHEET.get(content.lang, pn.MINUTES_SHEET["nb"]), MINUTES_WIDTHS,
                    content.lang)
     _minutes(minutes, content)
-    _identity_sheet(workbook, content, key, prep.names + minutes.names)
-    prep.sheet.activate()
+    _identity_sheet(workbook, content, key, (prep.names if prep else []) + minutes.names)
+    (prep or minutes).sheet.activate()
     workbook.close()
     write_private(Path(path), buffer.getvalue(), durable=False)  # made again by `samtale prep` if lost
 
@@ -275,6 +279,7 @@ def _question_text(page: Page, question: PrepQuestion, mark: str) -> None:
 
 def _minutes(page: Page, content: PrepContent) -> None:
     lang, fm, sheet = content.lang, page.fm, page.sheet
+    draft = content.minutes
     page.title(text(lang, "minutes_title", round=content.identity.round), content.company)
     page.info(text(lang, "employee"), content.employee_name)
     page.info(text(lang, "manager"), content.manager_name)
@@ -282,31 +287,46 @@ def _minutes(page: Page, content: PrepContent) -> None:
     page.skip()
     page.paragraph(text(lang, "minutes_intro", days=content.minutes_deadline_days))
     page.paragraph(text(lang, "register_line"), fm.hint)
+    if draft is not None:
+        page.paragraph(text(lang, f"copy_{content.identity.variant}", version=short(draft.minutes.version())))
     page.skip()
 
+    summaries = dict(draft.minutes.summaries) if draft else {}
     page.heading(text(lang, "summary_head"))
     page.headers([text(lang, "col_topic"), text(lang, "col_summary")], merge_last=True)
     first = page.row
     for topic in TOPICS:
-        page.height(5)
+        page.height(max(5, lines_needed(summaries.get(topic.key, ""), sum(page.widths[1:]))))
         sheet.write_string(page.row, 0, topic.label(lang), fm.topic)
         sheet.merge_range(page.row, 1, page.row, page.last_col, "", fm.input)
+        if summaries.get(topic.key):  # always as text: «=1+1» from a returned file must not become a formula
+            sheet.write_string(page.row, 1, summaries[topic.key], fm.input)
         page.row += 1
     page.define(pn.N_SUMMARY, first, 1, page.row - 1, 1)
     page.skip()
 
     page.heading(text(lang, "actions_head"))
     page.paragraph(text(lang, "actions_hint"), fm.hint)
-    page.headers([text(lang, k) for k in ("col_action", "col_goal", "col_owner", "col_deadline")])
+    page.headers([text(lang, k) for k in ("col_action", "col_goal", "col_owner", "col_deadline", "col_follow_up")])
     first = page.row
-    for _ in range(pn.ACTION_ROWS):
-        page.height(2)
-        for col in range(3):
-            sheet.write_blank(page.row, col, None, fm.input)
-        sheet.write_blank(page.row, 3, None, fm.input_date)
+    actions = list(draft.minutes.actions) if draft else []
+    for index in range(max(pn.ACTION_ROWS, len(actions) + 3)):
+        action = actions[index] if index < len(actions) else None
+        page.height(max(2, lines_needed(action.description if action else "", page.widths[0])))
+        texts = (action.description, action.goal, action.owner) if action else ("", "", "")
+        for col, value in enumerate(texts):
+            if value:  # always as text, never a formula or a number
+                sheet.write_string(page.row, col, value, fm.input)
+            else:
+                sheet.write_blank(page.row, col, None, fm.input)
+        for col, day in ((3, action.deadline if action else None), (4, action.follow_up if action else None)):
+            if day is not None:
+                sheet.write_datetime(page.row, col, day, fm.input_date)
+            else:
+                sheet.write_blank(page.row, col, None, fm.input_date)
         page.row += 1
     page.define(pn.N_ACTIONS, first, 0, page.row - 1, pn.ACTION_COLUMNS - 1)
-    _date_validation(page, first, 3, page.row - 1, 3)
+    _date_validation(page, first, 3, page.row - 1, 4)
     page.skip()  # an empty locked row ends the table; the reader stops at the first empty row
 
     page.heading(text(lang, "private_head"))
@@ -315,15 +335,25 @@ def _minutes(page: Page, content: PrepContent) -> None:
     page.skip()
 
     page.heading(text(lang, "sign_head"))
-    page.headers(["", text(lang, "col_name"), text(lang, "col_date")])
-    for label, person, name_key, date_key in (
-            ("sign_employee", content.employee_name, pn.N_SIGN_EMPLOYEE_NAME, pn.N_SIGN_EMPLOYEE_DATE),
-            ("sign_manager", content.manager_name, pn.N_SIGN_MANAGER_NAME, pn.N_SIGN_MANAGER_DATE)):
+    page.headers(["", text(lang, "col_name"), text(lang, "col_date"), text(lang, "col_version")])
+    for label, person, name_key, date_key, signature in (
+            ("sign_employee", content.employee_name, pn.N_SIGN_EMPLOYEE_NAME, pn.N_SIGN_EMPLOYEE_DATE,
+             draft.employee_signature if draft else None),
+            ("sign_manager", content.manager_name, pn.N_SIGN_MANAGER_NAME, pn.N_SIGN_MANAGER_DATE,
+             draft.manager_signature if draft else None)):
         page.height(2)
         sheet.write_string(page.row, 0, text(lang, label, name=person), fm.cell)
-        sheet.write_blank(page.row, 1, None, fm.input)
-        sheet.write_blank(page.row, 2, None, fm.input_date)
-        _date_validation(page, page.row, 2, page.row, 2)
+        if signature is not None:  # recorded already: shown, locked, and never read back as a signature
+            sheet.write_string(page.row, 1, signature.name, fm.cell)
+            sheet.write_datetime(page.row, 2, signature.day, fm.date_locked)
+            sheet.write_string(page.row, 3, text(lang, "signed_version", version=short(signature.version)), fm.cell)
+        else:
+            sheet.write_blank(page.row, 1, None, fm.input)
+            sheet.write_blank(page.row, 2, None, fm.input_date)
+            _date_validation(page, page.row, 2, page.row, 2)
+            earlier = draft.earlier_version if draft else ""
+            sheet.write_string(page.row, 3, text(lang, "earlier_version", version=short(earlier)) if earlier else "",
+                               fm.cell)
         page.define(name_key, page.row, 1, page.row, 1)
         page.define(date_key, page.row, 2, page.row, 2)
         page.row += 1

@@ -84,6 +84,8 @@ def question_rows(lang: str) -> list[dict[str, Any]]:
         "topic": labels[q.topic],
         "text": q.text[lang],
         "follow_ups": "\n".join(q.follow_ups[lang]),
+        "text_en": q.text["en"],
+        "follow_ups_en": "\n".join(q.follow_ups["en"]),
         "mandatory": YES if q.mandatory else NO,
         "applies_to": q.applies_to,
         "active": YES,

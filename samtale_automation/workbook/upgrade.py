@@ -14,6 +14,7 @@ from typing import Any
 
 from samtale_automation.domain.schema import (
     LISTS_SHEET,
+    QUESTIONS,
     SEEDED_COLUMN_MESSAGE,
     SHEET_ORDER,
     TABLES,
@@ -75,7 +76,35 @@ def upgrade_workbook(wb: Any, tables: tuple[Sheet, ...] = TABLES) -> UpgradeRepo
                 break  # columns keep their order: the next one would land in the wrong place
             _mark_owner(wb[view.title], view.min_row, view.columns[column.field], column.owner)
             report.added.append(f"{schema.name}: {column.header}")
+        if schema is QUESTIONS and f"{schema.name}: {schema.header('text_en')}" in report.added:
+            filled = _english_questions(view)
+            if filled:
+                report.added.append(tr(f"{schema.name}: engelsk tekst til {filled} standardspørsmål",
+                                       f"{schema.name}: English text for {filled} shipped questions"))
     return report
+
+
+def _english_questions(view: Any) -> int:
+    """When «Spørsmål (en)» was just added: fill it for the shipped questions still worded as shipped.
+
+    A question a person reworded keeps a blank English text (its reader gets the Norwegian), so nothing
+    a person wrote is translated wrongly or touched.
+    """
+    from samtale_automation.domain.cells import as_text
+    from samtale_automation.workbook.build import default_questions
+
+    shipped = {q.question_id: q for q in default_questions()}
+    filled = 0
+    for key, row in view.rows.items():
+        question = shipped.get(key)
+        current = view.current(row)
+        if question is None or as_text(current.get("text_en")) or as_text(current.get("follow_ups_en")):
+            continue
+        if " ".join(as_text(current.get("text")).split()) not in (question.text["nb"], question.text["en"]):
+            continue
+        view.write(row, {"text_en": question.text["en"], "follow_ups_en": "\n".join(question.follow_ups["en"])})
+        filled += 1
+    return filled
 
 
 def _renew_value_lists(wb: Any) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import date, datetime, time
 from email import policy
 from email.message import EmailMessage
@@ -98,8 +100,8 @@ def test_the_sign_reminder_carries_the_employees_minutes_and_prepare_carries_the
     manager = digests(invited, date(2027, 1, 13))["ase@firma.example"]
     assert [part.get_filename() for part in manager.iter_attachments()] == [guide.name]
 
-    workbook = openpyxl.load_workbook(next(prep_root.rglob("2 * - leder.xlsx")))
-    fill_minutes(workbook, summaries={0: "Godt år."}, actions=[], private="",
+    workbook = openpyxl.load_workbook(source)  # the employee writes the minutes in their own file
+    fill_minutes(workbook, summaries={0: "Godt år."}, actions=[], private="Bare for meg",
                  signed=("Bjørn Sæther", date(2027, 1, 20), None, None))
     minutes = invited.folder.root / "innkommende" / "referat Bjørn.xlsx"
     workbook.save(minutes)
@@ -108,7 +110,14 @@ def test_the_sign_reminder_carries_the_employees_minutes_and_prepare_carries_the
     sign = digests(invited, date(2027, 1, 22))["ase@firma.example"]
     assert "signer" in text(sign).lower() or "sign" in text(sign).lower()
     names = [part.get_filename() for part in sign.iter_attachments()]
-    assert len(names) == 1 and names[0].endswith("referat Bjørn.xlsx")  # as archived by collect
+    # A fresh copy made from the minutes, never the returned file: the employee's private note stays behind.
+    assert names == ["2 Bjørn Sæther - referat til leder.xlsx"]
+    [copy] = list(sign.iter_attachments())
+    payload = copy.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    with zipfile.ZipFile(io.BytesIO(payload)) as package:
+        xml = "".join(package.read(n).decode("utf-8", "replace") for n in package.namelist())
+    assert "Godt år." in xml and "Bare for meg" not in xml
 
 
 def test_dry_run_lists_the_digests_and_sends_nothing(invited: Workspace) -> None:

@@ -174,7 +174,7 @@ def test_seeded_column_with_force_overwrites_without_conflict() -> None:
 
 def test_seeded_fields_of_tiltak_and_samtaler() -> None:
     """Verify exactly the seeded columns of Tiltak and Samtaler (the planner's time and place) are remembered."""
-    assert seeded_fields("Tiltak") == {"description", "goal", "owner", "deadline", "status"}
+    assert seeded_fields("Tiltak") == {"description", "goal", "owner", "deadline", "status", "follow_up"}
     assert seeded_fields("Samtaler") == {"start", "end", "place"}
 
 

@@ -16,8 +16,9 @@ DESIGN_HEADERS = {
     "Samtaler": ["SamtaleID", "AnsattID", "Navn", "Leder", "Ledernavn", "Start", "Slutt", "Sted", "Avlyst",
                  "Avlyst grunn", "Status",
                  "Invitert", "Forberedelse mottatt", "Leder forberedt", "Referat mottatt", "Signert ansatt",
-                 "Signert leder", "Merknad"],
-    "Spørsmål": ["SpørsmålID", "Tema", "Spørsmål", "Hjelpespørsmål", "Obligatorisk", "Gjelder", "Aktiv"],
+                 "Signert leder", "Merknad", "Signert ansatt versjon", "Signert leder versjon"],
+    "Spørsmål": ["SpørsmålID", "Tema", "Spørsmål", "Hjelpespørsmål", "Spørsmål (en)", "Hjelpespørsmål (en)",
+                 "Obligatorisk", "Gjelder", "Aktiv"],
     "Tiltak": ["TiltakID", "SamtaleID", "AnsattID", "Tiltak", "Mål", "Ansvarlig", "Frist", "Status", "Oppfølging",
                "Kilde"],
     "Rom": ["Rom", "E-post", "Aktiv"],
@@ -38,9 +39,11 @@ def test_fields_unique_and_owners_as_designed() -> None:
     tool = {c.header for c in schema.CONVERSATIONS.columns if c.owner is schema.Owner.TOOL}
     assert tool == {"Navn", "Ledernavn", "Status", "Invitert", "Forberedelse mottatt", "Leder forberedt",
                     "Referat mottatt",
-                    "Signert ansatt", "Signert leder", "Merknad"}
+                    "Signert ansatt", "Signert leder", "Merknad", "Signert ansatt versjon", "Signert leder versjon"}
+    assert {c.header for c in schema.CONVERSATIONS.columns if c.hidden} == {"Signert ansatt versjon",
+                                                                            "Signert leder versjon"}
     seeded = {c.header for c in schema.ACTIONS.columns if c.owner is schema.Owner.SEEDED}
-    assert seeded == {"Tiltak", "Mål", "Ansvarlig", "Frist", "Status"}
+    assert seeded == {"Tiltak", "Mål", "Ansvarlig", "Frist", "Status", "Oppfølging"}
 
 
 def test_status_codes() -> None:

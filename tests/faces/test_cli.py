@@ -189,7 +189,12 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert len(list((demo / "forberedelse" / "2027").rglob("* - samtaleguide.xlsx"))) == 3
     assert list((demo / "innkommende").iterdir()) == []
     assert len(list((demo / "karantene").glob("*.txt"))) == 1
-    assert len(list((demo / "arkiv" / "2027").rglob("*.xlsx"))) == 4
+    assert len(list((demo / "arkiv" / "2027").rglob("*.xlsx"))) == 6  # 3 preps, minutes, final, countersigned
+    assert (demo / "arkiv" / "2027" / "1002" / "2027-1002 referat signert.pdf").exists()
+    outbox = demo / "utboks"
+    assert "2027-1002 er «Signert»" in result.stdout
+    signed_pdf_mails = [eml for eml in outbox.rglob("digest/*.eml") if b"referat signert.pdf" in eml.read_bytes()]
+    assert len(signed_pdf_mails) == 2  # the signed PDF to both
     assert [a["id"] for a in report["actions"]] == ["2027-1002-1", "2027-1002-2"]
     outbox = demo / "utboks"
     assert len(list((outbox / "2026-12-01").glob("2027-*/0-REQUEST.eml"))) == 13

@@ -231,3 +231,17 @@ def test_the_faces_stay_thin() -> None:
         source = path.read_text(encoding="utf-8")
         assert not re.search(r"\bAny\b", source), path.name
         assert len(source.splitlines()) < 400, path.name
+
+
+def test_collect_names_the_signing_files_and_one_it_could_not_make(tmp_path: Path) -> None:
+    """Verify the copies and the signed PDF are listed, and a file that could not be made is exit 1 with why."""
+    made = [("finalise", tmp_path / "forberedelse" / "2 Bjørn - referat til leder.xlsx"),
+            ("signed_pdf", tmp_path / "arkiv" / "2027" / "2" / "2027-2 referat signert.pdf")]
+    shown = present(CollectResult(CollectPlan(ChangeSet("collect")), tmp_path, signing_files=made))
+    assert shown.lines[:2] == ["  til leder    forberedelse/2 Bjørn - referat til leder.xlsx",
+                               "  signert PDF  arkiv/2027/2/2027-2 referat signert.pdf"]
+    assert shown.exit_code == EXIT_OK
+    failed = present(CollectResult(CollectPlan(ChangeSet("collect")), tmp_path,
+                                   signing_failed=[(made[1][1], "OSError: disk full")]))
+    assert failed.lines[0] == "  ikke laget  arkiv/2027/2/2027-2 referat signert.pdf: OSError: disk full"
+    assert failed.exit_code == EXIT_PROBLEMS

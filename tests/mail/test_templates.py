@@ -100,7 +100,7 @@ def test_fragments_have_no_subject() -> None:
     assert file_names("reminder_sign") == ("reminder_sign.txt", "reminder_sign.html")
     assert file_names("invitation") == ("invitation.subject.txt", "invitation.txt", "invitation.html")
     assert set(TEMPLATE_NAMES) == set(MAIL_TEMPLATES) | set(FRAGMENTS)
-    assert len(FRAGMENTS) == 9
+    assert len(FRAGMENTS) == 11
 
 
 def test_invitation_nb_has_what_a_good_conversation_needs() -> None:

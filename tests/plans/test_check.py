@@ -192,3 +192,23 @@ def test_cli_check_shows_warnings_but_exits_0(tmp_path: Path) -> None:
     where = _cell(CONVERSATIONS, [saturday], saturday, "start")
     assert f"{where}: advarsel: 2027-2 er på en lørdag (16.01.2027)" in done.stdout
     assert done.stdout.rstrip().endswith("Ingen problemer funnet, men 1 advarsel.")
+
+
+def test_questions_without_english_are_named_when_someone_reads_english(tmp_path: Path) -> None:
+    """Verify a warning names the active questions with no «Spørsmål (en)» once an employee has Språk = en, and
+    says nothing while everyone reads Norwegian (the shipped menu has English for every question)."""
+    from samtale_automation.workbook.build import question_rows
+
+    questions = question_rows("nb")
+    questions[0] = {**questions[0], "text_en": "", "follow_ups_en": ""}
+    questions[1] = {**questions[1], "text_en": "", "active": "Nei"}  # inactive: not named
+    norwegian = [_person("1", "Sjef", manager=""), _person("2", "Kari")]
+    build_master(tmp_path / "samtaler.xlsx", employees=norwegian, questions=questions)
+    assert not [p for p in check_master(Workspace.open(tmp_path).load()) if "engelsk" in p.message]
+    (tmp_path / "samtaler.xlsx").unlink()
+    build_master(tmp_path / "samtaler.xlsx", employees=[*norwegian, {**_person("3", "Anna"), "language": "en"}],
+                 questions=questions)
+    [warning] = [p for p in check_master(Workspace.open(tmp_path).load()) if "engelsk" in p.message]
+    assert warning.is_warning and warning.where == "Spørsmål (Spørsmål (en))"
+    assert warning.message == ("1 aktive spørsmål har ingen engelsk tekst (S01); 1 ansatte med Språk = en får dem "
+                               "på norsk")

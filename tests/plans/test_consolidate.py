@@ -248,7 +248,8 @@ def test_the_same_file_again_is_a_duplicate() -> None:
 
 
 def test_minutes_set_their_dates_and_actions_get_ids_from_the_conversation() -> None:
-    """Minutes: «Referat mottatt», both sign-off dates, and Tiltak `<SamtaleID>-<n>`; only new ones get a status."""
+    """Minutes: «Referat mottatt», the manager's own sign-off with its version (the employee's cells in the
+    manager's file are not a signature), and Tiltak `<SamtaleID>-<n>`; only new ones get a status."""
     actions = [ReturnedAction("Kurs i Excel", "Pivottabeller", "Kari", date(2027, 6, 1), 30),
                ReturnedAction("Mentor", "", "Sjef Sjefsen", None, 31)]
     returned = _file(MANAGER, _at(9), prep=False, minutes=True, actions=actions,
@@ -256,10 +257,14 @@ def test_minutes_set_their_dates_and_actions_get_ids_from_the_conversation() -> 
     plan = _collect([_arrival(returned, "sjef.xlsx")], actions=[_action(1)])
     [decision] = plan.decisions
     assert (decision.outcome, decision.counts_minutes, decision.counts_prep) == (ACCEPTED, True, False)
-    assert decision.reason == "referat registrert"
-    assert _upserts(plan.changeset, CONVERSATIONS.table) == [(CID, {
-        "conversation_id": CID, "minutes_returned": date(2027, 2, 9), "signed_employee": date(2027, 2, 8),
-        "signed_manager": date(2027, 2, 9)})]
+    version = returned.minutes().version()
+    assert decision.reason == (
+        f"referat registrert, lederens endelige versjon {version[:8]} går til medarbeideren for kontrasignering, "
+        "medarbeiderens signering i lederens fil er ikke tatt med (bare medarbeiderens egen fil kan signere for "
+        "medarbeideren)")
+    assert _final(plan.changeset, CONVERSATIONS.table)[CID] == {
+        "conversation_id": CID, "minutes_returned": date(2027, 2, 9), "signed_employee": None,
+        "signed_manager": date(2027, 2, 9), "signed_manager_version": version}
     source = "Referat (leder) 09.02.2027"
     assert _upserts(plan.changeset, ACTIONS.table) == [
         (f"{CID}-1", {"action_id": f"{CID}-1", "conversation_id": CID, "employee_id": "1001",
@@ -330,8 +335,6 @@ def test_an_action_only_in_an_older_version_of_the_same_run_is_marked() -> None:
     assert f"{CID}-3" not in rows or rows[f"{CID}-3"]["source"].endswith(REMOVED_MARK)
 
 
-@pytest.mark.xfail(strict=True, reason="a manager's sign-off date in the employee's file sets «Signert leder»; "
-                                       "DESIGN §5: a signature counts only from the signer's own variant")
 def test_a_signature_counts_only_from_the_signers_own_variant() -> None:
     """The employee's file cannot sign for the manager: its manager date does not set «Signert leder»."""
     returned = _file(EMPLOYEE, _at(9), prep=False, minutes=True, signed_employee=date(2027, 2, 9),

@@ -258,12 +258,40 @@ def test_sign_goes_to_the_manager_with_the_minutes_when_the_file_is_there() -> N
 
 
 def test_sign_until_both_have_signed() -> None:
-    half = _master([_conv(minutes_returned=date(2027, 2, 8), signed_manager=date(2027, 2, 9))])
-    assert _keys(_plan(half, date(2027, 2, 9), sent={REFLECTED})[0]) == ["sign:2027-1001"]
+    """Finalise and sign goes to the manager until the manager signs, once per version the employee signed."""
+    back = _master([_conv(minutes_returned=date(2027, 2, 8))])
+    assert _keys(_plan(back, date(2027, 2, 9), sent={REFLECTED})[0]) == ["sign:2027-1001"]
+    employee_signed = _master([_conv(minutes_returned=date(2027, 2, 8), signed_employee=date(2027, 2, 8),
+                                     signed_employee_version="a" * 64)])
+    [item] = _plan(employee_signed, date(2027, 2, 9), sent={REFLECTED})[0]
+    assert (item.key, item.recipient.employee_id) == ("sign:2027-1001:aaaaaaaa", "1")
     signed = _master([_conv(minutes_returned=date(2027, 2, 8), signed_manager=date(2027, 2, 9),
-                              signed_employee=date(2027, 2, 9))])
+                            signed_employee=date(2027, 2, 9))])
     assert [i for i in _plan(signed, date(2027, 2, 9), sent={REFLECTED})[0] if i.kind == "sign"] == []
     assert [i for i in _plan(_master([_conv()]), date(2027, 2, 9))[0] if i.kind == "sign"] == []
+
+
+def test_countersign_goes_to_the_employee_with_the_fresh_copy() -> None:
+    """The manager signed a version the employee has not: the employee is asked to countersign, with the copy."""
+    master = _master([_conv(minutes_returned=date(2027, 2, 8), signed_manager=date(2027, 2, 9),
+                            signed_manager_version="b" * 64, signed_employee_version="a" * 64)])
+    items = _plan(master, date(2027, 2, 10), sent={REFLECTED},
+                  has_file=lambda cid, kind: kind == "countersign")[0]
+    assert [(i.key, i.kind, i.recipient.employee_id, i.attachment) for i in items] == [
+        ("countersign:2027-1001:bbbbbbbb", "countersign", "1001", "countersign")]
+    legacy = _master([_conv(minutes_returned=date(2027, 2, 8), signed_manager=date(2027, 2, 9))])
+    assert _plan(legacy, date(2027, 2, 10), sent={REFLECTED})[0] == []  # signed before versions were kept
+
+
+def test_the_signed_pdf_goes_to_both_once_it_exists() -> None:
+    """Both signed the same version and the PDF is written: one «signed» item each to employee and manager."""
+    master = _master([_conv(minutes_returned=date(2027, 2, 8), signed_manager=date(2027, 2, 9),
+                            signed_employee=date(2027, 2, 10), signed_manager_version="c" * 64,
+                            signed_employee_version="c" * 64)])
+    assert _plan(master, date(2027, 2, 10), sent={REFLECTED})[0] == []  # no PDF yet
+    items = _plan(master, date(2027, 2, 10), sent={REFLECTED}, has_file=lambda cid, kind: kind == "pdf")[0]
+    assert sorted((i.key, i.attachment) for i in items) == [("signed:2027-1001:cccccccc:1", "pdf"),
+                                                             ("signed:2027-1001:cccccccc:1001", "pdf")]
 
 
 # ---- actions ----------------------------------------------------------------------------------
@@ -368,14 +396,17 @@ def test_unknown_owner_falls_back_to_the_employee_with_a_problem_at_the_cell() -
 # ---- reflection -------------------------------------------------------------------------------
 
 
-def test_reflection_when_all_the_managers_conversations_are_over() -> None:
+def test_reflection_when_the_minutes_of_all_the_managers_conversations_are_back() -> None:
     later = datetime(2027, 2, 10, 9, 0, tzinfo=OSLO)
     both = [_conv("1001", minutes_returned=date(2027, 2, 4)), _conv("1002", start=later)]
     master = _master(both)
     sent = {"prep_employee:2027-1002:7", "prep_employee:2027-1002:2", "prep_manager:2027-1002:7",
             "prep_manager:2027-1002:2", "not_prepared:2027-1002", "sign:2027-1001"}
     assert [i.kind for i in _plan(master, date(2027, 2, 9), sent=sent)[0]] == []
-    items, _ = _plan(master, date(2027, 2, 10), sent=sent)  # 1002 ended at 10:15
+    items, _ = _plan(master, date(2027, 2, 10), sent=sent)  # 1002 ended at 10:15, but no minutes yet
+    assert [i for i in items if i.kind == "reflection"] == []
+    master = _master([both[0], _conv("1002", start=later, minutes_returned=date(2027, 2, 11))])
+    items, _ = _plan(master, date(2027, 2, 11), sent=sent | {"sign:2027-1002"})
     reflection = [i for i in items if i.kind == "reflection"]
     assert [(i.key, i.recipient.employee_id) for i in reflection] == [("reflection:2027:1", "1")]
     context = reflection[0].context

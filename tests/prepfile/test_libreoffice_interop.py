@@ -18,7 +18,8 @@ import pytest
 import python_calamine
 from prep_samples import KEY, fill_employee, fill_minutes, name_cells, sample_content, set_name
 
-from samtale_automation.domain.prepsheet import MANAGER, ReturnedFile
+from samtale_automation.domain.minutes import Minutes, MinutesAction
+from samtale_automation.domain.prepsheet import MANAGER, MinutesDraft, ReturnedFile, Signature
 from samtale_automation.prepfile import names as pn
 from samtale_automation.prepfile.read import read_returned
 from samtale_automation.prepfile.rejections import RejectedFile
@@ -64,9 +65,21 @@ def _full_employee(folder: Path) -> Path:
     workbook = openpyxl.load_workbook(target)
     fill_minutes(workbook, summaries={0: "Godt år", 2: "Kurs i vår", 5: "Tydelig leder"},
                  actions=[("Kurs i Python", "Automatisere rapporter", "Kari", datetime(2027, 3, 1)),
-                          ("Mentor", "", "Åse", date(2027, 6, 15)), ("+47 ringe kunde", "Salg", "Kari", "01.09.2027")],
+                          ("Mentor", "", "Åse", date(2027, 6, 15), date(2027, 4, 1)),
+                          ("+47 ringe kunde", "Salg", "Kari", "01.09.2027")],
                  private="Privat: flytter kanskje", signed=("Kari Nordmann", date(2027, 1, 20), "", None))
     workbook.save(target)
+    return target
+
+
+def _signing_copy(folder: Path) -> Path:
+    """A fresh copy to countersign (Referat only, filled from parsed minutes, the manager's signature shown)."""
+    minutes = Minutes("2027-1001", {"tilbakeblikk": "Godt år\nmed to linjer", "leder": "Tydelig – og æøå"},
+                      (MinutesAction("Kurs i Python", "Automatisere", "Kari", date(2027, 3, 1), date(2027, 2, 1)),
+                       MinutesAction("Mentor", "", "Åse", date(2027, 6, 15))))
+    draft = MinutesDraft(minutes, None, Signature("Åse Leder", date(2027, 1, 22), minutes.version()), "a" * 64)
+    target = folder / "kopi.xlsx"
+    write_prep(target, replace(sample_content(), questions=(), past_actions=(), minutes=draft), KEY)
     return target
 
 
@@ -99,6 +112,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
                                                                          ("valgt11", 11))}
     filled["ansatt"] = _full_employee(work)
     filled["leder"] = _full_manager(work)
+    filled["kopi"] = _signing_copy(work)
     profile = root / "profile"
     (profile / "user").mkdir(parents=True)
     (profile / "user" / "registrymodifications.xcu").write_text(RECALC_PROFILE, encoding="utf-8")
@@ -163,6 +177,23 @@ def test_libreoffice_resave_reads_the_same(batch: Batch, name: str) -> None:
         assert after.private_note == "Privat: flytter kanskje" and after.signed_employee_date == date(2027, 1, 20)
     if name == "leder":
         assert after.manager_view == "Strong year" and after.signed_manager_date == date(2027, 1, 22)
+
+
+@pytest.mark.parametrize("name", ["ansatt", "leder", "kopi"])
+def test_libreoffice_resave_keeps_the_minutes_version(batch: Batch, name: str) -> None:
+    """Verify opening and re-saving in LibreOffice without edits keeps the version a signature is bound to."""
+    before = read_returned(batch.filled[name], KEY).minutes()
+    after = read_returned(batch.saved[name], KEY).minutes()
+    assert after.version() == before.version()
+    if name == "ansatt":
+        assert [a.follow_up for a in after.actions] == [None, date(2027, 4, 1), None]
+    if name == "kopi":  # the copy reads back as exactly the minutes it was made from
+        assert after.summaries["tilbakeblikk"] == "Godt år\nmed to linjer"
+        assert after.version() == Minutes("2027-1001", {"tilbakeblikk": "Godt år\nmed to linjer",
+                                                        "leder": "Tydelig – og æøå"},
+                                          (MinutesAction("Kurs i Python", "Automatisere", "Kari", date(2027, 3, 1),
+                                                         date(2027, 2, 1)),
+                                           MinutesAction("Mentor", "", "Åse", date(2027, 6, 15)))).version()
 
 
 def test_too_many_choices_rejected_alike(batch: Batch) -> None:

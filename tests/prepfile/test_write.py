@@ -60,7 +60,7 @@ def test_employee_file_has_every_section(tmp_path: Path) -> None:
                      "Mål: Mål 1", "Frist: 01.06.2026", "Fullført", "Din vurdering", "Andre tema du vil ta opp",
                      "Tilbakemelding til lederen din", "Referat fra medarbeidersamtale 2027", "Sammendrag per tema",
                      "Avtalte tiltak", "Ansvarlig", "Privat notat (valgfritt)",
-                     "blir stående i den arkiverte filen, men samtale kopierer det aldri til registeret",
+                     "blir stående i din arkiverte fil. samtale kopierer det aldri til registeret",
                      "Medarbeider (Kari Nordmann)", "Leder (Åse Leder)", "Dette kopierer samtale til registeret",
                      "innen 7 dager"):
         assert expected in text, expected
@@ -106,14 +106,15 @@ def test_counter_cached_value_counts_mandatory(tmp_path: Path, sheet_xml: Callab
 
 
 def test_referat_has_room_for_actions_with_date_validation(tmp_path: Path) -> None:
-    """Verify the action table has ≥15 rows of 4 input columns and its deadlines and sign dates only take dates."""
+    """Verify the action table has ≥15 rows of 5 input columns (the fifth the follow-up date) and its deadlines,
+    follow-ups and sign dates only take dates."""
     workbook = openpyxl.load_workbook(_write(tmp_path, sample_content()))
     sheet, rows = name_cells(workbook, pn.N_ACTIONS)
-    assert len(rows) >= 15 and all(len(r) == 4 for r in rows)
-    deadline_col = rows[0][3].column_letter
+    assert len(rows) >= 15 and all(len(r) == 5 for r in rows)
+    deadline_col, follow_col = rows[0][3].column_letter, rows[0][4].column_letter
     dates = [v for v in sheet.data_validations.dataValidation if v.type == "date"]
     ranges = " ".join(str(v.sqref) for v in dates)
-    assert f"{deadline_col}{rows[0][3].row}:{deadline_col}{rows[-1][3].row}" in ranges
+    assert f"{deadline_col}{rows[0][3].row}:{follow_col}{rows[-1][4].row}" in ranges
     for name in (pn.N_SIGN_EMPLOYEE_DATE, pn.N_SIGN_MANAGER_DATE):
         _, (cell,), = name_cells(workbook, name)
         assert cell[0].coordinate in ranges
@@ -328,3 +329,26 @@ def test_input_cells_start_empty(tmp_path: Path) -> None:
     """Verify every named input starts empty (nothing pre-typed that could be mistaken for an answer)."""
     values = _values(_write(tmp_path, sample_content(MANAGER)))
     assert all(v is None for k, v in values.items() if k not in (pn.N_PAST_ACTION_ID,)), values
+
+
+def test_a_fresh_copy_writes_every_text_as_text_and_reads_back_the_same(tmp_path: Path) -> None:
+    """Verify a copy for signing made from hostile minutes (a formula, a phone number, a long text) holds them
+    as text, no formula, and reads back to the same minutes and version; the private note box is empty."""
+    from datetime import date
+
+    from samtale_automation.domain.minutes import Minutes, MinutesAction
+    from samtale_automation.domain.prepsheet import MinutesDraft, Signature
+    from samtale_automation.prepfile.read import read_returned
+
+    minutes = Minutes("2027-1001", {"tilbakeblikk": "=1+1", "leder": "+47 99 99 99 99\nlinje to"},
+                      (MinutesAction("=HYPERLINK(\"http://x\")", "@SUM(A1)", "-3", date(2027, 3, 1)),
+                       MinutesAction("Mentor " * 40, "", "Åse", date(2027, 6, 1), date(2027, 4, 1))))
+    draft = MinutesDraft(minutes, None, Signature("Åse Leder", date(2027, 1, 22), minutes.version()))
+    path = tmp_path / "kopi.xlsx"
+    write_prep(path, replace(sample_content(), questions=(), past_actions=(), minutes=draft), KEY)
+    with zipfile.ZipFile(path) as package:
+        assert not any(b"<f>" in package.read(n) for n in package.namelist() if n.startswith("xl/worksheets/"))
+    back = read_returned(path, KEY)
+    assert back.minutes().version() == minutes.version()
+    assert back.private_note == "" and back.signed_employee_date is None
+    assert openpyxl.load_workbook(path).sheetnames == ["Referat", "_samtale"]  # the minutes only

@@ -92,7 +92,7 @@ def test_the_upgraded_table_is_one_table_excel_can_open(old_folder: Path) -> Non
     min_col, min_row, max_col, _ = range_boundaries(table.ref)
     names = [column.name for column in table.tableColumns]
     assert names == [ws.cell(min_row, col).value for col in range(min_col, max_col + 1)]
-    assert names[-2:] == ["Navn", "Ledernavn"]
+    assert names[-4:] == ["Navn", "Ledernavn", "Signert ansatt versjon", "Signert leder versjon"]
     assert len({column.id for column in table.tableColumns}) == len(names)
     assert table.autoFilter is None or table.autoFilter.ref == table.ref
 
@@ -139,7 +139,7 @@ def test_check_says_the_upgrade_is_coming_and_not_after_it(old_folder: Path) -> 
 
     before = [p for p in check_master(Workspace.open(old_folder, NOW).load()) if "eldre versjon" in p.message]
     assert sorted((p.where, p.is_warning) for p in before) == [
-        ("Ansatte", True), ("Logg", True), ("Rom", True), ("Samtaler", True)]
+        ("Ansatte", True), ("Logg", True), ("Rom", True), ("Samtaler", True), ("Spørsmål", True)]
     said = {p.where: p.message for p in before}
     assert "«Navn», «Ledernavn»" in said["Samtaler"] and "«Arbeidsdager», «Borte»" in said["Ansatte"]
     assert "arket «Rom»" in said["Rom"] and "«Endringssett»" in said["Logg"]
@@ -190,3 +190,30 @@ def test_plan_keeps_every_time_a_person_typed_in_the_old_master(old_folder: Path
     assert result.prepared is not None and result.prepared.moved == {} and result.plan.placed == []
     after = {cid: (c.start, c.end, c.place) for cid, c in workspace.load().conversations.items()}
     assert after == before
+
+
+def test_the_question_menu_gains_english_columns_filled_for_shipped_questions(old_folder: Path) -> None:
+    """Verify an older Spørsmål table gains «Spørsmål (en)» and «Hjelpespørsmål (en)» on the next write, filled
+    for the shipped questions a person has not reworded, and that an English reader's prep file then uses them."""
+    from samtale_automation.commands.workspace import Workspace as Ws
+    from samtale_automation.domain.model import Employee
+    from samtale_automation.plans.prep import applicable_questions
+
+    wb = openpyxl.load_workbook(old_folder / "samtaler.xlsx")
+    ws = wb["Spørsmål"]
+    headers = [c.value for c in ws[1]]
+    assert "Spørsmål (en)" not in headers
+    text_col = headers.index("Spørsmål") + 1
+    reworded = ws.cell(3, 1).value
+    ws.cell(3, text_col).value = "Et spørsmål HR har skrevet om"
+    wb.save(old_folder / "samtaler.xlsx")
+    _write_something(old_folder)
+    master = Ws.open(old_folder, NOW).load()
+    questions = {q.question_id: q for q in master.questions}
+    assert questions["S01"].text_en == "How have the actions we agreed on in our last conversation gone?"
+    assert questions["S01"].follow_ups_en[0] == "Which actions have been completed, and what made that possible?"
+    assert questions[reworded].text_en == ""
+    reader = Employee("9", "Reader", "r@example.com", language="en")
+    shown = {q.question_id: q for q in applicable_questions(master, reader, "en")}
+    assert shown["S01"].text.startswith("How have the actions")
+    assert shown[reworded].text == "Et spørsmål HR har skrevet om"  # no English: Norwegian per question
