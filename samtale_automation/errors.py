@@ -79,6 +79,10 @@ class ConfigError(SamtaleError):
     exit_code = EXIT_USAGE
 
 
+class MissingSecretError(ConfigError):
+    """A backend's password, token or client secret is not on this PC (environment or keyring)."""
+
+
 class BackendError(SamtaleError):
     """The mail or calendar server could not be reached or refused us."""
 

@@ -28,3 +28,35 @@ def test_status_json_imports_no_heavy_library(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+#: Where a library may be imported (always inside a function, so importing the module costs nothing).
+IMPORT_PLACES = {
+    "xlwings": ("workbook/live", "faces/excel.py"),  # the Excel face and the live reader/applier only
+    "pyopenvba": ("workbook/vba_build.py",),  # build time only (the `test` extra), never at run time
+    "oletools": (),
+}
+
+
+def test_excel_and_build_libraries_are_imported_only_in_their_place() -> None:
+    """Verify xlwings is imported only in workbook/live*.py and faces/excel.py, pyOpenVBA only by the bin build."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "samtale_automation"
+    found: list[str] = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top_level = {id(node) for node in tree.body}
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                library = name.split(".")[0]
+                if library not in IMPORT_PLACES:
+                    continue
+                if not relative.startswith(IMPORT_PLACES[library]):
+                    found.append(f"{relative}:{node.lineno} imports {library}")
+                elif id(node) in top_level:
+                    found.append(f"{relative}:{node.lineno} imports {library} at module level")
+    assert found == []

@@ -48,8 +48,8 @@ def demo_company() -> dict[str, Any]:
         return tomllib.load(handle)
 
 
-def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoResult:
-    """Build the demo folder at `target` and run every step; `say` reports each step."""
+def run_demo(target: Path, say: Callable[[str], None] = lambda _: None, macros: bool = False) -> DemoResult:
+    """Build the demo folder at `target` and run every step; `say` reports each step (`macros`: the .xlsm)."""
     result = DemoResult(target.resolve())
 
     def step(text: str) -> None:
@@ -57,9 +57,10 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None) -> DemoR
         say(text)
 
     company = demo_company()
-    init_folder(target, command="demo")
-    step(tr(f"Laget mappen {result.folder} med samtaler.xlsx, samtale.toml og nøkkel.",
-            f"Made the folder {result.folder} with samtaler.xlsx, samtale.toml and key."))
+    init_folder(target, command="demo", macros=macros)
+    book_name = "samtaler.xlsm" if macros else "samtaler.xlsx"
+    step(tr(f"Laget mappen {result.folder} med {book_name}, samtale.toml og nøkkel.",
+            f"Made the folder {result.folder} with {book_name}, samtale.toml and key."))
     workspace = Workspace.open(target, datetime.combine(date(2026, 12, 1), time(9), OSLO))
     staff = ChangeSet(tr("Demo: ansatte fra HR", "Demo: staff from HR"))
     staff.upsert(SETTINGS.table, SETTING_BY_FIELD["company"].key, force=True, value=company["firma"])

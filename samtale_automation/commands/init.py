@@ -15,10 +15,11 @@ from samtale_automation.texts import tr
 from samtale_automation.workbook.build import build_master
 
 
-def init_folder(root: Path, lang: str = "nb", command: str = "init") -> list[Path]:
+def init_folder(root: Path, lang: str = "nb", command: str = "init", macros: bool = False) -> list[Path]:
     """Create a new samtale folder at `root`; refuse to overwrite anything. Returns what was made.
 
-    `command` is the command a person typed (`init` or `demo`), named in the refusal.
+    `command` is the command a person typed (`init` or `demo`), named in the refusal. With `macros`
+    the master is samtaler.xlsm with the buttons (DESIGN.md §9), else samtaler.xlsx.
     """
     folder = Folder(root.resolve())
     existing = [p for p in (folder.root / MASTER_XLSX, folder.root / MASTER_XLSM, folder.config,
@@ -39,9 +40,9 @@ def init_folder(root: Path, lang: str = "nb", command: str = "init") -> list[Pat
             created.append(sub)
     # The master and samtale.toml are private to the running user (0600; on Windows they inherit
     # the folder's ACL); every later write keeps the master's mode (safe_write.replace_safely).
-    master = folder.root / MASTER_XLSX
+    master = folder.root / (MASTER_XLSM if macros else MASTER_XLSX)
     temp = temp_path(master)
-    build_master(temp, lang, overview=plan_overview)
+    build_master(temp, lang, macros=macros, overview=plan_overview)
     make_private(temp)
     temp.replace(master)
     created.append(master)
@@ -52,8 +53,8 @@ def init_folder(root: Path, lang: str = "nb", command: str = "init") -> list[Pat
     return created
 
 
-def run_init(target: Path, lang: str = "nb") -> InitResult:
-    """`samtale init DIR`: make the folder; the result names `target` as the person wrote it."""
-    created = init_folder(target, lang)
-    master = next(path for path in created if path.name == MASTER_XLSX)
+def run_init(target: Path, lang: str = "nb", macros: bool = False) -> InitResult:
+    """`samtale init DIR [--macros]`: make the folder; the result names `target` as the person wrote it."""
+    created = init_folder(target, lang, macros=macros)
+    master = next(path for path in created if path.name in (MASTER_XLSX, MASTER_XLSM))
     return InitResult(target, created, master)

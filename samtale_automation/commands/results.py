@@ -377,6 +377,44 @@ class GdprResult:
 
 
 @dataclass
+class RefreshResult:
+    """The «Oppdater oversikt» button: what waited was written, then Status, names and Oversikt refreshed."""
+
+    pending: ApplyPendingResult
+    statuses: int = 0  # Samtaler rows whose Status was out of date
+    names: int = 0  # Samtaler rows whose names were out of date
+    overview: bool = False  # the Oversikt numbers were written
+    saved: bool | None = None  # None: the refresh was not run (no open book); False: Excel could not save
+
+
+@dataclass
+class ExcelSetupResult:
+    """`excel setup`: this user's xlwings configuration (the interpreter of this PC) and the manager for «Mine»."""
+
+    config: Path
+    interpreter: str
+    manager: str = ""  # the AnsattID «Mine samtaler» filters on ('' when not chosen)
+
+
+@dataclass
+class MineResult:
+    """«Mine samtaler»: whose conversations the open book now shows, and how many rows of each table."""
+
+    name: str
+    conversations: int
+    actions: int
+
+
+@dataclass
+class UpgradeMacrosResult:
+    """`upgrade-workbook --macros`: the master now (the .xlsm when made), the old .xlsx kept, or what was refused."""
+
+    master: Path
+    refused: list[str] = field(default_factory=list)  # what the .xlsm could not carry: nothing was changed
+    backup: Path | None = None  # where the .xlsx went
+
+
+@dataclass
 class PlanResult:
     """What `plan` found, placed, left without a time and wrote."""
 

@@ -3,6 +3,11 @@
 The CLI, the Excel buttons and the demo all go through a Workspace, so each face only parses
 input and calls the same commands. Its `now` is the moment the rules decide by (runtime.now:
 `--today` or the wall clock).
+
+A button in Excel opens the workspace with the open workbook (`book`, xlwings' Book): then
+every command reads the open book's tables (workbook.live.read_live, the same row form as the
+file reader) and writes through the live applier, which saves through Excel before anything
+counts as applied. Without a book, the file is read and written (openpyxl, safe write).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from samtale_automation import runtime
 from samtale_automation.domain.changeset import ChangeSet, PendingChange, SetAsideChange
@@ -32,11 +38,12 @@ class Workspace:
 
     folder: Folder
     now: datetime
+    book: Any = None  # the workbook open in Excel when a button runs the command (xlwings Book)
 
     @classmethod
-    def open(cls, root: Path, today: date | datetime | None = None) -> Workspace:
+    def open(cls, root: Path, today: date | datetime | None = None, book: Any = None) -> Workspace:
         """Open the folder at `root`; `today` (`--today`: a date, or a moment) stands for the current time."""
-        return cls(Folder(root.resolve()), runtime.now(today))
+        return cls(Folder(root.resolve()), runtime.now(today), book)
 
     def journal(self) -> Journal:
         """Open the folder's journal (created on first use, private to the user)."""
@@ -59,7 +66,12 @@ class Workspace:
 
     def load(self, *, with_pending: bool = True) -> Master:
         """Read the master into a Master, with pending changes laid over it by default."""
-        raw = read_workbook(self.folder.master())
+        if self.book is not None:
+            from samtale_automation.workbook.live import read_live
+
+            raw = read_live(self.book)
+        else:
+            raw = read_workbook(self.folder.master())
         if with_pending and self.folder.journal.exists():
             with self.journal() as journal:
                 pending = [p.changeset for p in journal.pending()]
@@ -72,6 +84,10 @@ class Workspace:
         with self.journal() as journal:
             if changeset:
                 journal.add_changeset(changeset)
+            if self.book is not None:
+                from samtale_automation.workbook.live import apply_pending_live
+
+                return apply_pending_live(self.book, journal, self.now, overview=plan_overview)
             return apply_pending(self.folder, journal, self.now, overview=plan_overview)
 
     @contextmanager

@@ -64,3 +64,47 @@ def column_letter(index: int) -> str:
 def normalise_header(text: Any) -> str:
     """Fold a header cell for matching: trimmed, single spaces, case-insensitive."""
     return " ".join(str(text).split()).casefold() if text is not None else ""
+
+
+#: How many rows from the top a reader looks for the header row of a table turned into a plain range.
+HEADER_SEARCH_ROWS = 20
+
+
+def map_headers(schema: Sheet, headers: list[Any], start_col: int) -> dict[str, int]:
+    """Map each schema field to the sheet column (0-based) whose header matches it; the first match wins."""
+    wanted = {normalise_header(c.header): c.field for c in schema.columns}
+    columns: dict[str, int] = {}
+    for offset, header in enumerate(headers):
+        field_name = wanted.get(normalise_header(header))
+        if field_name and field_name not in columns:
+            columns[field_name] = start_col + offset
+    return columns
+
+
+def find_header_row(schema: Sheet, data: list[list[Any]]) -> int | None:
+    """The index in `data` of the first row holding the schema's key header (its first column), if any."""
+    key_header = normalise_header(schema.columns[0].header)
+    for index, row in enumerate(data[:HEADER_SEARCH_ROWS]):
+        if key_header in (normalise_header(v) for v in row):
+            return index
+    return None
+
+
+def raw_rows(data: list[list[Any]], columns: dict[str, int], start_col: int, first_excel_row: int) -> list[RawRow]:
+    """Turn data rows into RawRows, skipping blank rows; '' becomes None, text is trimmed.
+
+    Every reader (calamine for files, xlwings inside Excel) hands its cell values through here,
+    so the parser sees one row form whatever read the workbook.
+    """
+    rows: list[RawRow] = []
+    for offset, values in enumerate(data):
+        picked: dict[str, Any] = {}
+        for field_name, col in columns.items():
+            index = col - start_col
+            value = values[index] if index < len(values) else None
+            if isinstance(value, str):
+                value = value.strip() or None
+            picked[field_name] = value
+        if any(v is not None for v in picked.values()):
+            rows.append(RawRow(first_excel_row + offset, picked))
+    return rows

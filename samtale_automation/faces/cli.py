@@ -178,11 +178,13 @@ def cli(ctx: click.Context, folder: Path, today: str | None, lang: str | None) -
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--lang", "lang", type=click.Choice(["nb", "en"]), default="nb",
               help="Språk for tekstene i arbeidsboken / language of the workbook's texts.")
-def init(target: Path, lang: str) -> None:
+@click.option("--macros", is_flag=True,
+              help="Lag samtaler.xlsm med knapper / make samtaler.xlsm with buttons.")
+def init(target: Path, lang: str, macros: bool) -> None:
     """Lag en ny mappe med arbeidsbok / create a new folder with a master workbook."""
     from samtale_automation.commands.init import run_init
 
-    _finish(present(run_init(target, lang)))
+    _finish(present(run_init(target, lang, macros=macros)))
 
 
 @cli.group(name="round")
@@ -348,11 +350,24 @@ def doctor(obj: Context, test_item: bool) -> None:
 
 @cli.command()
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path), default="samtale-demo")
-def demo(target: Path) -> None:
+@click.option("--macros", is_flag=True,
+              help="Demoen med samtaler.xlsm og knapper / the demo with samtaler.xlsm and buttons.")
+def demo(target: Path, macros: bool) -> None:
     """Vis hele gangen på et oppdiktet firma / the whole product on a made-up company."""
     from samtale_automation.commands.demo import run_demo
 
-    _finish(present(run_demo(target, say=lambda text: _echo(demo_step(text)))))
+    _finish(present(run_demo(target, say=lambda text: _echo(demo_step(text)), macros=macros)))
+
+
+def _add_excel_commands() -> None:
+    """`upgrade-workbook --macros` and `excel setup` live in cli_excel.py (they import this module)."""
+    from samtale_automation.faces.cli_excel import excel_group, upgrade_workbook
+
+    cli.add_command(upgrade_workbook)
+    cli.add_command(excel_group)
+
+
+_add_excel_commands()
 
 
 from samtale_automation.faces import cli_nightly, cli_templates  # noqa: E402,F401 - register their commands

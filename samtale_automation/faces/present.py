@@ -27,7 +27,8 @@ if TYPE_CHECKING:
         | r.PrepResult
         | r.CollectResult | r.FetchResult | r.InviteResult | r.RemindResult | r.DoctorReport | r.TemplateList
         | r.TemplateShow | r.DemoResult | r.PlanResult | r.NightlyResult
-        | r.NightlyTaskResult | r.ReportResult | r.GdprResult)
+        | r.NightlyTaskResult | r.ReportResult | r.GdprResult | r.RefreshResult | r.ExcelSetupResult | r.MineResult
+        | r.UpgradeMacrosResult)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,14 @@ class Say:
 
 def present(result: CommandResult) -> Presentation:
     """Turn any command's result into its lines and exit code."""
-    from samtale_automation.faces import present_collect, present_nightly, present_plan, present_send, present_setup
+    from samtale_automation.faces import (
+        present_collect,
+        present_excel,
+        present_nightly,
+        present_plan,
+        present_send,
+        present_setup,
+    )
 
     say = Say()
     if isinstance(result, r.NightlyResult):
@@ -151,6 +159,12 @@ def present(result: CommandResult) -> Presentation:
         present_setup.template_show(say, result)
     elif isinstance(result, r.InitResult):
         present_setup.init(say, result)
+    elif isinstance(result, r.RefreshResult | r.MineResult | r.UpgradeMacrosResult):
+        if isinstance(result, r.RefreshResult) and result.pending.pending:
+            _apply(say, result.pending)
+        present_excel.button(say, result)
+    elif isinstance(result, r.ExcelSetupResult):
+        present_setup.excel_setup(say, result)
     else:
         present_setup.demo(say, result)
     return say.done()

@@ -20,6 +20,15 @@ def init(say: Say, result: r.InitResult) -> None:
            f"«samtale --dir {result.target} check»."))
 
 
+def excel_setup(say: Say, result: r.ExcelSetupResult) -> None:
+    say(tr(f"Knappene i samtaler.xlsm bruker nå Python her: {result.interpreter}",
+           f"The buttons in samtaler.xlsm now use the Python here: {result.interpreter}"))
+    say(tr(f"  (skrevet i {result.config})", f"  (written to {result.config})"))
+    if result.manager:
+        say(tr(f"«Mine samtaler» viser samtalene til {result.manager}.",
+               f"«Mine samtaler» shows the conversations of {result.manager}."))
+
+
 def doctor(say: Say, report: r.DoctorReport) -> None:
     for check in report.checks:
         mark = "OK  " if check.ok else tr("FEIL", "FAIL")

@@ -44,6 +44,8 @@ from samtale_automation.domain.schema import (
     value_lists,
 )
 from samtale_automation.paths import data_dir
+from samtale_automation.workbook import build_macros
+from samtale_automation.workbook.buttons import XLWINGS_CONF_SHEET
 from samtale_automation.workbook.opened import parse_open_workbook
 from samtale_automation.workbook.overview import OverviewPlanner, refresh_overview, render_overview
 from samtale_automation.xlsx_text import safe_text_worksheet
@@ -112,6 +114,8 @@ def build_master(
     questions: Iterable[Mapping[str, Any]] | None = None,
     actions: Iterable[Mapping[str, Any]] = (),
     rooms: Iterable[Mapping[str, Any]] = (),
+    log: Iterable[Mapping[str, Any]] = (),
+    macros: bool = False,
     overview: OverviewPlanner | None = None,
     now: datetime | None = None,
 ) -> None:
@@ -121,8 +125,15 @@ def build_master(
     that keeps it current on every write (workbook/overview.py), so there is one layout. Pass
     `overview` (plans.overview.plan_overview, as `init` does) for the numbers of the rows given;
     without it the sheet shows the layout with no departments yet.
+
+    With `macros`, `path` must end in .xlsm: the workbook gets the VBA project, code names, the
+    buttons on the Start sheet and the xlwings.conf sheet (build_macros.py). Without, the .xlsx
+    is exactly what it always was.
     """
     import xlsxwriter
+
+    if macros and path.suffix.lower() != ".xlsm":
+        raise ValueError(f"a workbook with macros must be an .xlsm, not {path.name}")
 
     workbook = xlsxwriter.Workbook(str(path), {
         "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
@@ -139,13 +150,21 @@ def build_master(
         QUESTIONS.table: list(question_rows(lang) if questions is None else questions),
         ACTIONS.table: list(actions),
         ROOMS.table: list(rooms),
-        LOG.table: [],
+        LOG.table: list(log),
     }
-    _write_start(workbook.add_worksheet(START_SHEET), formats, lang)
+    if macros:
+        build_macros.add_vba_project(workbook)
+        build_macros.write_start_with_buttons(workbook, workbook.add_worksheet(START_SHEET), lang,
+                                              start_intro(lang))
+    else:
+        _write_start(workbook.add_worksheet(START_SHEET), formats, lang)
     workbook.add_worksheet(OVERVIEW_SHEET)  # written below, by workbook/overview.py
     for schema in TABLES:
         _write_table(workbook.add_worksheet(schema.name), schema, data[schema.table], formats, lang)
     _write_lists(workbook, workbook.add_worksheet(LISTS_SHEET), lang)
+    if macros:
+        build_macros.write_xlwings_conf(workbook.add_worksheet(XLWINGS_CONF_SHEET), lang)
+        build_macros.name_sheets(workbook)
     workbook.worksheets()[0].activate()
     workbook.close()
     # real time when no moment is given (a new workbook shows its numbers as of now)
@@ -323,20 +342,24 @@ START_STEPS = (
 )
 
 
+def start_intro(lang: str) -> str:
+    """The Start sheet's paragraph about the workbook (with or without the buttons)."""
+    if lang == "en":
+        return ("This workbook holds the staff, the schedule, the question menu and the action register "
+                "of the yearly employee development conversations. Grey columns are filled in by samtale. "
+                "Rows are found by their ID, so sort and filter freely.")
+    return ("Denne arbeidsboken holder ansatte, timeplanen, spørsmålsmenyen og tiltaksregisteret for "
+            "årets medarbeidersamtaler. Grå kolonner fylles av samtale. Radene finnes igjen på ID, så "
+            "du kan sortere og filtrere fritt.")
+
+
 def _write_start(ws: Any, formats: _Formats, lang: str) -> None:
     """The Start sheet: what the workbook is, then the round in steps with the command of each."""
     en = lang == "en"
     ws.set_column(0, 0, 24)  # 24 + 68: prints portrait, one page wide
     ws.set_column(1, 1, 68)
     ws.write_string(0, 0, "Medarbeidersamtaler", formats.title)
-    intro = (
-        ("This workbook holds the staff, the schedule, the question menu and the action register "
-         "of the yearly employee development conversations. Grey columns are filled in by samtale. "
-         "Rows are found by their ID, so sort and filter freely.") if en else
-        ("Denne arbeidsboken holder ansatte, timeplanen, spørsmålsmenyen og tiltaksregisteret for "
-         "årets medarbeidersamtaler. Grå kolonner fylles av samtale. Radene finnes igjen på ID, så "
-         "du kan sortere og filtrere fritt."))
-    ws.merge_range(2, 0, 2, 1, intro, formats.wrap)
+    ws.merge_range(2, 0, 2, 1, start_intro(lang), formats.wrap)
     ws.set_row(2, 48)
     ws.write_string(4, 0, "Slik går runden" if not en else "How the round goes", formats.bold)
     for row, (command, nb, english) in enumerate(START_STEPS, start=5):

@@ -32,7 +32,7 @@ def print_setup(wb: Any) -> list[str]:
         except WorkbookError:
             continue  # a table lacking a column: check names it; the sheet still prints on A4
         if view is not None:
-            header_rows[view.ws.title] = view.min_row
+            header_rows[view.grid.title] = view.min_row
     ours = {*header_rows, START_SHEET, OVERVIEW_SHEET}
     for ws in wb.worksheets:
         # Only the master's own sheets: a sheet a person added keeps the print setup they gave it.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from samtale_automation.domain.rows import RawRow, RawTable, RawWorkbook, normalise_header
+from samtale_automation.domain.rows import RawTable, RawWorkbook, find_header_row, map_headers, raw_rows
 from samtale_automation.domain.schema import TABLES, Sheet
 from samtale_automation.errors import WorkbookError
 from samtale_automation.texts import tr
@@ -62,8 +62,8 @@ def _read_table(book: Any, schema: Sheet, table_names: set[str]) -> RawTable | N
         start_row, start_col = table.start
         headers = list(table.columns)
         data = table.to_python() if table.height else []
-        columns = _map_headers(schema, headers, start_col)
-        rows = _rows(data, schema, columns, start_col, first_excel_row=start_row + 1)
+        columns = map_headers(schema, headers, start_col)
+        rows = raw_rows(data, columns, start_col, first_excel_row=start_row + 1)
         return RawTable(schema, table.sheet, columns, start_row, rows)
     if schema.name not in book.sheet_names:
         return None
@@ -74,41 +74,12 @@ def _read_plain_sheet(book: Any, schema: Sheet) -> RawTable | None:
     """Read a sheet whose table was converted to a range: find the header row, read below it."""
     sheet = book.get_sheet_by_name(schema.name)
     data = sheet.to_python(skip_empty_area=False)
-    key_header = normalise_header(schema.columns[0].header)
-    for index, row in enumerate(data[:20]):
-        if key_header in (normalise_header(v) for v in row):
-            columns = _map_headers(schema, list(row), 0)
-            rows = _rows(data[index + 1:], schema, columns, 0, first_excel_row=index + 2)
-            return RawTable(schema, schema.name, columns, index + 1, rows, found_as_table=False)
-    return None
-
-
-def _map_headers(schema: Sheet, headers: list[Any], start_col: int) -> dict[str, int]:
-    """Map each schema field to the sheet column whose header matches it."""
-    wanted = {normalise_header(c.header): c.field for c in schema.columns}
-    columns: dict[str, int] = {}
-    for offset, header in enumerate(headers):
-        field_name = wanted.get(normalise_header(header))
-        if field_name and field_name not in columns:
-            columns[field_name] = start_col + offset
-    return columns
-
-
-def _rows(data: list[list[Any]], schema: Sheet, columns: dict[str, int], start_col: int,
-          first_excel_row: int) -> list[RawRow]:
-    """Turn data rows into RawRows, skipping blank rows; '' becomes None, text is trimmed."""
-    rows: list[RawRow] = []
-    for offset, values in enumerate(data):
-        picked: dict[str, Any] = {}
-        for field_name, col in columns.items():
-            index = col - start_col
-            value = values[index] if index < len(values) else None
-            if isinstance(value, str):
-                value = value.strip() or None
-            picked[field_name] = value
-        if any(v is not None for v in picked.values()):
-            rows.append(RawRow(first_excel_row + offset, picked))
-    return rows
+    index = find_header_row(schema, data)
+    if index is None:
+        return None
+    columns = map_headers(schema, list(data[index]), 0)
+    rows = raw_rows(data[index + 1:], columns, 0, first_excel_row=index + 2)
+    return RawTable(schema, schema.name, columns, index + 1, rows, found_as_table=False)
 
 
 def _refuse_non_ooxml(path: Path) -> None:

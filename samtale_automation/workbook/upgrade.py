@@ -69,12 +69,12 @@ def upgrade_workbook(wb: Any, tables: tuple[Sheet, ...] = TABLES) -> UpgradeRepo
             if not view.add_column(column.field):
                 letter = get_column_letter(view.max_col + 1)
                 report.refused.append(tr(
-                    f"{view.ws.title}: kolonnen «{column.header}» kan ikke legges til fordi kolonne {letter} ved "
+                    f"{view.title}: kolonnen «{column.header}» kan ikke legges til fordi kolonne {letter} ved "
                     f"siden av tabellen er i bruk – flytt det som står der, så legges den til ved neste skriving",
-                    f"{view.ws.title}: the column «{column.header}» cannot be added because column {letter} beside "
+                    f"{view.title}: the column «{column.header}» cannot be added because column {letter} beside "
                     f"the table is in use – move what is there, and it is added on the next write"))
                 break  # columns keep their order: the next one would land in the wrong place
-            _mark_owner(view.ws, view.min_row, view.columns[column.field], column.owner)
+            _mark_owner(wb[view.title], view.min_row, view.columns[column.field], column.owner)
             report.added.append(f"{schema.name}: {column.header}")
         if schema is QUESTIONS and f"{schema.name}: {schema.header('text_en')}" in report.added:
             filled = _english_questions(view)

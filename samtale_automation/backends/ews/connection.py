@@ -50,14 +50,14 @@ from samtale_automation.backends.ews.protocol import (
 from samtale_automation.backends.tls import ContextAdapter
 from samtale_automation.config import EwsSettings
 from samtale_automation.domain.messages import BackendStats, Person
-from samtale_automation.errors import BackendError, ConfigError
+from samtale_automation.errors import BackendError, ConfigError, MissingSecretError
 from samtale_automation.secrets import env_name, keyring_command
 from samtale_automation.texts import tr
 
 
-def missing_secret() -> ConfigError:
+def missing_secret() -> MissingSecretError:
     """The error for a password that is nowhere to be found."""
-    return ConfigError(
+    return MissingSecretError(
         tr(f"Fant ikke Exchange-passordet ({SECRET_NAME}).", f"The Exchange password ({SECRET_NAME}) was not found."),
         hint=tr(f"Sett miljøvariabelen {env_name(SECRET_NAME)}, eller lagre det i nøkkelringen med "
                 f'`{keyring_command(SECRET_NAME)}`. På en Windows-PC i domenet kan [ews] auth = "sspi" i {TOML} '

@@ -25,7 +25,7 @@ from samtale_automation.backends.graph.constants import (
     TOML,
 )
 from samtale_automation.config.graph import DEFAULT_AUTHORITY_HOST, GraphSettings
-from samtale_automation.errors import BackendError, ConfigError
+from samtale_automation.errors import BackendError, ConfigError, MissingSecretError
 from samtale_automation.secrets import SERVICE, env_name, get_secret, keyring_command
 from samtale_automation.texts import tr
 
@@ -53,9 +53,9 @@ _AADSTS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def missing_secret() -> ConfigError:
+def missing_secret() -> MissingSecretError:
     """The error for an app-only login whose client secret is nowhere to be found."""
-    return ConfigError(
+    return MissingSecretError(
         tr(f"Fant ikke klienthemmeligheten for Microsoft Graph ({SECRET_NAME}).",
            f"The client secret for Microsoft Graph ({SECRET_NAME}) was not found."),
         hint=tr(f"Sett miljøvariabelen {env_name(SECRET_NAME)}, eller lagre den i nøkkelringen med "

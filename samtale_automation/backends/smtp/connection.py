@@ -13,7 +13,7 @@ import ssl
 from samtale_automation.backends.smtp.network_errors import explain_network
 from samtale_automation.config import SmtpSettings
 from samtale_automation.domain.messages import BackendStats, Failure
-from samtale_automation.errors import BackendError, ConfigError
+from samtale_automation.errors import BackendError, MissingSecretError
 from samtale_automation.secrets import env_name, keyring_command
 from samtale_automation.texts import tr
 
@@ -30,11 +30,11 @@ class Temporary(Exception):
         self.settled: tuple[Failure, ...] = ()  # recipients already failed for good, whatever the retries do
 
 
-def missing_secret(settings: SmtpSettings) -> ConfigError:
+def missing_secret(settings: SmtpSettings) -> MissingSecretError:
     """The error for a login whose password or token is nowhere to be found."""
     name = settings.secret_name or ""
     what_nb, what_en = ("passordet", "password") if settings.auth == "password" else ("OAuth-tokenet", "OAuth token")
-    return ConfigError(
+    return MissingSecretError(
         tr(f"Fant ikke SMTP-{what_nb} ({name}).", f"The SMTP {what_en} ({name}) was not found."),
         hint=tr(f"Sett miljøvariabelen {env_name(name)}, eller lagre det i nøkkelringen med `{keyring_command(name)}`. "
                 f'Trenger serveren ingen innlogging, sett [smtp] auth = "none" i {_TOML}.',
