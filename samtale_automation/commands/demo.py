@@ -138,7 +138,7 @@ def _demo_nightly(workspace: Workspace, step: Callable[[str], None]) -> None:
     """The next night's scheduled run, then the round report for management."""
     from samtale_automation.commands.nightly import run_nightly
     from samtale_automation.commands.report import run_report
-    from samtale_automation.commands.results import said
+    from samtale_automation.commands.results_night import said
 
     day = REMINDER_DAY + timedelta(days=1)
     tonight = Workspace.open(workspace.folder.root, datetime.combine(day, time(2, 30), OSLO))

@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from samtale_automation.commands.results import GdprResult
+from samtale_automation.commands.results_night import GdprResult
 from samtale_automation.domain.master import Master
 from samtale_automation.errors import WorkbookLockedError
 from samtale_automation.paths import MASTER_XLSM, MASTER_XLSX, OUTBOX_DIR, STATE_DIR, sanitize_filename

@@ -35,13 +35,13 @@ from samtale_automation.commands.deliver import dispatch, sending_mailbox
 from samtale_automation.commands.fetch import TO_QUARANTINE, fetch_from_mailbox
 from samtale_automation.commands.hr_mail import hr_input, hr_outgoing
 from samtale_automation.commands.remind import run_remind
-from samtale_automation.commands.results import (
+from samtale_automation.commands.results import RemindResult
+from samtale_automation.commands.results_night import (
     NIGHT_FAILED,
     NIGHT_OK,
     NIGHT_SKIPPED,
     NightlyResult,
     NightStep,
-    RemindResult,
     said,
 )
 from samtale_automation.commands.workspace import Workspace

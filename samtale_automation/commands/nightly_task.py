@@ -23,7 +23,7 @@ from datetime import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from samtale_automation.commands.results import NightlyTaskResult
+from samtale_automation.commands.results_night import NightlyTaskResult
 from samtale_automation.errors import SamtaleError, UsageError
 from samtale_automation.plans.nightly_task import (
     DEFAULT_AT,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from samtale_automation.commands.results import ReportResult
+from samtale_automation.commands.results_night import ReportResult
 from samtale_automation.mail.report import render_report
 from samtale_automation.paths import sanitize_filename
 from samtale_automation.plans.report import plan_report

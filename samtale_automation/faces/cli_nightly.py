@@ -17,7 +17,7 @@ from samtale_automation.faces.cli import DRY_RUN, Context, _ask, _finish, _print
 from samtale_automation.faces.present import date_error, present
 
 if TYPE_CHECKING:
-    from samtale_automation.commands.results import GdprResult
+    from samtale_automation.commands.results_night import GdprResult
 
 
 @cli.group(name="nightly", invoke_without_command=True)

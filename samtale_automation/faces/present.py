@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
 from samtale_automation.commands import results as r
+from samtale_automation.commands import results_night as rn
 from samtale_automation.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_WORKBOOK, SamtaleError, UsageError
 from samtale_automation.texts import count, tr
 
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
         r.InitResult | r.RoundResult | r.ApplyPendingResult | r.SetAsideResult | r.CheckResult | r.StatusResult
         | r.PrepResult
         | r.CollectResult | r.FetchResult | r.InviteResult | r.RemindResult | r.DoctorReport | r.TemplateList
-        | r.TemplateShow | r.DemoResult | r.PlanResult | r.NightlyResult
-        | r.NightlyTaskResult | r.ReportResult | r.GdprResult | r.RefreshResult | r.ExcelSetupResult | r.MineResult
+        | r.TemplateShow | r.DemoResult | r.PlanResult | rn.NightlyResult
+        | rn.NightlyTaskResult | rn.ReportResult | rn.GdprResult | r.RefreshResult | r.ExcelSetupResult | r.MineResult
         | r.UpgradeMacrosResult)
 
 
@@ -121,13 +122,13 @@ def present(result: CommandResult) -> Presentation:
     )
 
     say = Say()
-    if isinstance(result, r.NightlyResult):
+    if isinstance(result, rn.NightlyResult):
         present_nightly.nightly(say, result)
-    elif isinstance(result, r.NightlyTaskResult):
+    elif isinstance(result, rn.NightlyTaskResult):
         present_nightly.nightly_task(say, result)
-    elif isinstance(result, r.ReportResult):
+    elif isinstance(result, rn.ReportResult):
         present_nightly.report(say, result)
-    elif isinstance(result, r.GdprResult):
+    elif isinstance(result, rn.GdprResult):
         present_nightly.gdpr(say, result)
     elif isinstance(result, r.InviteResult):
         present_send.invite(say, result)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from samtale_automation.commands.results import said
+from samtale_automation.commands.results_night import said
 from samtale_automation.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_WORKBOOK, SamtaleError
 from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
-    from samtale_automation.commands import results as r
+    from samtale_automation.commands import results_night as r
     from samtale_automation.faces.present import Presentation, Say
 
 
