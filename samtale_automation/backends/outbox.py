@@ -35,9 +35,6 @@ class OutboxBackend(MimeBackend):
 
     name = "outbox"
     needs_confirmation = False
-    #: Nothing leaves the machine: a batch whose results a crash lost is written again by the next run
-    #: (the same files), so its journal records can be committed a batch at a time.
-    batch_size = 50
 
     def __init__(self, root: Path, mailbox: Person) -> None:
         super().__init__(mailbox)

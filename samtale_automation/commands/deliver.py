@@ -65,20 +65,18 @@ def dispatch(backend: Backend, store: MessageStore, items: Sequence[Outgoing],
     """
     report = SendReport()
     for batch in _batches(items, max(1, backend.batch_size)):
-        with store.batch():  # the batch's intents are on disk before any of it is sent
-            for item in batch:
-                store.record_intent(item.group, item.kind, [p.email for p in item.recipients],
-                                    meeting=item.meeting, reminders=item.reminders, covers=item.covers)
+        for item in batch:
+            store.record_intent(item.group, item.kind, [p.email for p in item.recipients], meeting=item.meeting,
+                                reminders=item.reminders, covers=item.covers)
         try:
             deliveries = backend.send_batch([item.job for item in batch])
         except BackendError as error:
             report.stopped = error
             break
         gone = False
-        with store.batch():
-            for item, delivery in zip(batch, deliveries, strict=True):
-                gone = _record(store, report, item, delivery) or gone
-                progress(item.group)
+        for item, delivery in zip(batch, deliveries, strict=True):
+            gone = _record(store, report, item, delivery) or gone
+            progress(item.group)
         if gone:
             # No answer at all even after the backend's retries: the server is gone; waiting out
             # every remaining message would only delay the summary. The rest goes next run.

@@ -189,13 +189,7 @@ class Journal:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run statements atomically (BEGIN IMMEDIATE … COMMIT, ROLLBACK on error).
-
-        Inside another transaction this one is part of it: the outer one commits (one fsync for a
-        batch of records) or rolls back everything."""
-        if self.db.in_transaction:
-            yield self.db
-            return
+        """Run statements atomically (BEGIN IMMEDIATE … COMMIT, ROLLBACK on error)."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db

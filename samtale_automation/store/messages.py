@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from datetime import datetime
 
 from samtale_automation.domain.messages import (
@@ -53,10 +52,6 @@ class MessageStore:
         """Reminder reason keys already sent (or made unnecessary by a later one)."""
         return {key for (key,) in self.journal.db.execute(
             "SELECT key FROM reminders WHERE state IN ('sent', 'covered')")}
-
-    def batch(self) -> AbstractContextManager[object]:
-        """Records made inside are committed together: one fsync for a batch's intents or results."""
-        return self.journal.transaction()
 
     def record_intent(self, group: str, kind: str, recipients: Iterable[str], *,
                       meeting: MeetingState | None = None, reminders: Iterable[str] = (),

@@ -52,23 +52,3 @@ def test_reminders_count_once_their_digest_is_delivered(tmp_path: Path) -> None:
         assert store.reminders_done() == {"prep_employee:2027-2:7"}  # not delivered: due again next run
         store.record_result("digest:2:2027-01-13", ["kari@firma.no"], {})
         assert store.reminders_done() == {"prep_employee:2027-2:7", "prep_employee:2027-2:2"}
-
-
-def test_a_batch_commits_its_records_together_or_not_at_all(tmp_path: Path) -> None:
-    """Verify records made inside `batch()` are seen by another connection only after it ends, and an error
-    inside rolls every one of them back (the journal is never left with half a batch)."""
-    path = tmp_path / "journal.sqlite"
-    with Journal(path) as journal, Journal(path) as reader:
-        store = MessageStore(journal)
-        with store.batch():
-            store.record_intent("digest:1:2027-01-13", "digest", ["kari@firma.no"])
-            store.record_intent("digest:2:2027-01-13", "digest", ["ola@firma.no"])
-            assert MessageStore(reader).messages() == []  # not yet on disk for anyone else
-        assert {r.recipient for r in MessageStore(reader).messages()} == {"kari@firma.no", "ola@firma.no"}
-        try:
-            with store.batch():
-                store.record_result("digest:1:2027-01-13", ["kari@firma.no"], {})
-                raise OSError("disk full")
-        except OSError:
-            pass
-        assert {r.recipient: r.state for r in store.messages()} == {"kari@firma.no": INTENT, "ola@firma.no": INTENT}
