@@ -145,6 +145,20 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE changesets_v5 RENAME TO changesets;
     CREATE INDEX changesets_state ON changesets (state, seq);
     """,
+    # 6: a mail whose attachment could not be stored is counted per run, and moved aside after a few
+    # (store/kept_mail.py): never retried for ever
+    """
+    CREATE TABLE kept_mail (
+        message_id TEXT PRIMARY KEY,
+        sender TEXT NOT NULL,
+        names TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        moved_aside TEXT
+    );
+    """,
 )
 
 

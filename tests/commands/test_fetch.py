@@ -220,6 +220,41 @@ def test_when_a_file_cannot_be_stored_at_all_its_message_waits_and_the_others_mo
     assert list(kit.backend.fetch_files()) == []
 
 
+def test_a_message_that_cannot_be_stored_three_runs_running_is_moved_aside_and_hr_is_told(
+        kit: Kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file the disk refuses night after night: its message is kept twice, then moved to the done folder
+    unfetched (never retried for ever), the third fetch says so and exits 1, and HR's digest names it once."""
+    import errno
+
+    from samtale_automation.commands import fetch
+    from samtale_automation.commands.remind import hr_digest
+    from samtale_automation.faces.present import present
+
+    ws = make_folder(tmp_path / "f")
+    name, data = returned_file(ws, "2", tmp_path)
+    real_write = fetch.write_private
+
+    def full(target: Path, content: bytes, **kw: object) -> None:
+        if content == data:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(target, content)
+    monkeypatch.setattr(fetch, "write_private", full)
+    assert kit.add_reply is not None
+    kit.add_reply(BJORN, "SV: skjema", [(name, data)])
+    runs = [fetch_from_mailbox(ws, kit.backend) for _ in range(3)]
+    assert [(r.kept_messages, r.moved_aside) for r in runs[:2]] == [(1, []), (1, [])]
+    assert runs[2].kept_messages == 0 and runs[2].moved_aside == [f"{name} ({BJORN})"]
+    assert list(kit.backend.fetch_files()) == []  # in the done folder now: not fetched a fourth time
+    shown = present(runs[2])
+    assert any("Flyttet til behandlet-mappen uten å hente vedlegget (forsøkt 3 ganger)" in line for line in shown.lines)
+    assert shown.exit_code == 1
+    digest = hr_digest(ws, ws.load())
+    assert digest is not None
+    mail = [item for item in digest.items if item.kind == "mail"]
+    assert len(mail) == 1 and f"E-posten fra {BJORN} med {name} er flyttet til behandlet-mappen" in mail[0].text
+    assert "No space left on device" in mail[0].text and "innkommende/ for hånd" in mail[0].text
+
+
 def test_an_excel_lock_file_is_left_out_and_a_workbook_named_like_one_is_read(kit: Kit, tmp_path: Path) -> None:
     """`~$…xlsx` attached by mistake (Excel's owner file: a name, not a workbook) is left out, not stored and not
     quarantined; the real file beside it is fetched and the message moves on. A real workbook that happens to
