@@ -1,9 +1,11 @@
 """Follow-up meetings for actions: «sett umiddelbart av tid i kalenderen» on the action's Oppfølging date.
 
 Pure, like the invite planner: booked once, moved when the date changes, cancelled when the action
-is closed or the date removed; a message a failed send missed is planned again. With busy times
-(`InviteInput.busy`) the meeting goes in the first half hour the owner and the other party are both
-free that day (the round planner's slot code, plans/slots.py); without them, at the start of the day.
+is closed or the date removed; a message a failed send missed is planned again. The meeting goes in
+the first half hour the owner and the other party are both free that day (the round planner's slot
+code, plans/slots.py): free of the round's conversations in the workbook, of the follow-ups placed
+before it in the same run, and of the calendars' busy times when the backend gave them
+(`InviteInput.busy`); with no free half hour, at the start of the day.
 """
 
 from __future__ import annotations
@@ -34,9 +36,23 @@ FOLLOW_UP_MINUTES = 30
 CLOSED_ACTION = ("Fullført", "Avbrutt")
 
 
+def known_busy(master: Master, calendars: Mapping[str, Sequence[tuple[datetime, datetime]]] | None,
+               ) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Busy periods by AnsattID: the calendars' (when the backend gave them) and every conversation in the workbook."""
+    busy = {who: list(periods) for who, periods in (calendars or {}).items()}
+    for conv in master.conversations.values():
+        if conv.cancelled or conv.start is None or conv.end is None:
+            continue
+        for who in {conv.employee_id, conv.manager_id} - {""}:
+            busy.setdefault(who, []).append((conv.start, conv.end))
+    return busy
+
+
 def plan_follow_up(master: Master, action: Action, given: InviteInput,
-                    delivered: Delivered, plan: InvitePlan) -> None:
-    """«Sett umiddelbart av tid i kalenderen»: a short meeting on the action's Oppfølging date."""
+                   delivered: Delivered, plan: InvitePlan, busy: dict[str, list[tuple[datetime, datetime]]]) -> None:
+    """«Sett umiddelbart av tid i kalenderen»: a short meeting on the action's Oppfølging date.
+
+    `busy` (from `known_busy`) gets the meeting's own time, so the next follow-up of the run does not clash."""
     key = f"oppfolging-{action.action_id}"
     previous = given.meetings.get(key)
     employee = master.employees.get(action.employee_id)
@@ -53,8 +69,10 @@ def plan_follow_up(master: Master, action: Action, given: InviteInput,
     owner_id = resolve_owner(master, action)
     owner = master.employees.get(owner_id or "", employee)
     other = manager if owner.employee_id != manager.employee_id else employee
-    start = follow_up_start(master, on_or_before(action.follow_up), (owner, other), given.busy, previous)
+    start = follow_up_start(master, on_or_before(action.follow_up), (owner, other), busy, previous)
     end = start + timedelta(minutes=FOLLOW_UP_MINUTES)
+    for taken in (owner.employee_id, other.employee_id):
+        busy.setdefault(taken, []).append((start, end))
     if end <= given.now:
         return
     if not reachable(master, action.action_id, [owner, other], plan):
