@@ -58,7 +58,7 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None, macros: 
 
     company = demo_company()
     init_folder(target, command="demo", macros=macros)
-    book_name = "samtaler.xlsm" if macros else "samtaler.xlsx"
+    book_name = result.workbook = "samtaler.xlsm" if macros else "samtaler.xlsx"
     step(tr(f"Laget mappen {result.folder} med {book_name}, samtale.toml og nøkkel.",
             f"Made the folder {result.folder} with {book_name}, samtale.toml and key."))
     workspace = Workspace.open(target, datetime.combine(date(2026, 12, 1), time(9), OSLO))

@@ -274,6 +274,7 @@ class DemoResult:
     folder: Path
     steps: list[str] = field(default_factory=list)
     status: StatusReport | None = None
+    workbook: str = "samtaler.xlsx"  # samtaler.xlsm with --macros
 
 
 @dataclass
