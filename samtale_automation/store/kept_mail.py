@@ -10,9 +10,8 @@ forgotten.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
-from samtale_automation.store.journal import Journal
+from samtale_automation.store.journal import Journal, stamp
 
 #: Runs that keep a message before it is moved aside (three nights).
 GIVE_UP_AFTER = 3
@@ -38,7 +37,7 @@ class KeptMailStore:
 
     def kept(self, message_id: str, sender: str, names: str, reason: str) -> int:
         """Count one more run that kept this message; the count so far."""
-        now = _now()
+        now = stamp()
         with self.journal.transaction() as db:
             db.execute("INSERT INTO kept_mail (message_id, sender, names, reason, attempts, first_seen, last_seen) "
                        "VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (message_id) DO UPDATE SET "
@@ -51,7 +50,7 @@ class KeptMailStore:
     def moved_aside(self, message_id: str) -> None:
         """The message went to the done folder unfetched: HR is told (see `moved`)."""
         with self.journal.transaction() as db:
-            db.execute("UPDATE kept_mail SET moved_aside = ? WHERE message_id = ?", (_now(), message_id))
+            db.execute("UPDATE kept_mail SET moved_aside = ? WHERE message_id = ?", (stamp(), message_id))
 
     def fetched(self, message_id: str) -> None:
         """The message's files are safe after all: nothing to count any more."""
@@ -71,7 +70,3 @@ class KeptMailStore:
         return [KeptMail(str(row[0]), str(row[1]), str(row[2]), str(row[3]), int(row[4]), str(row[5]))
                 for row in rows]
 
-
-def _now() -> str:
-    """A journal timestamp: real time, whatever `--today` says."""
-    return datetime.now().astimezone().isoformat(timespec="seconds")
