@@ -19,7 +19,6 @@ writes one summary line to the log.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import shutil
 import time
@@ -57,7 +56,6 @@ from samtale_automation.paths import ARCHIVE_DIR, OUTBOX_DIR, PREP_DIR
 from samtale_automation.plans.consolidate import QUARANTINED
 from samtale_automation.plans.hr_digest import HrDigest, HrInput, alarm_digest, plan_hr_digest
 from samtale_automation.plans.nightly import OVERRUN, lock_verdict, over_budget
-from samtale_automation.plans.overlay import overlay_pending
 from samtale_automation.plans.retention import plan_retention
 from samtale_automation.safe_write import assert_writable
 from samtale_automation.store.lockholder import holder_path, read_holder
@@ -81,13 +79,7 @@ class NightWorkspace(Workspace):
         """The master as read at the start of the run, with what is pending now laid over it."""
         if self.raw is None:
             self.raw = read_workbook(self.folder.master())
-        raw = self.raw
-        if with_pending and self.folder.journal.exists():
-            with self.journal() as journal:
-                pending = [p.changeset for p in journal.pending()]
-                if pending:
-                    raw = overlay_pending(raw, pending, functools.cache(journal.last_written))
-        return parse_master(raw)
+        return parse_master(self.with_pending(self.raw) if with_pending else self.raw)
 
     def commit(self, changeset: ChangeSet | None) -> ApplyResult:
         """Record the ChangeSet as pending; the run's single write applies it."""

@@ -24,6 +24,7 @@ from typing import Any
 from samtale_automation import runtime
 from samtale_automation.domain.changeset import ChangeSet, PendingChange, SetAsideChange
 from samtale_automation.domain.master import Master, parse_master
+from samtale_automation.domain.rows import RawWorkbook
 from samtale_automation.paths import Folder, make_private_dir
 from samtale_automation.plans.overlay import overlay_pending
 from samtale_automation.plans.overview import plan_overview
@@ -72,12 +73,17 @@ class Workspace:
             raw = read_live(self.book)
         else:
             raw = read_workbook(self.folder.master())
-        if with_pending and self.folder.journal.exists():
-            with self.journal() as journal:
-                pending = [p.changeset for p in journal.pending()]
-                if pending:
-                    raw = overlay_pending(raw, pending, functools.cache(journal.last_written))
-        return parse_master(raw)
+        return parse_master(self.with_pending(raw) if with_pending else raw)
+
+    def with_pending(self, raw: RawWorkbook) -> RawWorkbook:
+        """The workbook as read, with the journal's pending ChangeSets laid over it."""
+        if not self.folder.journal.exists():
+            return raw
+        with self.journal() as journal:
+            pending = [p.changeset for p in journal.pending()]
+            if pending:
+                raw = overlay_pending(raw, pending, functools.cache(journal.last_written))
+        return raw
 
     def commit(self, changeset: ChangeSet | None) -> ApplyResult:
         """Record a ChangeSet as pending, then apply everything pending that can be applied."""
