@@ -8,6 +8,7 @@ invitation carries the employee's file.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,15 +85,19 @@ def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
         if not result.confirmed:
             return result
         templates = _templates(workspace)
-        items = [_meeting_outgoing(workspace, master, m, templates) for m in result.plan.meetings]
-        items += [_mail_outgoing(workspace, master, m, templates) for m in result.plan.mails]
+        # Built lazily, a batch at a time (commands.deliver): 5,000 prep files are never all in memory.
+        items = chain((_meeting_outgoing(workspace, master, m, templates) for m in result.plan.meetings),
+                      (_mail_outgoing(workspace, master, m, templates) for m in result.plan.mails))
         with workspace.journal() as journal:
             store = MessageStore(journal)
             result.report = dispatch(backend, store, items, progress)
-            delivered = store.messages()
+            delivered = store.messages(kinds=(*INVITATION_KINDS, "cancellation"))  # what the write-back reads
     finally:
         backend.close()
-    result.apply = workspace.commit(_writeback(workspace, master, result, delivered, who))
+    changes = _writeback(workspace, master, result, delivered, who)
+    # The write loads the workbook with openpyxl: let it reuse the memory of this run's Master and rows.
+    del master, delivered, items
+    result.apply = workspace.commit(changes)
     return result
 
 

@@ -7,7 +7,7 @@ the digest in each person's language (mail.templates), and sends through the sam
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -127,16 +127,7 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
         result.confirmed = confirm(digests, backend)
         if not result.confirmed:
             return result
-        override = workspace.folder.root / TEMPLATE_OVERRIDE_DIR
-        templates: dict[str, Templates] = {}
-        items = []
-        for digest in digests:
-            lang = digest.recipient.language
-            if lang not in templates:
-                templates[lang] = Templates(lang, override if override.is_dir() else None)
-            items.append(_digest_outgoing(digest, templates[lang], files, sender, master))
-        if result.hr is not None:
-            items.append(hr_outgoing(result.hr, master, workspace, sender))
+        items = _outgoing(workspace, master, digests, files, sender, result.hr)
         with workspace.journal() as journal:
             result.report = dispatch(backend, MessageStore(journal), items, progress)
     finally:
@@ -166,6 +157,20 @@ def _answers(backend: Backend, master: Master) -> dict[str, list[AttendeeReply]]
 def hr_digest(workspace: Workspace, master: Master, replies: Sequence[HrItem] = ()) -> HrDigest | None:
     """What needs a person today (DESIGN.md §8), from the workbook, the journal and the waiting changes."""
     return plan_hr_digest(master, hr_input(workspace, replies))
+
+
+def _outgoing(workspace: Workspace, master: Master, digests: Sequence[Digest],
+              files: Callable[[str, str], Path | None], sender: Person, hr: HrDigest | None) -> Iterator[Outgoing]:
+    """Each digest (then HR's) rendered with its attachments read only when its batch is sent (commands.deliver)."""
+    override = workspace.folder.root / TEMPLATE_OVERRIDE_DIR
+    templates: dict[str, Templates] = {}
+    for digest in digests:
+        lang = digest.recipient.language
+        if lang not in templates:
+            templates[lang] = Templates(lang, override if override.is_dir() else None)
+        yield _digest_outgoing(digest, templates[lang], files, sender, master)
+    if hr is not None:
+        yield hr_outgoing(hr, master, workspace, sender)
 
 
 def _digest_outgoing(digest: Digest, templates: Templates, files: Callable[[str, str], Path | None],

@@ -40,12 +40,14 @@ class MessageStore:
         return {r[0]: MeetingState(r[0], r[1], int(r[2]), r[3], tuple(json.loads(r[4])), r[5], r[6], r[7],
                                    r[8], r[9]) for r in rows}
 
-    def messages(self, *, include_superseded: bool = False) -> list[MessageRow]:
-        """Every message row, oldest first."""
-        where = "" if include_superseded else f"WHERE state != '{SUPERSEDED}'"
+    def messages(self, *, include_superseded: bool = False, kinds: tuple[str, ...] = ()) -> list[MessageRow]:
+        """Every message row (only those of `kinds` when given), oldest first."""
+        where = [] if include_superseded else [f"state != '{SUPERSEDED}'"]
+        if kinds:
+            where.append(f"kind IN ({', '.join('?' * len(kinds))})")
         rows = self.journal.db.execute(
             "SELECT key, grp, kind, meeting_key, sequence, recipient, state, attempts, error "
-            f"FROM messages {where} ORDER BY rowid").fetchall()
+            f"FROM messages {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY rowid", kinds).fetchall()
         return [MessageRow(*row) for row in rows]
 
     def reminders_done(self) -> set[str]:
