@@ -111,6 +111,7 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
     if dry_run or (not digests and result.hr is None and not reads_replies):
         return result
     backend = backend or open_backend(context or BackendContext(workspace.folder, config, workspace.now))
+    answered = False  # the Svar column waits in the journal for the run's one write of the workbook
     try:
         answers_seen = _answers(backend, master)
         if answers_seen is not None:
@@ -118,15 +119,17 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
             svar, answers = plan_replies(master, answers_seen)
             if svar:
                 result.replies_written = len(svar.changes)
-                result.apply = workspace.commit(svar)
+                with workspace.journal() as journal:
+                    journal.add_changeset(svar)
+                answered = True
             result.answers = list(answers)
             if hr and result.working_day and answers:
                 result.hr = hr_digest(workspace, master, answers)
         if not digests and result.hr is None:
-            return result
+            return _written(workspace, result, answered)
         result.confirmed = confirm(digests, backend)
         if not result.confirmed:
-            return result
+            return _written(workspace, result, answered)
         items = _outgoing(workspace, master, digests, files, sender, result.hr)
         with workspace.journal() as journal:
             result.report = dispatch(backend, MessageStore(journal), items, progress)
@@ -140,6 +143,13 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
                          f"{count(len(result.report.delivered), '', '', 'digest', 'digests')} {done}, "
                          f"{len(result.report.failed)} failed"))
     result.apply = workspace.commit(log)
+    return result
+
+
+def _written(workspace: Workspace, result: RemindResult, answered: bool) -> RemindResult:
+    """A run that sends nothing still writes the answers it read (the run's one write), if any."""
+    if answered:
+        result.apply = workspace.commit(None)
     return result
 
 
