@@ -24,7 +24,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -76,18 +76,35 @@ class NightWorkspace(Workspace):
     """A Workspace that reads the master once and saves it once: steps record, `write` applies."""
 
     raw: RawWorkbook | None = None
+    parsed: tuple[tuple[str, ...], Master] | None = None  # the last parse, by the pending changes it holds
 
     def load(self, *, with_pending: bool = True) -> Master:
-        """The master as read at the start of the run, with what is pending now laid over it."""
+        """The master as read at the start of the run, with what is pending now laid over it.
+
+        A step that only added Logg rows since the last load (the parser reads no Logg) gets the
+        last parse again, with the new raw rows: parsing 1,000 employees and 10,000 actions costs
+        about half a second, and the night's steps load five times."""
         if self.raw is None:
             self.raw = read_workbook(self.folder.master())
         raw = self.raw
+        pending: list[ChangeSet] = []
         if with_pending and self.folder.journal.exists():
             with self.journal() as journal:
                 pending = [p.changeset for p in journal.pending()]
                 if pending:
                     raw = overlay_pending(raw, pending, functools.cache(journal.last_written))
-        return parse_master(raw)
+        parsed_from = (*sorted(raw.tables), "|", *(
+            c.id for c in pending if any(change.table != LOG.table for change in c.changes)))
+        if self.parsed is not None and self.parsed[0] == parsed_from:
+            last = self.parsed[1]
+            return replace(last, raw=raw, problems=list(last.problems), employees=dict(last.employees),
+                           conversations=dict(last.conversations), actions=dict(last.actions),
+                           questions=list(last.questions), rooms=dict(last.rooms))
+        master = parse_master(raw)
+        self.parsed = (parsed_from, master)
+        return replace(master, problems=list(master.problems), employees=dict(master.employees),
+                       conversations=dict(master.conversations), actions=dict(master.actions),
+                       questions=list(master.questions), rooms=dict(master.rooms))
 
     def commit(self, changeset: ChangeSet | None) -> ApplyResult:
         """Record the ChangeSet as pending; the run's single write applies it."""
