@@ -258,3 +258,19 @@ def write_private(path: Path, data: bytes, *, durable: bool = True) -> None:
     finally:
         os.close(fd)
     os.replace(temp, path)
+
+
+def write_chosen_file(path: Path, data: bytes) -> None:
+    """Write a file to a place a person chose (`--out`); a folder that is missing or closed is a usage error."""
+    from samtale_automation.errors import UsageError
+
+    try:
+        write_private(path, data)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp_path(path).unlink(missing_ok=True)
+        raise UsageError(tr(f"Kunne ikke skrive {path}: {exc.strerror or type(exc).__name__}.",
+                            f"Could not write {path}: {exc.strerror or type(exc).__name__}."),
+                         hint=tr("Sjekk at mappen finnes og at du kan skrive i den, eller velg en annen med --out.",
+                                 "Check that the folder exists and that you may write to it, or choose another "
+                                 "with --out.")) from exc

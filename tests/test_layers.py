@@ -3,7 +3,8 @@
 faces → commands → plans → domain; the adapter packages (workbook, prepfile, mail, store,
 backends) import only domain and the shared basics; plans have no I/O, no wall clock, no sqlite.
 A user command may run another command (its `run_*` function) as a step, never use its insides;
-`workspace`, `deliver`, `incoming`, `hr_mail`, `results` and `results_night` are the command layer's shared plumbing.
+`workspace`, `deliver`, `incoming`, `calendars`, `hr_mail`, `missing_pdfs`, `results` and `results_night`
+are the command layer's shared plumbing.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ ALLOWED: dict[str, set[str]] = {
     **{adapter: {"domain", *BASICS} for adapter in ADAPTERS},
     **{basic: set(BASICS) for basic in BASICS},
 }
-COMMAND_PLUMBING = {"workspace", "deliver", "incoming", "results", "results_night", "hr_mail"}
+COMMAND_PLUMBING = {"workspace", "deliver", "incoming", "results", "results_night", "hr_mail", "missing_pdfs",
+                    "calendars"}
 ORCHESTRATORS = {"demo", "nightly"}  # commands whose job is to run the others
 #: Libraries that mean I/O, a server or a file format: never in a pure planner or in the domain.
 IMPURE = {"sqlite3", "openpyxl", "xlsxwriter", "python_calamine", "xlwings", "exchangelib", "msal", "requests",

@@ -327,3 +327,18 @@ def test_temps_of_a_killed_run_are_removed_anywhere_in_the_folder(tmp_path: Path
     removed = remove_orphaned_temps(tmp_path, pid_alive)
     assert sorted(removed) == sorted([dead, old_mine])
     assert mine.exists() and all(path.exists() for path in keep)
+
+
+def test_a_chosen_file_in_a_missing_folder_is_a_usage_error_in_norwegian(tmp_path: Path) -> None:
+    """Verify `--out` into a folder that does not exist says what to fix (exit 2), leaves no temp file behind."""
+    from samtale_automation import texts
+    from samtale_automation.errors import EXIT_USAGE, UsageError
+    from samtale_automation.safe_write import write_chosen_file
+
+    texts.set_language("nb")
+    with pytest.raises(UsageError) as raised:
+        write_chosen_file(tmp_path / "finnes-ikke" / "rapport.html", b"<html></html>")
+    assert raised.value.exit_code == EXIT_USAGE
+    assert raised.value.message.startswith("Kunne ikke skrive ") and "velg en annen med --out" in raised.value.hint
+    write_chosen_file(tmp_path / "rapport.html", b"<html></html>")
+    assert [p.name for p in tmp_path.iterdir()] == ["rapport.html"]

@@ -32,6 +32,7 @@ from samtale_automation.commands.incoming import (
     shown_name,
     write_quarantine_note,
 )
+from samtale_automation.commands.missing_pdfs import make_missing_pdfs
 from samtale_automation.commands.results import CollectResult
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.prepsheet import MANAGER
@@ -215,6 +216,9 @@ def run_collect(workspace: Workspace, *, from_mailbox: bool = False, dry_run: bo
         journal.record_collect(plan.changeset if plan.changeset else None, rows)
     result.guides = _write_guides(workspace, master, plan)
     result.signing_files, result.signing_failed = _write_signing_files(workspace, master, plan)
+    again, failed_again = make_missing_pdfs(workspace, master)  # a PDF an earlier collect could not write
+    result.signing_files += again
+    result.signing_failed += failed_again
     for source, name, target, why in moves:
         if why is not None:
             write_quarantine_note(target, name, why)

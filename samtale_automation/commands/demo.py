@@ -58,7 +58,7 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None, macros: 
 
     company = demo_company()
     init_folder(target, command="demo", macros=macros)
-    book_name = "samtaler.xlsm" if macros else "samtaler.xlsx"
+    book_name = result.workbook = "samtaler.xlsm" if macros else "samtaler.xlsx"
     step(tr(f"Laget mappen {result.folder} med {book_name}, samtale.toml og nøkkel.",
             f"Made the folder {result.folder} with {book_name}, samtale.toml and key."))
     workspace = Workspace.open(target, datetime.combine(date(2026, 12, 1), time(9), OSLO))
@@ -119,7 +119,7 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None, macros: 
             "the files were moved to arkiv/ and karantene/."))
 
     _demo_changes(workspace, [e.employee_id for e in plan.added], step)
-    _demo_signing(workspace, plan.added[0].employee_id, step)
+    last_day = _demo_signing(workspace, plan.added[0].employee_id, step)
 
     master = workspace.load()
     step(tr(f"Tiltaksregisteret (arket Tiltak) har nå {len(master.actions)} tiltak fra referatet.",
@@ -130,17 +130,16 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None, macros: 
     result.status = report_of(master, workspace.pending(), workspace.now)
     counts = ", ".join(f"{tr(STATUS_LABELS[code], code)}: {n}" for code, n in result.status["counts"].items() if n)
     step(tr(f"samtale status: {counts}.", f"samtale status: {counts}."))
-    _demo_nightly(workspace, step)
+    _demo_nightly(workspace, step, last_day + timedelta(days=1))
     return result
 
 
-def _demo_nightly(workspace: Workspace, step: Callable[[str], None]) -> None:
-    """The next night's scheduled run, then the round report for management."""
+def _demo_nightly(workspace: Workspace, step: Callable[[str], None], day: date) -> None:
+    """The scheduled run in the night to `day` (after the demo's last day), then the round report for management."""
     from samtale_automation.commands.nightly import run_nightly
     from samtale_automation.commands.report import run_report
     from samtale_automation.commands.results_night import said
 
-    day = REMINDER_DAY + timedelta(days=1)
     tonight = Workspace.open(workspace.folder.root, datetime.combine(day, time(2, 30), OSLO))
     ran = run_nightly(tonight, who="demo")
     steps = ", ".join(said(s) for s in ran.steps)
@@ -239,7 +238,7 @@ def _demo_changes(workspace: Workspace, employee_ids: list[str], step: Callable[
                if hr else ".")))
 
 
-def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], None]) -> None:
+def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], None]) -> date:
     """One conversation through the signing loop: the manager finalises with a change, the employee countersigns
     the final version, and the signed minutes become a PDF that goes to both."""
     import openpyxl
@@ -295,6 +294,7 @@ def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], 
             f"The employee countersigned: {cid} is «{STATUS_LABELS[conv.status(later.now)]}» (both on version "
             f"{conv.signed_manager_version[:8]}). The minutes are kept as a PDF for the personnel file in "
             f"{pdf.relative_to(root)}, sent to both in the digest of {final_mail.isoformat()}."))
+    return final_mail
 
 
 def _minutes_day(workspace: Workspace, conversation_id: str) -> date:

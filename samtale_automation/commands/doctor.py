@@ -19,6 +19,7 @@ from samtale_automation.commands.results import Check, DoctorReport
 from samtale_automation.config import require_config
 from samtale_automation.domain.messages import Backend, Cap, Mail, Meeting, NotSupported
 from samtale_automation.errors import BackendError, SamtaleError
+from samtale_automation.store.journalmode import WAL, journal_mode
 from samtale_automation.texts import count, tr
 
 if TYPE_CHECKING:
@@ -45,7 +46,17 @@ def run_doctor(workspace: Workspace, *, test_item: bool = False, context: Backen
         _run_backend_checks(workspace, backend, report, test_item)
     finally:
         backend.close()
+    if report.failure is None:
+        report.checks.append(_journal_check(workspace))
     return report
+
+
+def _journal_check(workspace: Workspace) -> Check:
+    """Which SQLite mode the journal uses here and why (WAL on a local disk, rollback on a share or synced)."""
+    mode, why = journal_mode(workspace.folder.journal)
+    shown = "WAL" if mode == WAL else tr("rollback-journal", "rollback journal")
+    return Check(tr("journalens modus passer mappen", "the journal's mode suits the folder"), True,
+                 (tr(f"{shown}: {why}", f"{shown}: {why}"),))
 
 
 def _run_backend_checks(workspace: Workspace, backend: Backend, report: DoctorReport, test_item: bool) -> None:

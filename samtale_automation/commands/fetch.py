@@ -1,24 +1,24 @@
 """`samtale collect --from-mailbox`: bring returned files from the mailbox into innkommende/ (run_fetch).
 
-The backend lists the files attached to replies (nothing is moved yet). Each file is checked
-against the master workbook: a prep or minutes file must come from the employee or the manager
-of the conversation it belongs to — anything else goes to karantene/ with that reason, so nobody can
-slip answers into someone else's conversation by mail. Files that are fine are written to
-innkommende/ (durably), where the ordinary collect takes over. Only once every file of a message
-is safely on disk is the message moved to the done folder: a crash in between fetches it again
-next time, and collect recognises the second copy by its checksum, so nothing is lost or counted
-twice. Files samtale cannot read at all go to innkommende/ too: collect quarantines them with
-the exact reason.
+The backend lists the files attached to replies (nothing is moved yet). Each file is checked against
+the master workbook: a prep or minutes file must come from the employee or the manager of the
+conversation it belongs to — anything else goes to karantene/ with that reason, so nobody can slip
+answers into someone else's conversation by mail. Files that are fine are written to innkommende/
+(durably), where the ordinary collect takes over. Only once every file of a message is safely on
+disk is the message moved to the done folder: a crash in between fetches it again next time, and
+collect recognises the second copy by its checksum, so nothing is lost or counted twice. Files
+samtale cannot read at all go to innkommende/ too: collect quarantines them with the exact reason.
 
 Every name in a mail is someone else's typing: it is made safe in bytes (paths.sanitize_filename)
 before it touches the disk. A file that still cannot be stored under its name is stored in
 karantene/ under a plain one with a note saying why, and its message moves on; only when it cannot
 be stored at all (a full disk) does its message stay in the mailbox for the next run — and the
-messages behind it are fetched all the same. An Excel lock file (`~$…xlsx`, a few hundred bytes
-naming who has the file open) attached by mistake is left out; a real workbook with such a name is
-stored without the `~$` so collect reads it. Where the receiving server judged the sender
-(Authentication-Results: dmarc or spf `fail`), the file goes to karantene/: the From address alone
-can be forged.
+messages behind it are fetched all the same. After three runs that kept it, it is moved to the done
+folder unfetched and HR's digest names it, to be saved by hand (store/kept_mail.py). An Excel lock
+file (`~$…xlsx`, a few hundred bytes naming who has the file open) attached by mistake is left out;
+a real workbook with such a name is stored without the `~$` so collect reads it. Where the receiving
+server judged the sender (Authentication-Results: dmarc or spf `fail`), the file goes to karantene/:
+the From address alone can be forged.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from samtale_automation.plans.consolidate import ACCEPTED
 from samtale_automation.prepfile.read import read_returned
 from samtale_automation.prepfile.rejections import RejectedFile
 from samtale_automation.safe_write import write_private
+from samtale_automation.store.kept_mail import GIVE_UP_AFTER, KeptMailStore
 from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
@@ -109,19 +110,34 @@ def fetch_from_mailbox(workspace: Workspace, backend: Backend, *, dry_run: bool 
     stamp = datetime.now(OSLO).strftime("%Y%m%d-%H%M%S")  # real time: when the files arrived
     result = FetchResult()
     messages: dict[str, bool] = {}  # in order: may the message move on (every file of it safe on disk)?
+    unstored: dict[str, list[FetchedFile]] = {}
     for found in backend.fetch_files(SUFFIXES):
         fetched = _place_safely(workspace, master, found, key, known, stamp, dry_run)
         messages[found.message_id] = messages.get(found.message_id, True) and fetched.outcome != NOT_STORED
+        if fetched.outcome == NOT_STORED:
+            unstored.setdefault(found.message_id, []).append(fetched)
         result.files.append(fetched)
         progress(shown_name(found.filename))
     if dry_run:
         return result
-    for message_id, safe in messages.items():
-        if not safe:
-            result.kept_messages += 1  # fetched again next time; the others move on
-            continue
-        backend.mark_handled(message_id)
-        result.handled_messages += 1
+    with workspace.journal() as journal:
+        counted = KeptMailStore(journal)
+        counting = counted.counting()
+        for message_id, safe in messages.items():
+            if safe:
+                backend.mark_handled(message_id)
+                result.handled_messages += 1
+                if message_id in counting:
+                    counted.fetched(message_id)
+                continue
+            files = unstored[message_id]
+            names = ", ".join(f.name for f in files)
+            if counted.kept(message_id, files[0].sender, names, files[0].reason) < GIVE_UP_AFTER:
+                result.kept_messages += 1  # fetched again next time; the others move on
+                continue
+            backend.mark_handled(message_id)  # never retried for ever: HR saves it by hand
+            counted.moved_aside(message_id)
+            result.moved_aside.append(f"{names} ({files[0].sender})")
     return result
 
 

@@ -37,7 +37,7 @@ from samtale_automation.plans.gdpr import (
     scrub_text,
 )
 from samtale_automation.plans.overview import plan_overview
-from samtale_automation.safe_write import assert_writable, write_private
+from samtale_automation.safe_write import assert_writable, write_chosen_file, write_private
 from samtale_automation.store.gdpr import file_text, journal_rows, mail_recipients, scrub_journal
 from samtale_automation.texts import tr
 from samtale_automation.workbook.erase import scrub_workbook
@@ -98,7 +98,7 @@ def run_gdpr_export(workspace: Workspace, employee_id: str, *, out: Path | None 
         package.writestr("journal.json", json.dumps(journal_part, ensure_ascii=False, indent=1, default=str))
         for relpath in [*own, *named]:
             package.write(workspace.folder.root / relpath, f"filer/{relpath}")
-    write_private(path, buffer.getvalue())
+    write_chosen_file(path, buffer.getvalue())
     return result
 
 

@@ -19,6 +19,7 @@ from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
 from samtale_automation.plans.consolidate import QUARANTINED
 from samtale_automation.plans.hr_digest import HrDigest, HrInput, HrItem, sections
+from samtale_automation.store.kept_mail import KeptMailStore
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.texts import count
 
@@ -33,9 +34,10 @@ def hr_input(workspace: Workspace, replies: Sequence[HrItem] = (), night: HrInpu
         sent = store.reminders_done()
         refused = [(row.key, row.recipient, row.error or "") for row in store.messages() if row.state == FAILED]
         quarantined = [row["destination"] for row in journal.received(QUARANTINED) if row["destination"]]
+        moved_mail = [(m.message_id, m.sender, m.names, m.reason) for m in KeptMailStore(journal).moved()]
     waiting = [(p.changeset.id, p.changeset.reason, p.blocked_reason or "", _local(p.changeset.created))
                for p in workspace.pending()]
-    given = HrInput(workspace.now, sent, quarantined, refused, waiting, replies)
+    given = HrInput(workspace.now, sent, quarantined, refused, waiting, replies, moved_mail=moved_mail)
     if night is None:
         return given
     quarantined += [where for where in night.quarantined if where not in quarantined]

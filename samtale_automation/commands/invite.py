@@ -8,11 +8,14 @@ invitation carries the employee's file.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samtale_automation.backends import BackendContext, open_backend
+from samtale_automation.commands.calendars import FREE_BUSY_BACKENDS, Periods, ask_calendars
 from samtale_automation.commands.deliver import Outgoing, dispatch, sending_mailbox
 from samtale_automation.commands.results import InviteResult
 from samtale_automation.config import Config, require_config
@@ -23,6 +26,7 @@ from samtale_automation.domain.model import Conversation
 from samtale_automation.domain.schema import ACTIONS, CONVERSATIONS, EMPLOYEES, LOG
 from samtale_automation.mail.templates import Templates
 from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
+from samtale_automation.plans.follow_ups import calendars_wanted
 from samtale_automation.plans.invites import inactive_reason, plan_invites
 from samtale_automation.plans.meetings import InviteInput, InvitePlan, MailSend, MeetingSend
 from samtale_automation.prepfile.locations import SUFFIX, prep_path
@@ -33,6 +37,8 @@ if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
 
 INVITATION_KINDS = ("invitation", "update")
+#: Asks the calendars: (master, AnsattIDs, first day, last day) → busy periods by AnsattID, or None.
+Calendars = Callable[[Master, set[str], date, date], "Periods | None"]
 
 
 def prep_file_lookup(workspace: Workspace, master: Master) -> Callable[[Conversation, str], str | None]:
@@ -46,13 +52,16 @@ def prep_file_lookup(workspace: Workspace, master: Master) -> Callable[[Conversa
     return lookup
 
 
-def plan(workspace: Workspace, master: Master, config: Config) -> InvitePlan:
-    """Plan the invitations from the workbook and the journal."""
+def plan(workspace: Workspace, master: Master, config: Config, calendars: Calendars | None = None) -> InvitePlan:
+    """Plan the invitations from the workbook and the journal (and the calendars, for follow-up meetings)."""
     with workspace.journal() as journal:
         store = MessageStore(journal)
         given = InviteInput(workspace.now, sending_mailbox(config, master.settings.company),
                             config.mail.organizer_is_manager, config.backend, store.meetings(), store.messages(),
                             prep_file_lookup(workspace, master))
+    days, people = calendars_wanted(master, given.meetings, workspace.now.date())
+    if days and calendars is not None:
+        given = replace(given, busy=calendars(master, people, min(days), max(days)))
     planned = plan_invites(master, given)
     # Unreadable cells (a date that is not a date) are why a row is skipped: say so with the cell.
     sheets = (CONVERSATIONS.name, EMPLOYEES.name, ACTIONS.name)
@@ -67,7 +76,8 @@ def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
     """Plan, confirm and send the round's invitations; record dates and a Logg row."""
     config = require_config(workspace.folder.config)
     master = workspace.load()
-    result = InviteResult(plan(workspace, master, config), backend=config.backend, dry_run=dry_run)
+    calendars = _calendars(workspace, config, backend, context)
+    result = InviteResult(plan(workspace, master, config, calendars), backend=config.backend, dry_run=dry_run)
     if dry_run:
         return result
     if result.plan.needs_prep:
@@ -76,7 +86,8 @@ def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
         # The prep files' Logg row waits in the journal for this run's one write (the write-back below).
         made = run_prep(workspace, result.plan.needs_prep, who=who, write=False)
         result.prepared = [item.path.name for item in made.plan.files]
-        result.plan = plan(workspace, master, config)  # the same master: only which files exist changed
+        # the same master: only which files exist changed
+        result.plan = plan(workspace, master, config, calendars)
     if result.plan.empty:
         return _prepared_written(workspace, result)
     backend = backend or open_backend(context or BackendContext(workspace.folder, config, workspace.now))
@@ -106,6 +117,23 @@ def _prepared_written(workspace: Workspace, result: InviteResult) -> InviteResul
     if result.prepared:
         result.apply = workspace.commit(None)
     return result
+
+
+def _calendars(workspace: Workspace, config: Config, backend: Backend | None,
+               context: BackendContext | None) -> Calendars | None:
+    """Free/busy for the follow-up meetings' days from the backend (graph, ews), opened only when asked."""
+    if backend is None and config.backend not in FREE_BUSY_BACKENDS:
+        return None
+
+    def ask(master: Master, people: set[str], first: date, last: date) -> Periods | None:
+        calendar = backend or open_backend(context or BackendContext(workspace.folder, config, workspace.now))
+        try:
+            answer = ask_calendars(calendar, master, people, first, last)
+        finally:
+            if backend is None:
+                calendar.close()
+        return answer.busy if answer is not None else None
+    return ask
 
 
 def _templates(workspace: Workspace) -> Callable[[str], Templates]:

@@ -63,7 +63,7 @@ from samtale_automation.safe_write import assert_writable
 from samtale_automation.store.lockholder import holder_path, read_holder
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.store.runlock import run_lock
-from samtale_automation.texts import count, tr
+from samtale_automation.texts import count, delivered_word, tr
 from samtale_automation.workbook.apply import ApplyResult
 from samtale_automation.workbook.read import read_workbook
 
@@ -235,9 +235,11 @@ def _remind(state: _Night, result: NightlyResult) -> NightStep:
                                                 f"{len(reminded.digests)} digests (not sent)"))
     sent = len(report.delivered) if report else 0
     failed = len(report.failed) if report else 0
+    done = delivered_word(reminded.backend)
     return NightStep("remind", NIGHT_OK if not failed else NIGHT_FAILED,
-                     tr(f"{len(reminded.digests)} sammendrag, {sent} levert, {failed} feilet",
-                        f"{len(reminded.digests)} digests, {sent} delivered, {failed} failed"), count=sent)
+                     tr(f"{len(reminded.digests)} sammendrag, {sent} {done}, {failed} feilet",
+                        f"{count(len(reminded.digests), '', '', 'digest', 'digests')}, {sent} {done}, "
+                        f"{failed} failed"), count=sent)
 
 
 def _retention(state: _Night, result: NightlyResult) -> NightStep:
@@ -287,8 +289,9 @@ def _hr(state: _Night, result: NightlyResult) -> NightStep:
     if state.dry_run:
         return NightStep("hr", NIGHT_OK, tr(f"{things} (ikke sendt)", f"{things} (not sent)"))
     sent = _send_hr(state.workspace, digest, context=state.context)
-    return NightStep("hr", NIGHT_OK, tr(f"{things}, " + ("sendt" if sent else "allerede sendt"),
-                                        f"{things}, " + ("sent" if sent else "already sent")),
+    done = delivered_word(require_config(state.workspace.folder.config).backend)
+    return NightStep("hr", NIGHT_OK, tr(f"{things}, " + (done if sent else "allerede sendt i dag"),
+                                        f"{things}, " + (done if sent else "already sent today")),
                      count=len(digest.items))
 
 
@@ -331,8 +334,9 @@ def _write(state: _Night, result: NightlyResult) -> NightStep:
         result.blocked = applied.blocked
         return NightStep("write", NIGHT_OK, tr(f"venter: {len(ws.pending())} endringer",
                                                f"waiting: {len(ws.pending())} changes"), count=0)
-    return NightStep("write", NIGHT_OK, tr(f"{len(applied.applied)} endringssett skrevet",
-                                           f"{len(applied.applied)} change sets written"), count=len(applied.applied))
+    return NightStep("write", NIGHT_OK, tr(f"{count(len(applied.applied), 'endring', 'endringer', '', '')} skrevet",
+                                           f"{count(len(applied.applied), '', '', 'change', 'changes')} written"),
+                     count=len(applied.applied))
 
 
 def _second_run(night: NightWorkspace, result: NightlyResult, now: float) -> NightlyResult:

@@ -10,27 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from samtale_automation.backends import BackendContext, open_backend
+from samtale_automation.commands.calendars import FREE_BUSY_BACKENDS, ask_calendars
 from samtale_automation.commands.results import PlanResult
 from samtale_automation.config import load_config
 from samtale_automation.domain.master import Master
-from samtale_automation.domain.messages import ACTIVE, Backend, Cap
+from samtale_automation.domain.messages import ACTIVE, Backend
 from samtale_automation.domain.schema import CONVERSATIONS, EMPLOYEES, ROOMS, SETTING_BY_FIELD, SETTINGS
 from samtale_automation.errors import Problem
 from samtale_automation.plans.plan_round import changes, prepare, summaries
 from samtale_automation.plans.schedule import Busy, Rules, plan_schedule
-from samtale_automation.plans.slots import at
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.texts import tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
-
-#: Backends whose free/busy is worth opening them for; the others (outbox, smtp) plan from the workbook.
-FREE_BUSY_BACKENDS = ("graph", "ews")
 
 
 def run_plan(workspace: Workspace, *, managers: Collection[str] = (), replan: bool = False, dry_run: bool = False,
@@ -97,32 +94,17 @@ def _free_busy(workspace: Workspace, master: Master, result: PlanResult, first: 
             return {}, {}
         backend = open_backend(context or BackendContext(workspace.folder, config, workspace.now))
     try:
-        if Cap.FREE_BUSY not in backend.capabilities:
-            return {}, {}
         assert result.prepared is not None
         wanted = result.prepared.given.wanted
         people = {person for item in wanted for person in (item.employee_id, item.manager_id)}
-        by_address: dict[str, list[str]] = {}
-        for person in sorted(people):
-            employee = master.employees.get(person)
-            if employee and employee.email:
-                by_address.setdefault(employee.email.casefold(), []).append(person)
-        rooms = {room.email.casefold(): room.key for room in result.prepared.given.rooms if room.email}
-        addresses = [*by_address, *(a for a in rooms if a not in by_address)]
-        before = backend.stats.requests
-        answer = backend.free_busy(addresses, at(first, 0), at(last + timedelta(days=1), 0))
-        result.free_busy_requests = backend.stats.requests - before
+        rooms = {room.email: room.key for room in result.prepared.given.rooms if room.email}
+        answer = ask_calendars(backend, master, people, first, last, rooms)
+        if answer is None:
+            return {}, {}
+        result.free_busy_requests = answer.requests
         result.busy_source = backend.name
-        result.notes += list(getattr(backend, "notes", []))
-        busy: dict[str, list[tuple[datetime, datetime]]] = {}
-        room_busy: dict[str, list[tuple[datetime, datetime]]] = {}
-        for address, slots in answer.items():
-            periods = [(slot.start, slot.end) for slot in slots if slot.status != "free"]
-            for person in by_address.get(address.casefold(), []):
-                busy.setdefault(person, []).extend(periods)
-            if address.casefold() in rooms:
-                room_busy.setdefault(rooms[address.casefold()], []).extend(periods)
-        return busy, room_busy
+        result.notes += answer.notes
+        return answer.busy, answer.room_busy
     finally:
         if own:
             backend.close()

@@ -13,7 +13,7 @@ from samtale_automation.commands.results_night import ReportResult
 from samtale_automation.mail.report import render_report
 from samtale_automation.paths import sanitize_filename
 from samtale_automation.plans.report import plan_report
-from samtale_automation.safe_write import write_private
+from samtale_automation.safe_write import write_chosen_file
 
 if TYPE_CHECKING:
     from samtale_automation.commands.workspace import Workspace
@@ -32,5 +32,5 @@ def run_report(workspace: Workspace, *, out: Path | None = None, names: bool = F
     path = out or default_report_path(workspace, report.round)
     result = ReportResult(path, report, dry_run=dry_run)
     if not dry_run:
-        write_private(path, render_report(report).encode("utf-8"))
+        write_chosen_file(path, render_report(report).encode("utf-8"))
     return result

@@ -176,6 +176,7 @@ class FetchResult:
     handled_messages: int = 0
     backend: str = ""
     kept_messages: int = 0  # left in the mailbox because a file of theirs could not be stored
+    moved_aside: list[str] = field(default_factory=list)  # «names (sender)» kept too many runs: moved unfetched
 
     def count(self, outcome: str) -> int:
         """How many files had this outcome."""
@@ -273,6 +274,7 @@ class DemoResult:
     folder: Path
     steps: list[str] = field(default_factory=list)
     status: StatusReport | None = None
+    workbook: str = "samtaler.xlsx"  # samtaler.xlsm with --macros
 
 
 @dataclass

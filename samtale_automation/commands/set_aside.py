@@ -32,7 +32,7 @@ def find_set_aside(workspace: Workspace, ids: tuple[str, ...] | list[str]) -> li
         listed = ", ".join(known) or tr("ingen", "none")
         raise UsageError(
             tr(f"Ikke satt til side: {', '.join(unknown)}.", f"Not set aside: {', '.join(unknown)}."),
-            hint=tr(f"Endringssett som er satt til side: {listed}. Se «samtale status» eller «samtale check».",
+            hint=tr(f"Endringer som er satt til side: {listed}. Se «samtale status» eller «samtale check».",
                     f"Change sets set aside: {listed}. See «samtale status» or «samtale check»."))
     return [known[i] for i in dict.fromkeys(ids)]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from samtale_automation.faces.cli import DRY_RUN, Context, _ask, _finish, _print, _who, cli
-from samtale_automation.faces.present import date_error, present
+from samtale_automation.faces.present import clock_error, present
 
 if TYPE_CHECKING:
     from samtale_automation.commands.results_night import GdprResult
@@ -39,7 +39,7 @@ def _clock(value: str | None) -> time | None:
     try:
         return time.fromisoformat(value)
     except ValueError:
-        raise date_error("--at", value) from None
+        raise clock_error("--at", value) from None
 
 
 @nightly.command(name="install")

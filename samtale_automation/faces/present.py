@@ -213,6 +213,12 @@ def progress_label(step: str) -> str:
     return labels[step]
 
 
+def clock_error(option: str, value: str) -> UsageError:
+    """The error for a time-of-day option that is not one (exit 2)."""
+    return UsageError(tr(f"{option} {value}: ikke et klokkeslett.", f"{option} {value}: not a time of day."),
+                      hint=tr("Skriv klokkeslettet som TT:MM, f.eks. 02:30.", "Write the time as HH:MM, e.g. 02:30."))
+
+
 def date_error(option: str, value: str) -> UsageError:
     """The error for a date option that is not a date (exit 2)."""
     return UsageError(tr(f"{option} {value}: ikke en dato.", f"{option} {value}: not a date."),
@@ -302,7 +308,7 @@ def _check(say: Say, result: r.CheckResult) -> None:
     for problem in result.problems:
         say(problem.render())
     warned = sum(p.is_warning for p in result.problems)  # shown, but alone never exit 1
-    warnings = tr(f"{warned} advarsel" + "er" * (warned > 1), f"{warned} warning" + "s" * (warned > 1))
+    warnings = count(warned, "advarsel", "advarsler", "warning", "warnings")
     errors = len(result.problems) - warned
     if errors:
         counted = tr(f"{errors} problem" + "er" * (errors > 1), f"{errors} problem" + "s" * (errors > 1))

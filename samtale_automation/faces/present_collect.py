@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from samtale_automation.commands import results as r
 from samtale_automation.errors import EXIT_OK, EXIT_PROBLEMS
+from samtale_automation.store.kept_mail import GIVE_UP_AFTER
 from samtale_automation.texts import count, tr
 
 if TYPE_CHECKING:
@@ -32,7 +33,12 @@ def fetched(say: Say, fetched: r.FetchResult) -> None:
                "et vedlegg ikke kunne lagres; de hentes på nytt neste gang.\n",
                f"{count(fetched.kept_messages, '', '', 'message', 'messages')} were left in the mailbox because an "
                "attachment could not be stored; they are fetched again next time.\n"))
-    if fetched.count(r.TO_QUARANTINE) or fetched.kept_messages:
+    for what in fetched.moved_aside:
+        say.warn(tr(f"Flyttet til behandlet-mappen uten å hente vedlegget (forsøkt {GIVE_UP_AFTER} ganger): {what}. "
+                    "Åpne meldingen der og lagre vedlegget i innkommende/ for hånd.",
+                    f"Moved to the done folder without its attachment (tried {GIVE_UP_AFTER} times): {what}. Open "
+                    "the message there and save the attachment in innkommende/ by hand."))
+    if fetched.count(r.TO_QUARANTINE) or fetched.kept_messages or fetched.moved_aside:
         say.exit_code = EXIT_PROBLEMS
 
 

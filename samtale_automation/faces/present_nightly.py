@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from samtale_automation.commands.results_night import said
 from samtale_automation.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_WORKBOOK, SamtaleError
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, tr
 
 if TYPE_CHECKING:
     from samtale_automation.commands import results_night as r
@@ -118,9 +118,11 @@ def report(say: Say, result: r.ReportResult) -> None:
     total = result.report.total
     verb = tr("Ville skrevet", "Would write") if result.dry_run else tr("Skrev", "Wrote")
     say(f"{verb} {result.path}")
-    say(tr(f"Runde {result.report.round}: {total.people} samtaler, {total.completion} % fullført, "
+    say(tr(f"Runde {result.report.round}: {count(total.people, 'samtale', 'samtaler', '', '')}, "
+           f"{total.completion} % fullført, "
            f"{total.actions_open} tiltak åpne ({total.actions_overdue} forfalt).",
-           f"Round {result.report.round}: {total.people} conversations, {total.completion} % completed, "
+           f"Round {result.report.round}: {count(total.people, '', '', 'conversation', 'conversations')}, "
+           f"{total.completion} % completed, "
            f"{total.actions_open} actions open ({total.actions_overdue} overdue)."))
     if result.report.folded_note:
         say(result.report.folded_note)
@@ -131,19 +133,23 @@ def gdpr(say: Say, result: r.GdprResult) -> None:
     who = result.employee_id
     if result.action == "export":
         verb = tr("Ville skrevet", "Would write") if result.dry_run else tr("Skrev", "Wrote")
-        say(tr(f"{verb} {result.path} med {len(result.files)} filer om ansatt {who}, radene i arbeidsboken og "
-               "journalen.", f"{verb} {result.path} with {len(result.files)} files about employee {who}, the "
-               "workbook's rows and the journal's."))
+        say(tr(f"{verb} {result.path} med {count(len(result.files), 'fil', 'filer', '', '')} om ansatt {who}, "
+               "radene i arbeidsboken og journalen.",
+               f"{verb} {result.path} with {count(len(result.files), '', '', 'file', 'files')} about employee {who}, "
+               "the workbook's rows and the journal's."))
         say(tr("Gå gjennom filen før den gis videre (se LESMEG.txt i den).",
                "Review the file before handing it over (see LESMEG.txt inside)."))
     elif result.dry_run or result.declined:
         say(tr(
-            f"Sletting av ansatt {who} ville anonymisere {len(result.conversations)} samtaler og "
-            f"{len(result.actions)} tiltak i arbeidsboken, fjerne {len(result.files)} filer, rense "
-            f"{len(result.scrubbed_logs)} loggfiler og journalen:",
-            f"Erasing employee {who} would anonymise {len(result.conversations)} conversations and "
-            f"{len(result.actions)} actions in the workbook, remove {len(result.files)} files, clean "
-            f"{len(result.scrubbed_logs)} log files and the journal:"))
+            f"Sletting av ansatt {who} ville anonymisere "
+            f"{count(len(result.conversations), 'samtale', 'samtaler', '', '')} og {len(result.actions)} tiltak i "
+            f"arbeidsboken, fjerne {count(len(result.files), 'fil', 'filer', '', '')}, rense "
+            f"{count(len(result.scrubbed_logs), 'loggfil', 'loggfiler', '', '')} og journalen:",
+            f"Erasing employee {who} would anonymise "
+            f"{count(len(result.conversations), '', '', 'conversation', 'conversations')} and "
+            f"{count(len(result.actions), '', '', 'action', 'actions')} in the workbook, remove "
+            f"{count(len(result.files), '', '', 'file', 'files')}, clean "
+            f"{count(len(result.scrubbed_logs), '', '', 'log file', 'log files')} and the journal:"))
         for relpath in result.files:
             say(f"  - {relpath}")
         if result.declined:
@@ -151,12 +157,16 @@ def gdpr(say: Say, result: r.GdprResult) -> None:
                                                                               "use --yes)."))
             say.exit_code = EXIT_PROBLEMS
     else:
-        say(tr(f"Ansatt {who} er slettet: {len(result.conversations)} samtaler og {len(result.actions)} tiltak "
-               f"anonymisert, {result.workbook_cells} celler renset i arbeidsboken, {len(result.files)} filer "
-               f"fjernet, {result.journal_cells} felt renset i journalen (sikker sletting og VACUUM).",
-               f"Employee {who} is erased: {len(result.conversations)} conversations and {len(result.actions)} "
-               f"actions anonymised, {result.workbook_cells} cells cleaned in the workbook, {len(result.files)} "
-               f"files removed, {result.journal_cells} fields cleaned in the journal (secure delete and VACUUM)."))
+        say(tr(f"Ansatt {who} er slettet: {count(len(result.conversations), 'samtale', 'samtaler', '', '')} og "
+               f"{len(result.actions)} tiltak anonymisert, {count(result.workbook_cells, 'celle', 'celler', '', '')} "
+               f"renset i arbeidsboken, {count(len(result.files), 'fil', 'filer', '', '')} fjernet, "
+               f"{result.journal_cells} felt renset i journalen (sikker sletting og VACUUM).",
+               f"Employee {who} is erased: {count(len(result.conversations), '', '', 'conversation', 'conversations')}"
+               f" and {count(len(result.actions), '', '', 'action', 'actions')} anonymised, "
+               f"{count(result.workbook_cells, '', '', 'cell', 'cells')} cleaned in the workbook, "
+               f"{count(len(result.files), '', '', 'file', 'files')} removed, "
+               f"{count(result.journal_cells, '', '', 'field', 'fields')} cleaned in the journal (secure delete and "
+               "VACUUM)."))
     if result.listed:
         say(tr("Nevnes også i andres originaler (ikke endret, vurder dem selv):",
                "Also named in other people's originals (not changed; review them yourself):"))

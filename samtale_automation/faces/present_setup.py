@@ -70,5 +70,5 @@ def template_show(say: Say, result: r.TemplateShow) -> None:
 
 def demo(say: Say, result: r.DemoResult) -> None:
     """The closing line (the steps were shown as they happened, with demo_step)."""
-    say(tr(f"\nÅpne {result.folder / 'samtaler.xlsx'} i Excel eller LibreOffice for å se resultatet.",
-           f"\nOpen {result.folder / 'samtaler.xlsx'} in Excel or LibreOffice to see the result."))
+    say(tr(f"\nÅpne {result.folder / result.workbook} i Excel eller LibreOffice for å se resultatet.",
+           f"\nOpen {result.folder / result.workbook} in Excel or LibreOffice to see the result."))

@@ -25,7 +25,7 @@ from samtale_automation.domain.schema import (
 )
 from samtale_automation.errors import WARNING, Problem
 from samtale_automation.plans.schedule_checks import schedule_problems
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, tr
 
 
 def _at(table: RawTable, row: RawRow, field_name: str, what: tuple[str, str], fix: tuple[str, str]) -> Problem:
@@ -330,10 +330,12 @@ def _english_missing(master: Master, table: RawTable) -> list[Problem]:
     shown = ", ".join(missing[:15]) + (f" … (+{len(missing) - 15})" if len(missing) > 15 else "")
     column, follow = QUESTIONS.header("text_en"), QUESTIONS.header("follow_ups_en")
     return [Problem(f"{QUESTIONS.name} ({column})",
-                    tr(f"{len(missing)} aktive spørsmål har ingen engelsk tekst ({shown}); {len(readers)} ansatte "
-                       "med Språk = en får dem på norsk",
-                       f"{len(missing)} active questions have no English text ({shown}); {len(readers)} employees "
-                       "with Språk = en get them in Norwegian"),
+                    tr(f"{count(len(missing), 'aktivt spørsmål', 'aktive spørsmål', '', '')} mangler engelsk tekst "
+                       f"({shown}); {count(len(readers), 'ansatt', 'ansatte', '', '')} med Språk = en får "
+                       f"{'det' if len(missing) == 1 else 'dem'} på norsk",
+                       f"{count(len(missing), '', '', 'active question has', 'active questions have')} no English "
+                       f"text ({shown}); {count(len(readers), '', '', 'employee', 'employees')} with Språk = en get "
+                       f"{'it' if len(missing) == 1 else 'them'} in Norwegian"),
                     tr(f"Skriv spørsmålet på engelsk i «{column}» (og hjelpespørsmålene i «{follow}»).",
                        f"Write the question in English in «{column}» (and its follow-ups in «{follow}»)."),
                     severity=WARNING)]

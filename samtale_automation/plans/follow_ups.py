@@ -1,9 +1,11 @@
 """Follow-up meetings for actions: «sett umiddelbart av tid i kalenderen» on the action's Oppfølging date.
 
 Pure, like the invite planner: booked once, moved when the date changes, cancelled when the action
-is closed or the date removed; a message a failed send missed is planned again. With busy times
-(`InviteInput.busy`) the meeting goes in the first half hour the owner and the other party are both
-free that day (the round planner's slot code, plans/slots.py); without them, at the start of the day.
+is closed or the date removed; a message a failed send missed is planned again. The meeting goes in
+the first half hour the owner and the other party are both free that day (the round planner's slot
+code, plans/slots.py): free of the round's conversations in the workbook, of the follow-ups placed
+before it in the same run, and of the calendars' busy times when the backend gave them
+(`InviteInput.busy`); with no free half hour, at the start of the day.
 """
 
 from __future__ import annotations
@@ -34,27 +36,68 @@ FOLLOW_UP_MINUTES = 30
 CLOSED_ACTION = ("Fullført", "Avbrutt")
 
 
-def plan_follow_up(master: Master, action: Action, given: InviteInput,
-                    delivered: Delivered, plan: InvitePlan) -> None:
-    """«Sett umiddelbart av tid i kalenderen»: a short meeting on the action's Oppfølging date."""
-    key = f"oppfolging-{action.action_id}"
-    previous = given.meetings.get(key)
+def known_busy(master: Master, calendars: Mapping[str, Sequence[tuple[datetime, datetime]]] | None,
+               ) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Busy periods by AnsattID: the calendars' (when the backend gave them) and every conversation in the workbook."""
+    busy = {who: list(periods) for who, periods in (calendars or {}).items()}
+    for conv in master.conversations.values():
+        if conv.cancelled or conv.start is None or conv.end is None:
+            continue
+        for who in {conv.employee_id, conv.manager_id} - {""}:
+            busy.setdefault(who, []).append((conv.start, conv.end))
+    return busy
+
+
+def calendars_wanted(master: Master, meetings: Mapping[str, MeetingState], today: date) -> tuple[set[date], set[str]]:
+    """The days follow-up meetings are to be booked on (new, or moved to another day) from `today` on, and whose
+    calendars (AnsattID) that needs; a meeting already booked on its day keeps its time and needs none."""
+    days: set[date] = set()
+    people: set[str] = set()
+    for action in master.actions.values():
+        parties = _parties(master, action)
+        if parties is None or action.follow_up is None or action.status in CLOSED_ACTION:
+            continue
+        day = on_or_before(action.follow_up)
+        previous = meetings.get(f"oppfolging-{action.action_id}")
+        if day < today or (previous is not None and previous.state == ACTIVE and previous.start
+                           and datetime.fromisoformat(previous.start).astimezone(OSLO).date() == day):
+            continue
+        days.add(day)
+        people |= {parties[2].employee_id, parties[3].employee_id}
+    return days, people
+
+
+def _parties(master: Master, action: Action) -> tuple[Employee, Employee, Employee, Employee] | None:
+    """(employee, manager, owner, the other party) of an action's follow-up, or None without both people."""
     employee = master.employees.get(action.employee_id)
     manager = master.employees.get(employee.manager_id) if employee and employee.manager_id else None
-    wanted = (action.follow_up is not None and action.status not in CLOSED_ACTION and employee is not None
-              and manager is not None)
-    if not wanted:
+    if employee is None or manager is None:
+        return None
+    owner = master.employees.get(resolve_owner(master, action) or "", employee)
+    other = manager if owner.employee_id != manager.employee_id else employee
+    return employee, manager, owner, other
+
+
+def plan_follow_up(master: Master, action: Action, given: InviteInput,
+                   delivered: Delivered, plan: InvitePlan, busy: dict[str, list[tuple[datetime, datetime]]]) -> None:
+    """«Sett umiddelbart av tid i kalenderen»: a short meeting on the action's Oppfølging date.
+
+    `busy` (from `known_busy`) gets the meeting's own time, so the next follow-up of the run does not clash."""
+    key = f"oppfolging-{action.action_id}"
+    previous = given.meetings.get(key)
+    parties = _parties(master, action)
+    if parties is None or action.follow_up is None or action.status in CLOSED_ACTION:
+        employee = master.employees.get(action.employee_id)
         if previous is not None and employee is not None:
             start = datetime.fromisoformat(previous.start or given.now.isoformat())
             if start > given.now:
                 _cancel_follow_up(master, action, given, previous, start, delivered, plan)
         return
-    assert action.follow_up is not None and employee is not None and manager is not None
-    owner_id = resolve_owner(master, action)
-    owner = master.employees.get(owner_id or "", employee)
-    other = manager if owner.employee_id != manager.employee_id else employee
-    start = follow_up_start(master, on_or_before(action.follow_up), (owner, other), given.busy, previous)
+    employee, manager, owner, other = parties
+    start = follow_up_start(master, on_or_before(action.follow_up), (owner, other), busy, previous)
     end = start + timedelta(minutes=FOLLOW_UP_MINUTES)
+    for taken in (owner.employee_id, other.employee_id):
+        busy.setdefault(taken, []).append((start, end))
     if end <= given.now:
         return
     if not reachable(master, action.action_id, [owner, other], plan):

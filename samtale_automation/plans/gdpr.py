@@ -28,7 +28,7 @@ from samtale_automation.domain.master import Master
 from samtale_automation.domain.model import OSLO
 from samtale_automation.domain.schema import ACTIONS, CONVERSATIONS, EMPLOYEES, LOG, NO
 from samtale_automation.errors import UsageError
-from samtale_automation.texts import tr
+from samtale_automation.texts import count, tr
 
 ERASED = "(slettet)"
 REMOVE, LIST, SCRUB_LINES = "remove", "list", "scrub_lines"
@@ -138,10 +138,12 @@ def erase_changeset(person: PersonRef, now: datetime, who: str) -> ChangeSet:
         changes.upsert(ACTIONS.table, action_id, force=True, description=ERASED, goal="", owner="", source="")
     changes.append(LOG.table, time=now.astimezone(OSLO).replace(tzinfo=None, microsecond=0),
                    event=tr("GDPR-sletting", "GDPR erasure"), who=who,
-                   result=tr(f"ansatt {person.employee_id}: {len(person.conversation_ids)} samtaler og "
+                   result=tr(f"ansatt {person.employee_id}: "
+                             f"{count(len(person.conversation_ids), 'samtale', 'samtaler', '', '')} og "
                              f"{len(person.action_ids)} tiltak anonymisert",
-                             f"employee {person.employee_id}: {len(person.conversation_ids)} conversations and "
-                             f"{len(person.action_ids)} actions anonymised"))
+                             f"employee {person.employee_id}: "
+                             f"{count(len(person.conversation_ids), '', '', 'conversation', 'conversations')} and "
+                             f"{count(len(person.action_ids), '', '', 'action', 'actions')} anonymised"))
     return changes
 
 

@@ -24,7 +24,7 @@ from samtale_automation.domain.workdays import next_working_day
 from samtale_automation.texts import short_date, tr
 
 #: The kinds of lines, in the order the digest lists them.
-KINDS = ("alarm", "quarantined", "conflict", "refused", "set_aside", "reply", "waiting", "no_time", "unsigned",
+KINDS = ("alarm", "quarantined", "mail", "conflict", "refused", "set_aside", "reply", "waiting", "no_time", "unsigned",
          "retention")
 #: A change has waited «long» for the workbook after a day.
 WAITED_TOO_LONG = timedelta(days=1)
@@ -58,6 +58,7 @@ class HrInput:
     refused: Sequence[tuple[str, str, str]] = ()  # (message key, address, the server's answer), still undelivered
     waiting: Sequence[tuple[str, str, str, datetime]] = field(default_factory=tuple)  # (id, what, why, since)
     replies: Sequence[HrItem] = ()  # declines and proposed times (plans.replies)
+    moved_mail: Sequence[tuple[str, str, str, str]] = ()  # (message id, sender, attachment names, why): unfetched
     blocked: str = ""  # why the workbook cannot be written now (used when a waiting change has no reason)
     real_now: datetime | None = None  # the wall clock, for how long changes waited (`now` may be --today)
     alarms: Sequence[str] = ()  # the nightly run overran its budget
@@ -75,6 +76,13 @@ def plan_hr_digest(master: Master, given: HrInput) -> HrDigest | None:
         items.append(HrItem(f"hr:quarantined:{where}", "quarantined", tr(
             f"En fil ble satt i karantene: {where} – se {where}.txt for hvorfor, og be avsenderen sende riktig fil.",
             f"A file was quarantined: {where} – see {where}.txt for why, and ask the sender for the right file.")))
+    for message_id, sender, names, why in given.moved_mail:
+        key = hashlib.sha256(message_id.encode()).hexdigest()[:16]
+        items.append(HrItem(f"hr:mail:{key}", "mail", tr(
+            f"E-posten fra {sender} med {names} er flyttet til behandlet-mappen uten at vedlegget ble hentet ({why}) "
+            "– åpne den der og lagre vedlegget i innkommende/ for hånd.",
+            f"The mail from {sender} with {names} was moved to the done folder without its attachment ({why}) – "
+            "open it there and save the attachment in innkommende/ by hand.")))
     items += _conflicts(master)
     items += given.replies
     for key, address, answer in given.refused:
@@ -108,6 +116,7 @@ def sections(digest: HrDigest) -> list[tuple[str, list[str]]]:
 def _title(kind: str) -> str:
     titles = {"alarm": ("Nattkjøringen", "The nightly run"),
               "quarantined": ("Filer i karantene", "Quarantined files"),
+              "mail": ("E-post som ikke kunne hentes", "Mail that could not be fetched"),
               "conflict": ("Konflikter i arbeidsboken", "Conflicts in the workbook"),
               "refused": ("E-post som ikke ble levert", "Mail that was not delivered"),
               "set_aside": ("Endringer satt til side", "Changes set aside"),

@@ -32,7 +32,7 @@ from samtale_automation.domain.schema import CONVERSATIONS
 from samtale_automation.domain.workdays import prep_deadline
 from samtale_automation.errors import Problem
 from samtale_automation.plans.check import conversation_errors
-from samtale_automation.plans.follow_ups import plan_follow_up
+from samtale_automation.plans.follow_ups import known_busy, plan_follow_up
 from samtale_automation.plans.meetings import (
     Delivered,
     InviteInput,
@@ -59,8 +59,9 @@ def plan_invites(master: Master, given: InviteInput) -> InvitePlan:
         by_group.setdefault(row.group, []).append(row)
     for conv in sorted(master.current_round().conversations, key=lambda c: c.conversation_id):
         _plan_conversation(master, conv, given, delivered, by_group, plan, blocked.get(conv.conversation_id, []))
+    busy = known_busy(master, given.busy)
     for action in sorted(master.actions.values(), key=lambda a: a.action_id):
-        plan_follow_up(master, action, given, delivered, plan)
+        plan_follow_up(master, action, given, delivered, plan, busy)
     return plan
 
 

@@ -89,8 +89,8 @@ class InviteInput:
     meetings: dict[str, MeetingState]
     messages: list[MessageRow]
     prep_file: Callable[[Conversation, str], str | None]  # file name of a prep variant, if it exists
-    #: Busy periods by AnsattID (free/busy, the round's conversations), for the follow-up meetings' slot;
-    #: None: a follow-up starts when the working day does.
+    #: Busy periods by AnsattID from the calendars (free/busy), for the follow-up meetings' slot, besides the
+    #: workbook's own conversations (always counted); None: the backend gave none.
     busy: Mapping[str, Sequence[tuple[datetime, datetime]]] | None = None
 
 

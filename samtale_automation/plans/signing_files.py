@@ -10,9 +10,12 @@ never copied from a returned file, so neither party's private note ever leaves i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from samtale_automation.domain.master import Master
+from samtale_automation.domain.minutes import Minutes
+from samtale_automation.domain.model import Conversation
 from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER, MinutesDraft, PrepContent, Signature
 from samtale_automation.plans.consolidate import CollectPlan, Decision
 from samtale_automation.plans.prep import build_content
@@ -55,11 +58,9 @@ def _file_for(master: Master, decision: Decision) -> SigningFile | None:
     employee_variant = returned.identity.variant == EMPLOYEE
     if step.event == SIGNED:
         assert state.employee_day is not None and state.manager_day is not None
-        draft = MinutesDraft(minutes, Signature(employee.name, state.employee_day, state.employee_version or version),
-                             Signature(manager.name, state.manager_day, state.manager_version or version))
-        content = replace(build_content(master, conv, EMPLOYEE), lang=master.settings.language, questions=(),
-                          past_actions=(), minutes=draft)
-        return SigningFile(SIGNED_PDF, conv.conversation_id, conv.employee_id, conv.round, content)
+        return _signed_pdf(master, conv, MinutesDraft(
+            minutes, Signature(employee.name, state.employee_day, state.employee_version or version),
+            Signature(manager.name, state.manager_day, state.manager_version or version)))
     if step.event == COUNTERSIGN:
         assert state.manager_day is not None
         earlier = state.employee_version if state.employee_version != version else ""
@@ -75,3 +76,28 @@ def _file_for(master: Master, decision: Decision) -> SigningFile | None:
         content = replace(build_content(master, conv, MANAGER), questions=(), past_actions=(), minutes=draft)
         return SigningFile(FINALISE, conv.conversation_id, conv.employee_id, conv.round, content)
     return None
+
+
+def unmade_pdfs(master: Master, has_pdf: Callable[[Conversation], bool]) -> list[Conversation]:
+    """Conversations both signed on the same version whose signed PDF is not there (a write that failed)."""
+    return [conv for conv in sorted(master.conversations.values(), key=lambda c: c.conversation_id)
+            if conv.signed_employee and conv.signed_manager and conv.signed_manager_version
+            and conv.signed_employee_version == conv.signed_manager_version
+            and conv.employee_id in master.employees and conv.manager_id in master.employees and not has_pdf(conv)]
+
+
+def signed_pdf_again(master: Master, conv: Conversation, minutes: Minutes) -> SigningFile | None:
+    """The signed PDF of `conv` from the minutes both signed (their recorded days), or None if these are not
+    the minutes they signed."""
+    if conv.signed_employee is None or conv.signed_manager is None or minutes.version() != conv.signed_manager_version:
+        return None
+    employee, manager = master.employees[conv.employee_id], master.employees[conv.manager_id]
+    version = conv.signed_manager_version
+    return _signed_pdf(master, conv, MinutesDraft(minutes, Signature(employee.name, conv.signed_employee, version),
+                                                  Signature(manager.name, conv.signed_manager, version)))
+
+
+def _signed_pdf(master: Master, conv: Conversation, draft: MinutesDraft) -> SigningFile:
+    content = replace(build_content(master, conv, EMPLOYEE), lang=master.settings.language, questions=(),
+                      past_actions=(), minutes=draft)
+    return SigningFile(SIGNED_PDF, conv.conversation_id, conv.employee_id, conv.round, content)

@@ -145,7 +145,21 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE changesets_v5 RENAME TO changesets;
     CREATE INDEX changesets_state ON changesets (state, seq);
     """,
-    # 6: a digest's result marks its reminders sent by the digest's key: an index, not a scan of them all
+    # 6: a mail whose attachment could not be stored is counted per run, and moved aside after a few
+    # (store/kept_mail.py): never retried for ever
+    """
+    CREATE TABLE kept_mail (
+        message_id TEXT PRIMARY KEY,
+        sender TEXT NOT NULL,
+        names TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        moved_aside TEXT
+    );
+    """,
+    # 7: a digest's result marks its reminders sent by the digest's key: an index, not a scan of them all
     """
     CREATE INDEX reminders_digest ON reminders (digest, state);
     """,
@@ -257,7 +271,7 @@ class Journal:
         """Set a pending ChangeSet aside with its reason, and record its Logg notice as pending, in one go."""
         with self.transaction() as db:
             db.execute("UPDATE changesets SET state = 'set_aside', set_aside_reason = ?, set_aside_at = ?, "
-                       "blocked_reason = NULL WHERE id = ? AND state = 'pending'", (reason, _now(), changeset_id))
+                       "blocked_reason = NULL WHERE id = ? AND state = 'pending'", (reason, stamp(), changeset_id))
             if notice is not None:
                 db.execute(_INSERT_CHANGESET, (notice.id, notice.created, notice.reason, notice.to_json()))
 
@@ -281,14 +295,14 @@ class Journal:
         """Discard a set-aside ChangeSet for good (kept in the journal, never applied) and record its Logg notice."""
         with self.transaction() as db:
             changed = db.execute("UPDATE changesets SET state = 'discarded', discarded_at = ? "
-                                 "WHERE id = ? AND state = 'set_aside'", (_now(), changeset_id)).rowcount
+                                 "WHERE id = ? AND state = 'set_aside'", (stamp(), changeset_id)).rowcount
             if changed:
                 db.execute(_INSERT_CHANGESET, (notice.id, notice.created, notice.reason, notice.to_json()))
         return bool(changed)
 
     def mark_applied(self, ids: list[str], written: dict[tuple[str, str, str], Any]) -> None:
         """Mark ChangeSets applied and remember the seeded values written, in one transaction."""
-        now = _now()
+        now = stamp()
         with self.transaction() as db:
             db.executemany(
                 "UPDATE changesets SET state = 'applied', applied_at = ?, blocked_reason = NULL "
@@ -311,7 +325,7 @@ class Journal:
 
     def record_prep_files(self, files: list[tuple[str, str, str, str]]) -> None:
         """Remember prep files written: (path relative to the folder, conversation, variant, sha256)."""
-        now = _now()
+        now = stamp()
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO prep_files (path, conversation_id, variant, sha256, created) VALUES (?, ?, ?, ?, ?) "
@@ -327,7 +341,7 @@ class Journal:
 
     def record_collect(self, changeset: ChangeSet | None, rows: list[dict[str, Any]]) -> None:
         """Record a collect's ChangeSet (pending) and its received files in one transaction."""
-        now = _now()
+        now = stamp()
         with self.transaction() as db:
             if changeset is not None:
                 db.execute(_INSERT_CHANGESET,
@@ -360,14 +374,14 @@ class Journal:
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO runs (command, started, pid, host, user) VALUES (?, ?, ?, ?, ?)",
-                (command, _now(), os.getpid(), socket.gethostname(), current_user()))
+                (command, stamp(), os.getpid(), socket.gethostname(), current_user()))
         return int(cursor.lastrowid or 0)
 
     def finish_run(self, run_id: int, outcome: str) -> None:
         """Record how a command ended."""
         with self.transaction() as db:
             db.execute("UPDATE runs SET finished = ?, outcome = ? WHERE id = ?",
-                       (_now(), outcome, run_id))
+                       (stamp(), outcome, run_id))
 
     def last_runs(self, limit: int = 10) -> list[tuple[str, str, str | None, str | None]]:
         """The most recent runs: (command, started, finished, outcome)."""
@@ -383,6 +397,6 @@ _INSERT_RECEIVED = (
     ":saved, :has_prep, :has_minutes, :manager_signed, :destination, :now)")
 
 
-def _now() -> str:
+def stamp() -> str:
     """A journal timestamp: real time, whatever `--today` says."""
     return datetime.now().astimezone().isoformat(timespec="seconds")

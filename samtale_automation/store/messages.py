@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
 
 from samtale_automation.domain.messages import (
     FAILED,
@@ -18,7 +17,7 @@ from samtale_automation.domain.messages import (
     MeetingState,
     MessageRow,
 )
-from samtale_automation.store.journal import Journal
+from samtale_automation.store.journal import Journal, stamp
 
 
 def row_key(group: str, email: str) -> str:
@@ -59,7 +58,7 @@ class MessageStore:
                       meeting: MeetingState | None = None, reminders: Iterable[str] = (),
                       covers: Iterable[str] = ()) -> None:
         """Before a send: the meeting's new version, a row per recipient, the reminders it carries."""
-        now = _now()
+        now = stamp()
         with self.journal.transaction() as db:
             if meeting is not None:
                 db.execute(
@@ -96,13 +95,13 @@ class MessageStore:
                       meeting_key: str | None = None, remote_id: str | None = None,
                       change_key: str | None = None) -> None:
         """After a send: who got it, who did not and why; a digest's reminders count as sent."""
-        now = _now()
+        now = stamp()
         delivered = list(delivered)
         with self.journal.transaction() as db:
             if delivered:
                 db.executemany("UPDATE messages SET state = ?, sent_at = ?, attempts = attempts + 1, error = NULL "
                                "WHERE key = ?", [(SENT, now, row_key(group, email)) for email in delivered])
-                # indexed by (digest, state) since journal version 6
+                # indexed by (digest, state) since journal version 7
                 db.execute("UPDATE reminders SET state = ? WHERE digest = ? AND state = ?", (SENT, group, INTENT))
             if failed:
                 db.executemany("UPDATE messages SET state = ?, attempts = attempts + 1, error = ? WHERE key = ?",
@@ -111,7 +110,3 @@ class MessageStore:
                 db.execute("UPDATE meetings SET remote_id = COALESCE(?, remote_id), "
                            "change_key = COALESCE(?, change_key) WHERE key = ?", (remote_id, change_key, meeting_key))
 
-
-def _now() -> str:
-    """A journal timestamp: real time, whatever `--today` says."""
-    return datetime.now().astimezone().isoformat(timespec="seconds")

@@ -74,3 +74,29 @@ def test_the_norwegian_digests_have_no_english_word(demo: tuple[list[str], Path]
         assert _english(text) == set(), path.name
         checked += 1
     assert checked >= 5
+
+
+def test_what_hr_runs_after_the_demo_speaks_bokmal(demo: tuple[list[str], Path], tmp_path: Path) -> None:
+    """Verify the words of check, status, a second night, the report and a GDPR erase (dry run) on the demo's
+    folder are bokmål too: the commands a person runs next, beyond the demo's own steps."""
+    import shutil
+    from datetime import datetime, time
+
+    from samtale_automation.commands.check import run_check
+    from samtale_automation.commands.gdpr import run_gdpr_erase
+    from samtale_automation.commands.nightly import run_nightly
+    from samtale_automation.commands.report import run_report
+    from samtale_automation.commands.status import run_status
+    from samtale_automation.commands.workspace import Workspace
+    from samtale_automation.domain.model import OSLO
+    from samtale_automation.faces.present import present
+
+    _, folder = demo
+    copy = tmp_path / "kopi"
+    shutil.copytree(folder, copy)
+    later = Workspace.open(copy, datetime.combine(REMINDER_DAY.replace(day=25), time(2, 30), OSLO))
+    shown = [present(run_check(later)), present(run_status(later)), present(run_nightly(later, who="test")),
+             present(run_report(later)), present(run_gdpr_erase(later, "1009", dry_run=True))]
+    lines = [line for presentation in shown for line in presentation.lines]
+    assert len(lines) >= 10
+    assert {line[:60]: _english(line) for line in lines if _english(line)} == {}

@@ -23,9 +23,10 @@ def test_outbox_is_checked_and_a_test_mail_lands_in_utboks(tmp_path: Path, nb_me
     assert report.failure is None and report.backend == "outbox"
     names = [c.name for c in report.checks]
     assert names == ["samtale.toml er gyldig", "backend «outbox» kan settes opp", "innlogging og postkasse",
-                     "testelement opprettet og slettet"]
+                     "testelement opprettet og slettet", "journalens modus passer mappen"]
     assert all(c.ok for c in report.checks)
     assert "kan skrives" in report.checks[2].details[0]
+    assert report.checks[-1].details == ("WAL: lokal disk",)  # tmp is a local disk
     written = list((ws.folder.root / "utboks").rglob("*.eml"))
     assert len(written) == 1 and "samtale doctor" in written[0].read_text(encoding="utf-8")
     assert not list((ws.folder.root / "utboks").rglob(".samtale-doctor"))
@@ -69,3 +70,11 @@ def test_cli_exit_codes(tmp_path: Path, smtp_server: Callable[..., SmtpServer]) 
     assert "Traceback" not in failed.stderr
     missing = samtale("--dir", str(ws.folder.root), "doctor", env={"SAMTALE_LANG": "nb", "SAMTALE_SMTP_PASSWORD": ""})
     assert missing.returncode == EXIT_USAGE and "SAMTALE_SMTP_PASSWORD" in missing.stderr
+
+
+def test_the_journal_on_a_share_is_reported_as_the_rollback_journal(tmp_path: Path, nb_messages: None,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verify doctor names the journal's mode and why: SAMTALE_JOURNAL_MODE=delete as IT would set for a share."""
+    monkeypatch.setenv("SAMTALE_JOURNAL_MODE", "delete")
+    report = run_doctor(make_folder(tmp_path / "f"))
+    assert report.checks[-1].details == ("rollback-journal: valgt med SAMTALE_JOURNAL_MODE=delete",)

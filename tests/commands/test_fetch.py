@@ -7,7 +7,7 @@ are on disk; a crash in between fetches it again and the copy is recognised, nev
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -53,6 +53,22 @@ def returned_file(ws: Workspace, employee_id: str, tmp_path: Path, note: str = "
     out.parent.mkdir()
     fill_employee(source, out, chosen=["S01", "S02"], notes={"S01": note})
     return source.name, out.read_bytes()
+
+
+def disk_full_for(content: bytes, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Make the disk refuse exactly this content (ENOSPC) when fetch writes it; the real writer, to undo it."""
+    import errno
+
+    from samtale_automation.commands import fetch
+
+    real_write = fetch.write_private
+
+    def full(target: Path, data: bytes, **kw: object) -> None:
+        if data == content:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(target, data)
+    monkeypatch.setattr(fetch, "write_private", full)
+    return real_write
 
 
 def test_files_from_the_right_people_are_collected_others_quarantined(kit: Kit, tmp_path: Path,
@@ -192,20 +208,12 @@ def test_when_a_file_cannot_be_stored_at_all_its_message_waits_and_the_others_mo
         kit: Kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A full disk for one file: that message stays in the mailbox (fetched again next run), the message
     behind it is stored and moved; nothing is lost."""
-    import errno
-
     from samtale_automation.commands import fetch
 
     ws = make_folder(tmp_path / "f")
     name, data = returned_file(ws, "2", tmp_path)
     big = data + b"\x00" * 10
-    real_write = fetch.write_private
-
-    def full(target: Path, content: bytes, **kw: object) -> None:
-        if content == big:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real_write(target, content)
-    monkeypatch.setattr(fetch, "write_private", full)
+    real_write = disk_full_for(big, monkeypatch)
     assert kit.add_reply is not None
     kit.add_reply(BJORN, "SV: stor", [("stor.xlsx", big)])
     kit.add_reply(BJORN, "SV: vanlig", [(name, data)])
@@ -218,6 +226,32 @@ def test_when_a_file_cannot_be_stored_at_all_its_message_waits_and_the_others_mo
     again = fetch_from_mailbox(ws, kit.backend)
     assert [f.outcome for f in again.files] == [TO_INCOMING] and again.handled_messages == 1
     assert list(kit.backend.fetch_files()) == []
+
+
+def test_a_message_that_cannot_be_stored_three_runs_running_is_moved_aside_and_hr_is_told(
+        kit: Kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file the disk refuses night after night: its message is kept twice, then moved to the done folder
+    unfetched (never retried for ever), the third fetch says so and exits 1, and HR's digest names it once."""
+    from samtale_automation.commands.remind import hr_digest
+    from samtale_automation.faces.present import present
+
+    ws = make_folder(tmp_path / "f")
+    name, data = returned_file(ws, "2", tmp_path)
+    disk_full_for(data, monkeypatch)
+    assert kit.add_reply is not None
+    kit.add_reply(BJORN, "SV: skjema", [(name, data)])
+    runs = [fetch_from_mailbox(ws, kit.backend) for _ in range(3)]
+    assert [(r.kept_messages, r.moved_aside) for r in runs[:2]] == [(1, []), (1, [])]
+    assert runs[2].kept_messages == 0 and runs[2].moved_aside == [f"{name} ({BJORN})"]
+    assert list(kit.backend.fetch_files()) == []  # in the done folder now: not fetched a fourth time
+    shown = present(runs[2])
+    assert any("Flyttet til behandlet-mappen uten å hente vedlegget (forsøkt 3 ganger)" in line for line in shown.lines)
+    assert shown.exit_code == 1
+    digest = hr_digest(ws, ws.load())
+    assert digest is not None
+    mail = [item for item in digest.items if item.kind == "mail"]
+    assert len(mail) == 1 and f"E-posten fra {BJORN} med {name} er flyttet til behandlet-mappen" in mail[0].text
+    assert "No space left on device" in mail[0].text and "innkommende/ for hånd" in mail[0].text
 
 
 def test_an_excel_lock_file_is_left_out_and_a_workbook_named_like_one_is_read(kit: Kit, tmp_path: Path) -> None:

@@ -63,3 +63,27 @@ def test_a_burst_of_429s_is_absorbed_and_reported(tmp_path: Path, server: GraphS
     sent = server.sent_count()
     again = run_invite(ws, backend=static_backend(server, "hr@firma.example"))
     assert again.plan.empty and server.sent_count() == sent
+
+
+def test_a_follow_up_meeting_avoids_what_the_calendars_say_is_busy(tmp_path: Path, server: GraphServer,
+                                                                   nb_messages: None) -> None:
+    """Verify the follow-up of an action goes in the first half hour the owner's and the manager's calendars
+    (getSchedule) are both free that day, and the meeting in the stand-in's calendar has that time."""
+    from datetime import date, datetime, time
+
+    from samtale_automation.domain.changeset import ChangeSet
+    from samtale_automation.domain.model import OSLO
+
+    ws = make_folder(tmp_path / "f")
+    action = ChangeSet("tiltak")
+    action.upsert("Tiltak", "2027-2-1", conversation_id="2027-2", employee_id="2", description="Kurs i Excel",
+                  owner="Bjørn Sæther", deadline=date(2027, 6, 1), status="Ikke startet", follow_up=date(2027, 3, 2))
+    ws.commit(action)
+    day = date(2027, 3, 2)
+    server.add_busy("bjorn@firma.example", datetime.combine(day, time(8), OSLO), datetime.combine(day, time(10), OSLO))
+    server.add_busy("ase@firma.example", datetime.combine(day, time(10), OSLO),
+                    datetime.combine(day, time(11, 15), OSLO))
+    result = run_invite(ws, backend=static_backend(server, "hr@firma.example"))
+    [follow_up] = [m for m in result.plan.meetings if m.kind == "follow_up"]
+    assert follow_up.start == datetime.combine(day, time(11, 15), OSLO)
+    assert server.counts["getSchedule"] >= 1

@@ -147,3 +147,11 @@ def test_the_report_opens_in_chromium_with_each_departments_numbers_and_no_netwo
     leaky.write_text('<html><body><img src="http://images.example.invalid/x.png"></body></html>', encoding="utf-8")
     chromium_dom(leaky, proxy, tmp_path / "profile2")
     assert any("images.example.invalid" in request for request in page_requests(proxy))
+
+
+def test_a_report_into_a_missing_folder_says_what_to_fix_without_a_traceback(company: Workspace,
+                                                                             tmp_path: Path) -> None:
+    """Verify `report --out` into a folder that does not exist exits 2 with a Norwegian message, no traceback."""
+    done = samtale("--dir", str(company.folder.root), "report", "--out", str(tmp_path / "nei" / "r.html"))
+    assert done.returncode == 2
+    assert "Kunne ikke skrive" in done.stderr + done.stdout and "Traceback" not in done.stderr

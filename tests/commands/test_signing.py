@@ -237,7 +237,8 @@ def test_an_employee_who_edits_instead_of_signing_sends_it_back_to_the_manager(f
 
 
 def test_a_pdf_that_cannot_be_written_stops_nothing_else(folder: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A failure writing one PDF is named in the result; the files are archived and the workbook written."""
+    """A failure writing one PDF is named in the result; the files are archived and the workbook written; the
+    next collect makes the PDF from the archived minutes."""
     import samtale_automation.prepfile.signed_pdf as signed_pdf
 
     def broken(path: Path, content: object) -> None:
@@ -254,6 +255,12 @@ def test_a_pdf_that_cannot_be_written_stops_nothing_else(folder: Workspace, monk
         (f"{CID} referat signert.pdf", "OSError: disk full")]
     assert Workspace.open(ws.folder.root, _at(22)).load().conversations[CID].status(_at(22)) == "signed"
     assert not list((ws.folder.root / "innkommende").iterdir())
+    monkeypatch.undo()  # room again: the next collect, with nothing new, makes the PDF from the archived minutes
+    again = run_collect(Workspace.open(ws.folder.root, _at(23)), who="test")
+    pdf = ws.folder.root / "arkiv" / "2027" / "2" / f"{CID} referat signert.pdf"
+    assert again.signing_files == [("signed_pdf", pdf)] and again.signing_failed == []
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert run_collect(Workspace.open(ws.folder.root, _at(24)), who="test").signing_files == []  # made once
 
 
 def test_the_same_content_in_two_languages_is_the_same_version(folder: Workspace) -> None:

@@ -29,8 +29,9 @@ def test_init_creates_folder_and_check_is_clean(folder: Path) -> None:
                  "karantene", "utboks", "maler", ".samtale/backups"):
         assert (folder / name).exists(), name
     assert len((folder / ".samtale/key").read_bytes()) == 32
-    if os.name == "posix":
-        assert (folder / ".samtale/key").stat().st_mode & 0o077 == 0
+    if os.name == "posix":  # private from the start: the workbook and toml name people and the mailbox
+        for private in ("samtaler.xlsx", "samtale.toml", ".samtale/key"):
+            assert (folder / private).stat().st_mode & 0o077 == 0, private
     result = samtale("--dir", str(folder), "check")
     # The one thing left to set: the mailbox invitations come from (invite would refuse without it).
     assert result.returncode == 1, result.stdout + result.stderr

@@ -305,6 +305,7 @@ def test_cli_demo_with_macros(tmp_path: Path) -> None:
     assert made.returncode == 0, made.stdout + made.stderr
     assert (target / "samtaler.xlsm").exists() and not (target / "samtaler.xlsx").exists()
     assert "samtaler.xlsm" in made.stdout
+    assert made.stdout.rstrip().splitlines()[-1].startswith(f"Åpne {target.resolve() / 'samtaler.xlsm'} i Excel")
 
 
 def test_the_send_question_counts_and_samples_the_recipients() -> None:

@@ -128,6 +128,25 @@ def test_check_counts_problems_and_exits_1() -> None:
     assert present(CheckResult([])).lines == ["No problems found."]
 
 
+def test_check_counts_warnings_in_the_plural_and_they_alone_exit_0() -> None:
+    """Verify «4 advarsler» (not «advarseler»), «1 advarsel», and that warnings alone do not exit 1."""
+    from samtale_automation.errors import WARNING
+
+    warned = [Problem(f"Samtaler!F{n}", "sent på dagen", severity=WARNING) for n in range(2, 6)]
+    shown = present(CheckResult(warned))
+    assert "4 advarsler" in shown.lines[-1] and shown.exit_code == EXIT_OK
+    assert "1 advarsel" in present(CheckResult(warned[:1])).lines[-1]
+
+
+def test_an_install_time_that_is_not_a_time_says_how_to_write_one(tmp_path: Path) -> None:
+    """Verify `nightly install --at 25:99` is refused as a time of day (exit 2), not as a date."""
+    from folders import samtale
+
+    done = samtale("--dir", str(tmp_path), "nightly", "install", "--at", "25:99")
+    assert done.returncode == 2
+    assert "--at 25:99: ikke et klokkeslett" in done.stdout + done.stderr and "TT:MM" in done.stdout + done.stderr
+
+
 def test_apply_with_nothing_waiting() -> None:
     """Verify `apply` says so when no change waits."""
     shown = present(ApplyPendingResult([]))

@@ -215,5 +215,5 @@ def test_questions_without_english_are_named_when_someone_reads_english(tmp_path
                  questions=questions)
     [warning] = [p for p in check_master(Workspace.open(tmp_path).load()) if "engelsk" in p.message]
     assert warning.is_warning and warning.where == "Spørsmål (Spørsmål (en))"
-    assert warning.message == ("1 aktive spørsmål har ingen engelsk tekst (S01); 1 ansatte med Språk = en får dem "
+    assert warning.message == ("1 aktivt spørsmål mangler engelsk tekst (S01); 1 ansatt med Språk = en får det "
                                "på norsk")

@@ -414,3 +414,13 @@ def test_without_busy_times_the_follow_up_starts_with_the_day() -> None:
     """Verify the behaviour without free/busy is as before: the start of the working day."""
     [meeting] = plan_invites(_master(actions=[_action()]), _given()).meetings
     assert meeting.start == _at(8, 30)
+
+
+def test_the_follow_up_avoids_the_rounds_conversations_and_the_follow_up_before_it() -> None:
+    """Verify without any calendar the follow-up is not put on top of the manager's own conversation that day
+    (from the workbook), and a second follow-up for the same people the same day goes after the first."""
+    other_conv = Conversation("2027-1002", "1002", "1", start=_at(8, 30), end=_at(9, 30))  # Ola with the manager
+    second_action = replace(_action(), action_id="2027-1001-2", description="Mentor")
+    master = _master([other_conv], actions=[_action(), second_action])
+    follow_ups = [m for m in plan_invites(master, _given()).meetings if m.kind == "follow_up"]
+    assert [m.start for m in follow_ups] == [_at(9, 30), _at(10)]

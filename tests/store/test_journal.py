@@ -296,3 +296,24 @@ def test_set_aside_retry_and_discard(journal_path: Path) -> None:
         assert journal.set_aside() == [] and journal.discard(bad.id, ChangeSet("igjen")) is False
         assert [p.changeset.id for p in journal.pending()] == [other.id, notice.id, gone.id]
         assert journal.db.execute("SELECT state FROM changesets WHERE id = ?", (bad.id,)).fetchone() == ("discarded",)
+
+
+def test_a_version_5_journal_gets_the_kept_mail_count_and_keeps_its_rows(journal_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verify migration 6 adds the count of kept mail to a journal of the previous release, rows kept."""
+    from samtale_automation.store.kept_mail import KeptMailStore
+
+    pending = _changeset("venter", "2")
+    monkeypatch.setattr("samtale_automation.store.journal.MIGRATIONS", MIGRATIONS[:5])
+    with Journal(journal_path) as journal:
+        journal.add_changeset(pending)
+    monkeypatch.undo()
+    with Journal(journal_path) as journal:
+        assert journal.version == len(MIGRATIONS) >= 6
+        assert [p.changeset for p in journal.pending()] == [pending]
+        kept = KeptMailStore(journal)
+        assert kept.kept("m1", "kari@firma.no", "a.xlsx", "disk full") == 1
+        assert kept.kept("m1", "kari@firma.no", "a.xlsx", "disk full") == 2
+        assert kept.counting() == {"m1"}
+        kept.fetched("m1")
+        assert kept.counting() == set() and kept.moved() == []
