@@ -160,8 +160,9 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
     # 7: a digest's result marks its reminders sent by the digest's key: an index, not a scan of them all
+    # (IF NOT EXISTS: journals made while #18 was on its own branch have it as their 6th)
     """
-    CREATE INDEX reminders_digest ON reminders (digest, state);
+    CREATE INDEX IF NOT EXISTS reminders_digest ON reminders (digest, state);
     """,
 )
 
