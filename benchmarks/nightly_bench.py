@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.run import synthetic_company
+from samtale_automation.backends.outbox import FOLDERS
 from samtale_automation.commands.init import init_folder
 from samtale_automation.commands.prep import run_prep
 from samtale_automation.commands.workspace import Workspace
@@ -112,7 +113,7 @@ def main() -> None:
             steps = {name: float(secs) for name, _outcome, secs in STEP.findall(line)}
             for name, secs in steps.items():
                 shares.setdefault(name, []).append(secs / seconds)
-            digests = len(list((copy / "utboks" / NIGHT / "digest").glob("*.eml")))
+            digests = len(list((copy / "utboks" / NIGHT / FOLDERS["digest"]).glob("*.eml")))
             print(f"run {run + 1}: {seconds:.2f} s wall, {cpu:.2f} s CPU, exit {done.returncode}, {digests} digests, "
                   + " ".join(f"{n} {s:.2f}s" for n, s in steps.items()))
             shutil.rmtree(copy)

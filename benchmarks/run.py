@@ -33,21 +33,30 @@ DEPARTMENTS = ("Regnskap", "Rådgivning", "Administrasjon", "Salg", "Drift")
 
 
 def synthetic_company(size: int) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    """Employees (one manager per 8) and a planned 2027 conversation for each non-top employee."""
+    """Employees (one manager per 8) and a planned 2027 conversation for each non-top employee.
+
+    The schedule has no double bookings (prep refuses to make files for those): a manager's eight
+    conversations and their own take nine different slots (three a day, Monday to Wednesday), each
+    in the manager's own office, in one of eleven weeks from 11 January.
+    """
     employees: list[dict[str, object]] = []
     conversations: list[dict[str, object]] = []
+    free_slot = {0: 0}  # the slot each manager's reports leave free for the manager's own conversation
     for n in range(size):
         emp_id = str(10000 + n)
-        manager = "" if n == 0 else str(10000 + (n - 1) // 8)
+        parent = (n - 1) // 8
+        manager = "" if n == 0 else str(10000 + parent)
         employees.append({"employee_id": emp_id, "name": f"Ansatt Æøå {n}", "email": f"a{n}@firma.example",
                           "department": DEPARTMENTS[n % len(DEPARTMENTS)], "title": "Rådgiver",
                           "manager_id": manager, "active": "Ja", "language": "nb"})
         if manager:
-            day = date(2027, 1, 11) + timedelta(days=(n // 24) % 40)
-            start = datetime.combine(day, clock(8, 30), OSLO) + timedelta(minutes=90 * (n % 4))
+            slot = ((n - 1) % 8 + free_slot[parent] + 1) % 9
+            free_slot[n] = slot
+            day = date(2027, 1, 11) + timedelta(days=7 * ((n // 24) % 11) + slot // 3)
+            start = datetime.combine(day, clock(8, 30), OSLO) + timedelta(minutes=120 * (slot % 3))
             conversations.append({"conversation_id": f"2027-{emp_id}", "employee_id": emp_id,
                                   "manager_id": manager, "start": start, "end": start + timedelta(minutes=75),
-                                  "place": "Møterom", "status": "Planlagt"})
+                                  "place": f"Kontor {manager}", "status": "Planlagt"})
     return employees, conversations
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -121,6 +122,7 @@ class Folder:
         )
 
 
+@functools.lru_cache(maxsize=16384)  # pure; a round of 5,000 looks up each department and name again and again
 def sanitize_filename(name: str) -> str:
     """Make a safe file name, on Windows as on Linux: no / \\ : * ? \" < > |, control or direction characters,
     no leading dot or trailing dot or space, no device name (CON, NUL…), at most 120 UTF-16 code units

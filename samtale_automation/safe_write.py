@@ -188,9 +188,8 @@ def remove_orphaned_temps(root: Path, alive: Callable[[int], bool],
     limit = time.time() - max_age  # real time: the age of a file on disk
     for folder, _dirs, names in os.walk(root):
         for name in names:
-            match = _OUR_TEMP.fullmatch(name)
-            if match is None:
-                continue
+            if not name.startswith(".~samtale-") or _OUR_TEMP.fullmatch(name) is None:
+                continue  # (the prefix first: 20,000 prep and outbox files at 5,000 employees)
             candidate = Path(folder) / name
             owner = _OUR_TEMP_PID.fullmatch(name)
             with contextlib.suppress(OSError):

@@ -173,8 +173,8 @@ def run_collect(workspace: Workspace, *, from_mailbox: bool = False, dry_run: bo
                 progress: Callable[[str], None] | None = None,
                 fetch_progress: Callable[[str], None] | None = None) -> CollectResult:
     """Collect returned files: fetch, plan, record, write guides, move files, apply (see the module's steps)."""
-    fetched = run_fetch(workspace, dry_run=dry_run, progress=fetch_progress) if from_mailbox else None
-    master = workspace.load()
+    master = workspace.load()  # the one read: fetch only places files, the workbook is the same for both
+    fetched = run_fetch(workspace, dry_run=dry_run, progress=fetch_progress, master=master) if from_mailbox else None
     with workspace.journal() as journal:
         accepted = journal.received(ACCEPTED)
         issued = journal.first_issued()

@@ -8,8 +8,9 @@ SendReport to the presenter (exit code 4).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from samtale_automation.config import Config
@@ -55,13 +56,15 @@ class SendReport:
     waited_seconds: float = 0.0  # and how long it waited for that in all
 
 
-def dispatch(backend: Backend, store: MessageStore, items: Sequence[Outgoing],
+def dispatch(backend: Backend, store: MessageStore, items: Iterable[Outgoing],
              progress: Callable[[str], None] = lambda _: None) -> SendReport:
     """Send the items in the backend's batches: intents first, then the batch, then who got what.
 
-    Stops cleanly when the server cannot be reached; what was sent so far stays recorded, and an
-    intent without a result is sent again by the next run (server-side backends find their item
-    again by its tag, so that does not duplicate it).
+    `items` may be a generator: a batch is built (templates, attachments read), recorded, sent and
+    forgotten before the next is built, so memory stays flat however large the round; the report
+    keeps each item without its message. Stops cleanly when the server cannot be reached; what was
+    sent so far stays recorded, and an intent without a result is sent again by the next run
+    (server-side backends find their item again by its tag, so that does not duplicate it).
     """
     report = SendReport()
     for batch in _batches(items, max(1, backend.batch_size)):
@@ -75,7 +78,7 @@ def dispatch(backend: Backend, store: MessageStore, items: Sequence[Outgoing],
             break
         gone = False
         for item, delivery in zip(batch, deliveries, strict=True):
-            gone = _record(store, report, item, delivery) or gone
+            gone = _record(store, report, _settled(item), delivery) or gone
             progress(item.group)
         if gone:
             # No answer at all even after the backend's retries: the server is gone; waiting out
@@ -90,9 +93,16 @@ def dispatch(backend: Backend, store: MessageStore, items: Sequence[Outgoing],
     return report
 
 
-def _batches(items: Sequence[Outgoing], size: int) -> Iterator[Sequence[Outgoing]]:
-    for first in range(0, len(items), size):
-        yield items[first:first + size]
+def _batches(items: Iterable[Outgoing], size: int) -> Iterator[list[Outgoing]]:
+    """The items `size` at a time, taking the next ones from `items` only when the last batch is done."""
+    pending = iter(items)
+    while batch := list(islice(pending, size)):
+        yield batch
+
+
+def _settled(item: Outgoing) -> Outgoing:
+    """The item as the report keeps it: who, what and why, without the message and its attachments."""
+    return replace(item, job=Job(item.recipients, cancel=item.job.cancel, reason=item.job.reason))
 
 
 def _record(store: MessageStore, report: SendReport, item: Outgoing, delivery: Delivery) -> bool:

@@ -85,8 +85,10 @@ def sender_problem(master: Master, data: bytes, sender: str, key: bytes) -> str:
 
 
 def fetch_from_mailbox(workspace: Workspace, backend: Backend, *, dry_run: bool = False,
-                       progress: Callable[[str], None] = lambda _: None) -> FetchResult:
-    """Fetch returned files through the backend into innkommende/ (or karantene/); move handled messages."""
+                       progress: Callable[[str], None] = lambda _: None, master: Master | None = None) -> FetchResult:
+    """Fetch returned files through the backend into innkommende/ (or karantene/); move handled messages.
+
+    `master`: the workbook as the caller already read it (collect reads it once for both steps)."""
     if Cap.READ_INBOX not in backend.capabilities:
         from samtale_automation.errors import ConfigError
 
@@ -96,7 +98,7 @@ def fetch_from_mailbox(workspace: Workspace, backend: Backend, *, dry_run: bool 
                     "filene i innkommende/ og kjør samtale collect uten --from-mailbox.",
                     "Use the ews or graph backend, or smtp with [smtp] imap_host in samtale.toml; or put the "
                     "files in innkommende/ and run samtale collect without --from-mailbox."))
-    master = workspace.load()
+    master = master or workspace.load()
     key = workspace.folder.key.read_bytes()
     with workspace.journal() as journal:
         known = {str(row["sha256"]) for row in journal.received(ACCEPTED)}
@@ -224,14 +226,15 @@ def _place(workspace: Workspace, master: Master, found: IncomingFile, key: bytes
 
 
 def run_fetch(workspace: Workspace, *, dry_run: bool = False,
-              progress: Callable[[str], None] | None = None) -> FetchResult:
+              progress: Callable[[str], None] | None = None, master: Master | None = None) -> FetchResult:
     """Open the configured backend and fetch through it (the first step of `collect --from-mailbox`)."""
     from samtale_automation.backends import BackendContext, open_backend
     from samtale_automation.config import require_config
 
     backend = open_backend(BackendContext(workspace.folder, require_config(workspace.folder.config), workspace.now))
     try:
-        result = fetch_from_mailbox(workspace, backend, dry_run=dry_run, progress=progress or (lambda _: None))
+        result = fetch_from_mailbox(workspace, backend, dry_run=dry_run, progress=progress or (lambda _: None),
+                                    master=master)
     finally:
         backend.close()
     result.backend = backend.name

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,27 +83,39 @@ def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
     if result.plan.needs_prep:
         from samtale_automation.commands.prep import run_prep
 
-        made = run_prep(workspace, result.plan.needs_prep, who=who)
+        # The prep files' Logg row waits in the journal for this run's one write (the write-back below).
+        made = run_prep(workspace, result.plan.needs_prep, who=who, write=False)
         result.prepared = [item.path.name for item in made.plan.files]
-        master = workspace.load()
+        # the same master: only which files exist changed
         result.plan = plan(workspace, master, config, calendars)
     if result.plan.empty:
-        return result
+        return _prepared_written(workspace, result)
     backend = backend or open_backend(context or BackendContext(workspace.folder, config, workspace.now))
     try:
         result.confirmed = confirm(result.plan, backend)
         if not result.confirmed:
-            return result
+            return _prepared_written(workspace, result)
         templates = _templates(workspace)
-        items = [_meeting_outgoing(workspace, master, m, templates) for m in result.plan.meetings]
-        items += [_mail_outgoing(workspace, master, m, templates) for m in result.plan.mails]
+        # Built lazily, a batch at a time (commands.deliver): 5,000 prep files are never all in memory.
+        items = chain((_meeting_outgoing(workspace, master, m, templates) for m in result.plan.meetings),
+                      (_mail_outgoing(workspace, master, m, templates) for m in result.plan.mails))
         with workspace.journal() as journal:
             store = MessageStore(journal)
             result.report = dispatch(backend, store, items, progress)
-            delivered = store.messages()
+            delivered = store.messages(kinds=(*INVITATION_KINDS, "cancellation"))  # what the write-back reads
     finally:
         backend.close()
-    result.apply = workspace.commit(_writeback(workspace, master, result, delivered, who))
+    changes = _writeback(workspace, master, result, delivered, who)
+    # The write loads the workbook with openpyxl: let it reuse the memory of this run's Master and rows.
+    del master, delivered, items
+    result.apply = workspace.commit(changes)
+    return result
+
+
+def _prepared_written(workspace: Workspace, result: InviteResult) -> InviteResult:
+    """A run that sends nothing still writes the Logg row of the prep files it made (its one write)."""
+    if result.prepared:
+        result.apply = workspace.commit(None)
     return result
 
 

@@ -23,7 +23,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -74,12 +74,26 @@ class NightWorkspace(Workspace):
     """A Workspace that reads the master once and saves it once: steps record, `write` applies."""
 
     raw: RawWorkbook | None = None
+    parsed: tuple[tuple[str, ...], Master] | None = None  # the last parse, by the pending changes it holds
 
     def load(self, *, with_pending: bool = True) -> Master:
-        """The master as read at the start of the run, with what is pending now laid over it."""
+        """The master as read at the start of the run, with what is pending now laid over it.
+
+        A step that only added Logg rows since the last load (the parser reads no Logg) gets the
+        last parse again, with the new raw rows: parsing 1,000 employees and 10,000 actions costs
+        about half a second, and the night's steps load five times."""
         if self.raw is None:
             self.raw = read_workbook(self.folder.master())
-        return parse_master(self.with_pending(self.raw) if with_pending else self.raw)
+        raw, pending = self.pending_overlay(self.raw) if with_pending else (self.raw, [])
+        parsed_from = (*sorted(raw.tables), "|", *(
+            c.id for c in pending if any(change.table != LOG.table for change in c.changes)))
+        if self.parsed is None or self.parsed[0] != parsed_from:
+            self.parsed = (parsed_from, parse_master(raw))
+        last = self.parsed[1]
+        # Steps change what they load; each gets its own containers over the shared parse.
+        return replace(last, raw=raw, problems=list(last.problems), employees=dict(last.employees),
+                       conversations=dict(last.conversations), actions=dict(last.actions),
+                       questions=list(last.questions), rooms=dict(last.rooms))
 
     def commit(self, changeset: ChangeSet | None) -> ApplyResult:
         """Record the ChangeSet as pending; the run's single write applies it."""

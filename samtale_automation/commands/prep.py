@@ -49,11 +49,12 @@ def write_plan(plan: PrepPlan, folder: Folder, key: bytes) -> list[tuple[Path, s
 
 
 def run_prep(workspace: Workspace, employee_ids: Iterable[str] = (), *, force: bool = False,
-             dry_run: bool = False, who: str = "samtale") -> PrepResult:
+             dry_run: bool = False, who: str = "samtale", write: bool = True) -> PrepResult:
     """Plan, write and record the round's prep files (the one call the CLI, buttons and demo make).
 
     The result holds the plan and how writing its Logg row to the workbook went (None when
-    nothing was written).
+    nothing was written). With `write` False the Logg row is left pending in the journal for the
+    caller's own write of the workbook (invite makes missing files first: one write per run).
     """
     from samtale_automation.domain.changeset import ChangeSet
     from samtale_automation.domain.schema import LOG
@@ -81,5 +82,9 @@ def run_prep(workspace: Workspace, employee_ids: Iterable[str] = (), *, force: b
                          f"{count(conversations, 'samtale', 'samtaler', '', '')}",
                          f"{count(len(plan.files), '', '', 'file', 'files')} for "
                          f"{count(conversations, '', '', 'conversation', 'conversations')}"))
-    result.apply = workspace.commit(log)
+    if write:
+        result.apply = workspace.commit(log)
+    else:
+        with workspace.journal() as journal:
+            journal.add_changeset(log)
     return result

@@ -7,7 +7,7 @@ the digest in each person's language (mail.templates), and sends through the sam
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -111,6 +111,7 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
     if dry_run or (not digests and result.hr is None and not reads_replies):
         return result
     backend = backend or open_backend(context or BackendContext(workspace.folder, config, workspace.now))
+    answered = False  # the Svar column waits in the journal for the run's one write of the workbook
     try:
         answers_seen = _answers(backend, master)
         if answers_seen is not None:
@@ -118,25 +119,18 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
             svar, answers = plan_replies(master, answers_seen)
             if svar:
                 result.replies_written = len(svar.changes)
-                result.apply = workspace.commit(svar)
+                with workspace.journal() as journal:
+                    journal.add_changeset(svar)
+                answered = True
             result.answers = list(answers)
             if hr and result.working_day and answers:
                 result.hr = hr_digest(workspace, master, answers)
         if not digests and result.hr is None:
-            return result
+            return _written(workspace, result, answered)
         result.confirmed = confirm(digests, backend)
         if not result.confirmed:
-            return result
-        override = workspace.folder.root / TEMPLATE_OVERRIDE_DIR
-        templates: dict[str, Templates] = {}
-        items = []
-        for digest in digests:
-            lang = digest.recipient.language
-            if lang not in templates:
-                templates[lang] = Templates(lang, override if override.is_dir() else None)
-            items.append(_digest_outgoing(digest, templates[lang], files, sender, master))
-        if result.hr is not None:
-            items.append(hr_outgoing(result.hr, master, workspace, sender))
+            return _written(workspace, result, answered)
+        items = _outgoing(workspace, master, digests, files, sender, result.hr)
         with workspace.journal() as journal:
             result.report = dispatch(backend, MessageStore(journal), items, progress)
     finally:
@@ -149,6 +143,13 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
                          f"{count(len(result.report.delivered), '', '', 'digest', 'digests')} {done}, "
                          f"{len(result.report.failed)} failed"))
     result.apply = workspace.commit(log)
+    return result
+
+
+def _written(workspace: Workspace, result: RemindResult, answered: bool) -> RemindResult:
+    """A run that sends nothing still writes the answers it read (the run's one write), if any."""
+    if answered:
+        result.apply = workspace.commit(None)
     return result
 
 
@@ -166,6 +167,20 @@ def _answers(backend: Backend, master: Master) -> dict[str, list[AttendeeReply]]
 def hr_digest(workspace: Workspace, master: Master, replies: Sequence[HrItem] = ()) -> HrDigest | None:
     """What needs a person today (DESIGN.md §8), from the workbook, the journal and the waiting changes."""
     return plan_hr_digest(master, hr_input(workspace, replies))
+
+
+def _outgoing(workspace: Workspace, master: Master, digests: Sequence[Digest],
+              files: Callable[[str, str], Path | None], sender: Person, hr: HrDigest | None) -> Iterator[Outgoing]:
+    """Each digest (then HR's) rendered with its attachments read only when its batch is sent (commands.deliver)."""
+    override = workspace.folder.root / TEMPLATE_OVERRIDE_DIR
+    templates: dict[str, Templates] = {}
+    for digest in digests:
+        lang = digest.recipient.language
+        if lang not in templates:
+            templates[lang] = Templates(lang, override if override.is_dir() else None)
+        yield _digest_outgoing(digest, templates[lang], files, sender, master)
+    if hr is not None:
+        yield hr_outgoing(hr, master, workspace, sender)
 
 
 def _digest_outgoing(digest: Digest, templates: Templates, files: Callable[[str, str], Path | None],

@@ -77,13 +77,17 @@ class Workspace:
 
     def with_pending(self, raw: RawWorkbook) -> RawWorkbook:
         """The workbook as read, with the journal's pending ChangeSets laid over it."""
+        return self.pending_overlay(raw)[0]
+
+    def pending_overlay(self, raw: RawWorkbook) -> tuple[RawWorkbook, list[ChangeSet]]:
+        """The workbook with the pending ChangeSets laid over it, and those ChangeSets."""
         if not self.folder.journal.exists():
-            return raw
+            return raw, []
         with self.journal() as journal:
             pending = [p.changeset for p in journal.pending()]
             if pending:
                 raw = overlay_pending(raw, pending, functools.cache(journal.last_written))
-        return raw
+        return raw, pending
 
     def commit(self, changeset: ChangeSet | None) -> ApplyResult:
         """Record a ChangeSet as pending, then apply everything pending that can be applied."""

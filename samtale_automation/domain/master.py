@@ -81,19 +81,35 @@ _PARSERS: dict[Kind, Callable[[Any], Any]] = {
 def parse_row(table: RawTable, row: RawRow, problems: list[Problem]) -> dict[str, Any]:
     """Parse each known cell of a row by its column kind; unreadable cells become problems."""
     parsed: dict[str, Any] = {}
+    parsers = _row_parsers(table.schema)
     for field_name, value in row.values.items():
-        column = table.schema.column(field_name)
+        if value is None or (value.__class__ is str and not value.strip()):
+            parsed[field_name] = None  # each builder knows its column's default
+            continue
         try:
-            if cells.is_blank(value):
-                parsed[field_name] = None  # each builder knows its column's default
-            elif column.kind in (Kind.YES_NO, Kind.YES_BLANK):
-                parsed[field_name] = cells.as_yes_no(value, default=False)
-            else:
-                parsed[field_name] = _PARSERS[column.kind](value)
+            parsed[field_name] = parsers[field_name](value)
         except CellValueError as exc:
-            problems.append(Problem(table.cell(row, field_name), str(exc), _fix_for(column.kind)))
+            problems.append(Problem(table.cell(row, field_name), str(exc),
+                                    _fix_for(table.schema.column(field_name).kind)))
             parsed[field_name] = None
     return parsed
+
+
+def _row_parsers(schema: Sheet) -> dict[str, Callable[[Any], Any]]:
+    """Each column's parser for a non-blank cell, worked out once per schema rather than once per cell."""
+    cached = _ROW_PARSERS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        cached = _ROW_PARSERS[id(schema)] = (schema, {
+            column.field: _yes_no if column.kind in (Kind.YES_NO, Kind.YES_BLANK) else _PARSERS[column.kind]
+            for column in schema.columns})
+    return cached[1]
+
+
+_ROW_PARSERS: dict[int, tuple[Sheet, dict[str, Callable[[Any], Any]]]] = {}
+
+
+def _yes_no(value: Any) -> bool:
+    return cells.as_yes_no(value, default=False)
 
 
 def _fix_for(kind: Kind) -> str:

@@ -97,14 +97,18 @@ def raw_rows(data: list[list[Any]], columns: dict[str, int], start_col: int, fir
     so the parser sees one row form whatever read the workbook.
     """
     rows: list[RawRow] = []
+    places = [(field_name, col - start_col) for field_name, col in columns.items()]
     for offset, values in enumerate(data):
         picked: dict[str, Any] = {}
-        for field_name, col in columns.items():
-            index = col - start_col
-            value = values[index] if index < len(values) else None
+        width = len(values)
+        filled = False
+        for field_name, index in places:  # the hot loop of every read: 100,000 cells at 10,000 actions
+            value = values[index] if index < width else None
             if isinstance(value, str):
                 value = value.strip() or None
+            if value is not None:
+                filled = True
             picked[field_name] = value
-        if any(v is not None for v in picked.values()):
+        if filled:
             rows.append(RawRow(first_excel_row + offset, picked))
     return rows

@@ -224,8 +224,13 @@ def _breaks(master: Master, convs: Sequence[Conversation]) -> list[Finding]:
     managers = {c.manager_id for c in convs if c.manager_id}
     setting = _setting("break_minutes")
     findings = []
+    # Each manager's conversations (as manager or as employee) gathered in one pass: linear in conversations.
+    by_person: dict[str, list[Conversation]] = {manager: [] for manager in managers}
+    for c in convs:
+        for person in {c.employee_id, c.manager_id} & managers:
+            by_person[person].append(c)
     for manager in managers:
-        theirs = sorted((c for c in convs if manager in (c.employee_id, c.manager_id)), key=_start)
+        theirs = sorted(by_person[manager], key=_start)
         before: Conversation | None = None
         for conv in theirs:
             if before is not None:

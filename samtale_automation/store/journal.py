@@ -159,6 +159,11 @@ MIGRATIONS: tuple[str, ...] = (
         moved_aside TEXT
     );
     """,
+    # 7: a digest's result marks its reminders sent by the digest's key: an index, not a scan of them all
+    # (IF NOT EXISTS: journals made while #18 was on its own branch have it as their 6th)
+    """
+    CREATE INDEX IF NOT EXISTS reminders_digest ON reminders (digest, state);
+    """,
 )
 
 
@@ -175,21 +180,31 @@ class Journal:
         try:
             if fresh and os.name == "posix":
                 os.chmod(path, 0o600)
-            self._set_mode(self.mode)
-            self.db.execute("PRAGMA synchronous=FULL")
+            wal = self._set_mode(self.mode)
+            # Durability of each mark (intent before a send, result after it). In WAL mode NORMAL
+            # fsyncs at checkpoints only, not at each commit: a commit survives a crash or kill -9 of
+            # the process (it is in the WAL file, which the OS keeps), but a power cut or OS crash can
+            # lose the last commits before the next checkpoint. For sends that means a message may
+            # go out once more after a power cut (its «sent» mark lost) - never that an intent made
+            # before a send is missing after a process crash. The rollback journal (a share or synced
+            # folder) keeps FULL: there NORMAL could corrupt the file on a power cut, not just lose marks.
+            self.db.execute(f"PRAGMA synchronous={'NORMAL' if wal else 'FULL'}")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except BaseException:
             self.db.close()  # a refused journal (newer version) must not stay open and locked
             raise
 
-    def _set_mode(self, mode: str) -> None:
+    def _set_mode(self, mode: str) -> bool:
+        """Ask for the mode; True when the file is in WAL mode afterwards (what was asked, or kept)."""
         try:
-            self.db.execute(f"PRAGMA journal_mode={'WAL' if mode == WAL else 'DELETE'}")
+            row = self.db.execute(f"PRAGMA journal_mode={'WAL' if mode == WAL else 'DELETE'}").fetchone()
         except sqlite3.OperationalError as error:
             # Leaving WAL needs the only connection; another one is open now: the next open switches.
             if "locked" not in str(error):
                 raise
+            row = self.db.execute("PRAGMA journal_mode").fetchone()
+        return str(row[0]).casefold() == WAL
 
     def close(self) -> None:
         """Close the connection."""

@@ -39,12 +39,14 @@ class MessageStore:
         return {r[0]: MeetingState(r[0], r[1], int(r[2]), r[3], tuple(json.loads(r[4])), r[5], r[6], r[7],
                                    r[8], r[9]) for r in rows}
 
-    def messages(self, *, include_superseded: bool = False) -> list[MessageRow]:
-        """Every message row, oldest first."""
-        where = "" if include_superseded else f"WHERE state != '{SUPERSEDED}'"
+    def messages(self, *, include_superseded: bool = False, kinds: tuple[str, ...] = ()) -> list[MessageRow]:
+        """Every message row (only those of `kinds` when given), oldest first."""
+        where = [] if include_superseded else [f"state != '{SUPERSEDED}'"]
+        if kinds:
+            where.append(f"kind IN ({', '.join('?' * len(kinds))})")
         rows = self.journal.db.execute(
             "SELECT key, grp, kind, meeting_key, sequence, recipient, state, attempts, error "
-            f"FROM messages {where} ORDER BY rowid").fetchall()
+            f"FROM messages {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY rowid", kinds).fetchall()
         return [MessageRow(*row) for row in rows]
 
     def reminders_done(self) -> set[str]:
@@ -73,16 +75,21 @@ class MessageStore:
                            (SUPERSEDED, meeting.key, meeting.sequence, SENT))
             sequence = meeting.sequence if meeting else None
             meeting_key = meeting.key if meeting else None
+            # One statement per kind of row, and none for an empty list: a mark is a few statements
+            # and one commit (the per-message cost of every send).
             db.executemany(
                 "INSERT INTO messages (key, grp, kind, meeting_key, sequence, recipient, state, created) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
                 [(row_key(group, email), group, kind, meeting_key, sequence, email.casefold(), INTENT, now)
                  for email in recipients])
-            db.executemany("INSERT INTO reminders (key, digest, state, recorded) VALUES (?, ?, ?, ?) "
-                           "ON CONFLICT (key) DO UPDATE SET digest = excluded.digest",
-                           [(key, group, INTENT, now) for key in reminders])
-            db.executemany("INSERT INTO reminders (key, digest, state, recorded) VALUES (?, ?, ?, ?) "
-                           "ON CONFLICT (key) DO NOTHING", [(key, group, "covered", now) for key in covers])
+            carried = [(key, group, INTENT, now) for key in reminders]
+            if carried:
+                db.executemany("INSERT INTO reminders (key, digest, state, recorded) VALUES (?, ?, ?, ?) "
+                               "ON CONFLICT (key) DO UPDATE SET digest = excluded.digest", carried)
+            covered = [(key, group, "covered", now) for key in covers]
+            if covered:
+                db.executemany("INSERT INTO reminders (key, digest, state, recorded) VALUES (?, ?, ?, ?) "
+                               "ON CONFLICT (key) DO NOTHING", covered)
 
     def record_result(self, group: str, delivered: Iterable[str], failed: dict[str, str], *,
                       meeting_key: str | None = None, remote_id: str | None = None,
@@ -91,12 +98,14 @@ class MessageStore:
         now = stamp()
         delivered = list(delivered)
         with self.journal.transaction() as db:
-            db.executemany("UPDATE messages SET state = ?, sent_at = ?, attempts = attempts + 1, error = NULL "
-                           "WHERE key = ?", [(SENT, now, row_key(group, email)) for email in delivered])
-            db.executemany("UPDATE messages SET state = ?, attempts = attempts + 1, error = ? WHERE key = ?",
-                           [(FAILED, error, row_key(group, email)) for email, error in failed.items()])
             if delivered:
+                db.executemany("UPDATE messages SET state = ?, sent_at = ?, attempts = attempts + 1, error = NULL "
+                               "WHERE key = ?", [(SENT, now, row_key(group, email)) for email in delivered])
+                # indexed by (digest, state) since journal version 7
                 db.execute("UPDATE reminders SET state = ? WHERE digest = ? AND state = ?", (SENT, group, INTENT))
+            if failed:
+                db.executemany("UPDATE messages SET state = ?, attempts = attempts + 1, error = ? WHERE key = ?",
+                               [(FAILED, error, row_key(group, email)) for email, error in failed.items()])
             if meeting_key and (remote_id or change_key):
                 db.execute("UPDATE meetings SET remote_id = COALESCE(?, remote_id), "
                            "change_key = COALESCE(?, change_key) WHERE key = ?", (remote_id, change_key, meeting_key))

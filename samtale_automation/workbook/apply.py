@@ -15,6 +15,7 @@ this module is the openpyxl load, the retry after a set-aside, and the safe save
 
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
 from datetime import datetime
@@ -102,10 +103,11 @@ class _Writer:
         while True:
             pending = [p.changeset for p in self.journal.pending()]
             attempt = ApplyResult()
-            wb = self._load()
+            loaded = [self._load()]
             try:
-                written = self._fill(wb, pending, attempt)
-                backup = replace_safely(self.master, before, wb.save, self._verify, self.folder.backups)
+                written = self._fill(loaded[0], pending, attempt)
+                backup = replace_safely(self.master, before, functools.partial(_save_and_drop, loaded),
+                                        self._verify, self.folder.backups)
             except ChangeSetFailed as failure:
                 self._set_aside(failure)
                 continue
@@ -113,7 +115,8 @@ class _Writer:
                 self._set_aside(self._find_unsaveable(pending, exc))
                 continue
             finally:
-                _close(wb)
+                if loaded:
+                    _close(loaded.pop())
             self.journal.mark_applied([cs.id for cs in pending], written)
             self.result.applied = [cs.id for cs in pending]
             self.result.created, self.result.updated = attempt.created, attempt.updated
@@ -183,6 +186,16 @@ class _Writer:
                         "Remove what is named, or open the workbook in Excel and use its buttons."),
             )
         openpyxl.load_workbook(temp, read_only=True).close()
+
+
+def _save_and_drop(loaded: list[Any], temp: Path) -> None:
+    """Save the one workbook in `loaded` to `temp` and let it go: the verify that follows reads the new
+    file while the old tree (most of a write's memory at 5,000 employees) is already freed."""
+    wb = loaded.pop()
+    try:
+        wb.save(temp)
+    finally:
+        _close(wb)
 
 
 def _close(wb: Any) -> None:

@@ -49,10 +49,12 @@ def _read_table(wb: Any, schema: Sheet) -> RawTable | None:
         if field_name and field_name not in columns:
             columns[field_name] = col - 1
     raw = RawTable(schema, ws.title, columns, min_row)
+    cells = ws._cells  # read without ws.cell(), which adds an object for every empty cell it is asked for
     for row in range(min_row + 1, max_row + 1):
         picked: dict[str, Any] = {}
         for field_name, col in columns.items():
-            value = ws.cell(row, col + 1).value
+            cell = cells.get((row, col + 1))
+            value = None if cell is None else cell.value
             if isinstance(value, str):
                 value = value.strip() or None
             picked[field_name] = value

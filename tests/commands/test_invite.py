@@ -233,3 +233,22 @@ def test_a_start_that_is_not_a_date_is_reported_with_its_cell(ws: Workspace) -> 
     result = run_invite(ws, dry_run=True)
     assert any(p.where == f"Samtaler!D{row}" for p in result.plan.problems), [p.render() for p in result.plan.problems]
     assert {m.state.key for m in result.plan.meetings} == {"2027-2"}
+
+
+def test_a_run_that_makes_the_prep_files_first_writes_the_workbook_once(ws: Workspace) -> None:
+    """Verify invite, making the missing prep files first, saves the workbook once with both Logg rows."""
+    backups = ws.folder.backups
+
+    def saved() -> int:
+        return len(list(backups.glob("samtaler.*.xlsx"))) if backups.exists() else 0
+
+    before = saved()
+    result = run_invite(ws)
+    assert result.prepared and result.apply is not None and not result.apply.blocked
+    assert saved() == before + 1
+    raw = ws.load().raw
+    assert raw is not None
+    events = [row.values.get("event") for row in raw.tables["Logg"].rows]
+    assert events[-2:] == ["Forberedelsesskjema laget", "Invitasjoner"]
+    with Journal(ws.folder.journal) as journal:
+        assert journal.pending() == []
