@@ -32,8 +32,7 @@ def _write_one(job: tuple[Path, PrepContent, bytes]) -> tuple[Path, str]:
     from samtale_automation.prepfile.write import write_prep
 
     path, content, key = job
-    write_prep(path, content, key)
-    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+    return path, hashlib.sha256(write_prep(path, content, key)).hexdigest()  # the bytes now in the file
 
 
 def write_plan(plan: PrepPlan, folder: Folder, key: bytes) -> list[tuple[Path, str]]:

@@ -55,11 +55,27 @@ def past_actions(master: Master, conv: Conversation) -> tuple[PastAction, ...]:
                  for a in master.actions_of(conv.employee_id) if a.conversation_id != conv.conversation_id)
 
 
-def build_content(master: Master, conv: Conversation, variant: str) -> PrepContent:
-    """Assemble one prep file's content: the employee's own data and the manager's name and e-mail."""
+#: Menus already built in one plan, by reader's language and what a question's Gjelder can name
+#: (department and title, Question.applies): files with the same key share one menu tuple.
+MenuCache = dict[tuple[str, str, str], tuple[PrepQuestion, ...]]
+
+
+def build_content(master: Master, conv: Conversation, variant: str, menus: MenuCache | None = None) -> PrepContent:
+    """Assemble one prep file's content: the employee's own data and the manager's name and e-mail.
+
+    With `menus` (one dict per plan) the question menu is built once per language, department and
+    title, and shared: a round of 5,000 employees has a handful of menus, not 10,000 copies.
+    """
     employee = master.employees[conv.employee_id]
     manager = master.employees[conv.manager_id]
     lang = (employee if variant == EMPLOYEE else manager).language
+    key = (lang, employee.department, employee.title)
+    if menus is None:
+        questions = applicable_questions(master, employee, lang)
+    elif key in menus:
+        questions = menus[key]
+    else:
+        questions = menus[key] = applicable_questions(master, employee, lang)
     settings = master.settings
     deadline = prep_deadline(conv.start.date(), settings.prep_deadline_days) if conv.start else None
     return PrepContent(
@@ -74,7 +90,7 @@ def build_content(master: Master, conv: Conversation, variant: str) -> PrepConte
         prep_deadline=deadline,
         minutes_deadline_days=settings.minutes_deadline_days,
         max_questions=settings.max_questions,
-        questions=applicable_questions(master, employee, lang),
+        questions=questions,
         past_actions=past_actions(master, conv),
         department=employee.department,
         title=employee.title,
@@ -98,6 +114,7 @@ def plan_prep(master: Master, locate: Callable[[Employee, str], Path], exists: C
         return plan
     blocked = conversation_errors(master)
     known = {c.employee_id for c in current.conversations}
+    menus: MenuCache = {}
     for missing in sorted(wanted - known):
         plan.skipped.append((missing, tr(f"har ingen samtale i runde {current.name}",
                                          f"has no conversation in round {current.name}")))
@@ -125,5 +142,5 @@ def plan_prep(master: Master, locate: Callable[[Employee, str], Path], exists: C
                     "finnes allerede (bruk --force for å lage den på nytt)", "exists already (use --force to re-issue)")
                 plan.skipped.append((path.name, why))
                 continue
-            plan.files.append(PrepFile(path, build_content(master, conv, variant), reissue=exists(path)))
+            plan.files.append(PrepFile(path, build_content(master, conv, variant, menus), reissue=exists(path)))
     return plan

@@ -15,13 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_range_abs
 
-from samtale_automation.domain.cells import xml_safe_text
 from samtale_automation.domain.prepsheet import FIXED_CREATED
+from samtale_automation.prepfile.fast_xlsx import FastWorkbook
 from samtale_automation.prepfile.texts import text
-from samtale_automation.xlsx_text import safe_text_worksheet
 
 LINE_HEIGHT = 15.0  # points per line of Calibri 11
 MAX_ROW_HEIGHT = 409.0  # Excel's limit
@@ -38,7 +36,7 @@ _INPUT = {"locked": False, "bg_color": "#FFF8E1", "valign": "top", "text_wrap": 
 
 def new_workbook(buffer: io.BytesIO) -> Any:
     """Open an in-memory XlsxWriter workbook that never turns text into formulas, numbers or links."""
-    workbook = xlsxwriter.Workbook(buffer, {
+    workbook = FastWorkbook(buffer, {
         "in_memory": True,
         "strings_to_formulas": False,
         "strings_to_numbers": False,
@@ -47,7 +45,6 @@ def new_workbook(buffer: io.BytesIO) -> Any:
     # A fixed created date makes the package (zip timestamps included) byte-for-byte reproducible,
     # and sets no author: the file should hold no name beyond the conversation's two people.
     workbook.set_properties({"created": FIXED_CREATED})
-    workbook.worksheet_class = safe_text_worksheet(xml_safe_text)
     return workbook
 
 

@@ -30,8 +30,8 @@ GUIDE_WIDTHS = (11, 44, 36, 30)  # Nr. | question | employee's notes | manager's
 DATE_RANGE = (date(2000, 1, 1), date(2100, 12, 31))
 
 
-def write_prep(path: Path | str, content: PrepContent, key: bytes) -> None:
-    """Write the prep + minutes file for `content.identity.variant` to `path` (atomic, private)."""
+def write_prep(path: Path | str, content: PrepContent, key: bytes) -> bytes:
+    """Write the prep + minutes file for `content.identity.variant` to `path` (atomic, private); return its bytes."""
     variant = content.identity.variant
     if variant not in (EMPLOYEE, MANAGER):
         raise ValueError(f"unknown variant {variant!r}")
@@ -52,7 +52,9 @@ def write_prep(path: Path | str, content: PrepContent, key: bytes) -> None:
     _identity_sheet(workbook, content, key, (prep.names if prep else []) + minutes.names)
     (prep or minutes).sheet.activate()
     workbook.close()
-    write_private(Path(path), buffer.getvalue(), durable=False)  # made again by `samtale prep` if lost
+    data = buffer.getvalue()
+    write_private(Path(path), data, durable=False)  # made again by `samtale prep` if lost
+    return data
 
 
 def write_guide(path: Path | str, guide: GuideContent) -> None:

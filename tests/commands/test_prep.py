@@ -14,7 +14,7 @@ from samtale_automation.commands.workspace import Workspace
 from samtale_automation.domain.changeset import ChangeSet
 from samtale_automation.domain.model import OSLO, Employee
 from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER
-from samtale_automation.plans.prep import plan_prep
+from samtale_automation.plans.prep import applicable_questions, plan_prep
 from samtale_automation.plans.rounds import plan_new_round
 from samtale_automation.prepfile.locations import SUFFIX, prep_path
 
@@ -82,6 +82,33 @@ def test_content_holds_only_own_data(workspace: Workspace) -> None:
                                          "leder"].index)
     other = plan_prep(workspace.load(), _locate(workspace), Path.exists, ["3"]).files[0].content
     assert "X1" not in [q.question_id for q in other.questions], "Gjelder Avdeling:Regnskap excludes others"
+
+
+def test_files_with_the_same_reader_language_department_and_title_share_one_menu(workspace: Workspace) -> None:
+    """Verify every planned file's menu is the one `applicable_questions` gives its reader, and files whose readers
+    share language, department and title share one menu (a round of 5,000 builds a handful, not 10,000)."""
+    more = ChangeSet("more staff")
+    more.upsert("Ansatte", "5", name="Eva Regnskap", email="eva@firma.example", manager_id="1",
+                department="Regnskap", title="Rådgiver", active="Ja")
+    more.upsert("Ansatte", "6", name="Finn English", email="finn@firma.example", manager_id="1",
+                department="Regnskap", title="Rådgiver", language="en", active="Ja")
+    more.upsert("Samtaler", "2027-5", employee_id="5", manager_id="1", round="2027")
+    more.upsert("Samtaler", "2027-6", employee_id="6", manager_id="1", round="2027")
+    workspace.commit(more)
+    master = workspace.load()
+    plan = plan_prep(master, _locate(workspace), Path.exists)
+    employee_files = {item.content.identity.employee_id: item.content for item in plan.files
+                      if item.content.identity.variant == EMPLOYEE}
+    assert set(employee_files) == {"2", "3", "5", "6"}
+    for item in plan.files:
+        content = item.content
+        reader = master.employees[content.identity.employee_id if content.identity.variant == EMPLOYEE else "1"]
+        assert content.questions == applicable_questions(master, master.employees[content.identity.employee_id],
+                                                         reader.language)
+    assert employee_files["2"].questions is employee_files["5"].questions
+    assert "X1" in [q.question_id for q in employee_files["6"].questions]
+    assert employee_files["6"].questions is not employee_files["5"].questions  # English
+    assert "X1" not in [q.question_id for q in employee_files["3"].questions]
 
 
 def test_unknown_employee_is_reported(workspace: Workspace) -> None:
