@@ -62,7 +62,7 @@ from samtale_automation.store.lockholder import holder_path, read_holder
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.store.runlock import run_lock
 from samtale_automation.texts import count, delivered_word, tr
-from samtale_automation.workbook.apply import ApplyResult
+from samtale_automation.workbook.apply import ApplyResult, Preloaded
 from samtale_automation.workbook.read import read_workbook
 
 #: How long a nightly run waits for a person's command that holds the folder (seconds, default 300).
@@ -95,12 +95,16 @@ class NightWorkspace(Workspace):
                        conversations=dict(last.conversations), actions=dict(last.actions),
                        questions=list(last.questions), rooms=dict(last.rooms))
 
-    def commit(self, changeset: ChangeSet | None) -> ApplyResult:
-        """Record the ChangeSet as pending; the run's single write applies it."""
+    def commit(self, changeset: ChangeSet | None, preloaded: Preloaded | None = None) -> ApplyResult:
+        """Record the ChangeSet as pending; the run's single write applies it (and loads the master then)."""
         if changeset:
             with self.journal() as journal:
                 journal.add_changeset(changeset)
         return ApplyResult()
+
+    def preload(self) -> Preloaded | None:
+        """Nothing: the night's one write comes at the end of the run and loads the master then."""
+        return None
 
     def write(self) -> ApplyResult:
         """The run's one save: apply everything pending (Oversikt refreshed), or leave it pending with why."""

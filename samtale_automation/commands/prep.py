@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from samtale_automation.domain.prepsheet import PrepContent
 from samtale_automation.paths import Folder, make_private_dir
 from samtale_automation.plans.prep import PrepPlan, plan_prep
 from samtale_automation.prepfile.locations import SUFFIX, prep_path
-from samtale_automation.prepfile.parallel import run_jobs
+from samtale_automation.prepfile.parallel import in_parallel, run_jobs
 from samtale_automation.texts import count, tr
 
 if TYPE_CHECKING:
@@ -66,7 +67,17 @@ def run_prep(workspace: Workspace, employee_ids: Iterable[str] = (), *, force: b
     if dry_run or not plan.files:
         return result
     key = workspace.folder.key.read_bytes()
-    written = write_plan(plan, workspace.folder, key)
+    # With the workers writing, the master for the Logg row is loaded meanwhile (only read; the
+    # row is written after every file is written and recorded, as before). In one process the
+    # two would only take turns.
+    ahead = ThreadPoolExecutor(1) if write and in_parallel(len(plan.files)) else None
+    preloading = ahead.submit(workspace.preload) if ahead else None
+    try:
+        written = write_plan(plan, workspace.folder, key)
+        preloaded = preloading.result() if preloading else None
+    finally:
+        if ahead:
+            ahead.shutdown()
     root = workspace.folder.root
     with workspace.journal() as journal:
         journal.record_prep_files([
@@ -82,7 +93,7 @@ def run_prep(workspace: Workspace, employee_ids: Iterable[str] = (), *, force: b
                          f"{count(len(plan.files), '', '', 'file', 'files')} for "
                          f"{count(conversations, '', '', 'conversation', 'conversations')}"))
     if write:
-        result.apply = workspace.commit(log)
+        result.apply = workspace.commit(log, preloaded)
     else:
         with workspace.journal() as journal:
             journal.add_changeset(log)

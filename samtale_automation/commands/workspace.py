@@ -29,7 +29,7 @@ from samtale_automation.paths import Folder, make_private_dir
 from samtale_automation.plans.overlay import overlay_pending
 from samtale_automation.plans.overview import plan_overview
 from samtale_automation.store.journal import Journal
-from samtale_automation.workbook.apply import ApplyResult, apply_pending
+from samtale_automation.workbook.apply import ApplyResult, Preloaded, apply_pending, preload
 from samtale_automation.workbook.read import read_workbook
 
 
@@ -89,8 +89,9 @@ class Workspace:
                 raw = overlay_pending(raw, pending, functools.cache(journal.last_written))
         return raw, pending
 
-    def commit(self, changeset: ChangeSet | None) -> ApplyResult:
-        """Record a ChangeSet as pending, then apply everything pending that can be applied."""
+    def commit(self, changeset: ChangeSet | None, preloaded: Preloaded | None = None) -> ApplyResult:
+        """Record a ChangeSet as pending, then apply everything pending that can be applied (with the
+        master loaded ahead by `preload` when given and still current)."""
         with self.journal() as journal:
             if changeset:
                 journal.add_changeset(changeset)
@@ -98,7 +99,11 @@ class Workspace:
                 from samtale_automation.workbook.live import apply_pending_live
 
                 return apply_pending_live(self.book, journal, self.now, overview=plan_overview)
-            return apply_pending(self.folder, journal, self.now, overview=plan_overview)
+            return apply_pending(self.folder, journal, self.now, overview=plan_overview, preloaded=preloaded)
+
+    def preload(self) -> Preloaded | None:
+        """Load the master file for this run's write ahead of it (only reads; None with Excel's open book)."""
+        return None if self.book is not None else preload(self.folder)
 
     @contextmanager
     def locked(self, command: str) -> Iterator[None]:

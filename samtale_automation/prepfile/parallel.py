@@ -45,9 +45,15 @@ def watch_parent() -> None:
     threading.Thread(target=watch, name="samtale-parent-watch", daemon=True).start()
 
 
+def in_parallel(count: int) -> bool:
+    """Tell whether `run_jobs` writes a batch of `count` jobs in worker processes (the caller's own
+    process then waits, and has a core for other work)."""
+    return count >= PARALLEL_FROM and (os.cpu_count() or 1) >= 2
+
+
 def run_jobs(function: Callable[..., R], jobs: list[tuple[Any, ...]]) -> list[R]:
     """Call `function(*job)` for each job, in two processes when the batch is big enough to pay for it."""
-    if len(jobs) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+    if not in_parallel(len(jobs)):
         return [function(*job) for job in jobs]
     with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn"),
                              initializer=watch_parent) as pool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import io
 import zipfile
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -68,26 +69,70 @@ def refresh_names(wb: Any) -> int:
     return rules.refresh_names(OpenpyxlTables(wb))
 
 
+@dataclass
+class Preloaded:
+    """The master loaded ahead of its write, while other work ran, and the version it was loaded from."""
+
+    fingerprint: Fingerprint
+    workbook: Any
+
+
+def preload(folder: Folder) -> Preloaded | None:
+    """Load the master for a write that comes later (`samtale prep` loads it while its workers write files).
+
+    Only reads. None when the file cannot be loaded or changed while loading: the write then loads
+    it itself and reports what is wrong as it always does.
+    """
+    try:
+        master = folder.master()
+        before = Fingerprint.of(master)
+        workbook = _load(master)
+    except Exception:  # the write meets the same problem, loads again and reports it
+        return None
+    if _fingerprint(master) != before:
+        _close(workbook)
+        return None
+    return Preloaded(before, workbook)
+
+
 def apply_pending(folder: Folder, journal: PendingChanges, now: datetime, *,
-                  overview: OverviewPlanner) -> ApplyResult:
+                  overview: OverviewPlanner, preloaded: Preloaded | None = None) -> ApplyResult:
     """Apply every pending ChangeSet to the master file now, or record why it must wait.
 
     A ChangeSet whose data cannot be written is set aside (with a Logg notice) and the write
     is made with the others; `result.set_aside` names it. `overview` works out the Oversikt
-    sheet, written on every write (plans.overview.plan_overview).
+    sheet, written on every write (plans.overview.plan_overview). A `preloaded` master (preload)
+    is used when the file is still the version it was loaded from, and closed otherwise.
     """
     result = ApplyResult()
-    if not journal.pending():
-        return result
-    master = folder.master()
+    ahead = preloaded.workbook if preloaded is not None else None
     try:
-        assert_writable(master)
-        before = Fingerprint.of(master)
-        result.backup = _Writer(folder, master, journal, result, now, overview).write(before)
-    except WorkbookLockedError as exc:
-        journal.mark_blocked([p.changeset.id for p in journal.pending()], exc.message)
-        result.blocked = exc.message
+        if not journal.pending():
+            return result
+        master = folder.master()
+        try:
+            assert_writable(master)
+            before = Fingerprint.of(master)
+            if preloaded is not None and preloaded.fingerprint != before:
+                _close(preloaded.workbook)  # changed since: load it again
+                ahead = None
+            writer = _Writer(folder, master, journal, result, now, overview)
+            writer.ahead, ahead = ahead, None  # the writer uses it, and closes it
+            result.backup = writer.write(before)
+        except WorkbookLockedError as exc:
+            journal.mark_blocked([p.changeset.id for p in journal.pending()], exc.message)
+            result.blocked = exc.message
+    finally:
+        if ahead is not None:
+            _close(ahead)
     return result
+
+
+def _fingerprint(path: Path) -> Fingerprint | None:
+    try:
+        return Fingerprint.of(path)
+    except OSError:
+        return None
 
 
 class _Writer:
@@ -98,12 +143,14 @@ class _Writer:
         self.folder, self.master, self.journal, self.result, self.now = folder, master, journal, result, now
         self.overview = overview
         self.inventory_before = loss_guard.inventory(master)
+        self.ahead: Any = None  # the master loaded ahead of the write (preload), for the first attempt
 
     def write(self, before: Fingerprint) -> Path:
         while True:
             pending = [p.changeset for p in self.journal.pending()]
             attempt = ApplyResult()
-            loaded = [self._load()]
+            loaded = [self.ahead if self.ahead is not None else self._load()]
+            self.ahead = None
             try:
                 written = self._fill(loaded[0], pending, attempt)
                 backup = replace_safely(self.master, before, functools.partial(_save_and_drop, loaded),
@@ -125,10 +172,7 @@ class _Writer:
             return backup
 
     def _load(self) -> Any:
-        import openpyxl
-
-        keep_vba = self.master.suffix.lower() == ".xlsm"
-        return openpyxl.load_workbook(self.master, keep_vba=keep_vba, rich_text=True, keep_links=True)
+        return _load(self.master)
 
     def _fill(self, wb: Any, pending: list[ChangeSet], result: ApplyResult) -> dict[tuple[str, str, str], Any]:
         upgrade = upgrade_workbook(wb)
@@ -186,6 +230,13 @@ class _Writer:
                         "Remove what is named, or open the workbook in Excel and use its buttons."),
             )
         openpyxl.load_workbook(temp, read_only=True).close()
+
+
+def _load(master: Path) -> Any:
+    import openpyxl
+
+    keep_vba = master.suffix.lower() == ".xlsm"
+    return openpyxl.load_workbook(master, keep_vba=keep_vba, rich_text=True, keep_links=True)
 
 
 def _save_and_drop(loaded: list[Any], temp: Path) -> None:

@@ -157,3 +157,39 @@ def test_a_row_with_a_schedule_error_gets_no_file_and_exit_1(workspace: Workspac
     shown = present(result)
     assert shown.exit_code == 1
     assert any("2027-3: ingen fil laget" in line for line in shown.lines)
+
+
+def test_a_batch_for_the_workers_is_written_recorded_and_logged_with_the_master_loaded_meanwhile(
+        workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verify a batch big enough for the two worker processes: every file written and recorded with the digest
+    of its bytes, the master loaded for the Logg row while the workers wrote (once), and the row written."""
+    import hashlib
+
+    from samtale_automation.prepfile.parallel import in_parallel
+
+    staff = ChangeSet("many")
+    for n in range(10, 60):
+        staff.upsert("Ansatte", str(n), name=f"Ansatt {n}", email=f"a{n}@firma.example", manager_id="1",
+                     department="Drift", active="Ja")
+        staff.upsert("Samtaler", f"2027-{n}", employee_id=str(n), manager_id="1", round="2027")
+    workspace.commit(staff)
+    preloads: list[object] = []
+    original = Workspace.preload
+
+    def counted(self: Workspace) -> object:
+        preloads.append(found := original(self))
+        return found
+
+    monkeypatch.setattr(Workspace, "preload", counted)
+    result = run_prep(workspace, who="test")
+    files = result.plan.files
+    assert in_parallel(len(files)) and len(files) == 2 * 52
+    assert len(preloads) == 1 and preloads[0] is not None
+    assert result.apply is not None and result.apply.applied and not result.apply.blocked
+    root = workspace.folder.root
+    with workspace.journal() as journal:
+        for item in files:
+            recorded = journal.prep_file_hash(item.path.relative_to(root).as_posix())
+            assert recorded == hashlib.sha256(item.path.read_bytes()).hexdigest()
+    log = [row.values for row in workspace.load().raw.tables["Logg"].rows]
+    assert log[-1]["who"] == "test" and log[-1]["result"] == "104 filer for 52 samtaler"

@@ -286,3 +286,47 @@ def test_write_keeps_the_tools_own_workbook_intact(folder: Path) -> None:
     assert wb["Lister"].sheet_state == "hidden"
     assert {n for n in wb.defined_names if n.startswith("Liste_")} >= {"Liste_JaNei", "Liste_Status"}
     assert wb["Ansatte"].freeze_panes == "A2"
+
+
+def test_a_preloaded_master_is_written_as_a_fresh_load_would_be(folder: Path) -> None:
+    """Verify a write with the master loaded ahead (apply.preload, as `samtale prep` does while its workers
+    write) applies the change and keeps what the file held, and the preload itself changes nothing."""
+    master = folder / "samtaler.xlsx"
+    staff = ChangeSet("staff")
+    _employee(staff, "1", "Åse Leder")
+    _workspace(folder).commit(staff)
+    before = master.read_bytes()
+    ahead = _workspace(folder).preload()
+    assert ahead is not None and master.read_bytes() == before
+    cs = ChangeSet("logg")
+    cs.append("Logg", time=datetime(2027, 1, 4, 9, 0, tzinfo=OSLO), event="Forberedelsesskjema laget", who="hr",
+              result="2 filer")
+    result = _workspace(folder).commit(cs, ahead)
+    assert result.applied == [cs.id] and not result.blocked
+    assert [r["event"] for r in _rows(master, "Logg")][-1] == "Forberedelsesskjema laget"
+    assert [r["name"] for r in _rows(master, "Ansatte")] == ["Åse Leder"]
+
+
+def test_a_master_changed_after_it_was_preloaded_is_loaded_again(folder: Path) -> None:
+    """Verify a preload made stale by another write is not used: both that write's row and the new one stay."""
+    master = folder / "samtaler.xlsx"
+    ahead = _workspace(folder).preload()
+    staff = ChangeSet("staff")
+    _employee(staff, "1", "Åse Leder")
+    _workspace(folder).commit(staff)  # the file changes after the preload
+    more = ChangeSet("more")
+    _employee(more, "2", "Bjørn Ansatt", manager="1")
+    result = _workspace(folder).commit(more, ahead)
+    assert result.applied == [more.id] and not result.blocked
+    assert [r["name"] for r in _rows(master, "Ansatte")] == ["Åse Leder", "Bjørn Ansatt"]
+
+
+def test_a_master_that_cannot_be_loaded_is_not_preloaded(folder: Path) -> None:
+    """Verify preload gives None for a damaged or missing master; the write then reports it as always."""
+    from samtale_automation.workbook.apply import preload
+
+    master = folder / "samtaler.xlsx"
+    master.write_bytes(b"not a workbook")
+    assert preload(_workspace(folder).folder) is None
+    master.unlink()
+    assert preload(_workspace(folder).folder) is None
