@@ -106,7 +106,9 @@ def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
     finally:
         backend.close()
     changes = _writeback(workspace, master, result, delivered, who)
-    # The write loads the workbook with openpyxl: let it reuse the memory of this run's Master and rows.
+    # The write loads the workbook with openpyxl: let it reuse the memory of this run's Master, rows and
+    # plan (what was sent is in result.report; the summary shows only the plan's problems).
+    result.plan = replace(result.plan, meetings=[], mails=[])
     del master, delivered, items
     result.apply = workspace.commit(changes)
     return result
