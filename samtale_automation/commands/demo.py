@@ -6,6 +6,7 @@ reports each step through `say` as it happens.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -245,7 +246,7 @@ def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], 
 
     from samtale_automation.commands.remind import run_remind
     from samtale_automation.paths import INCOMING_DIR
-    from samtale_automation.prepfile.fill import fill_minutes
+    from samtale_automation.prepfile.fill import fill_minutes, saved_at
 
     root = workspace.folder.root
     prep_root = root / "forberedelse" / DEMO_ROUND
@@ -265,6 +266,7 @@ def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], 
     fill_minutes(workbook, summaries={3: "Trives godt, men ønsker mer variasjon i oppgavene."}, private=DEMO_NOTES[1],
                  signed=("", None, "Åse Kjærstad", finalised))
     workbook.save(root / INCOMING_DIR / f"{employee_id} referat fra leder.xlsx")
+    saved_at(root / INCOMING_DIR / f"{employee_id} referat fra leder.xlsx", datetime.combine(finalised, time(15), OSLO))
     conv = collect_on(finalised).load().conversations[cid]
     step(tr(f"Lederen fikk en ny kopi av referatet (uten medarbeiderens private notat), la til et sammendrag og "
             f"signerte: versjonen er en annen enn den medarbeideren signerte, så status er fortsatt "
@@ -284,6 +286,7 @@ def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], 
     workbook = openpyxl.load_workbook(final)
     fill_minutes(workbook, signed=("Bjørn Sæther", countersigned, "", None))
     workbook.save(root / INCOMING_DIR / f"{employee_id} referat kontrasignert.xlsx")
+    saved_at(root / INCOMING_DIR / f"{employee_id} referat kontrasignert.xlsx", datetime.combine(day, time(15), OSLO))
     later = collect_on(day)
     conv = later.load().conversations[cid]
     pdf = next((root / "arkiv" / DEMO_ROUND / employee_id).glob("*.pdf"))
@@ -316,7 +319,7 @@ def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:
     import openpyxl
 
     from samtale_automation.paths import INCOMING_DIR
-    from samtale_automation.prepfile.fill import fill_employee, fill_minutes
+    from samtale_automation.prepfile.fill import fill_employee, fill_minutes, saved_at
 
     incoming = workspace.folder.root / INCOMING_DIR
     prep_root = workspace.folder.root / "forberedelse" / DEMO_ROUND
@@ -327,6 +330,7 @@ def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:
         target = incoming / source.name
         fill_employee(source, target, chosen=["S01", "S02", "S09", "S17", "S25", "S33", "S41"], notes=notes,
                       other="Hjemmekontor på fredager", feedback="Gi gjerne flere tilbakemeldinger underveis.")
+        saved_at(target, workspace.now)
         names.append(target.name)
     first = employee_ids[0]
     # The employee writes the minutes in their own file and signs; the manager finalises later (_demo_signing).
@@ -339,8 +343,10 @@ def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:
                                                 "", None))
     minutes = incoming / f"{first} referat signert.xlsx"
     workbook.save(minutes)
+    saved_at(minutes, workspace.now)
     names.append(minutes.name)
     wrong = incoming / "ansattliste.xlsx"
     wrong.write_text("AnsattID;Navn\n1001;Åse Kjærstad\n", encoding="utf-8")
+    os.utime(wrong, (workspace.now.timestamp(), workspace.now.timestamp()))
     names.append(wrong.name)
     return names
