@@ -86,6 +86,7 @@ def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
         # The prep files' Logg row waits in the journal for this run's one write (the write-back below).
         made = run_prep(workspace, result.plan.needs_prep, who=who, write=False)
         result.prepared = [item.path.name for item in made.plan.files]
+        del made  # every file's content: not kept through the sending and the write
         # the same master: only which files exist changed
         result.plan = plan(workspace, master, config, calendars)
     if result.plan.empty:
