@@ -21,12 +21,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.run import synthetic_company
+from benchmarks.run import synthetic_actions, synthetic_company
 from samtale_automation.backends.outbox import FOLDERS
 from samtale_automation.commands.init import init_folder
 from samtale_automation.commands.prep import run_prep
@@ -52,14 +52,7 @@ def make_folder(root: Path, size: int, actions_per_employee: int) -> Path:
     for conv in conversations:
         conv["invited"] = date(2027, 1, 4)
         conv["status"] = "Invitert"
-    actions = []
-    for n, conv in enumerate(conversations):
-        for k in range(actions_per_employee):
-            actions.append({"action_id": f"2026-{conv['employee_id']}-{k + 1}",
-                            "conversation_id": f"2026-{conv['employee_id']}", "employee_id": conv["employee_id"],
-                            "description": f"Tiltak {k + 1}", "goal": "Bedre hverdag", "owner": "ansatt",
-                            "deadline": date(2026, 12, 1) + timedelta(days=(n * 7 + k * 11) % 120),
-                            "status": "Pågår", "source": "referat 2026"})
+    actions = synthetic_actions(conversations, actions_per_employee)
     (folder / MASTER_XLSX).unlink()
     build_master(folder / MASTER_XLSX, settings={"round": "2027", "period_start": "11.01.2027",
                                                  "period_end": "31.03.2027"},

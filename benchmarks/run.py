@@ -60,6 +60,20 @@ def synthetic_company(size: int) -> tuple[list[dict[str, object]], list[dict[str
     return employees, conversations
 
 
+def synthetic_actions(conversations: list[dict[str, object]], per_employee: int) -> list[dict[str, object]]:
+    """`per_employee` open actions from last year's conversation for each conversation's employee, their
+    deadlines spread over four months from 1 December 2026 (some due, some overdue in January)."""
+    actions: list[dict[str, object]] = []
+    for n, conv in enumerate(conversations):
+        for k in range(per_employee):
+            actions.append({"action_id": f"2026-{conv['employee_id']}-{k + 1}",
+                            "conversation_id": f"2026-{conv['employee_id']}", "employee_id": conv["employee_id"],
+                            "description": f"Tiltak {k + 1}", "goal": "Bedre hverdag", "owner": "ansatt",
+                            "deadline": date(2026, 12, 1) + timedelta(days=(n * 7 + k * 11) % 120),
+                            "status": "Pågår", "source": "referat 2026"})
+    return actions
+
+
 def make_folder(root: Path, size: int) -> Path:
     """A samtale folder whose master holds a synthetic company with its round started."""
     folder = root / f"firma-{size}"

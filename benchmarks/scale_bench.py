@@ -33,12 +33,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.run import synthetic_company
+from benchmarks.run import synthetic_actions, synthetic_company
 from samtale_automation.commands.init import init_folder
 from samtale_automation.paths import MASTER_XLSX
 from samtale_automation.workbook.build import build_master
@@ -105,14 +104,7 @@ def make_folder(root: Path, size: int, actions_per_employee: int = 0) -> Path:
     config.write_text(config.read_text(encoding="utf-8").replace('mailbox = ""', 'mailbox = "hr@firma.example"'),
                       encoding="utf-8")
     employees, conversations = synthetic_company(size + 1)  # the top manager has no conversation
-    actions = []
-    for n, conv in enumerate(conversations):
-        for k in range(actions_per_employee):
-            actions.append({"action_id": f"2026-{conv['employee_id']}-{k + 1}",
-                            "conversation_id": f"2026-{conv['employee_id']}", "employee_id": conv["employee_id"],
-                            "description": f"Tiltak {k + 1}", "goal": "Bedre hverdag", "owner": "ansatt",
-                            "deadline": date(2026, 12, 1) + timedelta(days=(n * 7 + k * 11) % 120),
-                            "status": "Pågår", "source": "referat 2026"})
+    actions = synthetic_actions(conversations, actions_per_employee)
     (folder / MASTER_XLSX).unlink()
     build_master(folder / MASTER_XLSX, settings=ROUND, employees=employees, conversations=conversations,
                  actions=actions)

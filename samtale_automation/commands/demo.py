@@ -6,6 +6,7 @@ reports each step through `say` as it happens.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -119,6 +120,8 @@ def run_demo(target: Path, say: Callable[[str], None] = lambda _: None, macros: 
             "the files were moved to arkiv/ and karantene/."))
 
     _demo_changes(workspace, [e.employee_id for e in plan.added], step)
+    _demo_minutes(workspace, plan.added[0].employee_id, step)
+    _demo_reminders(workspace, step)
     last_day = _demo_signing(workspace, plan.added[0].employee_id, step)
 
     master = workspace.load()
@@ -191,10 +194,8 @@ def _demo_doctor(workspace: Workspace, step: Callable[[str], None]) -> None:
 
 
 def _demo_changes(workspace: Workspace, employee_ids: list[str], step: Callable[[str], None]) -> None:
-    """A move, a cancellation and a follow-up meeting (invite again), then a day of reminders."""
+    """HR moves a conversation and cancels one; invite again sends only what changed."""
     from samtale_automation.commands.invite import kind_label, run_invite
-    from samtale_automation.commands.remind import run_remind
-    from samtale_automation.domain.schema import ACTIONS
 
     moved, cancelled = f"{DEMO_ROUND}-{employee_ids[4]}", f"{DEMO_ROUND}-{employee_ids[5]}"
     master = workspace.load()
@@ -207,19 +208,55 @@ def _demo_changes(workspace: Workspace, employee_ids: list[str], step: Callable[
     changes.upsert(CONVERSATIONS.table, moved, force=True, start=new_start, end=new_start + timedelta(minutes=75))
     changes.upsert(CONVERSATIONS.table, cancelled, force=True, cancelled="Ja",
                    cancel_reason=tr("Foreldrepermisjon", "Parental leave"))
-    action_id = next(iter(sorted(master.actions)))
-    changes.upsert(ACTIONS.table, action_id, force=True, follow_up=date(2027, 3, 1))
     workspace.commit(changes)
     again = run_invite(workspace, who="demo")
     assert again.report is not None
     kinds = ", ".join(sorted({kind_label(item.kind) for item, _ in again.report.delivered}))
     messages = count(len(again.report.delivered), "melding", "meldinger", "message", "messages")
-    step(tr(f"HR flyttet {moved}, avlyste {cancelled} og satte oppfølging på tiltak {action_id}; samtale invite "
-            f"igjen: {messages} ({kinds}) – samme møte med høyere SEQUENCE, de "
-            "andre sendes ikke på nytt.",
-            f"HR moved {moved}, cancelled {cancelled} and set a follow-up on action {action_id}; samtale invite "
-            f"again: {messages} ({kinds}) – the same meeting with a higher SEQUENCE, "
-            "the others are not sent again."))
+    step(tr(f"HR flyttet {moved} og avlyste {cancelled}; samtale invite igjen: {messages} ({kinds}) – samme møte "
+            "med høyere SEQUENCE, de andre sendes ikke på nytt.",
+            f"HR moved {moved} and cancelled {cancelled}; samtale invite again: {messages} ({kinds}) – the same "
+            "meeting with a higher SEQUENCE, the others are not sent again."))
+
+
+def _demo_minutes(workspace: Workspace, employee_id: str, step: Callable[[str], None]) -> None:
+    """After the first conversation the employee writes the minutes in their own file, signs and returns it; collect
+    puts its actions in Tiltak, and invite books the follow-up meeting one of them asks for."""
+    import openpyxl
+
+    from samtale_automation.commands.invite import run_invite
+    from samtale_automation.paths import INCOMING_DIR
+    from samtale_automation.prepfile.fill import fill_minutes, saved_at
+
+    root = workspace.folder.root
+    day = _minutes_day(workspace, f"{DEMO_ROUND}-{employee_id}")
+    workbook = openpyxl.load_workbook(next((root / "forberedelse" / DEMO_ROUND).rglob(f"{employee_id} * - "
+                                                                                     "forberedelse.xlsx")))
+    fill_minutes(workbook, summaries={0: "Et godt år med mye ansvar.", 2: "Ønsker kurs i rådgivning."},
+                 actions=[("Kurs i rådgivningssamtaler", "Tryggere i kundemøter", "Åse", date(2027, 4, 30),
+                           date(2027, 3, 1)),
+                          ("Fast ukesmøte med leder", "Bedre oppfølging", "Åse", date(2027, 2, 15))],
+                 private=DEMO_NOTES[0], signed=("Bjørn Sæther", day, "", None))
+    minutes = root / INCOMING_DIR / f"{employee_id} referat signert.xlsx"
+    workbook.save(minutes)
+    saved_at(minutes, datetime.combine(day, time(15), OSLO))
+    evening = Workspace.open(root, datetime.combine(day, time(18), OSLO))
+    collected = run_collect(evening, who="demo")
+    outcome = "; ".join(d.reason.rstrip(".") for d in collected.plan.decisions)
+    booked = run_invite(evening, who="demo")
+    assert booked.report is not None
+    meetings = ", ".join(item.meeting.key for item, _ in booked.report.delivered if item.meeting)
+    step(tr(f"Etter samtalen {day:%d.%m.%Y} skrev medarbeideren referatet i sitt eget skjema og signerte "
+            f"({minutes.name}); samtale collect: {outcome}. Ett tiltak har oppfølgingsdato, så samtale invite sender "
+            f"et oppfølgingsmøte ({meetings}).",
+            f"After the conversation on {day.isoformat()} the employee wrote the minutes in their own file and signed "
+            f"({minutes.name}); samtale collect: {outcome}. One action has a follow-up date, so samtale invite sends "
+            f"a follow-up meeting ({meetings})."))
+
+
+def _demo_reminders(workspace: Workspace, step: Callable[[str], None]) -> None:
+    """A day of reminders: one digest per person, and what needs a person to HR."""
+    from samtale_automation.commands.remind import run_remind
 
     later = Workspace.open(workspace.folder.root, datetime.combine(REMINDER_DAY, time(6, 30), OSLO))
     reminded = run_remind(later, who="demo")
@@ -245,7 +282,7 @@ def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], 
 
     from samtale_automation.commands.remind import run_remind
     from samtale_automation.paths import INCOMING_DIR
-    from samtale_automation.prepfile.fill import fill_minutes
+    from samtale_automation.prepfile.fill import fill_minutes, saved_at
 
     root = workspace.folder.root
     prep_root = root / "forberedelse" / DEMO_ROUND
@@ -265,6 +302,7 @@ def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], 
     fill_minutes(workbook, summaries={3: "Trives godt, men ønsker mer variasjon i oppgavene."}, private=DEMO_NOTES[1],
                  signed=("", None, "Åse Kjærstad", finalised))
     workbook.save(root / INCOMING_DIR / f"{employee_id} referat fra leder.xlsx")
+    saved_at(root / INCOMING_DIR / f"{employee_id} referat fra leder.xlsx", datetime.combine(finalised, time(15), OSLO))
     conv = collect_on(finalised).load().conversations[cid]
     step(tr(f"Lederen fikk en ny kopi av referatet (uten medarbeiderens private notat), la til et sammendrag og "
             f"signerte: versjonen er en annen enn den medarbeideren signerte, så status er fortsatt "
@@ -284,6 +322,7 @@ def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], 
     workbook = openpyxl.load_workbook(final)
     fill_minutes(workbook, signed=("Bjørn Sæther", countersigned, "", None))
     workbook.save(root / INCOMING_DIR / f"{employee_id} referat kontrasignert.xlsx")
+    saved_at(root / INCOMING_DIR / f"{employee_id} referat kontrasignert.xlsx", datetime.combine(day, time(15), OSLO))
     later = collect_on(day)
     conv = later.load().conversations[cid]
     pdf = next((root / "arkiv" / DEMO_ROUND / employee_id).glob("*.pdf"))
@@ -313,10 +352,8 @@ def _next_weekday(day: date) -> date:
 
 def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:
     """Fill a few prep files as people would and drop them in innkommende/, plus one wrong file."""
-    import openpyxl
-
     from samtale_automation.paths import INCOMING_DIR
-    from samtale_automation.prepfile.fill import fill_employee, fill_minutes
+    from samtale_automation.prepfile.fill import fill_employee, saved_at
 
     incoming = workspace.folder.root / INCOMING_DIR
     prep_root = workspace.folder.root / "forberedelse" / DEMO_ROUND
@@ -327,20 +364,10 @@ def _fill_returned(workspace: Workspace, employee_ids: list[str]) -> list[str]:
         target = incoming / source.name
         fill_employee(source, target, chosen=["S01", "S02", "S09", "S17", "S25", "S33", "S41"], notes=notes,
                       other="Hjemmekontor på fredager", feedback="Gi gjerne flere tilbakemeldinger underveis.")
+        saved_at(target, workspace.now)
         names.append(target.name)
-    first = employee_ids[0]
-    # The employee writes the minutes in their own file and signs; the manager finalises later (_demo_signing).
-    workbook = openpyxl.load_workbook(next(prep_root.rglob(f"{first} * - forberedelse.xlsx")))
-    fill_minutes(workbook, summaries={0: "Et godt år med mye ansvar.", 2: "Ønsker kurs i rådgivning."},
-                 actions=[("Kurs i rådgivningssamtaler", "Tryggere i kundemøter", "Åse", date(2027, 4, 30),
-                           date(2027, 3, 1)),
-                          ("Fast ukesmøte med leder", "Bedre oppfølging", "Åse", date(2027, 2, 15))],
-                 private=DEMO_NOTES[0], signed=("Bjørn Sæther", _minutes_day(workspace, f"{DEMO_ROUND}-{first}"),
-                                                "", None))
-    minutes = incoming / f"{first} referat signert.xlsx"
-    workbook.save(minutes)
-    names.append(minutes.name)
     wrong = incoming / "ansattliste.xlsx"
     wrong.write_text("AnsattID;Navn\n1001;Åse Kjærstad\n", encoding="utf-8")
+    os.utime(wrong, (workspace.now.timestamp(), workspace.now.timestamp()))
     names.append(wrong.name)
     return names

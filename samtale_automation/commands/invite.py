@@ -86,6 +86,7 @@ def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
         # The prep files' Logg row waits in the journal for this run's one write (the write-back below).
         made = run_prep(workspace, result.plan.needs_prep, who=who, write=False)
         result.prepared = [item.path.name for item in made.plan.files]
+        del made  # every file's content: not kept through the sending and the write
         # the same master: only which files exist changed
         result.plan = plan(workspace, master, config, calendars)
     if result.plan.empty:
@@ -106,7 +107,9 @@ def run_invite(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
     finally:
         backend.close()
     changes = _writeback(workspace, master, result, delivered, who)
-    # The write loads the workbook with openpyxl: let it reuse the memory of this run's Master and rows.
+    # The write loads the workbook with openpyxl: let it reuse the memory of this run's Master, rows and
+    # plan (what was sent is in result.report; the summary shows only the plan's problems).
+    result.plan = replace(result.plan, meetings=[], mails=[])
     del master, delivered, items
     result.apply = workspace.commit(changes)
     return result

@@ -83,7 +83,7 @@ def run_prep(workspace: Workspace, employee_ids: Iterable[str] = (), *, force: b
         journal.record_prep_files([
             (path.relative_to(root).as_posix(), item.content.identity.conversation_id,
              item.content.identity.variant, digest)
-            for item, (path, digest) in zip(plan.files, written, strict=True)])
+            for item, (path, digest) in zip(plan.files, written, strict=True)], made=workspace.now)
     log = ChangeSet(tr("Forberedelsesskjema laget", "Prep files made"))
     conversations = len({item.content.identity.conversation_id for item in plan.files})
     log.append(LOG.table, time=workspace.now.replace(tzinfo=None, microsecond=0),

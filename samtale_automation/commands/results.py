@@ -204,7 +204,7 @@ class CollectResult:
 class InviteResult:
     """What `invite` planned, sent, and wrote back."""
 
-    plan: InvitePlan
+    plan: InvitePlan  # once sent, without its messages: those the run sent are in `report`
     report: SendReport | None = None
     apply: ApplyResult | None = None
     prepared: list[str] = field(default_factory=list)

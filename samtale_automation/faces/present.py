@@ -182,7 +182,8 @@ def present_json(result: r.StatusResult) -> Presentation:
             {"name": line.name, "counts": dict(zip(STATUS_CODES, line.statuses, strict=True)),
              "conversations": line.conversations, "actions_open": line.actions_open,
              "actions_overdue": line.actions_overdue} for line in (*lines, result.overview.total)]}
-    return Presentation([json.dumps(data, ensure_ascii=False, indent=2)])
+    # One line: with indent json falls back to its pure-Python encoder (0.3 s at 10,000 actions).
+    return Presentation([json.dumps(data, ensure_ascii=False)])
 
 
 def present_error(error: SamtaleError) -> Presentation:

@@ -109,7 +109,7 @@ def invite(say: Say, result: InviteResult) -> None:
         return
     for name in result.prepared:
         say(tr(f"  laget {name}", f"  made {name}"))
-    if plan.empty:
+    if plan.empty and result.report is None:  # once sent, the plan keeps no messages: the report has them
         for problem in plan.problems:
             say.warn(problem.render())
         unchanged = count(plan.unchanged, "invitasjon", "invitasjoner", "invitation", "invitations")

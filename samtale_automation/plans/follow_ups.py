@@ -54,8 +54,10 @@ def calendars_wanted(master: Master, meetings: Mapping[str, MeetingState], today
     days: set[date] = set()
     people: set[str] = set()
     for action in master.actions.values():
+        if action.follow_up is None or action.status in CLOSED_ACTION:
+            continue
         parties = _parties(master, action)
-        if parties is None or action.follow_up is None or action.status in CLOSED_ACTION:
+        if parties is None:
             continue
         day = on_or_before(action.follow_up)
         previous = meetings.get(f"oppfolging-{action.action_id}")
@@ -85,8 +87,9 @@ def plan_follow_up(master: Master, action: Action, given: InviteInput,
     `busy` (from `known_busy`) gets the meeting's own time, so the next follow-up of the run does not clash."""
     key = f"oppfolging-{action.action_id}"
     previous = given.meetings.get(key)
-    parties = _parties(master, action)
-    if parties is None or action.follow_up is None or action.status in CLOSED_ACTION:
+    wanted = action.follow_up is not None and action.status not in CLOSED_ACTION
+    parties = _parties(master, action) if wanted else None
+    if parties is None or action.follow_up is None:
         employee = master.employees.get(action.employee_id)
         if previous is not None and employee is not None:
             start = datetime.fromisoformat(previous.start or given.now.isoformat())

@@ -6,7 +6,10 @@ fills exactly what a person would type into.
 
 from __future__ import annotations
 
-from datetime import date
+import os
+import re
+import zipfile
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +108,17 @@ def fill_minutes(workbook: Any, *, summaries: dict[int, str] | None = None,
                                   pn.N_SIGN_MANAGER_DATE), signed, strict=True):
             if signed_value:
                 set_name(workbook, region, signed_value)
+
+
+def saved_at(path: Path, when: datetime) -> None:
+    """Date a filled workbook as saved at `when` (aware): its own saved time in docProps/core.xml, which openpyxl
+    sets to the real clock, and its time on disk, so a story told with `--today` (the demo, tests) keeps its clock."""
+    stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(path) as source:
+        members = [(info, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in members:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified\b[^>]*>)[^<]*", lambda m: m.group(1) + stamp, data)
+            target.writestr(info, data)
+    os.utime(path, (when.timestamp(), when.timestamp()))

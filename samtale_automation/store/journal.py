@@ -324,9 +324,10 @@ class Journal:
 
     # ---- prep files --------------------------------------------------------------------
 
-    def record_prep_files(self, files: list[tuple[str, str, str, str]]) -> None:
-        """Remember prep files written: (path relative to the folder, conversation, variant, sha256)."""
-        now = stamp()
+    def record_prep_files(self, files: list[tuple[str, str, str, str]], made: datetime | None = None) -> None:
+        """Remember prep files written: (path relative to the folder, conversation, variant, sha256), and when
+        (`made`: the command's moment, which `--today` sets; real time without it)."""
+        now = made.isoformat(timespec="seconds") if made is not None else stamp()
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO prep_files (path, conversation_id, variant, sha256, created) VALUES (?, ?, ?, ?, ?) "

@@ -33,7 +33,7 @@ from samtale_automation.domain.model import OSLO
 from samtale_automation.plans import consolidate
 from samtale_automation.plans.consolidate import ACCEPTED, QUARANTINED, Decision
 from samtale_automation.plans.rounds import plan_new_round
-from samtale_automation.prepfile.fill import fill_employee, fill_minutes
+from samtale_automation.prepfile.fill import fill_employee, fill_minutes, saved_at
 from samtale_automation.prepfile.rejections import reason
 
 pytestmark = pytest.mark.usefixtures("nb_messages")
@@ -255,6 +255,7 @@ def small(tmp_path: Path) -> Workspace:
     run_prep(ws)
     for n in (2, 3):
         _filled(ws, str(n), ws.folder.root / "innkommende" / f"{n}.xlsx")
+        saved_at(ws.folder.root / "innkommende" / f"{n}.xlsx", NOW)  # saved as the forms were made, in NOW's clock
     return ws
 
 

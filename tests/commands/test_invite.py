@@ -153,7 +153,8 @@ def test_bad_rows_are_reported_with_their_cell_and_the_rest_goes_on(ws: Workspac
     assert any(w.startswith("Ansatte!C") for w in wheres), wheres  # Cecilie's empty E-post cell
     assert any(w.startswith("Samtaler!F") and "2027-5" in m for w, m in wheres.items()), wheres  # no Start
     assert result.report is not None
-    assert {item.state.key for item in result.plan.meetings} == {"2027-2"}
+    assert {item.meeting.key for item, _ in result.report.delivered if item.meeting} == {"2027-2"}
+    assert not result.plan.meetings  # once sent, the report holds them (the write-back reuses their memory)
 
 
 def test_without_a_mailbox_nothing_is_planned_and_the_message_says_what_to_set(tmp_path: Path,
@@ -252,3 +253,16 @@ def test_a_run_that_makes_the_prep_files_first_writes_the_workbook_once(ws: Work
     assert events[-2:] == ["Forberedelsesskjema laget", "Invitasjoner"]
     with Journal(ws.folder.journal) as journal:
         assert journal.pending() == []
+
+
+def test_the_summary_after_sending_counts_what_was_sent(ws: Workspace, nb_messages: None) -> None:
+    """Verify the words after a run that sent name the messages put in the outbox, not «nothing to send», though
+    the sent plan keeps no messages (the one workbook write reuses their memory)."""
+    from samtale_automation.faces.present import present
+
+    result = run_invite(ws)
+    assert result.report is not None and len(result.report.delivered) == 4 and result.plan.empty
+    shown = present(result)
+    assert shown.exit_code == 0
+    assert any("4 meldinger lagt i utboks" in line for line in shown.lines), shown.lines
+    assert not any("Ingenting å sende" in line for line in shown.lines), shown.lines

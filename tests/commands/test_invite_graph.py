@@ -84,6 +84,8 @@ def test_a_follow_up_meeting_avoids_what_the_calendars_say_is_busy(tmp_path: Pat
     server.add_busy("ase@firma.example", datetime.combine(day, time(10), OSLO),
                     datetime.combine(day, time(11, 15), OSLO))
     result = run_invite(ws, backend=static_backend(server, "hr@firma.example"))
-    [follow_up] = [m for m in result.plan.meetings if m.kind == "follow_up"]
-    assert follow_up.start == datetime.combine(day, time(11, 15), OSLO)
+    assert result.report is not None
+    [follow_up] = [item.meeting for item, _ in result.report.delivered if item.kind == "follow_up"]
+    assert follow_up is not None and follow_up.start is not None
+    assert datetime.fromisoformat(follow_up.start) == datetime.combine(day, time(11, 15), OSLO)
     assert server.counts["getSchedule"] >= 1
