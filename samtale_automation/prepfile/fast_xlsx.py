@@ -124,3 +124,22 @@ class FastWorkbook(xlsxwriter.Workbook):  # type: ignore[misc]
         made.xf_format_indices, made.dxf_format_indices = self.xf_format_indices, self.dxf_format_indices
         self.formats.append(made)
         return made
+
+
+class SafeWorkbook(xlsxwriter.Workbook):  # type: ignore[misc]
+    """XlsxWriter's own workbook with XML-safe strings: what FastWorkbook writes, the slower way."""
+
+    def __init__(self, filename: Any, options: dict[str, Any] | None = None) -> None:
+        super().__init__(filename, options)
+        self.worksheet_class = safe_text_worksheet(xml_safe_text)
+
+
+#: The XlsxWriter releases whose inner loops the fast paths repeat (their bytes are compared with plain
+#: XlsxWriter's in tests/prepfile/test_fast_xlsx.py). Another release, which may have changed those
+#: private loops, writes through XlsxWriter's own code: slower, never different.
+FAST_FOR = ("3.3.",)
+
+
+def workbook_class(version: str = xlsxwriter.__version__) -> type:
+    """FastWorkbook on an XlsxWriter release the fast paths were checked against, else SafeWorkbook."""
+    return FastWorkbook if version.startswith(FAST_FOR) else SafeWorkbook

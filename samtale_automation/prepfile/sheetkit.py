@@ -18,7 +18,7 @@ from typing import Any
 from xlsxwriter.utility import quote_sheetname, xl_range_abs
 
 from samtale_automation.domain.prepsheet import FIXED_CREATED
-from samtale_automation.prepfile.fast_xlsx import FastWorkbook
+from samtale_automation.prepfile.fast_xlsx import workbook_class
 from samtale_automation.prepfile.texts import text
 
 LINE_HEIGHT = 15.0  # points per line of Calibri 11
@@ -36,7 +36,7 @@ _INPUT = {"locked": False, "bg_color": "#FFF8E1", "valign": "top", "text_wrap": 
 
 def new_workbook(buffer: io.BytesIO) -> Any:
     """Open an in-memory XlsxWriter workbook that never turns text into formulas, numbers or links."""
-    workbook = FastWorkbook(buffer, {
+    workbook = workbook_class()(buffer, {
         "in_memory": True,
         "strings_to_formulas": False,
         "strings_to_numbers": False,

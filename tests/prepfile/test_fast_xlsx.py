@@ -12,25 +12,15 @@ import xlsxwriter
 from hostile_text import HOSTILE_TEXTS
 from prep_samples import KEY, sample_content, with_tricky_texts
 
-from samtale_automation.domain.cells import xml_safe_text
 from samtale_automation.domain.minutes import Minutes, MinutesAction
 from samtale_automation.domain.prepsheet import EMPLOYEE, MANAGER, GuideContent, MinutesDraft, PrepContent, Signature
 from samtale_automation.prepfile import sheetkit
-from samtale_automation.prepfile.fast_xlsx import FastWorkbook
+from samtale_automation.prepfile.fast_xlsx import FastWorkbook, SafeWorkbook, workbook_class
 from samtale_automation.prepfile.write import write_guide, write_prep
-from samtale_automation.xlsx_text import safe_text_worksheet
 
 #: Texts XlsxWriter changes or marks when it writes them as shared strings (each must take its own path).
 SPECIAL = (" leading space", "trailing space ", "\ttab first", "a & b < c > d", '"quoted"', "line\nbreak",
            "_x0041_ looks escaped", "_x00zz_ does not", "<r>not rich</r>", "", "ÆØÅ æøå – “” €")
-
-
-class PlainWorkbook(xlsxwriter.Workbook):  # type: ignore[misc]
-    """What the prep writer used before the fast paths: XlsxWriter's own, with XML-safe strings."""
-
-    def __init__(self, filename: object, options: dict[str, object] | None = None) -> None:
-        super().__init__(filename, options)
-        self.worksheet_class = safe_text_worksheet(xml_safe_text)
 
 
 def _minutes_draft(signed: bool) -> MinutesDraft:
@@ -63,7 +53,7 @@ def _both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write: object) -> tup
     assert callable(write)
     write(tmp_path / "fast.xlsx")
     with monkeypatch.context() as patched:
-        patched.setattr(sheetkit, "FastWorkbook", PlainWorkbook)
+        patched.setattr(sheetkit, "workbook_class", lambda: SafeWorkbook)
         write(tmp_path / "plain.xlsx")
     return (tmp_path / "fast.xlsx").read_bytes(), (tmp_path / "plain.xlsx").read_bytes()
 
@@ -128,7 +118,7 @@ def test_every_kind_of_cell_is_written_as_xlsxwriter_writes_it(comments: bool) -
     """Verify the fast paths and their fall-backs (numbers, dates, formulas, booleans, rich text, cells without a
     format, A1 notation, rows without cells, a sheet with a comment) give XlsxWriter's own bytes."""
     packages = []
-    for kind in (FastWorkbook, PlainWorkbook):
+    for kind in (FastWorkbook, SafeWorkbook):
         buffer = io.BytesIO()
         workbook = kind(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False})
         workbook.set_properties({"created": datetime(2000, 1, 1)})
@@ -148,3 +138,11 @@ def test_formats_are_copies_of_one_prototype_per_process() -> None:
     assert a.bold and b.bold and a._get_format_key() == b._get_format_key()
     assert a.xf_format_indices is first.xf_format_indices and b.xf_format_indices is second.xf_format_indices
     assert first.add_format({"italic": True})._get_format_key() != a._get_format_key()
+
+
+def test_an_xlsxwriter_release_not_checked_writes_the_plain_way() -> None:
+    """Verify the fast paths are taken only on the XlsxWriter releases they were checked against (this one
+    among them), and any other release gets XlsxWriter's own workbook."""
+    assert workbook_class() is FastWorkbook, f"XlsxWriter {xlsxwriter.__version__}: check the fast paths, then FAST_FOR"
+    assert workbook_class("3.3.9") is FastWorkbook
+    assert workbook_class("3.4.0") is SafeWorkbook and workbook_class("4.0.0") is SafeWorkbook
