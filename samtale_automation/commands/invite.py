@@ -7,6 +7,7 @@ invitation carries the employee's file.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -43,12 +44,20 @@ Calendars = Callable[[Master, set[str], date, date], "Periods | None"]
 
 def prep_file_lookup(workspace: Workspace, master: Master) -> Callable[[Conversation, str], str | None]:
     """A function telling the name of a conversation's prep file variant, if it exists."""
+    listed: dict[Path, frozenset[str]] = {}  # a department folder's file names, read once per plan
+
     def lookup(conv: Conversation, variant: str) -> str | None:
         employee = master.employees.get(conv.employee_id)
         if employee is None:
             return None
         path = prep_path(workspace.folder, conv.round, employee, SUFFIX[variant])
-        return path.name if path.exists() else None
+        names = listed.get(path.parent)
+        if names is None:
+            try:
+                names = listed[path.parent] = frozenset(os.listdir(path.parent))
+            except OSError:  # no folder yet: no prep file
+                names = listed[path.parent] = frozenset()
+        return path.name if path.name in names else None
     return lookup
 
 
