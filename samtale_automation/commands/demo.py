@@ -17,7 +17,7 @@ from samtale_automation.commands.collect import run_collect
 from samtale_automation.commands.init import init_folder
 from samtale_automation.commands.plan import run_plan
 from samtale_automation.commands.prep import run_prep
-from samtale_automation.commands.results import DemoResult
+from samtale_automation.commands.results import CollectResult, DemoResult
 from samtale_automation.commands.status import report_of
 from samtale_automation.commands.workspace import Workspace
 from samtale_automation.domain.changeset import ChangeSet
@@ -222,26 +222,15 @@ def _demo_changes(workspace: Workspace, employee_ids: list[str], step: Callable[
 def _demo_minutes(workspace: Workspace, employee_id: str, step: Callable[[str], None]) -> None:
     """After the first conversation the employee writes the minutes in their own file, signs and returns it; collect
     puts its actions in Tiltak, and invite books the follow-up meeting one of them asks for."""
-    import openpyxl
-
     from samtale_automation.commands.invite import run_invite
-    from samtale_automation.paths import INCOMING_DIR
-    from samtale_automation.prepfile.fill import fill_minutes, saved_at
 
-    root = workspace.folder.root
     day = _minutes_day(workspace, f"{DEMO_ROUND}-{employee_id}")
-    workbook = openpyxl.load_workbook(next((root / "forberedelse" / DEMO_ROUND).rglob(f"{employee_id} * - "
-                                                                                     "forberedelse.xlsx")))
-    fill_minutes(workbook, summaries={0: "Et godt år med mye ansvar.", 2: "Ønsker kurs i rådgivning."},
-                 actions=[("Kurs i rådgivningssamtaler", "Tryggere i kundemøter", "Åse", date(2027, 4, 30),
-                           date(2027, 3, 1)),
-                          ("Fast ukesmøte med leder", "Bedre oppfølging", "Åse", date(2027, 2, 15))],
-                 private=DEMO_NOTES[0], signed=("Bjørn Sæther", day, "", None))
-    minutes = root / INCOMING_DIR / f"{employee_id} referat signert.xlsx"
-    workbook.save(minutes)
-    saved_at(minutes, datetime.combine(day, time(15), OSLO))
-    evening = Workspace.open(root, datetime.combine(day, time(18), OSLO))
-    collected = run_collect(evening, who="demo")
+    minutes, evening, collected = _return_minutes(
+        workspace, f"{employee_id} * - forberedelse.xlsx", f"{employee_id} referat signert.xlsx", day,
+        summaries={0: "Et godt år med mye ansvar.", 2: "Ønsker kurs i rådgivning."},
+        actions=[("Kurs i rådgivningssamtaler", "Tryggere i kundemøter", "Åse", date(2027, 4, 30), date(2027, 3, 1)),
+                 ("Fast ukesmøte med leder", "Bedre oppfølging", "Åse", date(2027, 2, 15))],
+        private=DEMO_NOTES[0], signed=("Bjørn Sæther", day, "", None))
     outcome = "; ".join(d.reason.rstrip(".") for d in collected.plan.decisions)
     booked = run_invite(evening, who="demo")
     assert booked.report is not None
@@ -278,36 +267,25 @@ def _demo_reminders(workspace: Workspace, step: Callable[[str], None]) -> None:
 def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], None]) -> date:
     """One conversation through the signing loop: the manager finalises with a change, the employee countersigns
     the final version, and the signed minutes become a PDF that goes to both."""
-    import openpyxl
-
     from samtale_automation.commands.remind import run_remind
-    from samtale_automation.paths import INCOMING_DIR
-    from samtale_automation.prepfile.fill import fill_minutes, saved_at
 
     root = workspace.folder.root
-    prep_root = root / "forberedelse" / DEMO_ROUND
     cid = f"{DEMO_ROUND}-{employee_id}"
     # The days after the conversation: the manager finalises, the employee countersigns, the PDF goes out.
     finalised = _next_weekday(max(_minutes_day(workspace, cid), REMINDER_DAY))  # after the demo's reminder day
     countersigned = _next_weekday(finalised)
     final_mail = _next_weekday(countersigned)
 
-    def collect_on(day: date) -> Workspace:
-        later = Workspace.open(root, datetime.combine(day, time(18), OSLO))
-        run_collect(later, who="demo")
-        return later
-
-    copy = next(prep_root.rglob(f"{employee_id} * - referat til leder.xlsx"))
-    workbook = openpyxl.load_workbook(copy)
-    fill_minutes(workbook, summaries={3: "Trives godt, men ønsker mer variasjon i oppgavene."}, private=DEMO_NOTES[1],
-                 signed=("", None, "Åse Kjærstad", finalised))
-    workbook.save(root / INCOMING_DIR / f"{employee_id} referat fra leder.xlsx")
-    saved_at(root / INCOMING_DIR / f"{employee_id} referat fra leder.xlsx", datetime.combine(finalised, time(15), OSLO))
-    conv = collect_on(finalised).load().conversations[cid]
+    _, later, _ = _return_minutes(workspace, f"{employee_id} * - referat til leder.xlsx",
+                                     f"{employee_id} referat fra leder.xlsx", finalised,
+                                     summaries={3: "Trives godt, men ønsker mer variasjon i oppgavene."},
+                                     private=DEMO_NOTES[1], signed=("", None, "Åse Kjærstad", finalised))
+    conv = later.load().conversations[cid]
+    final = next((root / "forberedelse" / DEMO_ROUND).rglob(f"{employee_id} * - referat til signering.xlsx"))
     step(tr(f"Lederen fikk en ny kopi av referatet (uten medarbeiderens private notat), la til et sammendrag og "
             f"signerte: versjonen er en annen enn den medarbeideren signerte, så status er fortsatt "
             f"«{STATUS_LABELS[conv.status(workspace.now)]}» og medarbeideren får den endelige versjonen "
-            f"({copy.name.replace('til leder', 'til signering')}) til kontrasignering.",
+            f"({final.name}) til kontrasignering.",
             f"The manager got a fresh copy of the minutes (without the employee's private note), added a summary "
             f"and signed: the version differs from the one the employee signed, so the status is still "
             f"«{STATUS_LABELS[conv.status(workspace.now)]}» and the employee gets the final version to countersign."))
@@ -318,12 +296,9 @@ def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], 
             f"vedlagt (utboks/{day.isoformat()}/påminnelser/).",
             f"samtale remind on {day.isoformat()}: {len(asked)} reminder to countersign, with the fresh copy "
             f"attached (utboks/{day.isoformat()}/påminnelser/)."))
-    final = next(prep_root.rglob(f"{employee_id} * - referat til signering.xlsx"))
-    workbook = openpyxl.load_workbook(final)
-    fill_minutes(workbook, signed=("Bjørn Sæther", countersigned, "", None))
-    workbook.save(root / INCOMING_DIR / f"{employee_id} referat kontrasignert.xlsx")
-    saved_at(root / INCOMING_DIR / f"{employee_id} referat kontrasignert.xlsx", datetime.combine(day, time(15), OSLO))
-    later = collect_on(day)
+    _, later, _ = _return_minutes(workspace, f"{employee_id} * - referat til signering.xlsx",
+                                  f"{employee_id} referat kontrasignert.xlsx", day,
+                                  signed=("Bjørn Sæther", countersigned, "", None))
     conv = later.load().conversations[cid]
     pdf = next((root / "arkiv" / DEMO_ROUND / employee_id).glob("*.pdf"))
     run_remind(Workspace.open(root, datetime.combine(final_mail, time(6, 30), OSLO)), who="demo")
@@ -334,6 +309,26 @@ def _demo_signing(workspace: Workspace, employee_id: str, step: Callable[[str], 
             f"{conv.signed_manager_version[:8]}). The minutes are kept as a PDF for the personnel file in "
             f"{pdf.relative_to(root)}, sent to both in the digest of {final_mail.isoformat()}."))
     return final_mail
+
+
+def _return_minutes(workspace: Workspace, form: str, name: str, day: date,
+                    **filled: Any) -> tuple[Path, Workspace, CollectResult]:
+    """A person fills in the minutes in the form matching `form` under forberedelse/ (fill_minutes' `filled`),
+    saves it in the afternoon of `day` as `name` in innkommende/, and collect runs that evening: the file
+    returned, the evening's workspace and what collect did."""
+    import openpyxl
+
+    from samtale_automation.paths import INCOMING_DIR
+    from samtale_automation.prepfile.fill import fill_minutes, saved_at
+
+    root = workspace.folder.root
+    workbook = openpyxl.load_workbook(next((root / "forberedelse" / DEMO_ROUND).rglob(form)))
+    fill_minutes(workbook, **filled)
+    returned = root / INCOMING_DIR / name
+    workbook.save(returned)
+    saved_at(returned, datetime.combine(day, time(15), OSLO))
+    evening = Workspace.open(root, datetime.combine(day, time(18), OSLO))
+    return returned, evening, run_collect(evening, who="demo")
 
 
 def _minutes_day(workspace: Workspace, conversation_id: str) -> date:

@@ -73,11 +73,7 @@ class Workspace:
             raw = read_live(self.book)
         else:
             raw = read_workbook(self.folder.master())
-        return parse_master(self.with_pending(raw) if with_pending else raw)
-
-    def with_pending(self, raw: RawWorkbook) -> RawWorkbook:
-        """The workbook as read, with the journal's pending ChangeSets laid over it."""
-        return self.pending_overlay(raw)[0]
+        return parse_master(self.pending_overlay(raw)[0] if with_pending else raw)
 
     def pending_overlay(self, raw: RawWorkbook) -> tuple[RawWorkbook, list[ChangeSet]]:
         """The workbook with the pending ChangeSets laid over it, and those ChangeSets."""
