@@ -30,7 +30,7 @@ from samtale_automation.paths import TEMPLATE_OVERRIDE_DIR
 from samtale_automation.plans.follow_ups import calendars_wanted
 from samtale_automation.plans.invites import inactive_reason, plan_invites
 from samtale_automation.plans.meetings import InviteInput, InvitePlan, MailSend, MeetingSend
-from samtale_automation.prepfile.locations import SUFFIX, prep_path
+from samtale_automation.prepfile.locations import SUFFIX, conversation_folder, prep_name, prep_path
 from samtale_automation.store.messages import MessageStore
 from samtale_automation.texts import count, delivered_word, tr, via
 
@@ -50,14 +50,15 @@ def prep_file_lookup(workspace: Workspace, master: Master) -> Callable[[Conversa
         employee = master.employees.get(conv.employee_id)
         if employee is None:
             return None
-        path = prep_path(workspace.folder, conv.round, employee, SUFFIX[variant])
-        names = listed.get(path.parent)
+        directory = conversation_folder(workspace.folder, conv.round, employee)
+        name = prep_name(employee, SUFFIX[variant])
+        names = listed.get(directory)
         if names is None:
             try:
-                names = listed[path.parent] = frozenset(os.listdir(path.parent))
+                names = listed[directory] = frozenset(os.listdir(directory))
             except OSError:  # no folder yet: no prep file
-                names = listed[path.parent] = frozenset()
-        return path.name if path.name in names else None
+                names = listed[directory] = frozenset()
+        return name if name in names else None
     return lookup
 
 

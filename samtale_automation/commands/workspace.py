@@ -29,6 +29,7 @@ from samtale_automation.paths import Folder, make_private_dir
 from samtale_automation.plans.overlay import overlay_pending
 from samtale_automation.plans.overview import plan_overview
 from samtale_automation.store.journal import Journal
+from samtale_automation.workbook import prefetch
 from samtale_automation.workbook.apply import ApplyResult, Preloaded, apply_pending, preload
 from samtale_automation.workbook.read import read_workbook
 
@@ -72,7 +73,8 @@ class Workspace:
 
             raw = read_live(self.book)
         else:
-            raw = read_workbook(self.folder.master())
+            master = self.folder.master()
+            raw = prefetch.take(master) or read_workbook(master)  # the CLI may have started reading it
         return parse_master(self.pending_overlay(raw)[0] if with_pending else raw)
 
     def pending_overlay(self, raw: RawWorkbook) -> tuple[RawWorkbook, list[ChangeSet]]:

@@ -47,7 +47,9 @@ def is_blank(value: Any) -> bool:
 
 def as_text(value: Any) -> str:
     """Read any cell as trimmed text; whole numbers lose their '.0'."""
-    if type(value) is str:  # the common case first (tens of thousands of cells at 5,000 employees)
+    if type(value) is str:  # the common case first (100,000 cells at 10,000 actions)
+        if "  " not in value and value.isprintable() and value[:1] != " " != value[-1:]:
+            return value  # no whitespace but single inner spaces: already what the split would make
         return " ".join(value.split()) if "\n" not in value else value.strip()
     if value is None:
         return ""

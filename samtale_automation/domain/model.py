@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 OSLO = ZoneInfo("Europe/Oslo")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Employee:
     """A row of Ansatte."""
 
@@ -35,7 +35,7 @@ class Employee:
         return not any(first <= day <= last for first, last in self.away)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Room:
     """A row of Rom: a meeting room, with the mailbox that books it and shows its free/busy."""
 
@@ -54,7 +54,7 @@ class Room:
         return f"{self.name} <{self.email}>" if self.email else self.name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Conversation:
     """A row of Samtaler: one employee's conversation in one round."""
 
@@ -112,7 +112,7 @@ def derive_status(conv: Conversation, now: datetime) -> str:
     return "proposed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Question:
     """A row of Spørsmål: one question of the company's menu."""
 
@@ -146,7 +146,7 @@ class Question:
         return False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action:
     """A row of Tiltak: an agreed action with owner and deadline."""
 
@@ -162,7 +162,7 @@ class Action:
     source: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClosedDay:
     """A day the company is closed: every year on a day and month (24.12), or one date (02.01.2027)."""
 
@@ -183,7 +183,7 @@ class ClosedDay:
 DEFAULT_CLOSED_DAYS = (ClosedDay(12, 24), ClosedDay(12, 31))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Business settings from the Innstillinger sheet, parsed and defaulted."""
 
@@ -210,7 +210,7 @@ class Settings:
     nightly_budget_minutes: int = 30
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Round:
     """The current round: its name, period and conversations."""
 

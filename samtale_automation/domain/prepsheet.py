@@ -50,7 +50,7 @@ class PrepQuestion:
     mandatory: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PastAction:
     """One of the employee's actions from an earlier round, to be assessed."""
 

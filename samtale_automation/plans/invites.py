@@ -9,7 +9,8 @@ crash or a server fault left undelivered at the current version are planned agai
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -110,7 +111,8 @@ def _plan_conversation(master: Master, conv: Conversation, given: InviteInput, d
     prep_name = given.prep_file(conv, EMPLOYEE)
     if prep_name is None and conv.prep_returned is None:
         plan.needs_prep.append(conv.employee_id)
-    context = _conversation_context(master, conv, employee, manager, prep_name, previous)
+    # Made only for a message that is planned: a second run with nothing to send makes none.
+    context = functools.cache(lambda: _conversation_context(master, conv, employee, manager, prep_name, previous))
     lang = employee.language
     attachment = (key, EMPLOYEE) if conv.prep_returned is None else None
     if current is None:
@@ -128,22 +130,22 @@ def _plan_conversation(master: Master, conv: Conversation, given: InviteInput, d
             plan.meetings.append(MeetingSend(
                 f"removal:{key}:{sequence}", "removal", CANCEL, state, tuple(Person(e) for e in removed),
                 conv.start, conv.end, organizer, attendees, rooms, location, "cancellation",
-                {**context, "reason": _removed_reason()}, lang,
+                {**context(), "reason": _removed_reason()}, lang,
                 conversation_id=key))
         plan.meetings.append(MeetingSend(f"{kind}:{key}:{sequence}", kind, REQUEST, state, recipients,
                                          conv.start, conv.end, organizer, attendees, rooms, location, kind,
-                                         context, lang, attachment, key))
+                                         context(), lang, attachment, key))
     else:
         retries = undelivered(delivered, current, ("removal", "invitation", "update"))
         for group, kind, recipients in retries:
             if kind == "removal":
                 plan.meetings.append(MeetingSend(group, kind, CANCEL, current, recipients, conv.start, conv.end,
                                                  organizer, attendees, rooms, location, "cancellation",
-                                                 {**context, "reason": _removed_reason()}, lang,
+                                                 {**context(), "reason": _removed_reason()}, lang,
                                                  conversation_id=key, retry=True))
             else:
                 plan.meetings.append(MeetingSend(group, kind, REQUEST, current, recipients, conv.start, conv.end,
-                                                 organizer, attendees, rooms, location, kind, context, lang,
+                                                 organizer, attendees, rooms, location, kind, context(), lang,
                                                  attachment, key, retry=True))
         if not retries:
             plan.unchanged += 1
@@ -151,7 +153,8 @@ def _plan_conversation(master: Master, conv: Conversation, given: InviteInput, d
 
 
 def _plan_manager_prep(conv: Conversation, employee: Employee, manager: Employee, given: InviteInput,
-                       by_group: Mapping[str, list[MessageRow]], context: dict[str, Any], plan: InvitePlan) -> None:
+                       by_group: Mapping[str, list[MessageRow]], context: Callable[[], dict[str, Any]],
+                       plan: InvitePlan) -> None:
     """The manager's own version goes by separate mail, once (a meeting carries one attachment for all)."""
     if conv.manager_prepared is not None:
         return
@@ -164,7 +167,7 @@ def _plan_manager_prep(conv: Conversation, employee: Employee, manager: Employee
     if name is None and employee.employee_id not in plan.needs_prep:
         plan.needs_prep.append(employee.employee_id)
     plan.mails.append(MailSend(group, "manager_prep", (person(manager),), "manager_prep",
-                               {**context, "attachment_name": name or ""}, manager.language,
+                               {**context(), "attachment_name": name or ""}, manager.language,
                                (conv.conversation_id, MANAGER), conv.conversation_id, retry=bool(rows)))
 
 

@@ -60,11 +60,13 @@ def past_actions(master: Master, conv: Conversation) -> tuple[PastAction, ...]:
 MenuCache = dict[tuple[str, str, str], tuple[PrepQuestion, ...]]
 
 
-def build_content(master: Master, conv: Conversation, variant: str, menus: MenuCache | None = None) -> PrepContent:
+def build_content(master: Master, conv: Conversation, variant: str, menus: MenuCache | None = None,
+                  past: tuple[PastAction, ...] | None = None) -> PrepContent:
     """Assemble one prep file's content: the employee's own data and the manager's name and e-mail.
 
     With `menus` (one dict per plan) the question menu is built once per language, department and
-    title, and shared: a round of 5,000 employees has a handful of menus, not 10,000 copies.
+    title, and shared: a round of 5,000 employees has a handful of menus, not 10,000 copies. `past`
+    is the conversation's past_actions when the caller has them (both variants show the same).
     """
     employee = master.employees[conv.employee_id]
     manager = master.employees[conv.manager_id]
@@ -91,7 +93,7 @@ def build_content(master: Master, conv: Conversation, variant: str, menus: MenuC
         minutes_deadline_days=settings.minutes_deadline_days,
         max_questions=settings.max_questions,
         questions=questions,
-        past_actions=past_actions(master, conv),
+        past_actions=past_actions(master, conv) if past is None else past,
         department=employee.department,
         title=employee.title,
     )
@@ -134,6 +136,7 @@ def plan_prep(master: Master, locate: Callable[[Employee, str], Path], exists: C
             plan.skipped.append((conv.conversation_id, tr("ansatt eller leder finnes ikke i Ansatte",
                                                           "employee or manager not in Ansatte")))
             continue
+        past: tuple[PastAction, ...] | None = None  # both variants show the same: made once, when needed
         for variant in (EMPLOYEE, MANAGER):
             path = locate(employee, variant)
             returned = conv.prep_returned if variant == EMPLOYEE else conv.manager_prepared
@@ -142,5 +145,6 @@ def plan_prep(master: Master, locate: Callable[[Employee, str], Path], exists: C
                     "finnes allerede (bruk --force for å lage den på nytt)", "exists already (use --force to re-issue)")
                 plan.skipped.append((path.name, why))
                 continue
-            plan.files.append(PrepFile(path, build_content(master, conv, variant, menus), reissue=exists(path)))
+            past = past_actions(master, conv) if past is None else past
+            plan.files.append(PrepFile(path, build_content(master, conv, variant, menus, past), reissue=exists(path)))
     return plan

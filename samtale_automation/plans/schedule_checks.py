@@ -254,11 +254,13 @@ def _breaks(master: Master, convs: Sequence[Conversation]) -> list[Finding]:
 
 def _overlapping(convs: Sequence[Conversation]) -> Iterable[tuple[Conversation, Conversation]]:
     """Each pair (earlier, later) of these conversations that share time, in time order."""
-    ordered = sorted(convs, key=_start)
-    for index, later in enumerate(ordered):
-        for earlier in ordered[:index]:
-            if _start(later) < _end(earlier):
-                yield earlier, later
+    running: list[tuple[datetime, Conversation]] = []  # the earlier ones, with their ends, in time order
+    for start, end, later in sorted(((_start(c), _end(c), c) for c in convs), key=lambda span: span[0]):
+        # One that ended by this start has ended by every later start too: a room's 500 bookings stay linear.
+        running = [(ends, earlier) for ends, earlier in running if start < ends]
+        for _ends, earlier in running:
+            yield earlier, later
+        running.append((end, later))
 
 
 # ---- helpers ------------------------------------------------------------------------------------

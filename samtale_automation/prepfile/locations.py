@@ -29,8 +29,12 @@ def _department_folder(root: Path, round_name: str, department: str) -> Path:
 
 def prep_path(folder: Folder, round_name: str, employee: Employee, suffix: str) -> Path:
     """`<AnsattID> <Navn> - <suffix>.xlsx` in the conversation's folder."""
-    name = sanitize_filename(f"{employee.employee_id} {employee.name} - {suffix}.xlsx")
-    return conversation_folder(folder, round_name, employee) / name
+    return conversation_folder(folder, round_name, employee) / prep_name(employee, suffix)
+
+
+def prep_name(employee: Employee, suffix: str) -> str:
+    """A prep file's name without its folder: `<AnsattID> <Navn> - <suffix>.xlsx`."""
+    return sanitize_filename(f"{employee.employee_id} {employee.name} - {suffix}.xlsx")
 
 
 def signed_pdf_path(folder: Folder, round_name: str, employee_id: str, conversation_id: str) -> Path:
