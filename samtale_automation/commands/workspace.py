@@ -29,7 +29,6 @@ from samtale_automation.paths import Folder, make_private_dir
 from samtale_automation.plans.overlay import overlay_pending
 from samtale_automation.plans.overview import plan_overview
 from samtale_automation.store.journal import Journal
-from samtale_automation.workbook import prefetch
 from samtale_automation.workbook.apply import ApplyResult, Preloaded, apply_pending, preload
 from samtale_automation.workbook.read import read_workbook
 
@@ -73,8 +72,7 @@ class Workspace:
 
             raw = read_live(self.book)
         else:
-            master = self.folder.master()
-            raw = prefetch.take(master) or read_workbook(master)  # the CLI may have started reading it
+            raw = read_workbook(self.folder.master())
         return parse_master(self.pending_overlay(raw)[0] if with_pending else raw)
 
     def pending_overlay(self, raw: RawWorkbook) -> tuple[RawWorkbook, list[ChangeSet]]:

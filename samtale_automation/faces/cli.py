@@ -172,10 +172,6 @@ def _choose_language(_ctx: click.Context, _param: click.Parameter, lang: str | N
 def cli(ctx: click.Context, folder: Path, today: str | None, lang: str | None) -> None:
     """samtale: medarbeidersamtaler fra én Excel-arbeidsbok og Outlook."""
     ctx.obj = Context(folder, _parse_day(today, "--today"))
-    if ctx.invoked_subcommand in {"check", "status", "plan", "prep", "invite", "remind", "collect", "report"}:
-        from samtale_automation.workbook import prefetch
-
-        prefetch.start_in(folder)  # the master is read while the command's modules import
 
 
 @cli.command()

@@ -6,7 +6,6 @@ numbers stored as text, trailing spaces, a table turned back into a plain range.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +17,13 @@ from samtale_automation.texts import tr
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def read_workbook(path: Path, data: bytes | None = None) -> RawWorkbook:
-    """Read every schema table of the master workbook at `path` (from `data`, its bytes, when already read)."""
+def read_workbook(path: Path) -> RawWorkbook:
+    """Read every schema table of the master workbook at `path`."""
     import python_calamine as pc
 
-    if data is None:
-        data = _read_bytes(path)
-    _refuse_non_ooxml(path, data)
+    _refuse_non_ooxml(path)
     try:
-        book = pc.CalamineWorkbook.from_filelike(io.BytesIO(data), load_tables=True)
+        book = pc.CalamineWorkbook.from_path(str(path), load_tables=True)
     except pc.PasswordError:
         raise _password_error(path) from None
     except (pc.CalamineError, pc.ZipError, pc.XmlError, OSError, ValueError) as exc:
@@ -85,10 +82,11 @@ def _read_plain_sheet(book: Any, schema: Sheet) -> RawTable | None:
     return RawTable(schema, schema.name, columns, index + 1, rows, found_as_table=False)
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, or a clear reason why they cannot be read."""
+def _refuse_non_ooxml(path: Path) -> None:
+    """Give a clear reason for files that are not .xlsx/.xlsm at all."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            head = handle.read(8)
     except FileNotFoundError:
         raise WorkbookError(tr(f"Fant ikke {path}.", f"{path} not found.")) from None
     except PermissionError:
@@ -96,18 +94,8 @@ def _read_bytes(path: Path) -> bytes:
             tr(f"Har ikke lov til å lese {path.name}.", f"Not allowed to read {path.name}."),
             hint=tr("Sjekk tilgangen til mappen.", "Check your access to the folder."),
         ) from None
-    except OSError as exc:
-        raise WorkbookError(tr(f"Kan ikke lese {path.name}: {exc.strerror or exc}",
-                               f"Cannot read {path.name}: {exc.strerror or exc}"),
-                            hint=tr("Sjekk at filen ligger der og kan åpnes, og prøv igjen.",
-                                    "Check that the file is there and can be opened, and try again.")) from None
-
-
-def _refuse_non_ooxml(path: Path, data: bytes) -> None:
-    """Give a clear reason for files that are not .xlsx/.xlsm at all."""
-    head = data[:8]
     if head.startswith(_OLE_MAGIC):
-        if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k\x00a\x00g\x00e" in data:
+        if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k\x00a\x00g\x00e" in path.read_bytes():
             raise _password_error(path)
         raise WorkbookError(
             tr(f"{path.name} er en gammel .xls-fil med feil filendelse.",
