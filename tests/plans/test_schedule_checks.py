@@ -120,6 +120,20 @@ def test_an_employee_who_also_manages_is_booked_twice() -> None:
     assert set(blocking_conversations(master)) == {"2027-1001", "2027-1003"}
 
 
+def test_a_long_booking_clashes_with_each_short_one_inside_it_and_they_not_with_each_other() -> None:
+    """Verify a room held 09:00–12:00 clashes with 09:30–10:15 and 11:00–11:45, which do not clash (three
+    managers), and the pairs come in time order: a clash is found however many bookings ended in between."""
+    master = _master(_conv("1001", _at(9), 180, place="Møterom 9"),
+                     _conv("1003", _at(11), 45, manager="1002", place="Møterom 9"),
+                     _conv("1002", _at(9, 30), 45, manager="2", place="Møterom 9"))
+    messages = [p.message for p in schedule_problems(master) if p.severity == ERROR]
+    assert messages == [
+        "Møterom 9 er booket to ganger samtidig: 2027-1002 (11.01.2027 09.30–10.15) og "
+        "2027-1001 (11.01.2027 09.00–12.00)",
+        "Møterom 9 er booket to ganger samtidig: 2027-1003 (11.01.2027 11.00–11.45) og "
+        "2027-1001 (11.01.2027 09.00–12.00)"]
+
+
 def test_a_room_booked_twice_at_once_by_its_address() -> None:
     """Verify the room address identifies the room, whatever name it is written with, reported at Sted."""
     master = _master(_conv("1001", _at(9), place="Møterom Fjorden <rom-fjorden@firma.no>"),
