@@ -207,7 +207,21 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # another user's process
-    return True
+    return not _ended(pid)
+
+
+def _ended(pid: int) -> bool:
+    """Whether the process has ended but was never reaped (a zombie: Linux shows state Z in /proc).
+
+    Such a process writes nothing any more. In a container whose first process reaps nothing, the
+    workers of a killed `prep` stay zombies, and their half-written temp files must still count as
+    orphaned. Without /proc (macOS) a process that answers the signal is taken as running.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] in (["Z"], ["X"])
 
 
 def _pid_alive_windows(pid: int) -> bool:  # pragma: no cover - Windows only (reviewed, not run here)

@@ -49,6 +49,21 @@ def _dead_pid() -> int:
     return pid
 
 
+def test_a_process_that_ended_unreaped_is_not_alive() -> None:
+    """Verify a zombie (ended, not yet waited for) is not alive, as a killed prep's workers in a container whose
+    first process reaps nothing: their temp files are orphaned, not kept for a write that still runs."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 60
+        while Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child never ended"
+            time.sleep(0.01)
+        assert not pid_alive(child.pid)
+    finally:
+        child.wait(timeout=60)
+    assert pid_alive(os.getpid())
+
+
 def _note(lock_path: Path) -> Holder | None:
     return read_holder(holder_path(lock_path))[1]
 
