@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.run import synthetic_actions, synthetic_company
+from benchmarks.run import last_year, synthetic_actions, synthetic_company
 from samtale_automation.backends.outbox import FOLDERS
 from samtale_automation.commands.init import init_folder
 from samtale_automation.commands.prep import run_prep
@@ -56,7 +56,7 @@ def make_folder(root: Path, size: int, actions_per_employee: int) -> Path:
     (folder / MASTER_XLSX).unlink()
     build_master(folder / MASTER_XLSX, settings={"round": "2027", "period_start": "11.01.2027",
                                                  "period_end": "31.03.2027"},
-                 employees=employees, conversations=conversations, actions=actions)
+                 employees=employees, conversations=conversations + last_year(conversations), actions=actions)
     return folder
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
+from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -58,6 +59,22 @@ def synthetic_company(size: int) -> tuple[list[dict[str, object]], list[dict[str
                                   "manager_id": manager, "start": start, "end": start + timedelta(minutes=75),
                                   "place": f"Kontor {manager}", "status": "Planlagt"})
     return employees, conversations
+
+
+def last_year(conversations: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Last year's conversation (round 2026) of each employee of these, held and signed a year earlier:
+    the conversations the synthetic actions come from."""
+    held: list[dict[str, object]] = []
+    for conv in conversations:
+        start = cast(datetime, conv["start"]) - timedelta(weeks=52)
+        day = start.date()
+        held.append({"conversation_id": f"2026-{conv['employee_id']}", "employee_id": conv["employee_id"],
+                     "manager_id": conv["manager_id"], "start": start, "end": start + timedelta(minutes=75),
+                     "place": conv["place"], "status": "Signert", "invited": day - timedelta(days=14),
+                     "prep_returned": day - timedelta(days=2), "manager_prepared": day - timedelta(days=1),
+                     "minutes_returned": day + timedelta(days=3), "signed_employee": day + timedelta(days=4),
+                     "signed_manager": day + timedelta(days=5)})
+    return held
 
 
 def synthetic_actions(conversations: list[dict[str, object]], per_employee: int) -> list[dict[str, object]]:

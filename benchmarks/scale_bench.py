@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.run import synthetic_actions, synthetic_company
+from benchmarks.run import last_year, synthetic_actions, synthetic_company
 from samtale_automation.commands.init import init_folder
 from samtale_automation.paths import MASTER_XLSX
 from samtale_automation.workbook.build import build_master
@@ -99,8 +99,9 @@ def samtale(folder: Path, *args: str, today: str = PREP_DAY) -> list[str]:
     return [sys.executable, "-m", "samtale_automation", "--dir", str(folder), "--today", today, *args]
 
 
-def make_folder(root: Path, size: int, actions_per_employee: int = 0) -> Path:
-    """A folder with `size` employees, the 2027 round planned (no double bookings) and a mailbox set."""
+def make_folder(root: Path, size: int, actions_per_employee: int = 0, past_round: bool | None = None) -> Path:
+    """A folder with `size` employees, the 2027 round planned (no double bookings) and a mailbox set; with
+    actions (or `past_round`) last year's conversations, which the actions come from, as well."""
     folder = root / f"firma-{size}-{actions_per_employee}"
     init_folder(folder)
     config = folder / "samtale.toml"
@@ -108,6 +109,8 @@ def make_folder(root: Path, size: int, actions_per_employee: int = 0) -> Path:
                       encoding="utf-8")
     employees, conversations = synthetic_company(size + 1)  # the top manager has no conversation
     actions = synthetic_actions(conversations, actions_per_employee)
+    if past_round if past_round is not None else bool(actions):
+        conversations += last_year(conversations)
     (folder / MASTER_XLSX).unlink()
     build_master(folder / MASTER_XLSX, settings=ROUND, employees=employees, conversations=conversations,
                  actions=actions)
@@ -347,7 +350,7 @@ def main() -> None:
                         help="skip 1,000 employees with and without 10,000 actions")
     args = parser.parse_args()
     started = time.perf_counter()
-    sizes = [(int(s), 0) for s in args.sizes.split(",")]
+    sizes = [(int(s), 0) for s in args.sizes.split(",") if s]  # --sizes "": only the 10,000 actions
     if not args.no_actions:
         sizes.append((1000, 10))
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
@@ -363,7 +366,7 @@ def main() -> None:
             bench.measure_all()
             benches.append(bench)
             if actions:
-                comparison = compare_actions(make_folder(root, size), bench.base, 3 * args.repeat)
+                comparison = compare_actions(make_folder(root, size, past_round=True), bench.base, 3 * args.repeat)
             print(f"... {size} employees, {size * actions} actions done at {time.perf_counter() - started:.0f} s, "
                   f"load {os.getloadavg()[0]:.2f}", flush=True)
             shutil.rmtree(root, ignore_errors=True)
