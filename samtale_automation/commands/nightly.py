@@ -97,9 +97,7 @@ class NightWorkspace(Workspace):
 
     def commit(self, changeset: ChangeSet | None, preloaded: Preloaded | None = None) -> ApplyResult:
         """Record the ChangeSet as pending; the run's single write applies it (and loads the master then)."""
-        if changeset:
-            with self.journal() as journal:
-                journal.add_changeset(changeset)
+        self.record(changeset)
         return ApplyResult()
 
     def preload(self) -> Preloaded | None:

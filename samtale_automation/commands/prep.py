@@ -95,6 +95,5 @@ def run_prep(workspace: Workspace, employee_ids: Iterable[str] = (), *, force: b
     if write:
         result.apply = workspace.commit(log, preloaded)
     else:
-        with workspace.journal() as journal:
-            journal.add_changeset(log)
+        workspace.record(log)
     return result

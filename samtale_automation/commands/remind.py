@@ -119,8 +119,7 @@ def run_remind(workspace: Workspace, *, dry_run: bool = False, who: str = "samta
             svar, answers = plan_replies(master, answers_seen)
             if svar:
                 result.replies_written = len(svar.changes)
-                with workspace.journal() as journal:
-                    journal.add_changeset(svar)
+                workspace.record(svar)
                 answered = True
             result.answers = list(answers)
             if hr and result.working_day and answers:

@@ -85,6 +85,12 @@ class Workspace:
                 raw = overlay_pending(raw, pending, functools.cache(journal.last_written))
         return raw, pending
 
+    def record(self, changeset: ChangeSet | None) -> None:
+        """Record a ChangeSet as pending only: the run's own write of the workbook applies it later."""
+        if changeset:
+            with self.journal() as journal:
+                journal.add_changeset(changeset)
+
     def commit(self, changeset: ChangeSet | None, preloaded: Preloaded | None = None) -> ApplyResult:
         """Record a ChangeSet as pending, then apply everything pending that can be applied (with the
         master loaded ahead by `preload` when given and still current)."""

@@ -14,6 +14,7 @@ from typing import Any
 from samtale_automation.domain.master import Master, parse_master
 from samtale_automation.domain.rows import RawRow, RawTable, RawWorkbook, normalise_header
 from samtale_automation.domain.schema import TABLES, Sheet
+from samtale_automation.workbook.tables import cell_value
 
 
 def read_open_workbook(wb: Any, path: Path | None = None, tables: tuple[Sheet, ...] = TABLES) -> RawWorkbook:
@@ -49,12 +50,10 @@ def _read_table(wb: Any, schema: Sheet) -> RawTable | None:
         if field_name and field_name not in columns:
             columns[field_name] = col - 1
     raw = RawTable(schema, ws.title, columns, min_row)
-    cells = ws._cells  # read without ws.cell(), which adds an object for every empty cell it is asked for
     for row in range(min_row + 1, max_row + 1):
         picked: dict[str, Any] = {}
         for field_name, col in columns.items():
-            cell = cells.get((row, col + 1))
-            value = None if cell is None else cell.value
+            value = cell_value(ws, row, col + 1)
             if isinstance(value, str):
                 value = value.strip() or None
             picked[field_name] = value

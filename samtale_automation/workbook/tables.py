@@ -146,6 +146,13 @@ def ensure_log(tables: Tables) -> TableView:
 
 # ---- openpyxl ----------------------------------------------------------------------------
 
+def cell_value(ws: Any, row: int, col: int) -> Any:
+    """One cell's value in an openpyxl worksheet, read without ws.cell(), which adds an object for every
+    empty cell it is asked for (at 5,000 employees most of a write's growth)."""
+    cell = ws._cells.get((row, col))
+    return None if cell is None else cell.value
+
+
 class OpenpyxlGrid:
     """One Excel table in an openpyxl worksheet: the file applier's cell access (a Grid)."""
 
@@ -165,10 +172,8 @@ class OpenpyxlGrid:
         return int(min_col), int(min_row), int(max_col), int(max_row)
 
     def get(self, row: int, col: int) -> Any:
-        """One cell's value; an empty cell is not created (ws.cell would add an object for each one read:
-        at 5,000 employees most of a write's growth)."""
-        cell = self.ws._cells.get((row, col))
-        return None if cell is None else cell.value
+        """One cell's value (cell_value: an empty cell is not created)."""
+        return cell_value(self.ws, row, col)
 
     def put(self, row: int, col: int, value: Any, kind: Kind) -> None:
         """Write one value (text as text, dates with a date format)."""
